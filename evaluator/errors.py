@@ -1,0 +1,64 @@
+"""One root exception for unusable input, and the finding codes users see in output."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EvaluatorError(Exception):
+    """Input evaluator cannot use at all; the message says what, where and what to do (in Chinese)."""
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        self.message = message
+        self.where = where
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        parts = [self.message]
+        if self.where:
+            parts.insert(0, f"{self.where}：")
+        text = "".join(parts)
+        if self.hint:
+            text += f"（{self.hint}）"
+        return text
+
+
+class InputFileError(EvaluatorError):
+    """A file that cannot be read or does not have the required structure."""
+
+
+class RuleSetError(EvaluatorError):
+    """A rule set that fails validation; raised on load, before any data is scored."""
+
+
+class Code(StrEnum):
+    """Stable kebab-case finding codes (appear in JSON and reports)."""
+
+    UNREADABLE_TARGET = "unreadable-target"
+    UNREADABLE_ACTUAL = "unreadable-actual"
+    BLANK_TARGET = "blank-target"
+    MISSING_ACTUAL = "missing-actual"
+    MISSING_DEVIATION_NOTE = "missing-deviation-note"
+    UNIT_MISMATCH = "unit-mismatch"
+    RATE_NEEDS_BASE = "rate-needs-base"
+    WORD_ACTUAL = "word-actual"
+    QUALITATIVE_ASSUMED = "qualitative-assumed"
+    TARGET_CONTRADICTS_NOTES = "target-contradicts-notes"
+    QUANTITY_CEILING = "quantity-ceiling"
+    COST_WITHOUT_CEILING = "cost-without-ceiling"
+    WEIGHTS_NOT_100 = "weights-not-100"
+    GROUP_WEIGHT_MISMATCH = "group-weight-mismatch"
+    MISSING_WEIGHT = "missing-weight"
+    UNKNOWN_GROUP = "unknown-group"
+    CLAIMED_SCORE_MISMATCH = "claimed-score-mismatch"
+    CLAIMED_TOTAL_MISMATCH = "claimed-total-mismatch"
+    UNMATCHED_ACTUAL = "unmatched-actual"
+    DUPLICATE_INDICATOR = "duplicate-indicator"
+    OVER_ACHIEVEMENT = "over-achievement"
+    NOT_APPLICABLE = "not-applicable"
+    COST_FROM_SPENT = "cost-from-spent"
+    MISSING_BUDGET = "missing-budget"
+    LOW_EXECUTION = "low-execution"
+    TOTAL_CAPPED = "total-capped"
+    NEGATIVE_ACTUAL = "negative-actual"
+    LATE = "late"

@@ -1,0 +1,281 @@
+"""Pure text → value: every 指标值 / 实际完成值 format of domain.md §4.
+
+``parse_value`` never raises: text it cannot read comes back as ``ValueKind.UNREADABLE`` with the reason,
+and the caller turns that into a located finding. Results are cached per distinct string, since real
+tables repeat the same few hundred target texts.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from functools import lru_cache
+
+from .model import Band, Comparator, ParsedValue, ValueKind
+
+__all__ = ["parse_value", "normalise_text", "classify_phrase", "chinese_number", "normalise_unit"]
+
+# --------------------------------------------------------------------------- normalisation
+_SYMBOLS = str.maketrans(
+    {
+        "≧": "≥", "⩾": "≥", "≦": "≤", "⩽": "≤", "═": "=", "〓": "=", "﹤": "<", "﹥": ">",
+        "∶": ":", "－": "-", "—": "-", "–": "-", "～": "~", "〜": "~", "（": "(", "）": ")",
+        "％": "%", "﹪": "%", "‰": "‰", "\u3000": " ", "\xa0": " ", "“": "", "”": "", "\u200b": "",
+    }
+)
+_OPERATOR_PAIRS = (("≥=", "≥"), (">=", "≥"), ("=>", "≥"), ("<=", "≤"), ("=<", "≤"), ("≤=", "≤"), ("+-", "±"))
+
+
+def normalise_text(text: str) -> str:
+    """Full-width → half-width, operator look-alikes → one spelling, whitespace removed."""
+    s = unicodedata.normalize("NFKC", text).translate(_SYMBOLS)
+    for a, b in _OPERATOR_PAIRS:
+        s = s.replace(a, b)
+    return re.sub(r"\s+", "", s)
+
+
+# --------------------------------------------------------------------------- vocabulary
+NOT_APPLICABLE = {"无", "/", "\\", "不适用", "不涉及", "N/A", "n/a", "NA", "na", "无此项", "暂无", "无此指标", "//"}
+DASHES = {"-", "--", "---", "一", "——", "_", "~"}
+
+_PREFIX_OPS = [
+    ("大于或等于", Comparator.GE), ("大于等于", Comparator.GE), ("不低于", Comparator.GE), ("不少于", Comparator.GE),
+    ("不小于", Comparator.GE), ("至少", Comparator.GE), ("最少", Comparator.GE), ("达到", Comparator.GE),
+    ("小于或等于", Comparator.LE), ("小于等于", Comparator.LE), ("不超过", Comparator.LE), ("不高于", Comparator.LE),
+    ("不多于", Comparator.LE), ("不大于", Comparator.LE), ("不超出", Comparator.LE), ("最多", Comparator.LE),
+    ("控制在", Comparator.LE), ("低于", Comparator.LT), ("小于", Comparator.LT), ("少于", Comparator.LT),
+    ("超过", Comparator.GT), ("大于", Comparator.GT), ("高于", Comparator.GT), ("多于", Comparator.GT),
+    ("等于", Comparator.EQ), ("≥", Comparator.GE), ("≤", Comparator.LE), (">", Comparator.GT), ("<", Comparator.LT),
+    ("=", Comparator.EQ), ("≠", None),
+]
+_SUFFIX_OPS = [
+    ("及以上", Comparator.GE), ("以上", Comparator.GE), ("或以上", Comparator.GE), ("之上", Comparator.GE),
+    ("及以下", Comparator.LE), ("以下", Comparator.LE), ("或以下", Comparator.LE), ("以内", Comparator.LE),
+    ("之内", Comparator.LE), ("内", Comparator.LE),
+]
+_PREFIX_RE = re.compile("^(" + "|".join(re.escape(w) for w, _ in _PREFIX_OPS) + ")")
+_PREFIX_MAP = dict(_PREFIX_OPS)
+_SUFFIX_RE = re.compile("(" + "|".join(re.escape(w) for w, _ in _SUFFIX_OPS) + r")(\(含\))?$")
+_SUFFIX_MAP = dict(_SUFFIX_OPS)
+
+_UNIT_ALIASES = {
+    "％": "%", "百分比": "%", "个百分点": "%", "百分点": "%", "pct": "%",
+    "日": "天", "个工作日": "天", "工作日": "天", "个月": "月", "人/次": "人次",
+    "平方米": "㎡", "m2": "㎡", "m²": "㎡", "公里": "千米", "km": "千米", "m": "米",
+}
+TIME_UNITS = {"年", "月", "季度", "季", "周", "天", "日", "期", "学期", "年度"}
+_SCALES = {"万": 1e4, "亿": 1e8}
+
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+_NUMBER_RE = re.compile(
+    rf"^(?:(?P<center>{_NUM})(?=±))?(?P<pm>±)?(?P<sign>-)?(?P<num>{_NUM}|[{_CN_DIGITS}]+)(?P<scale>万|亿)?(?P<unit>[^\d/±]*?)(?P<per>(?:/[^\d/]+)*)$"
+)
+_ANY_NUMBER = re.compile(rf"({_NUM})")
+
+# deadlines
+_DL_FULL = re.compile(r"^(?P<y>\d{4})(?:年|\.|-|/)(?P<m>\d{1,2})(?:月|\.|-|/)?(?:(?P<d>\d{1,2})[日号]?)?(?P<rest>.*)$")
+_DL_YEAR_END = re.compile(r"^(?P<y>\d{4})年(?:度)?(?:底|末|年底|年末|12月底|内|全年)(?P<rest>.*)$")
+_DL_MONTH = re.compile(r"^(?:当年|本年|年内)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})[日号])?(?P<rest>.*)$")
+_DL_WORDS = re.compile(r"^(?:年底前?|年末前?|年内|当年|本年度?内?|年度内|年底之前|全年)(?P<rest>.*)$")
+_DL_REST = re.compile(r"^(?:底|末|中旬|上旬|下旬)?(?:前|之前|以前|内|止)?(?:完成|结束|办结|到位|实施|前完成|全部完成|完工|验收)?(?:任务)?$")
+
+# qualitative judgements (order matters: negations first, since 未完成 contains 完成)
+_NOT_ACHIEVED = ("未达成", "未达到", "未完成", "没有完成", "未实现", "未达标", "不达标", "不合格", "不符合", "未按期",
+                 "未按时", "未及时", "较差", "很差", "无效", "滞后", "延期", "逾期", "下降", "不满意", "未开展", "未落实",
+                 "未执行", "否")
+_PARTIAL = ("部分达成", "部分完成", "部分实现", "基本达成", "基本完成", "基本实现", "基本达到", "基本满意", "基本符合",
+            "一定效果", "有一定", "一般", "较小", "初步", "部分")
+_ACHIEVED = ("达成", "达到", "完成", "实现", "有效", "显著", "明显", "提升", "提高", "增强", "促进", "改善", "良好", "优秀",
+             "较好", "达标", "合格", "符合", "严格执行", "执行到位", "应保尽保", "满意", "及时", "按期", "按时", "到位",
+             "落实", "稳定", "正常", "顺利", "保障", "是", "好", "优", "已", "持续", "推进", "加强", "规范", "健全", "效果",
+             "贡献", "助力", "保持", "有所")
+
+
+def classify_phrase(text: str) -> Band | None:
+    """A qualitative word's band: 达成 / 部分达成 / 未达成, or None when the words say neither."""
+    s = normalise_text(text)
+    if any(w in s for w in _NOT_ACHIEVED):
+        return Band.NOT_ACHIEVED
+    if any(w in s for w in _PARTIAL):
+        return Band.PARTIAL
+    if any(w in s for w in _ACHIEVED):
+        return Band.ACHIEVED
+    return None
+
+
+# --------------------------------------------------------------------------- numbers
+_CN_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+
+
+def chinese_number(text: str) -> int | None:
+    """五 → 5, 十二 → 12, 两百零五 → 205, 三万 → 30000; None when the text is not a numeral."""
+    if not text or any(c not in _CN_VALUE and c not in _CN_UNIT and c not in _CN_BIG for c in text):
+        return None
+    total, section, digit = 0, 0, None
+    for c in text:
+        if c in _CN_VALUE:
+            digit = _CN_VALUE[c]
+        elif c in _CN_UNIT:
+            section += (1 if digit is None else digit) * _CN_UNIT[c]
+            digit = None
+        else:
+            section += digit or 0
+            total += (section or 1) * _CN_BIG[c]
+            section, digit = 0, None
+    return total + section + (digit or 0)
+
+
+def normalise_unit(unit: str | None) -> str | None:
+    """Spelling variants of a unit → one spelling (％, 百分比 → %; 日 → 天); '' → None."""
+    if not unit:
+        return None
+    u = normalise_text(unit).strip("()")
+    return _UNIT_ALIASES.get(u, u) or None
+
+
+def _to_float(num: str) -> float | None:
+    if re.fullmatch(_NUM, num):
+        return float(num.replace(",", ""))
+    cn = chinese_number(num)
+    return None if cn is None else float(cn)
+
+
+def _split_per(unit: str, per: str) -> tuple[str, tuple[str, ...]]:
+    parts = tuple(p for p in per.split("/") if p)
+    return unit, parts
+
+
+def _number(core: str, raw: str, comparator: Comparator | None, *, loose: bool = False) -> ParsedValue | None:
+    m = _NUMBER_RE.match(core)
+    if not m:
+        return None
+    value = _to_float(m["num"])
+    if value is None:
+        return None
+    if m["sign"]:
+        value = -value
+    unit_text = m["unit"] or ""
+    if m["num"][0] in _CN_DIGITS and not unit_text and not m["scale"]:
+        return None  # a bare Chinese numeral is a word, not a number (一 is also a dash)
+    scale = _SCALES[m["scale"]] if m["scale"] else 1.0
+    unit, per = _split_per(unit_text, m["per"] or "")
+    if unit and not _plausible_unit(unit):
+        return None
+    unit_n = normalise_unit(unit)
+    if unit_n and unit_n.startswith("万") and len(unit_n) > 1 and scale == 1.0:
+        scale, unit_n = 1e4, unit_n[1:]
+    per_units = tuple(normalise_unit(p) or p for p in per)
+    kind = ValueKind.RATE if any(p not in TIME_UNITS for p in per_units) else ValueKind.NUMBER
+    if m["pm"]:
+        center = _to_float(m["center"]) if m["center"] else 0.0
+        return ParsedValue(raw=raw, kind=kind, comparator=Comparator.BAND, value=(center or 0.0) * scale,
+                           tolerance=value * scale, unit=unit_n, per=per_units, scale=scale, loose=loose)
+    if m["center"]:
+        return None
+    return ParsedValue(raw=raw, kind=kind, comparator=comparator, value=value * scale, unit=unit_n,
+                       per=per_units, scale=scale, loose=loose)
+
+
+_UNIT_OK = re.compile(r"^[A-Za-z%‰㎡²\u4e00-\u9fff·.]{1,6}$")
+_NOT_UNIT_WORDS = ("完成", "达到", "提升", "以上", "以下", "左右", "合格", "满意", "为标准", "计", "扣", "得")
+
+
+def _plausible_unit(unit: str) -> bool:
+    return bool(_UNIT_OK.match(unit)) and not any(w in unit for w in _NOT_UNIT_WORDS)
+
+
+def _deadline(s: str, raw: str, comparator: Comparator | None) -> ParsedValue | None:
+    y = m = d = None
+    rest = ""
+    if mt := _DL_YEAR_END.match(s):
+        y, m, d, rest = int(mt["y"]), 12, 31, mt["rest"]
+    elif (mt := _DL_FULL.match(s)) and ("年" in s or re.match(r"^\d{4}[.\-/]\d", s)):
+        y, m, rest = int(mt["y"]), int(mt["m"]), mt["rest"]
+        d = int(mt["d"]) if mt["d"] else None
+    elif mt := _DL_MONTH.match(s):
+        m, rest = int(mt["m"]), mt["rest"]
+        d = int(mt["d"]) if mt["d"] else None
+    elif mt := _DL_WORDS.match(s):
+        m, d, rest = 12, 31, mt["rest"]
+    else:
+        return None
+    if not (1 <= m <= 12) or (y is not None and not 1900 <= y <= 2200) or not _DL_REST.match(rest):
+        return None
+    last = calendar.monthrange(y or 2001, m)[1]
+    if d is None:
+        d = last
+    if not 1 <= d <= last:
+        return None
+    return ParsedValue(raw=raw, kind=ValueKind.DEADLINE, comparator=comparator or Comparator.LE, deadline=(y, m, d))
+
+
+@lru_cache(maxsize=200_000)
+def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
+    """Read one 指标值 or 实际完成值 (``unit`` from a separate 度量单位 column, if any)."""
+    raw = "" if text is None else str(text)
+    s = normalise_text(raw)
+    if unit and (u := normalise_text(unit)) and not s.endswith(u) and s not in NOT_APPLICABLE and s not in DASHES:
+        s += u
+    if not s:
+        return ParsedValue(raw=raw, kind=ValueKind.BLANK)
+    if s in NOT_APPLICABLE:
+        return ParsedValue(raw=raw, kind=ValueKind.NOT_APPLICABLE)
+    if s in DASHES:
+        return ParsedValue(raw=raw, kind=ValueKind.BLANK)
+
+    comparator: Comparator | None = None
+    core = s
+    if mp := _PREFIX_RE.match(core):
+        comparator = _PREFIX_MAP[mp.group(1)]
+        core = core[mp.end():]
+    if ms := _SUFFIX_RE.search(core):
+        if not (ms.group(1) == "内" and not (comparator == Comparator.LE and mp and mp.group(1) == "控制在")):
+            comparator = comparator or _SUFFIX_MAP[ms.group(1)]
+            core = core[: ms.start()]
+    core = core.removesuffix("(含)").removesuffix("左右")
+
+    if pv := _deadline(core, raw, comparator):
+        return pv
+    if core and (pv := _number(core, raw, comparator)):
+        return pv
+    if core.startswith("±") and (pv := _number(core, raw, comparator)):
+        return pv
+
+    numbers = _ANY_NUMBER.findall(s)
+    if not numbers:
+        if re.search(f"[{_CN_DIGITS}]+[次个人项场期篇份件种所户名]$", s):
+            n = _number(core, raw, comparator)
+            if n:
+                return n
+        return ParsedValue(raw=raw, kind=ValueKind.QUALITATIVE, comparator=comparator, band=classify_phrase(s))
+    if len(numbers) == 1:
+        # one number inside words: "完成双月协商6次", "年度资金支付完成率100%"
+        pos = s.find(numbers[0])
+        if pos > 0 and s[pos - 1] == "-":
+            pos -= 1
+        if pos > 0 and re.match(r"[A-Za-z.\d]", s[pos - 1]):
+            return _unreadable(raw, comparator)
+        tail = s[pos:]
+        tail_m = re.match(rf"(-?(?:{_NUM}))(万|亿)?(%|[\u4e00-\u9fff]{{1,2}})?", tail)
+        if tail_m:
+            piece = tail_m.group(0)
+            unit_word = tail_m.group(3) or ""
+            while unit_word and not _plausible_unit(unit_word):
+                unit_word = unit_word[:-1]
+            piece = tail_m.group(1) + (tail_m.group(2) or "") + unit_word
+            if pv := _number(piece, raw, comparator, loose=True):
+                if _deadline(s, raw, comparator) is None and not _looks_like_date(s, numbers[0]):
+                    return pv
+    return _unreadable(raw, comparator)
+
+
+def _unreadable(raw: str, comparator: Comparator | None) -> ParsedValue:
+    return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, comparator=comparator,
+                       problem=f"无法识别“{raw.strip()}”的数值、单位或期限")
+
+
+def _looks_like_date(s: str, number: str) -> bool:
+    return len(number) == 4 and s[s.find(number) + 4: s.find(number) + 5] in ("年", ".", "-", "/")
