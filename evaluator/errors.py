@@ -62,3 +62,4 @@ class Code(StrEnum):
     TOTAL_CAPPED = "total-capped"
     NEGATIVE_ACTUAL = "negative-actual"
     LATE = "late"
+    JUDGED_OUT_OF_BAND = "judged-out-of-band"

@@ -273,7 +273,7 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
 
 
 def _unreadable(raw: str, comparator: Comparator | None) -> ParsedValue:
-    return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, comparator=comparator,
+    return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, comparator=comparator, band=classify_phrase(raw),
                        problem=f"无法识别“{raw.strip()}”的数值、单位或期限")
 
 

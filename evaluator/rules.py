@@ -26,9 +26,8 @@ def fmt(x: float | None, decimals: int = 2) -> str:
     """A number as a clerk writes it: no trailing zeros beyond what is needed."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "—"
-    if float(x).is_integer():
-        return f"{int(x)}"
-    return f"{x:.{max(decimals, 2)}f}".rstrip("0").rstrip(".")
+    text = f"{float(x):.{max(decimals, 2)}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 class _Strict(BaseModel):

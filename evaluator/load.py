@@ -1,0 +1,256 @@
+"""Read data/targets, data/actuals and flat 自评表 files into validated models.
+
+Unusable files raise ``InputFileError`` naming the file and place; everything else is left to scoring,
+which reports it as findings.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputFileError
+from .model import ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
+from .parse import normalise_text
+
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "FLAT_COLUMNS"]
+
+
+def inputs_hash(*paths: str | Path) -> str:
+    """A short hash of the input files' bytes: printed on outputs so a result can be traced to its inputs."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _read_mapping(path: Path) -> dict:
+    if not path.exists():
+        raise InputFileError("文件不存在", where=str(path), hint="请检查路径")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputFileError("文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8") from e
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else getattr(e, "lineno", None)
+        where = f"{path} 第 {line} 行" if line else str(path)
+        raise InputFileError("文件格式有误，无法解析", where=where, hint="请检查缩进、冒号和引号") from e
+    if not isinstance(data, dict):
+        raise InputFileError("文件内容应为键值映射（YAML/JSON 对象）", where=str(path))
+    return data
+
+
+def _validation_message(e: ValidationError, data: dict) -> str:
+    msgs = []
+    for err in e.errors()[:5]:
+        loc = err["loc"]
+        where = _describe_loc(loc, data)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msgs.append(f"{where}：未知的键“{loc[-1]}”，请检查拼写")
+        elif kind == "missing":
+            msgs.append(f"{where}：缺少必填项“{loc[-1]}”")
+        else:
+            msgs.append(f"{where}：取值“{err.get('input')}”无效（{err['msg']}）")
+    more = len(e.errors()) - 5
+    return "；".join(msgs) + (f"；另有 {more} 处" if more > 0 else "")
+
+
+def _describe_loc(loc: tuple, data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(p, int):
+            name = node[p].get("level3") or node[p].get("三级指标") or node[p].get("indicator") or node[p].get("id") \
+                if isinstance(node, list) and p < len(node) and isinstance(node[p], dict) else None
+            parts.append(f"第 {p + 1} 项" + (f"（{name}）" if name else ""))
+            node = node[p] if isinstance(node, list) and p < len(node) else None
+        else:
+            parts.append(str(p))
+            node = node.get(p) if isinstance(node, dict) else None
+    return " → ".join(parts)
+
+
+def _validate(model: type[BaseModel], data: dict, path: Path) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise InputFileError(_validation_message(e, data), where=str(path), hint="请对照 README 中的数据文件格式修改") from e
+
+
+def load_targets(path: str | Path) -> TargetSet:
+    """A data/targets file (YAML or JSON) → ``TargetSet``."""
+    p = Path(path)
+    targets = _validate(TargetSet, _read_mapping(p), p)
+    ids = [t.id for t in targets.tables]
+    if dup := sorted({i for i in ids if ids.count(i) > 1}):
+        raise InputFileError(f"表编号重复：{', '.join(dup)}", where=str(p), hint="每张表的 id 必须唯一")
+    return targets
+
+
+def load_actuals(path: str | Path) -> ActualSet:
+    """A data/actuals file (YAML or JSON) → ``ActualSet``."""
+    p = Path(path)
+    return _validate(ActualSet, _read_mapping(p), p)
+
+
+# --------------------------------------------------------------------------- flat 自评表 (CSV / xlsx)
+FLAT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "level1": ("一级指标", "level1"),
+    "level2": ("二级指标", "level2"),
+    "level3": ("三级指标", "level3", "指标名称"),
+    "comparator": ("指标性质", "comparator"),
+    "target": ("年度指标值", "指标值", "目标值", "年度目标值", "指标值及单位", "target"),
+    "unit": ("度量单位", "计量单位", "unit"),
+    "actual": ("实际完成值", "全年实际值", "实际值", "完成值", "actual"),
+    "weight": ("分值", "权重", "weight"),
+    "claimed": ("得分", "自评得分", "published_score", "claimed_score"),
+    "note": ("偏差原因分析及改进措施", "偏差原因分析及改进", "未完成原因及拟采取的改进措施", "偏差原因", "deviation_reason",
+             "deviation_note"),
+}
+_REQUIRED = ("level1", "level2", "level3", "target", "actual", "weight")
+
+
+def _canon(header: str) -> str | None:
+    h = normalise_text(str(header or "")).replace("\n", "")
+    h = re.sub(r"\(.*?\)", "", h)
+    for key, names in FLAT_COLUMNS.items():
+        if h in {normalise_text(n) for n in names}:
+            return key
+    return None
+
+
+def _rows_from_csv(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise InputFileError("无法识别文件编码", where=str(path), hint="请另存为 UTF-8 CSV")
+    return [row for row in csv.reader(io.StringIO(text))]
+
+
+def _rows_from_xlsx(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, data_only=True, read_only=False)
+    except Exception as e:  # openpyxl raises many types for a broken file
+        raise InputFileError(f"无法打开 Excel 文件（{type(e).__name__}）", where=str(path),
+                             hint="请确认文件为 .xlsx 格式且未损坏、未加密") from e
+    ws = wb.active
+    # fill merged regions with their top-left value
+    for rng in list(ws.merged_cells.ranges):
+        value = ws.cell(rng.min_row, rng.min_col).value
+        ws.unmerge_cells(str(rng))
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                ws.cell(r, c).value = value
+    rows = []
+    for row in ws.iter_rows(values_only=True):
+        rows.append(["" if v is None else _cell_text(v) for v in row])
+    return rows
+
+
+def _cell_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def read_flat_table(path: str | Path, *, budget: float | None = None, spent: float | None = None,
+                    unit_name: str | None = None, year: int | None = None) -> tuple[TargetSet, ActualSet]:
+    """A filled-in 自评表 in the official flat layout (CSV or xlsx) → targets and actuals of one table.
+
+    The header row is found by its column names; blank leading 一级/二级 cells carry down (merged cells).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        rows = _rows_from_csv(p)
+    elif suffix in (".xlsx", ".xlsm"):
+        rows = _rows_from_xlsx(p)
+    else:
+        raise InputFileError(f"不支持的文件类型“{p.suffix}”", where=str(p), hint="请使用 .csv 或 .xlsx")
+
+    header_at, columns = None, {}
+    for i, row in enumerate(rows[:30]):
+        mapping = {}
+        for j, cell in enumerate(row):
+            key = _canon(cell)
+            if key and key not in mapping:
+                mapping[key] = j
+        if {"level3", "target"} <= set(mapping):
+            header_at, columns = i, mapping
+            break
+    if header_at is None:
+        raise InputFileError("找不到表头行（需包含“三级指标”“年度指标值”等列）", where=str(p),
+                             hint="请确认使用官方自评表格式，表头在前 30 行内")
+    missing = [FLAT_COLUMNS[k][0] for k in _REQUIRED if k not in columns]
+    if missing:
+        raise InputFileError(f"缺少必需的列：{'、'.join(missing)}", where=f"{p} 第 {header_at + 1} 行",
+                             hint="表头需包含 一级指标、二级指标、三级指标、年度指标值、实际完成值、分值")
+
+    def cell(row: list[str], key: str) -> str:
+        j = columns.get(key)
+        return row[j].strip() if j is not None and j < len(row) and row[j] is not None else ""
+
+    indicators: list[Indicator] = []
+    actuals: list[Actual] = []
+    last1 = last2 = ""
+    for i, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+        if not any(str(c).strip() for c in row):
+            continue
+        l1, l2, l3 = cell(row, "level1") or last1, cell(row, "level2") or last2, cell(row, "level3")
+        if l1.startswith("总分") or l1.startswith("合计") or l3.startswith("总分"):
+            break
+        last1, last2 = l1, l2
+        if not l3:
+            continue
+        target = cell(row, "comparator") + cell(row, "target")
+        weight_text = cell(row, "weight")
+        weight = _number_or_error(weight_text, p, i, "分值", l3)
+        claimed = _number_or_error(cell(row, "claimed"), p, i, "得分", l3)
+        indicators.append(Indicator(level1=l1, level2=l2, level3=l3, target=target,
+                                    unit=cell(row, "unit") or None, weight=weight, id=f"r{i}"))
+        actuals.append(Actual(indicator=l3, level2=l2, id=f"r{i}", actual=cell(row, "actual") or None,
+                              deviation_note=_note(cell(row, "note")), claimed_score=claimed))
+    if not indicators:
+        raise InputFileError("表头下没有指标行", where=str(p))
+    name = unit_name or p.stem
+    table = TargetTable(id=p.stem, kind=TableKind.PROJECT, title=p.stem, unit_name=name, year=year or 0,
+                        indicators=indicators)
+    execution = BudgetExecution(budget=budget, spent=spent) if budget is not None or spent is not None else None
+    return (TargetSet(unit_name=name, year=year or 0, source=str(p), tables=[table]),
+            ActualSet(unit_name=name, year=year or 0, tables=[TableActuals(table=p.stem, budget=execution,
+                                                                          indicators=actuals)]))
+
+
+def _note(text: str) -> str | None:
+    return None if normalise_text(text) in ("", "0", "无", "/", "-") else text
+
+
+def _number_or_error(text: str, path: Path, row: int, column: str, indicator: str) -> float | None:
+    t = normalise_text(text).rstrip("分")
+    if t in ("", "/", "-", "无"):
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        raise InputFileError(f"“{column}”应为数字，实际为“{text}”", where=f"{path} 第 {row} 行，指标“{indicator}”",
+                             hint="请填写数字或留空") from None

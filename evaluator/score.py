@@ -1,0 +1,770 @@
+"""Scoring: targets + actuals + a rule set → scores with a trace, vectorised over pandas.
+
+``indicator_frame`` flattens the models into one row per indicator; ``score_frame`` scores every row at
+once (numpy over columns, one pass per scoring method, no per-indicator loop); ``evaluate`` adds table
+totals, execution scores, grades and findings and returns the ``Evaluation`` model the CLI and reports use.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import Code
+from .model import (
+    ActualSet, Band, BAND_LABEL, Evaluation, ExecutionScore, Finding, IndicatorScore, Location, ParsedValue,
+    Severity, TableEvaluation, TargetSet, ValueKind,
+)
+from .parse import normalise_unit, parse_value
+from .rules import METHODS, RuleSet, fmt, method_from_dict
+
+__all__ = ["indicator_frame", "score_frame", "table_totals", "evaluate"]
+
+_FRAME_COLUMNS = ["table", "position", "year", "level1", "level2", "level3", "target_raw", "unit_col",
+                  "weight_given", "direction", "rate_base", "scoring", "actual_raw", "deviation_note", "band",
+                  "judged_score", "claimed", "actual_rate_base", "has_actual_entry", "budget", "spent"]
+
+
+# --------------------------------------------------------------------------- models → frame
+def indicator_frame(targets: TargetSet, actuals: ActualSet | None, file: str | None = None
+                    ) -> tuple[pd.DataFrame, list[Finding]]:
+    """One row per indicator, actuals joined by table id and indicator name (二级指标 when names repeat)."""
+    findings: list[Finding] = []
+    by_table = {t.table: t for t in (actuals.tables if actuals else [])}
+    known_tables = {t.id for t in targets.tables}
+    for t in by_table:
+        if t not in known_tables:
+            findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
+                                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    rows: list[dict[str, Any]] = []
+    for table in targets.tables:
+        if not table.indicators:
+            continue
+        ta = by_table.get(table.id)
+        entries: dict[tuple[str, str | None], list] = defaultdict(list)
+        for a in (ta.indicators if ta else []):
+            entries[(a.indicator, None)].append(a)
+            if a.level2:
+                entries[(a.indicator, a.level2)].append(a)
+        names = [i.level3 for i in table.indicators]
+        used: set[int] = set()
+        seen: set[tuple[str, str]] = set()
+        for pos, ind in enumerate(table.indicators):
+            key2 = (ind.level2, ind.level3)
+            if key2 in seen:
+                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
+                                        location=Location(file=file, table=table.id, row=pos + 1, indicator=ind.level3),
+                                        message="同一二级指标下三级指标重复，请核对是否重复填报"))
+            seen.add(key2)
+            candidates = entries.get((ind.level3, ind.level2)) or entries.get((ind.level3, None)) or []
+            candidates = [a for a in candidates if id(a) not in used and (a.level2 in (None, ind.level2))]
+            if ind.id:
+                candidates = [a for a in candidates if a.id in (None, ind.id)] or candidates
+            act = candidates[0] if candidates else None
+            if act is not None:
+                used.add(id(act))
+            if names.count(ind.level3) > 1 and act is not None and act.level2 is None:
+                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
+                                        location=Location(file=file, table=table.id, indicator=ind.level3),
+                                        message="三级指标名称在表中重复，实际完成值按出现顺序对应；请填写二级指标以便准确匹配"))
+            budget = ta.budget if ta else None
+            rows.append({
+                "table": table.id, "position": pos, "year": table.year,
+                "level1": ind.level1, "level2": ind.level2, "level3": ind.level3,
+                "target_raw": ind.target or "", "unit_col": ind.unit, "weight_given": ind.weight,
+                "direction": ind.direction.value if ind.direction else None, "rate_base": ind.rate_base,
+                "scoring": ind.scoring,
+                "actual_raw": act.actual if act else None,
+                "deviation_note": act.deviation_note if act else None,
+                "band": act.band.value if act and act.band else None,
+                "judged_score": act.judged_score if act else None,
+                "claimed": act.claimed_score if act else None,
+                "actual_rate_base": act.rate_base if act else None,
+                "has_actual_entry": act is not None,
+                "budget": budget.budget if budget else None,
+                "spent": budget.spent if budget else None,
+            })
+        for a in (ta.indicators if ta else []):
+            if id(a) not in used:
+                findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR,
+                                        location=Location(file=file, table=table.id, indicator=a.indicator),
+                                        message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
+    df = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+    return df, findings
+
+
+# --------------------------------------------------------------------------- parsing columns
+def _parse_column(texts: pd.Series, units: pd.Series | None = None) -> pd.DataFrame:
+    """Parse each distinct (text, unit) once and spread the fields back over the rows."""
+    key = texts.fillna("").astype(object)
+    if units is not None and units.notna().any():
+        key = key + "\x00" + units.fillna("").astype(object)
+    codes, uniques = pd.factorize(key, use_na_sentinel=False)
+    parsed: list[ParsedValue] = []
+    for u in uniques:
+        text, _, unit = str(u).partition("\x00")
+        parsed.append(parse_value(text, unit or None))
+    kind = np.array([p.kind.value for p in parsed], dtype=object)
+    cmp_ = np.array([p.comparator.value if p.comparator else None for p in parsed], dtype=object)
+    val = np.array([np.nan if p.value is None else p.value for p in parsed], dtype=float)
+    tol = np.array([np.nan if p.tolerance is None else p.tolerance for p in parsed], dtype=float)
+    unit = np.array([p.unit for p in parsed], dtype=object)
+    per = np.array(["/".join(p.per) for p in parsed], dtype=object)
+    scale = np.array([p.scale for p in parsed], dtype=float)
+    loose = np.array([p.loose for p in parsed], dtype=bool)
+    dl_y = np.array([np.nan if not p.deadline or p.deadline[0] is None else p.deadline[0] for p in parsed], dtype=float)
+    dl_md = np.array([np.nan if not p.deadline else p.deadline[1] * 100 + p.deadline[2] for p in parsed], dtype=float)
+    band = np.array([p.band.value if p.band else None for p in parsed], dtype=object)
+    problem = np.array([p.problem for p in parsed], dtype=object)
+    return pd.DataFrame({
+        "kind": kind[codes], "cmp": cmp_[codes], "val": val[codes], "tol": tol[codes], "unit": unit[codes],
+        "per": per[codes], "scale": scale[codes], "loose": loose[codes], "dl_y": dl_y[codes], "dl_md": dl_md[codes],
+        "band": band[codes], "problem": problem[codes],
+    }, index=texts.index)
+
+
+def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
+    """(year, month*100+day) → a day count; vectorised via numpy datetime64."""
+    ok = ~(np.isnan(year) | np.isnan(md))
+    out = np.full(len(year), np.nan)
+    if ok.any():
+        y = year[ok].astype(int)
+        m = (md[ok] // 100).astype(int)
+        d = (md[ok] % 100).astype(int)
+        base = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1).astype("timedelta64[M]")
+        out[ok] = (base.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")).astype(float)
+    return out
+
+
+def _contains_any(s: pd.Series, words: tuple[str, ...]) -> np.ndarray:
+    if not words:
+        return np.zeros(len(s), dtype=bool)
+    pattern = "|".join(map(_re_escape, words))
+    return s.fillna("").astype(str).str.contains(pattern, regex=True).to_numpy(dtype=bool)
+
+
+def _re_escape(w: str) -> str:
+    import re
+
+    return re.escape(w)
+
+
+# --------------------------------------------------------------------------- the vectorised core
+def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Score every row of an indicator frame. Adds method, weight, fraction, score, status and trace columns."""
+    out = df.reset_index(drop=True)
+    n = len(out)
+    if n == 0:
+        for c in ("group", "method", "weight", "fraction", "score", "status", "reason"):
+            out[c] = pd.Series(dtype=object)
+        return out
+    tp = _parse_column(out["target_raw"], out["unit_col"])
+    ap = _parse_column(out["actual_raw"])
+    tk, ak = tp["kind"].to_numpy(), ap["kind"].to_numpy()
+
+    # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group)
+    group = np.full(n, None, dtype=object)
+    for g in rules.weights.groups:
+        m1 = _contains_any(out["level1"], g.match_level1)
+        group = np.where((group == None) & m1, g.key, group)  # noqa: E711
+    for g in rules.weights.groups:
+        if g.match_level2:
+            group = np.where(_contains_any(out["level2"], g.match_level2), g.key, group)
+    out["group"] = group
+
+    # --- direction: operator, else override, else 二级指标 / name
+    cmp_ = tp["cmp"].to_numpy()
+    lower_by_name = _contains_any(out["level2"], rules.direction.lower_level2) | _contains_any(
+        out["level3"], rules.direction.lower_names)
+    direction = np.select(
+        [np.isin(cmp_, ["ge", "gt"]), np.isin(cmp_, ["le", "lt"]), cmp_ == "eq", cmp_ == "band"],
+        ["higher", "lower", "equal", "band"],
+        default=np.where(lower_by_name, "lower", "higher"),
+    ).astype(object)
+    override = out["direction"].to_numpy()
+    direction = np.where(pd.notna(override) & (cmp_ != "band"), override, direction)
+    out["direction_used"] = direction
+
+    # --- not applicable, missing, unreadable
+    t_na = tk == "na"
+    a_na = ak == "na"
+    a_blank = ak == "blank"
+    cost = _contains_any(out["level2"], rules.direction.lower_level2)
+    spent = pd.to_numeric(out["spent"], errors="coerce").to_numpy(dtype=float)
+    cost_fill = (rules.cost_from_spent & cost & a_blank & (tk == "number") & ~np.isnan(spent)) if rules.cost_from_spent \
+        else np.zeros(n, dtype=bool)
+
+    # --- numbers: actual in the target's unit and scale
+    t_val = tp["val"].to_numpy(dtype=float)
+    a_val = ap["val"].to_numpy(dtype=float).copy()
+    a_unit = ap["unit"].to_numpy().copy()
+    t_unit = tp["unit"].to_numpy()
+    t_scale = tp["scale"].to_numpy(dtype=float)
+    a_scale = ap["scale"].to_numpy(dtype=float)
+    no_unit = pd.isna(a_unit) & (a_scale == 1.0)
+    a_val = np.where(no_unit & ~np.isnan(a_val), a_val * t_scale, a_val)
+    a_unit = np.where(no_unit, t_unit, a_unit)
+    # an Excel 100% read back as 1.0 against a % target
+    as_fraction = no_unit & (t_unit == "%") & (np.abs(a_val) <= 1.5) & (t_val > 1.5) & (ak == "number")
+    a_val = np.where(as_fraction, a_val * 100, a_val)
+    # cost indicators without an actual: compare the table's 全年执行数 (万元) with the ceiling
+    a_val = np.where(cost_fill, spent * 1e4, a_val)
+    a_unit = np.where(cost_fill, np.where(pd.isna(t_unit), None, t_unit), a_unit)
+    a_kind = np.where(cost_fill, "number", ak)
+    a_blank = a_blank & ~cost_fill
+
+    unit_ok = pd.isna(a_unit) | pd.isna(t_unit) | (np.asarray(a_unit, dtype=object) == np.asarray(t_unit, dtype=object)) \
+        | _compatible_units(a_unit, t_unit)
+
+    # per-unit rates: a total actual is divided by the count (界别数 …)
+    t_per, a_per = tp["per"].to_numpy(), ap["per"].to_numpy()
+    base = pd.to_numeric(out["actual_rate_base"], errors="coerce").fillna(
+        pd.to_numeric(out["rate_base"], errors="coerce")).to_numpy(dtype=float)
+    rate = tk == "rate"
+    rate_total = rate & (a_kind == "number")
+    a_val = np.where(rate_total & ~np.isnan(base), a_val / np.where(np.isnan(base), 1, base), a_val)
+    rate_needs_base = rate_total & np.isnan(base)
+    rate_per_mismatch = rate & (a_kind == "rate") & (t_per != a_per)
+
+    t_num = np.isin(tk, ["number", "rate"])
+    a_num = np.isin(a_kind, ["number", "rate"])
+    negative = a_num & (a_val < 0) & (direction != "band")
+    a_val = np.where(negative, 0.0, a_val)
+
+    # --- deadlines as day numbers; a target without a year takes the table's year
+    year = pd.to_numeric(out["year"], errors="coerce").to_numpy(dtype=float)
+    t_year = np.where(np.isnan(tp["dl_y"].to_numpy(dtype=float)), year, tp["dl_y"].to_numpy(dtype=float))
+    a_year = np.where(np.isnan(ap["dl_y"].to_numpy(dtype=float)), t_year, ap["dl_y"].to_numpy(dtype=float))
+    t_day = _ordinal(t_year, tp["dl_md"].to_numpy(dtype=float))
+    a_day = _ordinal(a_year, ap["dl_md"].to_numpy(dtype=float))
+
+    # --- which method scores each row
+    band_given = out["band"].to_numpy()
+    judged = pd.to_numeric(out["judged_score"], errors="coerce").to_numpy(dtype=float)
+    a_band = np.where(pd.notna(band_given), band_given, ap["band"].to_numpy())
+    t_qual = np.isin(tk, ["qualitative", "blank"])
+    # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
+    word_for_number = (t_num | (tk == "deadline")) & (a_kind == "qualitative")
+    qual = (t_qual & ~a_na & ~a_blank) | word_for_number \
+        | (pd.notna(band_given) & ~t_na) | (~np.isnan(judged) & ~t_na)
+    qual_assumed = qual & pd.isna(a_band)
+    unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") & (a_kind == "qualitative")
+    a_band = np.where(qual_assumed & ~unknown_phrase_error, Band.ACHIEVED.value, a_band)
+
+    status = np.full(n, "ok", dtype=object)
+    reason = np.full(n, None, dtype=object)
+
+    def fail(mask, why):
+        nonlocal status, reason
+        m = mask & (status == "ok")
+        status = np.where(m, "error", status)
+        reason = np.where(m, why, reason)
+
+    na = t_na | (a_na & ~t_na)
+    status = np.where(na, "na", status)
+    reason = np.where(na, Code.NOT_APPLICABLE.value, reason)
+    fail(tk == "unreadable", Code.UNREADABLE_TARGET.value)
+    fail(a_blank & ~qual, Code.MISSING_ACTUAL.value)
+    fail((a_kind == "unreadable") & ~qual, Code.UNREADABLE_ACTUAL.value)
+    fail(unknown_phrase_error, Code.UNREADABLE_ACTUAL.value)
+    fail(t_num & a_num & ~unit_ok & ~qual, Code.UNIT_MISMATCH.value)
+    fail(rate_needs_base & ~qual, Code.RATE_NEEDS_BASE.value)
+    fail(rate_per_mismatch & ~qual, Code.UNIT_MISMATCH.value)
+    fail((tk == "deadline") & ~qual & ~(a_kind == "deadline") & ~a_blank & ~a_na, Code.UNREADABLE_ACTUAL.value)
+    fail(t_num & (a_kind == "deadline"), Code.UNREADABLE_ACTUAL.value)
+
+    missing_zero = (reason == Code.MISSING_ACTUAL.value) & (rules.missing_actual == "zero")
+    status = np.where(missing_zero, "ok", status)
+
+    ok = status == "ok"
+    method = np.full(n, None, dtype=object)
+    method = np.where(ok & qual, "qualitative", method)
+    method = np.where(ok & ~qual & (tk == "deadline"), "deadline", method)
+    numeric = ok & ~qual & t_num & a_num
+    for key in ("higher", "lower", "equal", "band"):
+        method = np.where(numeric & (direction == key), f"@{key}", method)
+    method = np.where(missing_zero, "missing-zero", method)
+    custom = out["scoring"].to_numpy()
+    has_custom = numeric & pd.notna(custom)
+    method = np.where(has_custom, "@custom", method)
+
+    # --- weights
+    weight = _weights(out, group, status, rules)
+
+    # --- fractions, one vectorised pass per method
+    fraction = np.full(n, np.nan)
+    higher = direction != "lower"
+    for key in ("higher", "lower", "equal"):
+        m = method == f"@{key}"
+        if m.any():
+            fraction[m] = getattr(rules.scoring, key).fraction(t_val[m], a_val[m], weight[m], higher[m])
+    m = method == "@band"
+    if m.any():
+        fraction[m] = rules.scoring.band.fraction(t_val[m], a_val[m], weight[m], higher[m], tol=tp["tol"].to_numpy()[m])
+    m = method == "deadline"
+    if m.any():
+        fraction[m] = rules.scoring.deadline.fraction(t_day[m], a_day[m], weight[m], higher[m])
+    m = method == "missing-zero"
+    fraction[m] = 0.0
+    custom_methods = np.full(n, None, dtype=object)
+    for i in np.flatnonzero(has_custom):  # per-indicator rule overrides are rare and validated on load
+        spec = method_from_dict(custom[i], where=f"{out['table'].iat[i]} / {out['level3'].iat[i]} / scoring")
+        custom_methods[i] = spec
+        fraction[i] = spec.fraction(t_val[i:i + 1], a_val[i:i + 1], weight[i:i + 1], higher[i:i + 1])[0]
+    # 定性: a judged score inside the band wins, else the band's default point
+    m = method == "qualitative"
+    judged_used = m & ~np.isnan(judged)
+    judged_outside = np.zeros(n, dtype=bool)
+    if m.any():
+        bands = rules.scoring.qualitative.bands
+        default = np.array([bands[Band(b)].default / 100 if b else np.nan for b in a_band[m]], dtype=float)
+        lo = np.array([bands[Band(b)].range[0] / 100 if b else 0.0 for b in a_band[m]], dtype=float)
+        hi = np.array([bands[Band(b)].range[1] / 100 if b else 1.0 for b in a_band[m]], dtype=float)
+        fraction[m] = default
+        judged_fraction = _safe(judged, weight)[m]
+        inside = (judged_fraction >= lo - 1e-9) & (judged_fraction <= hi + 1e-9)
+        judged_outside[m] = judged_used[m] & ~inside
+        fraction[m] = np.where(judged_used[m], np.clip(judged_fraction, lo, hi), default)
+
+    # --- over-achievement deduction (off by default)
+    oa = rules.over_achievement
+    over = np.zeros(n, dtype=bool)
+    if oa.enabled:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(t_val > 0, a_val / np.where(t_val > 0, t_val, 1), np.nan)
+        over = np.isin(method, ["@higher", "@equal"]) & (ratio >= oa.threshold - 1e-12)
+    raw = fraction * weight
+    raw = np.where(over, np.maximum(weight - oa.deduction, 0), raw)
+    score = np.clip(rules.rounding.apply(raw), 0, weight)
+    score = np.where(status == "ok", score, np.nan)
+
+    out["t_kind"], out["a_kind"] = tk, a_kind
+    out["t_val"], out["a_val"], out["tol"] = t_val, a_val, tp["tol"].to_numpy()
+    out["t_unit"], out["a_unit"] = t_unit, a_unit
+    out["t_problem"], out["a_problem"] = tp["problem"].to_numpy(), ap["problem"].to_numpy()
+    out["t_cmp"] = cmp_
+    out["a_loose"] = ap["loose"].to_numpy()
+    out["band_used"] = np.where(m, a_band, None)
+    out["judged_used"] = judged_used
+    out["judged_outside"] = judged_outside
+    out["t_scale"], out["t_per"] = t_scale, t_per
+    out["rate_base_used"] = np.where(rate_total, base, np.nan)
+    out["qual_assumed"] = qual_assumed & ok
+    out["word_for_number"] = word_for_number & ok
+    out["as_fraction"] = as_fraction & ok
+    out["cost_fill"] = cost_fill
+    out["negative"] = negative
+    out["over"] = over
+    out["custom_method"] = custom_methods
+    out["method"] = method
+    out["weight"] = weight
+    out["fraction"] = fraction
+    out["raw_score"] = raw
+    out["score"] = score
+    out["status"] = status
+    out["reason"] = reason
+    return out
+
+
+def _safe(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
+
+
+_UNIT_FAMILIES = [{"%", "‰"}, {"人", "人次", "名", "位"}, {"个", "项", "件"}, {"天"}, {"次", "场", "期"}]
+
+
+def _compatible_units(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    pairs = {(x, y) for fam in _UNIT_FAMILIES for x in fam for y in fam if x != y and "%" not in (x, y)}
+    return np.array([(x, y) in pairs for x, y in zip(a, t)], dtype=bool) if len(pairs) else np.zeros(len(a), bool)
+
+
+def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: RuleSet) -> np.ndarray:
+    """Given 分值 where the table has them; else each group's weight split evenly (largest remainder).
+
+    Not-applicable indicators weigh nothing; under ``rescale`` the others are scaled up to the same total.
+    Ties in the split go by (二级, 三级) name, not row order, so shuffled input scores the same.
+    """
+    n = len(df)
+    given = pd.to_numeric(df["weight_given"], errors="coerce").to_numpy(dtype=float)
+    table = df["table"].to_numpy()
+    has_given = pd.Series(~np.isnan(given)).groupby(table).transform("any").to_numpy(dtype=bool)
+    weight = np.where(has_given, np.nan_to_num(given), np.nan)
+    na = status == "na"
+    decimals = rules.rounding.decimals
+    group_weight = {g.key: g.weight for g in rules.weights.groups}
+    split = ~has_given
+    if split.any():
+        frame = pd.DataFrame({"table": table, "group": group, "na": na, "l2": df["level2"].to_numpy(),
+                              "l3": df["level3"].to_numpy()})[split]
+        frame = frame[(~frame["na"]) & frame["group"].notna()]
+        for (_, g), part in frame.groupby(["table", "group"], sort=False):
+            total = group_weight.get(g, 0.0)
+            if rules.weights.split == "by-level2":
+                l2s = sorted(part["l2"].unique())
+                per_l2 = dict(zip(l2s, _largest_remainder(total, len(l2s), decimals)))
+                for l2, sub in part.groupby("l2"):
+                    order = sub.sort_values(["l3"]).index
+                    weight[order] = _largest_remainder(per_l2[l2], len(order), decimals)
+            else:
+                order = part.sort_values(["l2", "l3"]).index
+                weight[order] = _largest_remainder(total, len(order), decimals)
+        weight = np.where(split & np.isnan(weight), 0.0, weight)
+    weight = np.where(na, 0.0, weight) if rules.not_applicable == "rescale" else weight
+    if rules.not_applicable == "rescale":
+        # scale applicable weights up so the indicator part keeps its total
+        full = pd.Series(np.where(has_given, np.nan_to_num(given), weight)).groupby(table).transform("sum").to_numpy()
+        split_full = pd.Series(np.where(split, 1, 0)).groupby(table).transform("max").to_numpy()
+        applicable = pd.Series(np.where(na, 0.0, weight)).groupby(table).transform("sum").to_numpy()
+        factor = np.where((applicable > 0) & (split_full == 0), full / np.where(applicable > 0, applicable, 1), 1.0)
+        weight = np.where(na, 0.0, weight * factor)
+    return weight
+
+
+def _largest_remainder(total: float, k: int, decimals: int) -> np.ndarray:
+    """Split ``total`` into ``k`` parts at ``decimals`` places that add up exactly."""
+    unit = 10 ** decimals
+    units = int(round(total * unit))
+    base, extra = divmod(units, k)
+    parts = np.full(k, base, dtype=float)
+    parts[:extra] += 1
+    return parts / unit
+
+
+# --------------------------------------------------------------------------- explanations (render the trace)
+def _row_text(r: dict[str, Any], rules: RuleSet) -> str:
+    status, reason = r["status"], r["reason"]
+    if status == "na":
+        return "不适用，不计分" + ("；其分值按适用指标折算" if rules.not_applicable == "rescale" else "")
+    if status == "error":
+        return {
+            Code.UNREADABLE_TARGET.value: f"无法计分：{r['t_problem'] or '年度指标值无法识别'}",
+            Code.MISSING_ACTUAL.value: "无法计分：缺少实际完成值（空白不按 0 分处理）",
+            Code.UNREADABLE_ACTUAL.value: f"无法计分：{r['a_problem'] or '实际完成值与指标类型不符'}",
+            Code.UNIT_MISMATCH.value: f"无法计分：实际完成值单位“{r['a_unit'] or ''}”与目标单位“{r['t_unit'] or ''}”不一致",
+            Code.RATE_NEEDS_BASE.value: "无法计分：目标为人均/每单位指标，需提供计量基数（如界别数）才能与总数比较",
+        }.get(reason, "无法计分")
+    decimals = rules.rounding.decimals
+    ctx = {
+        "t": r["t_val"], "a": r["a_val"], "fraction": r["fraction"],
+        "t_text": _value_text(r["t_val"], r) if r["t_val"] == r["t_val"] else (r["target_raw"] or "（空）"),
+        "a_text": _value_text(r["a_val"], r) if r["method"] not in ("qualitative", "deadline") and r["a_val"] == r["a_val"]
+        else _actual_text(r),
+        "w_text": fmt(r["weight"], decimals),
+        "raw_text": f"{r['score']:.{decimals}f}", "tol_text": fmt(r["tol"]),
+        "band": Band(r["band_used"]) if r.get("band_used") else None, "judged": bool(r["judged_used"]),
+    }
+    m = r["method"]
+    if m == "missing-zero":
+        text = "缺少实际完成值，按规则集设定计 0 分"
+    elif m == "qualitative":
+        text = rules.scoring.qualitative.explain(ctx)
+    elif m == "deadline":
+        text = rules.scoring.deadline.explain(ctx)
+    elif m == "@custom":
+        text = r["custom_method"].explain(ctx)
+    else:
+        text = (rules.scoring.band if m == "@band" else getattr(rules.scoring, m[1:])).explain(ctx)
+    notes = []
+    if r["over"]:
+        notes.append(f"超额完成（≥{fmt(rules.over_achievement.threshold * 100)}%）扣 {fmt(rules.over_achievement.deduction)} 分")
+    if r["cost_fill"]:
+        notes.append("成本指标以全年执行数作为实际值")
+    if r["as_fraction"]:
+        notes.append("实际值按百分比读取")
+    if r["negative"]:
+        notes.append("实际值为负数，按 0 计")
+    return text + ("（" + "；".join(notes) + "）" if notes else "")
+
+
+def _value_text(value: float, r: dict[str, Any]) -> str:
+    """A scored number in the target's own terms: 528.244101万, 5次, 3.64次/界别."""
+    scale = r["t_scale"] or 1.0
+    word = {1e4: "万", 1e8: "亿"}.get(scale, "")
+    unit = r["t_unit"] or ""
+    per = "/" + r["t_per"] if r.get("t_per") else ""
+    text = f"{fmt(value / scale, 6)}{word}{unit}{per}"
+    if r.get("rate_base_used") == r.get("rate_base_used") and r.get("rate_base_used") and value == r["a_val"]:
+        text = f"{r['actual_raw']} ÷ 计量基数 {fmt(r['rate_base_used'])} = {value:.2f}{unit}{per}"
+    return text
+
+
+def _actual_text(r: dict[str, Any]) -> str:
+    if r["cost_fill"]:
+        return f"{fmt(r['a_val'] / 1e4)}万元"
+    raw = r["actual_raw"]
+    if raw is None or raw == "":
+        return "（空）"
+    return str(raw)
+
+
+# --------------------------------------------------------------------------- tables, findings, evaluation
+def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Per table: indicator sum, execution rate and score, cap, total and grade — vectorised over tables."""
+    g = scored.groupby("table", sort=False)
+    t = pd.DataFrame({
+        "indicator_score": g["score"].sum(min_count=0),
+        "weight": g["weight"].sum(),
+        "errors": g["status"].apply(lambda s: int((s == "error").sum())) if len(scored) else pd.Series(dtype=int),
+        "budget": g["budget"].first(),
+        "spent": g["spent"].first(),
+    })
+    budget = pd.to_numeric(t["budget"], errors="coerce").to_numpy(dtype=float)
+    spent = pd.to_numeric(t["spent"], errors="coerce").to_numpy(dtype=float)
+    ex = rules.execution
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(budget > 0, spent / np.where(budget > 0, budget, 1), np.where(budget == 0, 1.0, np.nan))
+    rate_c = np.minimum(rate, ex.cap_rate)
+    w = rules.weights.execution
+    if ex.method == "proportional":
+        ex_score = np.minimum(rate_c, 1.0) * w
+    else:
+        steps = np.ceil(np.clip(1 - rate_c, 0, None) * 100 / ex.step - 1e-9)
+        ex_score = np.clip(w - steps * ex.points, 0, w)
+    ex_score = rules.rounding.apply(ex_score)
+    t["rate"] = rate
+    t["execution_score"] = ex_score
+    raw_total = rules.rounding.apply(t["indicator_score"].to_numpy(dtype=float) + np.nan_to_num(ex_score))
+    cap = np.full(len(t), np.nan)
+    for c in sorted(ex.total_caps, key=lambda c: -c.below):
+        cap = np.where(rate < c.below - 1e-12, c.cap, cap)
+    total = np.where(~np.isnan(cap), np.minimum(raw_total, cap), raw_total)
+    complete = (t["errors"].to_numpy() == 0) & ~np.isnan(ex_score)
+    t["raw_total"] = raw_total
+    t["cap"] = cap
+    t["total"] = np.where(complete, total, np.nan)
+    t["complete"] = complete
+    t["grade"] = [rules.grade_for(x) if not np.isnan(x) else None for x in t["total"]]
+    return t
+
+
+def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, file: str | None, column: str | None = None
+             ) -> Finding:
+    return Finding(code=code.value, severity=sev, message=message,
+                   location=Location(file=file, table=r["table"], row=int(r["position"]) + 1, column=column,
+                                     indicator=r["level3"]))
+
+
+def _row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: str | None, notes: dict[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    tol = rules.claimed_tolerance
+    for r in rows:
+        st, reason = r["status"], r["reason"]
+        if st == "error":
+            msg = _row_text(r, rules).removeprefix("无法计分：")
+            column = "年度指标值" if reason == Code.UNREADABLE_TARGET.value else "实际完成值"
+            action = {
+                Code.MISSING_ACTUAL.value: "请填写实际完成值；确实不适用的填“无”",
+                Code.UNREADABLE_TARGET.value: "请按“≥5次”“100%”“2023年底”等格式改写年度指标值",
+                Code.UNREADABLE_ACTUAL.value: "请填写数值（可带单位）、完成日期或达成情况",
+                Code.UNIT_MISMATCH.value: "请统一计量单位",
+                Code.RATE_NEEDS_BASE.value: "请在实际完成值中按同样的“每…”口径填写，或提供计量基数（rate_base）",
+            }.get(reason, "")
+            out.append(_finding(Code(reason), Severity.ERROR, r, f"{msg}。{action}", file, column))
+        if r["t_kind"] == "blank":
+            out.append(_finding(Code.BLANK_TARGET, Severity.WARNING, r,
+                                "年度指标值为空：按指标名称作为定性目标评判；建议补充可衡量的指标值", file, "年度指标值"))
+        if st == "ok" and r["word_for_number"]:
+            out.append(_finding(Code.WORD_ACTUAL, Severity.WARNING, r,
+                                f"定量指标的实际完成值为文字“{r['actual_raw']}”，按定性档次计分；建议填写具体数值", file, "实际完成值"))
+        elif st == "ok" and r["qual_assumed"]:
+            out.append(_finding(Code.QUALITATIVE_ASSUMED, Severity.INFO, r,
+                                f"实际完成值“{r['actual_raw']}”未表明档次，按“达成”计分；如需调整请填写评判档次或评判得分",
+                                file, "实际完成值"))
+        if st == "ok" and r["cost_fill"]:
+            out.append(_finding(Code.COST_FROM_SPENT, Severity.INFO, r,
+                                "成本指标未填实际值，已用本表全年执行数比较", file, "实际完成值"))
+        if r["judged_outside"]:
+            band = BAND_LABEL[Band(r["band_used"])]
+            out.append(_finding(Code.JUDGED_OUT_OF_BAND, Severity.WARNING, r,
+                                f"评判得分 {fmt(r['judged_score'])} 不在“{band}”档次的分值范围内，已按档次边界计 {fmt(r['score'])}",
+                                file, "评判得分"))
+        if r["negative"]:
+            out.append(_finding(Code.NEGATIVE_ACTUAL, Severity.WARNING, r, "实际完成值为负数，按 0 计", file, "实际完成值"))
+        if r["over"]:
+            out.append(_finding(Code.OVER_ACHIEVEMENT, Severity.WARNING, r,
+                                f"实际完成值达到目标的 {fmt(rules.over_achievement.threshold * 100)}% 以上，按规则扣分；"
+                                "请说明指标值是否设定偏低", file, "实际完成值"))
+        if st == "ok" and r["score"] < r["weight"] - 1e-9 and not (r["deviation_note"] or "").strip():
+            out.append(_finding(Code.MISSING_DEVIATION_NOTE, Severity.WARNING, r,
+                                f"得分 {fmt(r['score'])} 低于分值 {fmt(r['weight'])}，须填写偏差原因分析及改进措施", file,
+                                "偏差原因分析及改进措施"))
+        claimed = r["claimed"]
+        if claimed is not None and not (isinstance(claimed, float) and np.isnan(claimed)) and st == "ok" \
+                and abs(float(claimed) - r["score"]) > tol + 1e-9:
+            out.append(_finding(Code.CLAIMED_SCORE_MISMATCH, Severity.WARNING, r,
+                                f"自评得分 {fmt(float(claimed))} 与按规则计算的 {fmt(r['score'])} 不一致；"
+                                f"{_row_text(r, rules)}", file, "得分"))
+        # target quality
+        level2, cmp_ = r["level2"] or "", r["t_cmp"]
+        if "成本" in level2 and (r["t_kind"] in ("qualitative", "blank") or cmp_ in ("ge", "gt")):
+            out.append(_finding(Code.COST_WITHOUT_CEILING, Severity.WARNING, r,
+                                "成本指标没有可比较的上限（应写成“≤X万元”）", file, "年度指标值"))
+        if "数量" in level2 and cmp_ in ("le", "lt"):
+            contradiction = _notes_contradiction(r, notes.get(r["table"], ""))
+            if contradiction:
+                out.append(_finding(Code.TARGET_CONTRADICTS_NOTES, Severity.WARNING, r,
+                                    f"数量指标写作“{r['target_raw']}”（上限），而本表测算说明写“{contradiction}”（下限）；"
+                                    "请核对指标性质", file, "年度指标值"))
+            else:
+                out.append(_finding(Code.QUANTITY_CEILING, Severity.INFO, r,
+                                    f"数量指标写作“{r['target_raw']}”（上限），数量指标通常为“≥”；请核对", file, "年度指标值"))
+    return out
+
+
+def _notes_contradiction(r: dict[str, Any], notes: str) -> str | None:
+    """Does the table's 测算说明 state a floor (不少于/不低于/≥ N) for an indicator whose target is a ceiling?"""
+    import re
+
+    if not notes:
+        return None
+    name = str(r["level3"])
+    keys = {name, name[:2], name[-2:]} if len(name) >= 2 else {name}
+    for key in sorted(keys, key=len, reverse=True):
+        m = re.search(re.escape(key) + r"[^，。；,;]{0,6}?(不少于|不低于|至少|≥)\s*(\d+(?:\.\d+)?)\s*([\u4e00-\u9fff%]?)", notes)
+        if m and abs(float(m.group(2)) - (r["t_val"] or 0)) < 1e-9:
+            return m.group(0)
+    return None
+
+
+def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, file: str | None = None,
+             inputs_hash: str | None = None) -> Evaluation:
+    """Score a department: every table with indicators, totals, grades and all findings."""
+    frame, findings = indicator_frame(targets, actuals, file)
+    scored = score_frame(frame, rules)
+    totals = table_totals(scored, rules) if len(scored) else pd.DataFrame()
+    notes = {t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] + [c.basis or "" for c in t.cost_notes]
+                                       + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
+    rows = _records(scored)
+    findings += _row_findings(rows, rules, file, notes)
+    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_table[r["table"]].append(r)
+    claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
+    tables: list[TableEvaluation] = []
+    for table in targets.tables:
+        if table.id not in by_table:
+            continue
+        t = totals.loc[table.id]
+        trs = by_table[table.id]
+        findings += _table_findings(table.id, t, trs, rules, file, claimed_total.get(table.id))
+        tables.append(_table_evaluation(table, t, trs, rules))
+    return Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
+                      rule_version=rules.version, tables=tables, findings=findings, inputs_hash=inputs_hash,
+                      example=bool(actuals and actuals.example))
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts, with missing text (NaN in pandas' str columns) as None."""
+    text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+    rows = df.to_dict("records")
+    for r in rows:
+        for c in text_cols:
+            v = r[c]
+            if v is not None and not isinstance(v, (str, dict, bool, np.bool_)) and pd.isna(v):
+                r[c] = None
+    return rows
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
+
+
+def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet) -> TableEvaluation:
+    decimals = rules.rounding.decimals
+    indicators = [
+        IndicatorScore(
+            table=r["table"], position=int(r["position"]), level1=r["level1"], level2=r["level2"], level3=r["level3"],
+            group=r["group"], target=r["target_raw"], actual=_actual_text(r) if r["cost_fill"] else r["actual_raw"],
+            weight=_round_weight(r["weight"], decimals), score=_num(r["score"]), status=r["status"],
+            method=_method_name(r, rules), rule=rules.label, explanation=_row_text(r, rules),
+            inputs={k: v for k, v in {"target": _num(r["t_val"]), "actual": _num(r["a_val"]), "unit": r["t_unit"],
+                                      "direction": r["direction_used"], "band": r["band_used"]}.items()
+                    if v is not None},
+            deviation_note=r["deviation_note"], claimed_score=_num(r["claimed"]),
+        )
+        for r in rows
+    ]
+    groups: dict[str, dict[str, float | None]] = {}
+    for g in rules.weights.groups:
+        members = [r for r in rows if r["group"] == g.key]
+        if members:
+            groups[g.label] = {"weight": round(sum(r["weight"] for r in members), decimals),
+                               "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
+    other = [r for r in rows if r["group"] is None]
+    if other:
+        for l1 in dict.fromkeys(r["level1"] for r in other):
+            members = [r for r in other if r["level1"] == l1]
+            groups[l1] = {"weight": round(sum(r["weight"] for r in members), decimals),
+                          "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
+    rate = _num(t["rate"])
+    ex_score = _num(t["execution_score"])
+    budget, spent = _num(t["budget"]), _num(t["spent"])
+    if rate is None:
+        ex_text = "缺少全年预算数或全年执行数，预算执行率无法计分"
+    elif rules.execution.method == "proportional":
+        ex_text = (f"执行率 = 全年执行数 {fmt(spent)} ÷ 全年预算数 {fmt(budget)} = {rate * 100:.2f}%"
+                   f"{'（按 100% 计）' if rate > rules.execution.cap_rate else ''}；"
+                   f"得分 = {min(rate, rules.execution.cap_rate, 1) * 100:.2f}% × {fmt(rules.weights.execution)} = "
+                   f"{ex_score:.{decimals}f}")
+    else:
+        ex_text = (f"执行率 {rate * 100:.2f}%，每低于 {fmt(rules.execution.step)}% 扣 {fmt(rules.execution.points)} 分："
+                   f"{ex_score:.{decimals}f}")
+    execution = ExecutionScore(budget=budget, spent=spent, rate=rate, weight=rules.weights.execution, score=ex_score,
+                               explanation=ex_text)
+    return TableEvaluation(table=table.id, title=table.title, kind=table.kind, indicators=indicators, groups=groups,
+                           execution=execution, total=_num(t["total"]), raw_total=_num(t["raw_total"]),
+                           cap=_num(t["cap"]), grade=t["grade"] if isinstance(t["grade"], str) else None, complete=bool(t["complete"]))
+
+
+def _round_weight(w: float, decimals: int) -> float:
+    return float(round(w, max(decimals, 2)))
+
+
+def _method_name(r: dict[str, Any], rules: RuleSet) -> str | None:
+    m = r["method"]
+    if m is None:
+        return None
+    if m == "@custom":
+        return r["custom_method"].name
+    if m.startswith("@"):
+        return (rules.scoring.band if m == "@band" else getattr(rules.scoring, m[1:])).name
+    return m
+
+
+def _table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet, file: str | None,
+                    claimed_total: float | None) -> list[Finding]:
+    out: list[Finding] = []
+    loc = Location(file=file, table=table_id)
+    given = [r["weight_given"] for r in rows if r["weight_given"] is not None and not pd.isna(r["weight_given"])]
+    if given:
+        missing = [r for r in rows if (r["weight_given"] is None or pd.isna(r["weight_given"])) and r["status"] != "na"]
+        for r in missing:
+            out.append(_finding(Code.MISSING_WEIGHT, Severity.ERROR, r,
+                                "本表其他指标填写了分值，此指标分值为空，按 0 分计；请补填分值", file, "分值"))
+        total_w = sum(given) + rules.weights.execution
+        if abs(total_w - 100) > rules.weights.tolerance:
+            out.append(Finding(code=Code.WEIGHTS_NOT_100, severity=Severity.ERROR, location=loc,
+                               message=f"指标分值合计 {fmt(sum(given))} + 预算执行率 {fmt(rules.weights.execution)} = "
+                                       f"{fmt(total_w)}，不等于 100；请核对分值"))
+    unknown = sorted({r["level1"] for r in rows if r["group"] is None})
+    if unknown and not given:
+        out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
+                           message=f"一级指标“{'、'.join(unknown)}”不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
+                                   "无法分配分值；请填写分值或选用相应规则集"))
+    if _num(t["rate"]) is None:
+        out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=loc,
+                           message="缺少全年预算数或全年执行数，预算执行率无法计分；请在实际完成值文件的 budget 中填写"))
+    elif rules.execution.reason_below and t["rate"] < rules.execution.reason_below:
+        out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=loc,
+                           message=f"预算执行率 {t['rate'] * 100:.2f}% 低于 {rules.execution.reason_below * 100:.0f}%，须说明原因"))
+    if _num(t["cap"]) is not None and t["raw_total"] > t["cap"]:
+        out.append(Finding(code=Code.TOTAL_CAPPED, severity=Severity.INFO, location=loc,
+                           message=f"预算执行率 {t['rate'] * 100:.2f}%，总分由 {fmt(t['raw_total'])} 封顶为 {fmt(t['cap'])}"))
+    if claimed_total is not None and _num(t["total"]) is not None and abs(claimed_total - t["total"]) > rules.claimed_tolerance:
+        out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING, location=loc,
+                           message=f"自评总分 {fmt(claimed_total)} 与按规则计算的 {fmt(t['total'])} 不一致"))
+    return out
