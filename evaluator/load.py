@@ -227,7 +227,7 @@ def read_flat_table(path: str | Path, *, budget: float | None = None, spent: flo
         weight = _number_or_error(weight_text, p, i, "分值", l3)
         claimed = _number_or_error(cell(row, "claimed"), p, i, "得分", l3)
         indicators.append(Indicator(level1=l1, level2=l2, level3=l3, target=target,
-                                    unit=cell(row, "unit") or None, weight=weight, id=f"r{i}"))
+                                    unit=cell(row, "unit") or None, weight=weight, id=f"r{i}", row=i))
         actuals.append(Actual(indicator=l3, level2=l2, id=f"r{i}", actual=cell(row, "actual") or None,
                               deviation_note=_note(cell(row, "note")), claimed_score=claimed))
     if not indicators:

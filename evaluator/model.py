@@ -104,7 +104,8 @@ class Location(BaseModel):
     file: str | None = None
     sheet: str | None = None
     table: str | None = None
-    row: int | None = None
+    row: int | None = None  # row in a sheet or CSV file
+    item: int | None = None  # position of the indicator in its table (data files)
     column: str | None = None
     indicator: str | None = None
 
@@ -118,6 +119,8 @@ class Location(BaseModel):
             parts.append(f"表 {self.table}")
         if self.row is not None:
             parts.append(f"第 {self.row} 行")
+        elif self.item is not None:
+            parts.append(f"第 {self.item} 项指标")
         if self.column:
             parts.append(f"列“{self.column}”")
         if self.indicator:
@@ -180,6 +183,7 @@ class Indicator(_Strict):
     direction: Direction | None = Field(None, validation_alias=_alias("direction", "指标方向"))
     rate_base: float | None = Field(None, gt=0, validation_alias=_alias("rate_base", "计量基数"))
     scoring: dict[str, Any] | None = Field(None, validation_alias=_alias("scoring", "评分规则"))
+    row: int | None = Field(None, ge=1, description="row in the source sheet, set by the readers")
 
     @field_validator("target", mode="before")
     @classmethod
@@ -394,3 +398,4 @@ class Evaluation(BaseModel):
     findings: list[Finding]
     inputs_hash: str | None = None
     example: bool = False
+    unscored_tables: list[str] = Field(default_factory=list)

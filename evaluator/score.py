@@ -6,7 +6,6 @@ totals, execution scores, grades and findings and returns the ``Evaluation`` mod
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -23,16 +22,18 @@ from .rules import METHODS, RuleSet, fmt, method_from_dict
 
 __all__ = ["indicator_frame", "score_frame", "table_totals", "evaluate"]
 
-_FRAME_COLUMNS = ["table", "position", "year", "level1", "level2", "level3", "target_raw", "unit_col",
+_FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level3", "target_raw", "unit_col",
                   "weight_given", "direction", "rate_base", "scoring", "actual_raw", "deviation_note", "band",
                   "judged_score", "claimed", "actual_rate_base", "has_actual_entry", "budget", "spent"]
 
 
 # --------------------------------------------------------------------------- models → frame
-def indicator_frame(targets: TargetSet, actuals: ActualSet | None, file: str | None = None
+def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files | None" = None
                     ) -> tuple[pd.DataFrame, list[Finding]]:
     """One row per indicator, actuals joined by table id and indicator name (二级指标 when names repeat)."""
     findings: list[Finding] = []
+    files = files or Files(None, None)
+    file = files.actuals
     by_table = {t.table: t for t in (actuals.tables if actuals else [])}
     known_tables = {t.id for t in targets.tables}
     for t in by_table:
@@ -56,7 +57,8 @@ def indicator_frame(targets: TargetSet, actuals: ActualSet | None, file: str | N
             key2 = (ind.level2, ind.level3)
             if key2 in seen:
                 findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
-                                        location=Location(file=file, table=table.id, row=pos + 1, indicator=ind.level3),
+                                        location=Location(file=files.targets, table=table.id, item=pos + 1, row=ind.row,
+                                                          indicator=ind.level3),
                                         message="同一二级指标下三级指标重复，请核对是否重复填报"))
             seen.add(key2)
             candidates = entries.get((ind.level3, ind.level2)) or entries.get((ind.level3, None)) or []
@@ -72,7 +74,7 @@ def indicator_frame(targets: TargetSet, actuals: ActualSet | None, file: str | N
                                         message="三级指标名称在表中重复，实际完成值按出现顺序对应；请填写二级指标以便准确匹配"))
             budget = ta.budget if ta else None
             rows.append({
-                "table": table.id, "position": pos, "year": table.year,
+                "table": table.id, "position": pos, "row": ind.row, "year": table.year,
                 "level1": ind.level1, "level2": ind.level2, "level3": ind.level3,
                 "target_raw": ind.target or "", "unit_col": ind.unit, "weight_given": ind.weight,
                 "direction": ind.direction.value if ind.direction else None, "rate_base": ind.rate_base,
@@ -541,14 +543,27 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     return t
 
 
-def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, file: str | None, column: str | None = None
+_TARGET_COLUMNS = {"年度指标值", "分值", "度量单位"}
+
+
+def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, files: "Files", column: str | None = None
              ) -> Finding:
+    """A finding on one indicator, located in the file that holds the offending cell."""
+    file = files.targets if column in _TARGET_COLUMNS else files.actuals
+    row = r.get("row")
     return Finding(code=code.value, severity=sev, message=message,
-                   location=Location(file=file, table=r["table"], row=int(r["position"]) + 1, column=column,
-                                     indicator=r["level3"]))
+                   location=Location(file=file, table=r["table"], row=int(row) if row == row and row else None,
+                                     item=int(r["position"]) + 1, column=column, indicator=r["level3"]))
 
 
-def _row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: str | None, notes: dict[str, str]) -> list[Finding]:
+class Files:
+    """The targets and actuals files findings point at (the same file for a flat 自评表)."""
+
+    def __init__(self, targets: str | None, actuals: str | None):
+        self.targets, self.actuals = targets, actuals
+
+
+def _row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: Files, notes: dict[str, str]) -> list[Finding]:
     out: list[Finding] = []
     tol = rules.claimed_tolerance
     for r in rows:
@@ -630,9 +645,12 @@ def _notes_contradiction(r: dict[str, Any], notes: str) -> str | None:
     return None
 
 
-def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, file: str | None = None,
-             inputs_hash: str | None = None) -> Evaluation:
-    """Score a department: every table with indicators, totals, grades and all findings."""
+def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
+             actuals_file: str | None = None, inputs_hash: str | None = None) -> Evaluation:
+    """Score a department: every table with indicators, totals, grades and all findings.
+
+    ``targets_file`` / ``actuals_file`` only name the inputs in the findings' locations."""
+    file = Files(targets_file, actuals_file or targets_file)
     frame, findings = indicator_frame(targets, actuals, file)
     scored = score_frame(frame, rules)
     totals = table_totals(scored, rules) if len(scored) else pd.DataFrame()
@@ -654,7 +672,8 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, f
         tables.append(_table_evaluation(table, t, trs, rules))
     return Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
                       rule_version=rules.version, tables=tables, findings=findings, inputs_hash=inputs_hash,
-                      example=bool(actuals and actuals.example))
+                      example=bool(actuals and actuals.example),
+                      unscored_tables=[t.title for t in targets.tables if not t.indicators])
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -735,10 +754,11 @@ def _method_name(r: dict[str, Any], rules: RuleSet) -> str | None:
     return m
 
 
-def _table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet, file: str | None,
+def _table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet, file: Files,
                     claimed_total: float | None) -> list[Finding]:
     out: list[Finding] = []
-    loc = Location(file=file, table=table_id)
+    loc = Location(file=file.targets, table=table_id)
+    budget_loc = Location(file=file.actuals, table=table_id, column="budget")
     given = [r["weight_given"] for r in rows if r["weight_given"] is not None and not pd.isna(r["weight_given"])]
     if given:
         missing = [r for r in rows if (r["weight_given"] is None or pd.isna(r["weight_given"])) and r["status"] != "na"]
@@ -756,15 +776,15 @@ def _table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rul
                            message=f"一级指标“{'、'.join(unknown)}”不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
                                    "无法分配分值；请填写分值或选用相应规则集"))
     if _num(t["rate"]) is None:
-        out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=loc,
+        out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=budget_loc,
                            message="缺少全年预算数或全年执行数，预算执行率无法计分；请在实际完成值文件的 budget 中填写"))
     elif rules.execution.reason_below and t["rate"] < rules.execution.reason_below:
-        out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=loc,
+        out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=budget_loc,
                            message=f"预算执行率 {t['rate'] * 100:.2f}% 低于 {rules.execution.reason_below * 100:.0f}%，须说明原因"))
     if _num(t["cap"]) is not None and t["raw_total"] > t["cap"]:
         out.append(Finding(code=Code.TOTAL_CAPPED, severity=Severity.INFO, location=loc,
                            message=f"预算执行率 {t['rate'] * 100:.2f}%，总分由 {fmt(t['raw_total'])} 封顶为 {fmt(t['cap'])}"))
     if claimed_total is not None and _num(t["total"]) is not None and abs(claimed_total - t["total"]) > rules.claimed_tolerance:
-        out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING, location=loc,
+        out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING, location=budget_loc.model_copy(update={"column": "自评得分"}),
                            message=f"自评总分 {fmt(claimed_total)} 与按规则计算的 {fmt(t['total'])} 不一致"))
     return out

@@ -1,0 +1,4 @@
+"""python -m evaluator"""
+from .cli import main
+
+main()

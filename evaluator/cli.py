@@ -1,0 +1,256 @@
+"""Command line: a thin typer layer over the public API; every message in Chinese."""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .errors import EvaluatorError, InputFileError
+from .load import inputs_hash, load_actuals, load_targets, read_flat_table
+from .model import BAND_LABEL, Evaluation, Severity, TABLE_KIND_LABEL, TableKind
+from .output import dumps, evaluation_json, write_atomic
+from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
+
+app = typer.Typer(
+    help="evaluator：预算绩效自评评分引擎。读取绩效目标表和实际完成值，按评分规则计算每项指标得分，给出计算过程、总分和等级。",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+_state = {"debug": False}
+FLAT_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+
+
+def _console() -> Console:
+    probe = Console()
+    return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="出错时显示完整的调试信息（traceback）"),
+    version: bool = typer.Option(False, "--version", help="显示版本号并退出"),
+) -> None:
+    _state["debug"] = debug
+    if version:
+        typer.echo(f"evaluator {__version__}")
+        raise typer.Exit()
+
+
+def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
+          rules_ref: str) -> tuple[Evaluation, RuleSet]:
+    from .score import evaluate
+
+    rules = load_rules(rules_ref)
+    if targets.suffix.lower() in FLAT_SUFFIXES:
+        if actuals is not None:
+            raise InputFileError("自评表（CSV/Excel）已包含实际完成值，不需要再指定实际完成值文件", where=str(actuals),
+                                 hint="用法：evaluator score 自评表.csv --budget 全年预算数 --spent 全年执行数")
+        tset, aset = read_flat_table(targets, budget=budget, spent=spent)
+        return evaluate(tset, aset, rules, targets_file=str(targets), inputs_hash=inputs_hash(targets)), rules
+    if actuals is None:
+        raise InputFileError("缺少实际完成值文件", where=str(targets),
+                             hint="用法：evaluator score 目标表.yaml 实际完成值.yaml；或对自评表 CSV/Excel 使用 --budget/--spent")
+    if budget is not None or spent is not None:
+        raise InputFileError("--budget/--spent 只用于自评表 CSV/Excel；数据文件的预算执行情况写在实际完成值文件的 budget 中",
+                             where=str(actuals))
+    tset = load_targets(targets)
+    aset = load_actuals(actuals)
+    return evaluate(tset, aset, rules, targets_file=str(targets), actuals_file=str(actuals),
+                    inputs_hash=inputs_hash(targets, actuals)), rules
+
+
+_STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
+_SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
+
+
+def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console) -> None:
+    head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
+    console.print(Text(head, style="bold"))
+    if ev.example:
+        console.print(Text("【示例数据】实际完成值为演示用示例，并非单位真实数据", style="magenta"))
+    for t in ev.tables:
+        table = Table(title=f"{t.title}（{TABLE_KIND_LABEL[t.kind]}）", show_lines=True, expand=True, title_justify="left")
+        for col, kw in (("一级指标", {"max_width": 6}), ("二级指标", {"max_width": 8}), ("三级指标", {"max_width": 18}),
+                        ("年度指标值", {"max_width": 12}), ("实际完成值", {"max_width": 14}), ("分值", {"justify": "right"}),
+                        ("得分", {"justify": "right"}), ("计算过程", {"ratio": 1})):
+            table.add_column(col, overflow="fold", **kw)
+        prev = ("", "")
+        for i in t.indicators:
+            l1 = "" if i.level1 == prev[0] else i.level1
+            l2 = "" if (i.level1, i.level2) == prev else i.level2
+            prev = (i.level1, i.level2)
+            score = f"{i.score:.{rules.rounding.decimals}f}" if i.score is not None else _STATUS[i.status]
+            style = "red" if i.status == "error" else ("dim" if i.status == "na" else
+                                                       ("yellow" if i.score is not None and i.weight and i.score < i.weight - 1e-9 else ""))
+            table.add_row(l1, l2, i.level3, i.target or "（空）", i.actual or "（空）",
+                          fmt(i.weight), Text(score, style=style), i.explanation)
+        console.print(table)
+        for name, g in t.groups.items():
+            console.print(f"  {name}：{fmt(g['score'])} / {fmt(g['weight'])}")
+        console.print(f"  预算执行率：{t.execution.explanation}")
+        if t.cap is not None and t.raw_total is not None and t.raw_total > t.cap:
+            console.print(f"  总分封顶：{fmt(t.raw_total)} → {fmt(t.cap)}")
+        if t.complete:
+            console.print(Text(f"  总分 {fmt(t.total)}，等级 {t.grade}", style="bold green"))
+        else:
+            partial = fmt(t.raw_total) if t.raw_total is not None else "—"
+            console.print(Text(f"  总分暂无法确定：有指标无法计分或缺少预算执行数据（已计部分 {partial} 分），请先处理下列错误",
+                               style="bold red"))
+        console.print()
+    for title in ev.unscored_tables:
+        console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
+    _print_findings(ev, console)
+
+
+def _print_findings(ev: Evaluation, console: Console) -> None:
+    if not ev.findings:
+        console.print(Text("未发现问题。", style="green"))
+        return
+    counts = {s: sum(1 for f in ev.findings if f.severity == s) for s in Severity}
+    console.print(Text(f"发现 {len(ev.findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
+                       f"提示 {counts[Severity.INFO]}", style="bold"))
+    for f in sorted(ev.findings, key=lambda f: list(Severity).index(f.severity)):
+        label, style = _SEVERITY[f.severity]
+        console.print(Text.assemble((f"[{label}] ", style), (f"{f.location.describe()}：", "bold"), f.message,
+                                    (f"  ({f.code})", "dim")))
+
+
+def _fail(e: Exception) -> None:
+    if _state["debug"]:
+        traceback.print_exc()
+    if isinstance(e, EvaluatorError):
+        typer.echo(f"错误：{e.render()}", err=True)
+    else:
+        typer.echo(f"内部错误（{type(e).__name__}：{e}）。请加 --debug 重新运行并把输出报告给开发者。", err=True)
+    raise typer.Exit(1)
+
+
+TARGETS_ARG = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON），或已填好的自评表（CSV/Excel）", show_default=False)
+ACTUALS_ARG = typer.Argument(None, help="实际完成值数据文件（YAML/JSON）；自评表 CSV/Excel 不需要", show_default=False)
+RULES_OPT = typer.Option("mof-2020", "--rules", "-r", help="规则集编号（见 evaluator rules）或规则文件路径")
+BUDGET_OPT = typer.Option(None, "--budget", help="全年预算数（万元），用于自评表 CSV/Excel")
+SPENT_OPT = typer.Option(None, "--spent", help="全年执行数（万元），用于自评表 CSV/Excel")
+
+
+@app.command("score")
+def score_cmd(
+    targets: Path = TARGETS_ARG,
+    actuals: Optional[Path] = ACTUALS_ARG,
+    rules: str = RULES_OPT,
+    budget: Optional[float] = BUDGET_OPT,
+    spent: Optional[float] = SPENT_OPT,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（字段见 README）"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="同时把 JSON 结果写入此文件"),
+) -> None:
+    """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级。"""
+    try:
+        ev, rs = _load(targets, actuals, budget, spent, rules)
+        payload = evaluation_json(ev)
+        if output:
+            write_atomic(output, dumps(payload))
+    except Exception as e:  # noqa: BLE001 - turned into a one-line message
+        _fail(e)
+        return
+    if as_json:
+        sys.stdout.write(dumps(payload))
+    else:
+        console = _console()
+        _print_evaluation(ev, rs, console)
+        if output:
+            console.print(f"结果已写入 {output}")
+
+
+@app.command("check")
+def check_cmd(
+    targets: Path = TARGETS_ARG,
+    actuals: Optional[Path] = ACTUALS_ARG,
+    rules: str = RULES_OPT,
+    budget: Optional[float] = BUDGET_OPT,
+    spent: Optional[float] = SPENT_OPT,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 列出问题"),
+) -> None:
+    """检查输入文件，列出全部问题（错误、警告、提示）。有错误时退出码为 1。"""
+    try:
+        ev, _ = _load(targets, actuals, budget, spent, rules)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    if as_json:
+        sys.stdout.write(dumps(evaluation_json(ev)["findings"]))
+    else:
+        _print_findings(ev, _console())
+    if any(f.severity == Severity.ERROR for f in ev.findings):
+        raise typer.Exit(1)
+
+
+@app.command("rules")
+def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编号或规则文件路径；省略时列出全部规则集")) -> None:
+    """列出可用的规则集，或说明某个规则集的全部设置及其依据。"""
+    console = _console()
+    try:
+        if rule_id is None:
+            table = Table(title="可用规则集", show_lines=True)
+            for col in ("编号", "版本", "名称", "依据"):
+                table.add_column(col, overflow="fold")
+            for rs in list_rule_sets():
+                table.add_row(rs.id, rs.version, rs.title, "；".join(s.title for s in rs.sources))
+            console.print(table)
+            console.print("查看某个规则集的全部设置：evaluator rules 编号")
+            return
+        rs = load_rules(rule_id)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    console.print(Text(f"{rs.id} 版本 {rs.version}：{rs.title}", style="bold"))
+    if rs.description:
+        console.print(rs.description.strip())
+    console.print(Text("依据：", style="bold"))
+    for s in rs.sources:
+        console.print(f"  [{s.tag}] {s.title}" + (f"  {s.url}" if s.url else "") + (f"\n      {s.note}" if s.note else ""))
+    console.print(Text("权重：", style="bold"))
+    for g in rs.weights.groups:
+        match = "、".join(g.match_level1) + (f"（二级指标含 {'、'.join(g.match_level2)} 也归入此组）" if g.match_level2 else "")
+        console.print(f"  {g.label} {fmt(g.weight)} 分 — 一级指标含 {match}")
+    console.print(f"  预算执行率 {fmt(rs.weights.execution)} 分；目标表无分值时：" +
+                  ("一级指标分值平均分配到三级指标" if rs.weights.split == "even" else "先平均分到二级指标，再平均分到三级指标"))
+    console.print(Text("计分方法：", style="bold"))
+    for key, label in (("higher", "正向（≥、＞）"), ("lower", "反向（≤、＜、成本）"), ("equal", "等于（=）"),
+                       ("band", "区间（±）"), ("deadline", "时效（期限）"), ("qualitative", "定性")):
+        m = getattr(rs.scoring, key)
+        params = {k: v for k, v in m.model_dump(mode="json").items() if k != "method"}
+        extra = ""
+        if key == "qualitative":
+            extra = "；".join(f"{BAND_LABEL[b]} {fmt(s.range[0])}–{fmt(s.range[1])}%（默认 {fmt(s.default)}%）"
+                             for b, s in m.bands.items())
+        elif params:
+            extra = json.dumps(params, ensure_ascii=False)
+        console.print(f"  {label}：{m.method} — {METHODS[m.method].label}" + (f"；{extra}" if extra else ""))
+    console.print(f"  不适用指标：{'按适用指标折算' if rs.not_applicable == 'rescale' else '计满分'}；"
+                  f"缺少实际完成值：{'报错，不计分' if rs.missing_actual == 'error' else '计 0 分并提示'}")
+    oa = rs.over_achievement
+    console.print("  超额完成：" + (f"达到目标 {fmt(oa.threshold * 100)}% 及以上扣 {fmt(oa.deduction)} 分" if oa.enabled else "不扣分"))
+    ex = rs.execution
+    console.print("  预算执行率：" + ("执行率 × 分值" if ex.method == "proportional" else
+                                  f"100% 得满分，每低于 {fmt(ex.step)}% 扣 {fmt(ex.points)} 分") +
+                  (f"；低于 {fmt(ex.reason_below * 100)}% 须说明原因" if ex.reason_below else ""))
+    for c in ex.total_caps:
+        console.print(f"    执行率低于 {fmt(c.below * 100)}% 时总分不超过 {fmt(c.cap)}")
+    console.print(f"  取整：保留 {rs.rounding.decimals} 位小数（{rs.rounding.mode}）")
+    console.print("  等级：" + "，".join(f"{g.grade} ≥ {fmt(g.min)}" for g in rs.grades))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

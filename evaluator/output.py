@@ -1,0 +1,78 @@
+"""The stable JSON shape of an evaluation, and atomic file writes."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .model import Evaluation, TableKind
+
+__all__ = ["evaluation_json", "write_atomic"]
+
+
+def _indicator(i) -> dict[str, Any]:
+    return {
+        "table": i.table, "level1": i.level1, "level2": i.level2, "level3": i.level3, "target": i.target,
+        "actual": i.actual, "weight": i.weight, "score": i.score, "status": i.status, "rule": i.rule,
+        "method": i.method, "explanation": i.explanation, "claimed_score": i.claimed_score,
+        "deviation_note": i.deviation_note,
+    }
+
+
+def _table(t) -> dict[str, Any]:
+    return {
+        "table": t.table, "title": t.title, "kind": t.kind.value, "total": t.total, "grade": t.grade,
+        "complete": t.complete, "cap": t.cap,
+        "execution": {"rate": t.execution.rate, "score": t.execution.score, "budget": t.execution.budget,
+                      "spent": t.execution.spent, "explanation": t.execution.explanation},
+        "groups": t.groups,
+        "indicators": [_indicator(i) for i in t.indicators],
+    }
+
+
+def evaluation_json(ev: Evaluation) -> dict[str, Any]:
+    """The documented ``--json`` object. Top-level total/grade/execution are those of the single scored table,
+    or of the 部门整体 table when there are several; ``tables`` has each one."""
+    main = ev.tables[0] if len(ev.tables) == 1 else next((t for t in ev.tables if t.kind == TableKind.DEPARTMENT), None)
+    return {
+        "unit_name": ev.unit_name,
+        "year": ev.year,
+        "rule_set": {"id": ev.rule_set, "version": ev.rule_version},
+        "inputs_hash": ev.inputs_hash,
+        "example": ev.example,
+        "total": main.total if main else None,
+        "grade": main.grade if main else None,
+        "complete": main.complete if main else all(t.complete for t in ev.tables),
+        "execution": {"rate": main.execution.rate, "score": main.execution.score} if main else None,
+        "indicators": [_indicator(i) for t in ev.tables for i in t.indicators],
+        "tables": [_table(t) for t in ev.tables],
+        "findings": [
+            {"code": f.code, "severity": f.severity.value, "message": f.message,
+             "location": f.location.model_dump(exclude_none=True)}
+            for f in ev.findings
+        ],
+    }
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Write to a temporary file beside ``path`` and rename it into place: readers see the old or the new file."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
