@@ -37,6 +37,7 @@ class Code(StrEnum):
     UNREADABLE_TARGET = "unreadable-target"
     UNREADABLE_ACTUAL = "unreadable-actual"
     BLANK_TARGET = "blank-target"
+    TARGET_FROM_NAME = "target-from-name"
     MISSING_ACTUAL = "missing-actual"
     MISSING_DEVIATION_NOTE = "missing-deviation-note"
     UNIT_MISMATCH = "unit-mismatch"

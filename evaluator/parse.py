@@ -231,10 +231,11 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
     if mp := _PREFIX_RE.match(core):
         comparator = _PREFIX_MAP[mp.group(1)]
         core = core[mp.end():]
+    if pv := _deadline(core.removesuffix("(含)"), raw, comparator):
+        return pv
     if ms := _SUFFIX_RE.search(core):
-        if not (ms.group(1) == "内" and not (comparator == Comparator.LE and mp and mp.group(1) == "控制在")):
-            comparator = comparator or _SUFFIX_MAP[ms.group(1)]
-            core = core[: ms.start()]
+        comparator = comparator or _SUFFIX_MAP[ms.group(1)]
+        core = core[: ms.start()]
     core = core.removesuffix("(含)").removesuffix("左右")
 
     if pv := _deadline(core, raw, comparator):

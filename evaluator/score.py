@@ -165,6 +165,16 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         return out
     tp = _parse_column(out["target_raw"], out["unit_col"])
     ap = _parse_column(out["actual_raw"])
+    # a blank target may be written into the name: "年度资金支付完成率100%"
+    from_name = np.zeros(n, dtype=bool)
+    blank_t = (tp["kind"] == "blank").to_numpy()
+    if blank_t.any():
+        names = _parse_column(out.loc[blank_t, "level3"].str.replace(r"^指标\d+[:：]", "", regex=True))
+        usable = names["kind"].isin(["number"]).to_numpy()
+        if usable.any():
+            idx = np.flatnonzero(blank_t)[usable]
+            tp.iloc[idx] = names.iloc[np.flatnonzero(usable)].to_numpy()
+            from_name[idx] = True
     tk, ak = tp["kind"].to_numpy(), ap["kind"].to_numpy()
 
     # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group)
@@ -344,6 +354,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     score = np.where(status == "ok", score, np.nan)
 
     out["t_kind"], out["a_kind"] = tk, a_kind
+    out["target_from_name"] = from_name
     out["t_val"], out["a_val"], out["tol"] = t_val, a_val, tp["tol"].to_numpy()
     out["t_unit"], out["a_unit"] = t_unit, a_unit
     out["t_problem"], out["a_problem"] = tp["problem"].to_numpy(), ap["problem"].to_numpy()
@@ -579,6 +590,9 @@ def _row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: Files, notes
                 Code.RATE_NEEDS_BASE.value: "请在实际完成值中按同样的“每…”口径填写，或提供计量基数（rate_base）",
             }.get(reason, "")
             out.append(_finding(Code(reason), Severity.ERROR, r, f"{msg}。{action}", file, column))
+        if r["target_from_name"]:
+            out.append(_finding(Code.TARGET_FROM_NAME, Severity.INFO, r,
+                                "年度指标值为空，已从指标名称中读取目标值；建议在年度指标值列中填写", file, "年度指标值"))
         if r["t_kind"] == "blank":
             out.append(_finding(Code.BLANK_TARGET, Severity.WARNING, r,
                                 "年度指标值为空：按指标名称作为定性目标评判；建议补充可衡量的指标值", file, "年度指标值"))

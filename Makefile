@@ -1,0 +1,36 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both build .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test bench clean help
+
+help:
+	@echo "make demo   — 安装并对随附的石峰区政协示例数据评分，结果写入 reports/"
+	@echo "make test   — 安装测试依赖并运行全部测试"
+	@echo "make bench  — 运行性能基准（bench/）"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/evaluator score data/targets/shifeng-cppcc-2023.yaml data/actuals/shifeng-cppcc-2023.yaml \
+		--output reports/shifeng-cppcc-2023.json
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_score.py
+
+clean:
+	rm -rf $(VENV) reports/*.json .pytest_cache .hypothesis

@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled seed department, rule sets, and small builders for target/actual sets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaluator import load_actuals, load_rules, load_targets
+from evaluator.model import ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_TARGETS = ROOT / "data" / "targets" / "shifeng-cppcc-2023.yaml"
+SEED_ACTUALS = ROOT / "data" / "actuals" / "shifeng-cppcc-2023.yaml"
+CASES = ROOT.parent / "shared" / "cases"
+
+
+@pytest.fixture(scope="session")
+def mof():
+    return load_rules("mof-2020")
+
+
+@pytest.fixture(scope="session")
+def platform():
+    return load_rules("provincial-platform-2022")
+
+
+@pytest.fixture(scope="session")
+def seed_targets():
+    return load_targets(SEED_TARGETS)
+
+
+@pytest.fixture(scope="session")
+def seed_actuals():
+    return load_actuals(SEED_ACTUALS)
+
+
+def one_table(rows: list[tuple], *, budget: float | None = 100.0, spent: float | None = 100.0, year: int = 2023
+              ) -> tuple[TargetSet, ActualSet]:
+    """Build a one-table department from (level1, level2, level3, target, actual[, weight[, extra actual fields]]) rows."""
+    indicators, actuals = [], []
+    for row in rows:
+        l1, l2, l3, target, actual, *rest = row
+        weight = rest[0] if rest else None
+        extra = rest[1] if len(rest) > 1 else {}
+        indicators.append(Indicator(level1=l1, level2=l2, level3=l3, target=target, weight=weight,
+                                    **{k: v for k, v in extra.items() if k in ("direction", "scoring", "rate_base", "unit")}))
+        actuals.append(Actual(indicator=l3, level2=l2, actual=actual,
+                              **{k: v for k, v in extra.items() if k in ("band", "judged_score", "claimed_score",
+                                                                         "deviation_note")}))
+    table = TargetTable(id="t", kind="项目", title="测试表", unit_name="测试单位", year=year, indicators=indicators)
+    ex = BudgetExecution(budget=budget, spent=spent) if budget is not None else None
+    return (TargetSet(unit_name="测试单位", year=year, tables=[table]),
+            ActualSet(unit_name="测试单位", year=year, tables=[TableActuals(table="t", budget=ex, indicators=actuals)]))

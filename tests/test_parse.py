@@ -1,0 +1,293 @@
+"""指标值 parser: a table of real strings (seed, published 自评表, domain.md §4) with their expected parse."""
+from __future__ import annotations
+
+import pytest
+
+from evaluator.model import Band, Comparator as C, ValueKind as K
+from evaluator.parse import chinese_number, classify_phrase, normalise_unit, parse_value
+
+GE, GT, LE, LT, EQ, BAND = C.GE, C.GT, C.LE, C.LT, C.EQ, C.BAND
+N, R, D, Q, NA, B, U = K.NUMBER, K.RATE, K.DEADLINE, K.QUALITATIVE, K.NOT_APPLICABLE, K.BLANK, K.UNREADABLE
+
+# (text, kind, comparator, value, unit)
+NUMBERS = [
+    # the seed
+    ("1次", N, None, 1, "次"),
+    ("≥5次", N, GE, 5, "次"),
+    ("2个", N, None, 2, "个"),
+    ("4个", N, None, 4, "个"),
+    ("≤50个", N, LE, 50, "个"),
+    ("3个", N, None, 3, "个"),
+    ("10个", N, None, 10, "个"),
+    ("20个", N, None, 20, "个"),
+    ("100%", N, None, 100, "%"),
+    ("528.244101万", N, None, 5282441.01, None),
+    ("31.5万", N, None, 315000, None),
+    ("53.1万", N, None, 531000, None),
+    # published 自评表 (cases/)
+    ("≥50个", N, GE, 50, "个"),
+    ("≥100百分比", N, GE, 100, "%"),
+    ("≤90万元", N, LE, 900000, "元"),
+    ("90%", N, None, 90, "%"),
+    ("≧735人次", N, GE, 735, "人次"),
+    ("≧100%", N, GE, 100, "%"),
+    ("═100%", N, EQ, 100, "%"),
+    ("≧95%", N, GE, 95, "%"),
+    ("98%", N, None, 98, "%"),
+    ("2370人", N, None, 2370, "人"),
+    ("15万元", N, None, 150000, "元"),
+    ("35万元", N, None, 350000, "元"),
+    ("14.8万元", N, None, 148000, "元"),
+    ("38508人", N, None, 38508, "人"),
+    ("12次", N, None, 12, "次"),
+    ("96次", N, None, 96, "次"),
+    ("100.00%", N, None, 100, "%"),
+    ("97.30%", N, None, 97.3, "%"),
+    ("8例", N, None, 8, "例"),
+    ("﹦72890元", N, EQ, 72890, "元"),
+    ("﹦100%", N, EQ, 100, "%"),
+    ("≥95%", N, GE, 95, "%"),
+    ("72890", N, None, 72890, None),
+    ("735", N, None, 735, None),
+    ("50", N, None, 50, None),
+    # operators in all their spellings
+    (">=95%", N, GE, 95, "%"),
+    ("＞=95%", N, GE, 95, "%"),
+    ("≥=90%", N, GE, 90, "%"),
+    ("⩾90%", N, GE, 90, "%"),
+    ("不低于95%", N, GE, 95, "%"),
+    ("不少于50个", N, GE, 50, "个"),
+    ("至少3次", N, GE, 3, "次"),
+    ("达到100%", N, GE, 100, "%"),
+    ("95%以上", N, GE, 95, "%"),
+    ("98%及以上", N, GE, 98, "%"),
+    ("98%以上（含）", N, GE, 98, "%"),
+    ("大于等于90%", N, GE, 90, "%"),
+    ("<=5%", N, LE, 5, "%"),
+    ("≦3%", N, LE, 3, "%"),
+    ("不超过30万元", N, LE, 300000, "元"),
+    ("不高于5%", N, LE, 5, "%"),
+    ("不多于2次", N, LE, 2, "次"),
+    ("控制在30万元以内", N, LE, 300000, "元"),
+    ("控制在5%以内", N, LE, 5, "%"),
+    ("控制在100万元内", N, LE, 1000000, "元"),
+    ("10天以内", N, LE, 10, "天"),
+    ("3个工作日内", N, LE, 3, "天"),
+    ("5%以下", N, LE, 5, "%"),
+    ("＞90%", N, GT, 90, "%"),
+    (">90%", N, GT, 90, "%"),
+    ("超过80%", N, GT, 80, "%"),
+    ("＜5%", N, LT, 5, "%"),
+    ("低于2%", N, LT, 2, "%"),
+    ("=100%", N, EQ, 100, "%"),
+    ("＝100%", N, EQ, 100, "%"),
+    ("等于0", N, EQ, 0, None),
+    # numbers: full-width, separators, scales, Chinese numerals, decimals
+    ("１２次", N, None, 12, "次"),
+    ("≥１００％", N, GE, 100, "%"),
+    ("72,890元", N, None, 72890, "元"),
+    ("1,234,567.5元", N, None, 1234567.5, "元"),
+    ("0.5亿元", N, None, 50000000, "元"),
+    ("3万人次", N, None, 30000, "人次"),
+    ("1.2万亩", N, None, 12000, "亩"),
+    ("五次", N, None, 5, "次"),
+    ("两个", N, None, 2, "个"),
+    ("十二次", N, None, 12, "次"),
+    ("二十场", N, None, 20, "场"),
+    ("≥三次", N, GE, 3, "次"),
+    ("528.244101", N, None, 528.244101, None),
+    ("-5%", N, None, -5, "%"),
+    ("－3.5%", N, None, -3.5, "%"),
+    ("≤0", N, LE, 0, None),
+    ("266米", N, None, 266, "米"),
+    ("1200平方米", N, None, 1200, "㎡"),
+    ("12期", N, None, 12, "期"),
+    ("6篇", N, None, 6, "篇"),
+    ("300份", N, None, 300, "份"),
+    ("15件", N, None, 15, "件"),
+    ("2项", N, None, 2, "项"),
+    ("14种", N, None, 14, "种"),
+    ("3所", N, None, 3, "所"),
+    ("120户", N, None, 120, "户"),
+    ("30天", N, None, 30, "天"),
+    ("5日", N, None, 5, "天"),
+    ("3个月", N, None, 3, "月"),
+    ("2年", N, None, 2, "年"),
+    ("150厘米", N, None, 150, "厘米"),
+    ("95‰", N, None, 95, "‰"),
+    # the actual repeats the target text, or carries words around one number
+    ("完成双月协商6次", N, None, 6, "次"),
+    ("年度资金支付完成率100%", N, None, 100, "%"),
+    ("共计召开常委会5次", N, None, 5, "次"),
+    # time-only rates are plain numbers
+    ("4次/年", N, None, 4, "次"),
+    ("12期/年", N, None, 12, "期"),
+]
+
+RATES = [
+    ("4次/年/界别", 4, "次", ("年", "界别")),
+    ("2次/人", 2, "次", ("人",)),
+    ("3000元/人", 3000, "元", ("人",)),
+    ("3,000元/人/年", 3000, "元", ("人", "年")),
+    ("≥1次/季度/村", 1, "次", ("季度", "村")),
+]
+
+DEADLINES = [
+    ("2023年底", (2023, 12, 31)),
+    ("2023年末", (2023, 12, 31)),
+    ("2023年年底", (2023, 12, 31)),
+    ("2023年12月底", (2023, 12, 31)),
+    ("2023年12月底前", (2023, 12, 31)),
+    ("2023年12月底前完成", (2023, 12, 31)),
+    ("2023年12月31日前", (2023, 12, 31)),
+    ("2023年6月30日", (2023, 6, 30)),
+    ("2023年6月", (2023, 6, 30)),
+    ("2021年12月完成", (2021, 12, 31)),
+    ("2024年2月", (2024, 2, 29)),
+    ("12月底前", (None, 12, 31)),
+    ("12月底之前完成", (None, 12, 31)),
+    ("11月30日前", (None, 11, 30)),
+    ("10月底", (None, 10, 31)),
+    ("年内", (None, 12, 31)),
+    ("年底前", (None, 12, 31)),
+    ("年底前完成", (None, 12, 31)),
+    ("2023.12.31", (2023, 12, 31)),
+    ("2023-06-30", (2023, 6, 30)),
+    ("2023年度内", (2023, 12, 31)),
+    ("≤2023年12月", (2023, 12, 31)),
+]
+
+QUALITATIVE = [
+    ("有所提升", Band.ACHIEVED),
+    ("持续促进", Band.ACHIEVED),
+    ("良好", Band.ACHIEVED),
+    ("显著", Band.ACHIEVED),
+    ("明显", Band.ACHIEVED),
+    ("效果明显", Band.ACHIEVED),
+    ("达标", Band.ACHIEVED),
+    ("有效", Band.ACHIEVED),
+    ("符合相关规定", Band.ACHIEVED),
+    ("严格执行相关制度规定", Band.ACHIEVED),
+    ("应保尽保", Band.ACHIEVED),
+    ("逐步改善", Band.ACHIEVED),
+    ("是", Band.ACHIEVED),
+    ("达成预期指标", Band.ACHIEVED),
+    ("完成", Band.ACHIEVED),
+    ("按期", Band.ACHIEVED),
+    ("及时", Band.ACHIEVED),
+    ("按期完成", Band.ACHIEVED),
+    ("在项目计划完成时间内完成", Band.ACHIEVED),
+    ("显著提升", Band.ACHIEVED),
+    ("部分达成", Band.PARTIAL),
+    ("基本完成", Band.PARTIAL),
+    ("基本达成年度指标", Band.PARTIAL),
+    ("未完成", Band.NOT_ACHIEVED),
+    ("未达成年度指标", Band.NOT_ACHIEVED),
+    ("否", Band.NOT_ACHIEVED),
+    ("效果较差", Band.NOT_ACHIEVED),
+    ("逾期", Band.NOT_ACHIEVED),
+    ("社会认可的办学环境", None),
+]
+
+NOT_APPLICABLE = ["无", "/", "／", "不适用", "不涉及", "N/A", " 无 "]
+BLANK = ["", "   ", "一", "-", "—", "——", None]
+UNREADABLE = ["M.8万元", "A8次", "以100%为标准。在职人员控制率≤100%，计5分；每超过一个百分点扣0.5分，扣完为止。",
+              "5-10次", "1次或2次"]
+
+
+@pytest.mark.parametrize("text,kind,comparator,value,unit", NUMBERS)
+def test_numbers(text, kind, comparator, value, unit):
+    p = parse_value(text)
+    assert (p.kind, p.comparator, p.unit) == (kind, comparator, unit)
+    assert p.value == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text,value,unit,per", RATES)
+def test_rates(text, value, unit, per):
+    p = parse_value(text)
+    assert (p.kind, p.value, p.unit, p.per) == (K.RATE, value, unit, per)
+
+
+@pytest.mark.parametrize("text,deadline", DEADLINES)
+def test_deadlines(text, deadline):
+    p = parse_value(text)
+    assert (p.kind, p.deadline) == (K.DEADLINE, deadline)
+
+
+@pytest.mark.parametrize("text,band", QUALITATIVE)
+def test_qualitative(text, band):
+    p = parse_value(text)
+    assert (p.kind, p.band) == (K.QUALITATIVE, band)
+
+
+@pytest.mark.parametrize("text", NOT_APPLICABLE)
+def test_not_applicable(text):
+    assert parse_value(text).kind == K.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize("text", BLANK)
+def test_blank(text):
+    assert parse_value(text).kind == K.BLANK
+
+
+@pytest.mark.parametrize("text", UNREADABLE)
+def test_unreadable_is_a_value_not_an_exception(text):
+    p = parse_value(text)
+    assert p.kind == K.UNREADABLE
+    assert text.strip() in p.problem and "无法识别" in p.problem
+
+
+def test_table_has_at_least_100_real_strings():
+    total = len(NUMBERS) + len(RATES) + len(DEADLINES) + len(QUALITATIVE) + len(NOT_APPLICABLE) + len(BLANK) + len(UNREADABLE)
+    assert total >= 100
+
+
+@pytest.mark.parametrize("text,unit,value,expected_unit", [
+    ("735", "人次", 735, "人次"),
+    ("≥", None, None, None),
+    ("95", "%", 95, "%"),
+    ("528.244101", "万元", 5282441.01, "元"),
+    ("100%", "%", 100, "%"),
+])
+def test_separate_unit_column(text, unit, value, expected_unit):
+    p = parse_value(text, unit)
+    if value is None:
+        assert p.kind != K.NUMBER
+    else:
+        assert (p.value, p.unit) == (pytest.approx(value), expected_unit)
+
+
+def test_band_two_sided():
+    p = parse_value("100±5%")
+    assert (p.kind, p.comparator, p.value, p.tolerance, p.unit) == (K.NUMBER, BAND, 100, 5, "%")
+    p = parse_value("±10%")
+    assert (p.comparator, p.value, p.tolerance) == (BAND, 0, 10)
+
+
+def test_scale_is_recorded_for_actuals_without_unit():
+    assert parse_value("528.244101万").scale == 1e4
+    assert parse_value("90万元").scale == 1e4
+    assert parse_value("90").scale == 1.0
+
+
+def test_loose_flag_marks_numbers_picked_out_of_words():
+    assert parse_value("完成双月协商6次").loose
+    assert not parse_value("6次").loose
+
+
+@pytest.mark.parametrize("text,value", [("五", 5), ("十", 10), ("十二", 12), ("二十", 20), ("两百零五", 205),
+                                        ("三万", 30000), ("一百", 100), ("x", None), ("", None)])
+def test_chinese_number(text, value):
+    assert chinese_number(text) == value
+
+
+@pytest.mark.parametrize("unit,expected", [("％", "%"), ("百分比", "%"), ("个百分点", "%"), ("日", "天"), ("", None),
+                                           (None, None), ("人次", "人次")])
+def test_normalise_unit(unit, expected):
+    assert normalise_unit(unit) == expected
+
+
+def test_classify_phrase_checks_negations_first():
+    assert classify_phrase("未完成") == Band.NOT_ACHIEVED
+    assert classify_phrase("基本完成") == Band.PARTIAL
+    assert classify_phrase("完成") == Band.ACHIEVED
