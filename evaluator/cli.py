@@ -34,15 +34,18 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"evaluator {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="出错时显示完整的调试信息（traceback）"),
-    version: bool = typer.Option(False, "--version", help="显示版本号并退出"),
+    version: bool = typer.Option(False, "--version", help="显示版本号并退出", is_eager=True, callback=_show_version),
 ) -> None:
     _state["debug"] = debug
-    if version:
-        typer.echo(f"evaluator {__version__}")
-        raise typer.Exit()
 
 
 def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],

@@ -1,0 +1,138 @@
+"""The CLI through its real entry point (the installed console script and python -m)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import CASES, ROOT, SEED_ACTUALS, SEED_TARGETS
+
+SCRIPT = shutil.which("evaluator", path=str(Path(sys.executable).parent)) or shutil.which("evaluator")
+
+
+def run(*args: str, script: bool = True) -> subprocess.CompletedProcess:
+    cmd = [SCRIPT, *args] if script and SCRIPT else [sys.executable, "-m", "evaluator", *args]
+    env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_console_script_is_installed():
+    assert SCRIPT is not None
+
+
+def test_score_prints_tables_trace_totals_and_grade():
+    r = run("score", str(SEED_TARGETS), str(SEED_ACTUALS))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "石峰区政协 2023 年度绩效自评" in out and "示例数据" in out
+    assert "实际 4次 ÷ 目标 5次 × 分值 8.34 = 6.67" in out
+    assert "总分 97.66，等级 优" in out and "总分 94.14，等级 优" in out and "总分 98.62，等级 优" in out
+    assert "汇总表，没有绩效指标，不单独评分" in out
+    assert "target-contradicts-notes" in out
+
+
+def test_score_json_shape_is_stable():
+    r = run("score", str(SEED_TARGETS), str(SEED_ACTUALS), "--json", script=False)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert {"total", "grade", "execution", "indicators", "findings"} <= set(data)
+    assert (data["total"], data["grade"]) == (97.66, "优")  # the 部门整体 table
+    assert data["execution"] == {"rate": pytest.approx(526.82 / 541.37), "score": 9.73}
+    assert len(data["indicators"]) == 37
+    first = data["indicators"][0]
+    assert {"level1", "level2", "level3", "target", "actual", "weight", "score", "status", "rule", "explanation"} <= set(first)
+    assert (first["level3"], first["score"], first["status"], first["rule"]) == ("政协全会", 8.33, "ok", "mof-2020@2020.1")
+    assert [t["table"] for t in data["tables"]] == ["dept-2023", "business-2023", "sectors-2023"]
+    assert all({"code", "severity", "message", "location"} <= set(f) for f in data["findings"])
+
+
+def test_score_writes_output_file(tmp_path):
+    out = tmp_path / "r" / "result.json"
+    r = run("score", str(SEED_TARGETS), str(SEED_ACTUALS), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["total"] == 97.66
+    assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases not present")
+def test_score_flat_table_with_budget():
+    r = run("score", str(CASES / "yunnan-yongde-nutrition-2022.csv"), "--budget", "38.766462", "--spent", "38.766462",
+            "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert (data["total"], data["grade"], data["execution"]["score"]) == (99.8, "优", 10.0)
+    assert [i["level3"] for i in data["indicators"]][:2] == ["学生受资助人数", "营养改善计划覆盖率"]
+    mismatches = [f["location"]["indicator"] for f in data["findings"] if f["code"] == "claimed-score-mismatch"]
+    assert mismatches == ["资金到位及时率", "政策知晓率"]
+
+
+def test_rules_option_changes_the_result():
+    r = run("score", str(SEED_TARGETS), str(SEED_ACTUALS), "--rules", "provincial-platform-2022", "--json")
+    data = json.loads(r.stdout)
+    assert data["indicators"][0]["rule"] == "provincial-platform-2022@2022.1"
+    dept = data["tables"][0]
+    scores = [i["score"] for i in dept["indicators"] if i["score"] is not None]
+    assert all(round(x, 1) == x for x in scores)  # one decimal in this rule set
+    assert data["total"] == round(sum(scores) + dept["execution"]["score"], 1)
+
+
+def test_check_lists_findings_and_exit_code():
+    r = run("check", str(SEED_TARGETS), str(SEED_ACTUALS))
+    assert r.returncode == 0, r.stderr
+    assert "发现 9 项问题：错误 0，警告 7，提示 2" in r.stdout
+
+
+def test_check_exits_1_on_error_findings(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("一级指标,二级指标,三级指标,年度指标值,实际完成值,分值\n产出指标,数量指标,会议,≥5次,,90\n", encoding="utf-8")
+    r = run("check", str(p), "--budget", "1", "--spent", "1")
+    assert r.returncode == 1
+    assert "[错误]" in r.stdout and "缺少实际完成值" in r.stdout and "第 2 行" in r.stdout
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["score", "nope.yaml", "nope2.yaml"], "文件不存在"),
+    (["score", "{seed}"], "缺少实际完成值文件"),
+    (["score", "{seed}", "{actuals}", "--rules", "mof-2021"], "找不到规则集“mof-2021”"),
+    (["score", "{bad}", "{actuals}"], "文件格式有误"),
+    (["score", "{seed}", "{actuals}", "--budget", "3"], "--budget/--spent 只用于自评表"),
+    (["rules", "no-such-rules"], "找不到规则集"),
+])
+def test_malformed_input_gives_a_located_chinese_message(tmp_path, args, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("unit_name: [\n", encoding="utf-8")
+    args = [a.format(seed=SEED_TARGETS, actuals=SEED_ACTUALS, bad=bad) for a in args]
+    r = run(*args)
+    assert r.returncode == 1
+    assert r.stderr.startswith("错误：") and expected in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_debug_shows_the_traceback():
+    r = run("--debug", "score", "nope.yaml", "nope2.yaml")
+    assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_rules_lists_and_explains():
+    r = run("rules")
+    assert r.returncode == 0 and "mof-2020" in r.stdout and "provincial-platform-2022" in r.stdout
+    r = run("rules", "provincial-platform-2022")
+    assert r.returncode == 0
+    assert "达到目标 130% 及以上扣 2 分" in r.stdout and "执行率低于 80% 时总分不超过 89" in r.stdout
+
+
+def test_help_is_in_chinese():
+    r = run("--help")
+    assert r.returncode == 0 and "预算绩效自评" in r.stdout
+    r = run("score", "--help")
+    assert "全年预算数" in r.stdout
+
+
+def test_version():
+    r = run("--version", script=False)
+    assert r.returncode == 0 and r.stdout.startswith("evaluator ")
