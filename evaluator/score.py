@@ -390,9 +390,16 @@ def _safe(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _UNIT_FAMILIES = [{"%", "‰"}, {"人", "人次", "名", "位"}, {"个", "项", "件"}, {"天"}, {"次", "场", "期"}]
 
 
+_COMPATIBLE = {(x, y) for fam in _UNIT_FAMILIES for x in fam for y in fam if x != y and "%" not in (x, y)}
+
+
 def _compatible_units(a: np.ndarray, t: np.ndarray) -> np.ndarray:
-    pairs = {(x, y) for fam in _UNIT_FAMILIES for x in fam for y in fam if x != y and "%" not in (x, y)}
-    return np.array([(x, y) in pairs for x, y in zip(a, t)], dtype=bool) if len(pairs) else np.zeros(len(a), bool)
+    """Units that differ only in wording (人 / 人次 / 名), checked only where the two units differ."""
+    out = np.zeros(len(a), dtype=bool)
+    differ = np.flatnonzero(pd.notna(a) & pd.notna(t) & (np.asarray(a, dtype=object) != np.asarray(t, dtype=object)))
+    if len(differ):
+        out[differ] = [(a[i], t[i]) in _COMPATIBLE for i in differ]
+    return out
 
 
 def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: RuleSet) -> np.ndarray:
@@ -411,20 +418,22 @@ def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: Rul
     group_weight = {g.key: g.weight for g in rules.weights.groups}
     split = ~has_given
     if split.any():
-        frame = pd.DataFrame({"table": table, "group": group, "na": na, "l2": df["level2"].to_numpy(),
-                              "l3": df["level3"].to_numpy()})[split]
-        frame = frame[(~frame["na"]) & frame["group"].notna()]
-        for (_, g), part in frame.groupby(["table", "group"], sort=False):
-            total = group_weight.get(g, 0.0)
-            if rules.weights.split == "by-level2":
-                l2s = sorted(part["l2"].unique())
-                per_l2 = dict(zip(l2s, _largest_remainder(total, len(l2s), decimals)))
-                for l2, sub in part.groupby("l2"):
-                    order = sub.sort_values(["l3"]).index
-                    weight[order] = _largest_remainder(per_l2[l2], len(order), decimals)
-            else:
-                order = part.sort_values(["l2", "l3"]).index
-                weight[order] = _largest_remainder(total, len(order), decimals)
+        gw = pd.Series(group).map(group_weight).to_numpy(dtype=float)
+        take = split & ~na & ~np.isnan(gw)
+        idx = np.flatnonzero(take)
+        t_codes = pd.factorize(table[idx])[0]
+        g_codes = pd.factorize(group[idx])[0]
+        l2_codes = pd.factorize(df["level2"].to_numpy()[idx], sort=True)[0]
+        l3_codes = pd.factorize(df["level3"].to_numpy()[idx], sort=True)[0]
+        units = np.round(gw[idx] * 10 ** decimals).astype(np.int64)
+        if rules.weights.split == "by-level2":
+            # first across the 二级指标 of a group, then across the 三级指标 of each 二级
+            first = _first_in_group([t_codes, g_codes, l2_codes])
+            units = _split_units(units, [t_codes, g_codes], [l2_codes], include=first, spread=[t_codes, g_codes, l2_codes])
+            units = _split_units(units, [t_codes, g_codes, l2_codes], [l3_codes])
+        else:
+            units = _split_units(units, [t_codes, g_codes], [l2_codes, l3_codes])
+        weight[idx] = units / 10 ** decimals
         weight = np.where(split & np.isnan(weight), 0.0, weight)
     weight = np.where(na, 0.0, weight) if rules.not_applicable == "rescale" else weight
     if rules.not_applicable == "rescale":
@@ -437,14 +446,41 @@ def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: Rul
     return weight
 
 
-def _largest_remainder(total: float, k: int, decimals: int) -> np.ndarray:
-    """Split ``total`` into ``k`` parts at ``decimals`` places that add up exactly."""
-    unit = 10 ** decimals
-    units = int(round(total * unit))
-    base, extra = divmod(units, k)
-    parts = np.full(k, base, dtype=float)
-    parts[:extra] += 1
-    return parts / unit
+def _first_in_group(keys: list[np.ndarray]) -> np.ndarray:
+    """True on the first row of each distinct key combination."""
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    return ~frame.duplicated().to_numpy()
+
+
+def _split_units(units: np.ndarray, keys: list[np.ndarray], order: list[np.ndarray], include: np.ndarray | None = None,
+                 spread: list[np.ndarray] | None = None) -> np.ndarray:
+    """Largest-remainder split of each group's ``units`` (integers) over its rows, vectorised.
+
+    Rows of a group share ``units``; each gets ``units // k``, and the first ``units % k`` rows in ``order``
+    (names, not input position) get one more, so the parts add up exactly. With ``include`` only those rows
+    take part, and the result is spread back to every row with the same ``spread`` key.
+    """
+    n = len(units)
+    include = np.ones(n, dtype=bool) if include is None else include
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    sort_cols = [f"k{i}" for i in range(len(keys))]
+    for j, o in enumerate(order):
+        frame[f"o{j}"] = o
+        sort_cols.append(f"o{j}")
+    frame["units"] = units
+    part = frame[include].sort_values(sort_cols, kind="stable")
+    grouped = part.groupby([f"k{i}" for i in range(len(keys))], sort=False)
+    k = grouped["units"].transform("size").to_numpy()
+    rank = grouped.cumcount().to_numpy()
+    u = part["units"].to_numpy()
+    share = u // k + (rank < u % k)
+    out = np.zeros(n, dtype=np.int64)
+    out[part.index.to_numpy()] = share
+    if spread is not None:
+        sp = pd.DataFrame({f"s{i}": s for i, s in enumerate(spread)})
+        sp["v"] = np.where(include, out, 0)
+        out = sp.groupby([f"s{i}" for i in range(len(spread))], sort=False)["v"].transform("sum").to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------- explanations (render the trace)
