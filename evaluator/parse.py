@@ -192,7 +192,7 @@ def _deadline(s: str, raw: str, comparator: Comparator | None) -> ParsedValue | 
     rest = ""
     if mt := _DL_YEAR_END.match(s):
         y, m, d, rest = int(mt["y"]), 12, 31, mt["rest"]
-    elif (mt := _DL_FULL.match(s)) and ("年" in s or re.match(r"^\d{4}[.\-/]\d", s)):
+    elif (mt := _DL_FULL.match(s)) and ("年" in s or re.match(r"^\d{4}[.\-/]\d{1,2}[.\-/]\d", s)):
         y, m, rest = int(mt["y"]), int(mt["m"]), mt["rest"]
         d = int(mt["d"]) if mt["d"] else None
     elif mt := _DL_MONTH.match(s):
@@ -212,10 +212,19 @@ def _deadline(s: str, raw: str, comparator: Comparator | None) -> ParsedValue | 
     return ParsedValue(raw=raw, kind=ValueKind.DEADLINE, comparator=comparator or Comparator.LE, deadline=(y, m, d))
 
 
+# the common shape, already in canonical spelling: "93.5", "12次", "528.244101万", "29.86万元", "96%"
+_SIMPLE_UNITS = "次|个|人次|人|户|场|期|篇|份|件|项|种|所|元|%|天|月|年|米|名|例|家|台|套|条|本|座|处|间|张|部|批|亩|吨|小时"
+_SIMPLE = re.compile(rf"^(\d+(?:\.\d+)?)(万)?({_SIMPLE_UNITS})?$")
+
+
 @lru_cache(maxsize=200_000)
 def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
     """Read one 指标值 or 实际完成值 (``unit`` from a separate 度量单位 column, if any)."""
     raw = "" if text is None else str(text)
+    if unit is None and (m := _SIMPLE.match(raw)):
+        scale = 1e4 if m.group(2) else 1.0
+        return ParsedValue(raw=raw, kind=ValueKind.NUMBER, value=float(m.group(1)) * scale, unit=m.group(3),
+                           scale=scale)
     s = normalise_text(raw)
     if unit and (u := normalise_text(unit)) and not s.endswith(u) and s not in NOT_APPLICABLE and s not in DASHES:
         s += u

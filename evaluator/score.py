@@ -6,6 +6,7 @@ totals, execution scores, grades and findings and returns the ``Evaluation`` mod
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -142,16 +143,13 @@ def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
 
 
 def _contains_any(s: pd.Series, words: tuple[str, ...]) -> np.ndarray:
+    """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
     if not words:
         return np.zeros(len(s), dtype=bool)
-    pattern = "|".join(map(_re_escape, words))
-    return s.fillna("").astype(str).str.contains(pattern, regex=True).to_numpy(dtype=bool)
-
-
-def _re_escape(w: str) -> str:
-    import re
-
-    return re.escape(w)
+    pattern = re.compile("|".join(map(re.escape, words)))
+    codes, uniques = pd.factorize(s.fillna("").astype(object), use_na_sentinel=False)
+    hits = np.array([bool(pattern.search(str(u))) for u in uniques], dtype=bool)
+    return hits[codes] if len(uniques) else np.zeros(len(s), dtype=bool)
 
 
 # --------------------------------------------------------------------------- the vectorised core
@@ -557,7 +555,7 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     t = pd.DataFrame({
         "indicator_score": g["score"].sum(min_count=0),
         "weight": g["weight"].sum(),
-        "errors": g["status"].apply(lambda s: int((s == "error").sum())) if len(scored) else pd.Series(dtype=int),
+        "errors": (scored["status"] == "error").groupby(scored["table"], sort=False).sum(),
         "budget": g["budget"].first(),
         "spent": g["spent"].first(),
     })
@@ -586,7 +584,10 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     t["cap"] = cap
     t["total"] = np.where(complete, total, np.nan)
     t["complete"] = complete
-    t["grade"] = [rules.grade_for(x) if not np.isnan(x) else None for x in t["total"]]
+    tot = t["total"].to_numpy(dtype=float)
+    t["grade"] = np.select([tot >= g.min - 1e-9 for g in rules.grades], [g.grade for g in rules.grades],
+                           default=rules.grades[-1].grade).astype(object)
+    t["grade"] = t["grade"].where(~np.isnan(tot), None)
     return t
 
 
