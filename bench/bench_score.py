@@ -57,7 +57,8 @@ def synth(rows: int, seed: int = 7) -> pd.DataFrame:
                 actual = "达成"
             else:
                 x = v * float(rng.uniform(0.7, 1.3))
-                actual = f"{x:.{int(rng.integers(0, 3))}f}{unit if rng.random() < 0.8 else ''}"
+                places = {"%": 1, "万元": 2, "万": 2}.get(unit, 0)  # counts are whole numbers; money to the cent
+                actual = f"{x:.{places}f}{unit if rng.random() < 0.8 else ''}"
             if rng.random() < 0.01:
                 actual = ""  # a missing actual now and then
             recs.append((f"d{t // 11}/t{t}", k, None, 2023, l1, l2, f"指标{k}", target, None, None, None, None, None,

@@ -5,9 +5,8 @@ data file can be written with either 三级指标 or level3.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -63,12 +62,12 @@ class Direction(StrEnum):
     EQUAL = "equal"
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedValue:
+class ParsedValue(NamedTuple):
     """What a 指标值 / 实际完成值 cell says, independent of where it came from.
 
     Numbers are scaled (万 → ×10⁴) and units normalised (％, 百分比 → %); ``tolerance`` is the ± half-width
-    of a two-sided band, relative (a fraction of ``value``) when ``tolerance_relative``.
+    of a two-sided band. A named tuple: immutable and cheap to build, since the parser makes one per
+    distinct string.
     """
 
     raw: str
@@ -78,7 +77,6 @@ class ParsedValue:
     unit: str | None = None
     per: tuple[str, ...] = ()
     tolerance: float | None = None
-    tolerance_relative: bool = False
     deadline: tuple[int | None, int, int] | None = None  # (year or None, month, day)
     scale: float = 1.0  # 万 → 1e4: how the written number was scaled
     loose: bool = False  # the number was picked out of surrounding words

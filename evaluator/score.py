@@ -100,7 +100,7 @@ def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files
 
 
 # --------------------------------------------------------------------------- parsing columns
-def _parse_column(texts: pd.Series, units: pd.Series | None = None) -> pd.DataFrame:
+def _parse_column(texts: pd.Series, units: pd.Series | None = None) -> dict[str, np.ndarray]:
     """Parse each distinct (text, unit) once and spread the fields back over the rows."""
     key = texts.fillna("").astype(object)
     if units is not None and units.notna().any():
@@ -110,8 +110,9 @@ def _parse_column(texts: pd.Series, units: pd.Series | None = None) -> pd.DataFr
     for u in uniques:
         text, _, unit = str(u).partition("\x00")
         parsed.append(parse_value(text, unit or None))
-    kind = np.array([p.kind.value for p in parsed], dtype=object)
-    cmp_ = np.array([p.comparator.value if p.comparator else None for p in parsed], dtype=object)
+    # short labels as fixed-width numpy strings: comparisons on them run in C, not per Python object
+    kind = np.array([p.kind.value for p in parsed], dtype="U12")
+    cmp_ = np.array([p.comparator.value if p.comparator else "" for p in parsed], dtype="U8")
     val = np.array([np.nan if p.value is None else p.value for p in parsed], dtype=float)
     tol = np.array([np.nan if p.tolerance is None else p.tolerance for p in parsed], dtype=float)
     unit = np.array([p.unit for p in parsed], dtype=object)
@@ -120,13 +121,11 @@ def _parse_column(texts: pd.Series, units: pd.Series | None = None) -> pd.DataFr
     loose = np.array([p.loose for p in parsed], dtype=bool)
     dl_y = np.array([np.nan if not p.deadline or p.deadline[0] is None else p.deadline[0] for p in parsed], dtype=float)
     dl_md = np.array([np.nan if not p.deadline else p.deadline[1] * 100 + p.deadline[2] for p in parsed], dtype=float)
-    band = np.array([p.band.value if p.band else None for p in parsed], dtype=object)
+    band = np.array([p.band.value if p.band else "" for p in parsed], dtype="U16")
     problem = np.array([p.problem for p in parsed], dtype=object)
-    return pd.DataFrame({
-        "kind": kind[codes], "cmp": cmp_[codes], "val": val[codes], "tol": tol[codes], "unit": unit[codes],
-        "per": per[codes], "scale": scale[codes], "loose": loose[codes], "dl_y": dl_y[codes], "dl_md": dl_md[codes],
-        "band": band[codes], "problem": problem[codes],
-    }, index=texts.index)
+    fields = {"kind": kind, "cmp": cmp_, "val": val, "tol": tol, "unit": unit, "per": per, "scale": scale, "loose": loose,
+              "dl_y": dl_y, "dl_md": dl_md, "band": band, "problem": problem}
+    return {name: values[codes] for name, values in fields.items()}
 
 
 def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
@@ -142,14 +141,20 @@ def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
     return out
 
 
-def _contains_any(s: pd.Series, words: tuple[str, ...]) -> np.ndarray:
-    """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
-    if not words:
-        return np.zeros(len(s), dtype=bool)
-    pattern = re.compile("|".join(map(re.escape, words)))
-    codes, uniques = pd.factorize(s.fillna("").astype(object), use_na_sentinel=False)
-    hits = np.array([bool(pattern.search(str(u))) for u in uniques], dtype=bool)
-    return hits[codes] if len(uniques) else np.zeros(len(s), dtype=bool)
+class _Codes:
+    """A text column factorised once (sorted codes + distinct values), reused by every check on it."""
+
+    def __init__(self, values: pd.Series):
+        self.codes, self.uniques = pd.factorize(values.fillna("").to_numpy(dtype=object), sort=True,
+                                                use_na_sentinel=False)
+
+    def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
+        """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
+        if not words or not len(self.uniques):
+            return np.zeros(len(self.codes), dtype=bool)
+        pattern = re.compile("|".join(map(re.escape, words)))
+        hits = np.array([bool(pattern.search(str(u))) for u in self.uniques], dtype=bool)
+        return hits[self.codes]
 
 
 # --------------------------------------------------------------------------- the vectorised core
@@ -165,55 +170,54 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     ap = _parse_column(out["actual_raw"])
     # a blank target may be written into the name: "年度资金支付完成率100%"
     from_name = np.zeros(n, dtype=bool)
-    blank_t = (tp["kind"] == "blank").to_numpy()
+    blank_t = tp["kind"] == "blank"
     if blank_t.any():
         names = _parse_column(out.loc[blank_t, "level3"].str.replace(r"^指标\d+[:：]", "", regex=True))
-        usable = names["kind"].isin(["number"]).to_numpy()
+        usable = names["kind"] == "number"
         if usable.any():
             idx = np.flatnonzero(blank_t)[usable]
-            tp.iloc[idx] = names.iloc[np.flatnonzero(usable)].to_numpy()
+            for name, values in tp.items():
+                values[idx] = names[name][usable]
             from_name[idx] = True
-    tk, ak = tp["kind"].to_numpy(), ap["kind"].to_numpy()
+    tk, ak = tp["kind"], ap["kind"]
+    level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"])
+    table_codes = pd.factorize(out["table"].to_numpy(dtype=object))[0]
 
     # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group)
-    group = np.full(n, None, dtype=object)
+    group = np.full(n, "", dtype="U24")
     for g in rules.weights.groups:
-        m1 = _contains_any(out["level1"], g.match_level1)
-        group = np.where((group == None) & m1, g.key, group)  # noqa: E711
+        group = np.where((group == "") & level1.contains_any(g.match_level1), g.key, group)
     for g in rules.weights.groups:
         if g.match_level2:
-            group = np.where(_contains_any(out["level2"], g.match_level2), g.key, group)
-    out["group"] = group
+            group = np.where(level2.contains_any(g.match_level2), g.key, group)
 
     # --- direction: operator, else override, else 二级指标 / name
-    cmp_ = tp["cmp"].to_numpy()
-    lower_by_name = _contains_any(out["level2"], rules.direction.lower_level2) | _contains_any(
-        out["level3"], rules.direction.lower_names)
+    cmp_ = tp["cmp"]
+    cost = level2.contains_any(rules.direction.lower_level2)
+    lower_by_name = cost | level3.contains_any(rules.direction.lower_names)
     direction = np.select(
-        [np.isin(cmp_, ["ge", "gt"]), np.isin(cmp_, ["le", "lt"]), cmp_ == "eq", cmp_ == "band"],
+        [(cmp_ == "ge") | (cmp_ == "gt"), (cmp_ == "le") | (cmp_ == "lt"), cmp_ == "eq", cmp_ == "band"],
         ["higher", "lower", "equal", "band"],
         default=np.where(lower_by_name, "lower", "higher"),
-    ).astype(object)
-    override = out["direction"].to_numpy()
-    direction = np.where(pd.notna(override) & (cmp_ != "band"), override, direction)
-    out["direction_used"] = direction
+    )
+    override = out["direction"].fillna("").to_numpy(dtype="U8")
+    direction = np.where((override != "") & (cmp_ != "band"), override, direction)
 
     # --- not applicable, missing, unreadable
     t_na = tk == "na"
     a_na = ak == "na"
     a_blank = ak == "blank"
-    cost = _contains_any(out["level2"], rules.direction.lower_level2)
     spent = pd.to_numeric(out["spent"], errors="coerce").to_numpy(dtype=float)
     cost_fill = (rules.cost_from_spent & cost & a_blank & (tk == "number") & ~np.isnan(spent)) if rules.cost_from_spent \
         else np.zeros(n, dtype=bool)
 
     # --- numbers: actual in the target's unit and scale
-    t_val = tp["val"].to_numpy(dtype=float)
-    a_val = ap["val"].to_numpy(dtype=float).copy()
-    a_unit = ap["unit"].to_numpy().copy()
-    t_unit = tp["unit"].to_numpy()
-    t_scale = tp["scale"].to_numpy(dtype=float)
-    a_scale = ap["scale"].to_numpy(dtype=float)
+    t_val = tp["val"]
+    a_val = ap["val"].copy()
+    a_unit = ap["unit"].copy()
+    t_unit = tp["unit"]
+    t_scale = tp["scale"]
+    a_scale = ap["scale"]
     no_unit = pd.isna(a_unit) & (a_scale == 1.0)
     a_val = np.where(no_unit & ~np.isnan(a_val), a_val * t_scale, a_val)
     a_unit = np.where(no_unit, t_unit, a_unit)
@@ -230,7 +234,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         | _compatible_units(a_unit, t_unit)
 
     # per-unit rates: a total actual is divided by the count (界别数 …)
-    t_per, a_per = tp["per"].to_numpy(), ap["per"].to_numpy()
+    t_per, a_per = tp["per"], ap["per"]
     base = pd.to_numeric(out["actual_rate_base"], errors="coerce").fillna(
         pd.to_numeric(out["rate_base"], errors="coerce")).to_numpy(dtype=float)
     rate = tk == "rate"
@@ -239,33 +243,34 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     rate_needs_base = rate_total & np.isnan(base)
     rate_per_mismatch = rate & (a_kind == "rate") & (t_per != a_per)
 
-    t_num = np.isin(tk, ["number", "rate"])
-    a_num = np.isin(a_kind, ["number", "rate"])
+    t_num = (tk == "number") | (tk == "rate")
+    a_num = (a_kind == "number") | (a_kind == "rate")
     negative = a_num & (a_val < 0) & (direction != "band")
     a_val = np.where(negative, 0.0, a_val)
 
     # --- deadlines as day numbers; a target without a year takes the table's year
     year = pd.to_numeric(out["year"], errors="coerce").to_numpy(dtype=float)
-    t_year = np.where(np.isnan(tp["dl_y"].to_numpy(dtype=float)), year, tp["dl_y"].to_numpy(dtype=float))
-    a_year = np.where(np.isnan(ap["dl_y"].to_numpy(dtype=float)), t_year, ap["dl_y"].to_numpy(dtype=float))
-    t_day = _ordinal(t_year, tp["dl_md"].to_numpy(dtype=float))
-    a_day = _ordinal(a_year, ap["dl_md"].to_numpy(dtype=float))
+    t_year = np.where(np.isnan(tp["dl_y"]), year, tp["dl_y"])
+    a_year = np.where(np.isnan(ap["dl_y"]), t_year, ap["dl_y"])
+    t_day = _ordinal(t_year, tp["dl_md"])
+    a_day = _ordinal(a_year, ap["dl_md"])
 
     # --- which method scores each row
-    band_given = out["band"].to_numpy()
+    band_given = out["band"].fillna("").to_numpy(dtype="U16")
+    has_band = band_given != ""
     judged = pd.to_numeric(out["judged_score"], errors="coerce").to_numpy(dtype=float)
-    a_band = np.where(pd.notna(band_given), band_given, ap["band"].to_numpy())
-    t_qual = np.isin(tk, ["qualitative", "blank"])
+    a_band = np.where(has_band, band_given, ap["band"])
+    t_qual = (tk == "qualitative") | (tk == "blank")
     # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
     word_for_number = (t_num | (tk == "deadline")) & (a_kind == "qualitative")
     qual = (t_qual & ~a_na & ~a_blank) | word_for_number \
-        | (pd.notna(band_given) & ~t_na) | (~np.isnan(judged) & ~t_na)
-    qual_assumed = qual & pd.isna(a_band)
+        | (has_band & ~t_na) | (~np.isnan(judged) & ~t_na)
+    qual_assumed = qual & (a_band == "")
     unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") & (a_kind == "qualitative")
     a_band = np.where(qual_assumed & ~unknown_phrase_error, Band.ACHIEVED.value, a_band)
 
-    status = np.full(n, "ok", dtype=object)
-    reason = np.full(n, None, dtype=object)
+    status = np.full(n, "ok", dtype="U5")
+    reason = np.full(n, "", dtype="U24")
 
     def fail(mask, why):
         nonlocal status, reason
@@ -274,8 +279,10 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         reason = np.where(m, why, reason)
 
     na = t_na | (a_na & ~t_na)
-    status = np.where(na, "na", status)
+    na_full = na & (rules.not_applicable == "full")
+    status = np.where(na & ~na_full, "na", status)
     reason = np.where(na, Code.NOT_APPLICABLE.value, reason)
+    qual = qual & ~na_full
     fail(tk == "unreadable", Code.UNREADABLE_TARGET.value)
     fail(a_blank & ~qual, Code.MISSING_ACTUAL.value)
     fail((a_kind == "unreadable") & ~qual, Code.UNREADABLE_ACTUAL.value)
@@ -290,9 +297,10 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     status = np.where(missing_zero, "ok", status)
 
     ok = status == "ok"
-    method = np.full(n, None, dtype=object)
+    method = np.full(n, "", dtype="U16")
+    method = np.where(na_full, "na-full", method)
     method = np.where(ok & qual, "qualitative", method)
-    method = np.where(ok & ~qual & (tk == "deadline"), "deadline", method)
+    method = np.where(ok & ~qual & ~na_full & (tk == "deadline"), "deadline", method)
     numeric = ok & ~qual & t_num & a_num
     for key in ("higher", "lower", "equal", "band"):
         method = np.where(numeric & (direction == key), f"@{key}", method)
@@ -302,7 +310,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     method = np.where(has_custom, "@custom", method)
 
     # --- weights
-    weight = _weights(out, group, status, rules)
+    weight = _weights(out, table_codes, group, level2.codes, level3.codes, status, rules)
 
     # --- fractions, one vectorised pass per method
     fraction = np.full(n, np.nan)
@@ -313,12 +321,12 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
             fraction[m] = getattr(rules.scoring, key).fraction(t_val[m], a_val[m], weight[m], higher[m])
     m = method == "@band"
     if m.any():
-        fraction[m] = rules.scoring.band.fraction(t_val[m], a_val[m], weight[m], higher[m], tol=tp["tol"].to_numpy()[m])
+        fraction[m] = rules.scoring.band.fraction(t_val[m], a_val[m], weight[m], higher[m], tol=tp["tol"][m])
     m = method == "deadline"
     if m.any():
         fraction[m] = rules.scoring.deadline.fraction(t_day[m], a_day[m], weight[m], higher[m])
-    m = method == "missing-zero"
-    fraction[m] = 0.0
+    fraction[method == "missing-zero"] = 0.0
+    fraction[method == "na-full"] = 1.0
     custom_methods = np.full(n, None, dtype=object)
     for i in np.flatnonzero(has_custom):  # per-indicator rule overrides are rare and validated on load
         spec = method_from_dict(custom[i], where=f"{out['table'].iat[i]} / {out['level3'].iat[i]} / scoring")
@@ -330,9 +338,11 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     judged_outside = np.zeros(n, dtype=bool)
     if m.any():
         bands = rules.scoring.qualitative.bands
-        default = np.array([bands[Band(b)].default / 100 if b else np.nan for b in a_band[m]], dtype=float)
-        lo = np.array([bands[Band(b)].range[0] / 100 if b else 0.0 for b in a_band[m]], dtype=float)
-        hi = np.array([bands[Band(b)].range[1] / 100 if b else 1.0 for b in a_band[m]], dtype=float)
+        by_value = {b.value: setting for b, setting in bands.items()}
+        picked = pd.Series(a_band[m])
+        default = picked.map({k: v.default / 100 for k, v in by_value.items()}).to_numpy(dtype=float)
+        lo = picked.map({k: v.range[0] / 100 for k, v in by_value.items()}).fillna(0.0).to_numpy(dtype=float)
+        hi = picked.map({k: v.range[1] / 100 for k, v in by_value.items()}).fillna(1.0).to_numpy(dtype=float)
         fraction[m] = default
         judged_fraction = _safe(judged, weight)[m]
         inside = (judged_fraction >= lo - 1e-9) & (judged_fraction <= hi + 1e-9)
@@ -345,39 +355,28 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     if oa.enabled:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(t_val > 0, a_val / np.where(t_val > 0, t_val, 1), np.nan)
-        over = np.isin(method, ["@higher", "@equal"]) & (ratio >= oa.threshold - 1e-12)
+        over = ((method == "@higher") | (method == "@equal")) & (ratio >= oa.threshold - 1e-12)
     raw = fraction * weight
     raw = np.where(over, np.maximum(weight - oa.deduction, 0), raw)
     score = np.clip(rules.rounding.apply(raw), 0, weight)
     score = np.where(status == "ok", score, np.nan)
 
-    out["t_kind"], out["a_kind"] = tk, a_kind
-    out["target_from_name"] = from_name
-    out["t_val"], out["a_val"], out["tol"] = t_val, a_val, tp["tol"].to_numpy()
-    out["t_unit"], out["a_unit"] = t_unit, a_unit
-    out["t_problem"], out["a_problem"] = tp["problem"].to_numpy(), ap["problem"].to_numpy()
-    out["t_cmp"] = cmp_
-    out["a_loose"] = ap["loose"].to_numpy()
-    out["band_used"] = np.where(m, a_band, None)
-    out["judged_used"] = judged_used
-    out["judged_outside"] = judged_outside
-    out["t_scale"], out["t_per"] = t_scale, t_per
-    out["rate_base_used"] = np.where(rate_total, base, np.nan)
-    out["qual_assumed"] = qual_assumed & ok
-    out["word_for_number"] = word_for_number & ok
-    out["as_fraction"] = as_fraction & ok
-    out["cost_fill"] = cost_fill
-    out["negative"] = negative
-    out["over"] = over
-    out["custom_method"] = custom_methods
-    out["method"] = method
-    out["weight"] = weight
-    out["fraction"] = fraction
-    out["raw_score"] = raw
-    out["score"] = score
-    out["status"] = status
-    out["reason"] = reason
-    return out
+    cols = {
+        "group": np.where(group == "", None, group), "direction_used": direction,
+        "t_kind": tk, "a_kind": a_kind, "target_from_name": from_name, "t_val": t_val, "a_val": a_val,
+        "tol": tp["tol"], "t_unit": t_unit, "a_unit": a_unit, "t_problem": tp["problem"], "a_problem": ap["problem"],
+        "t_cmp": cmp_, "a_loose": ap["loose"], "band_used": np.where(m & (a_band != ""), a_band, None),
+        "judged_used": judged_used, "judged_outside": judged_outside, "t_scale": t_scale, "t_per": t_per,
+        "rate_base_used": np.where(rate_total, base, np.nan), "qual_assumed": qual_assumed & ok,
+        "word_for_number": word_for_number & ok, "as_fraction": as_fraction & ok, "cost_fill": cost_fill,
+        "negative": negative, "over": over, "custom_method": custom_methods,
+        "method": np.where(method == "", None, method), "weight": weight, "fraction": fraction, "raw_score": raw,
+        "score": score, "status": status, "reason": np.where(reason == "", None, reason),
+    }
+    # text columns stay plain object arrays: letting pandas infer its string dtype costs more than the scoring
+    added = pd.DataFrame({k: (pd.Series(v, dtype=object, index=out.index) if v.dtype.kind in "OU" else v)
+                          for k, v in cols.items()}, index=out.index)
+    return pd.concat([out, added], axis=1)
 
 
 def _safe(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -400,7 +399,8 @@ def _compatible_units(a: np.ndarray, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: RuleSet) -> np.ndarray:
+def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndarray, l3: np.ndarray,
+             status: np.ndarray, rules: RuleSet) -> np.ndarray:
     """Given 分值 where the table has them; else each group's weight split evenly (largest remainder).
 
     Not-applicable indicators weigh nothing; under ``rescale`` the others are scaled up to the same total.
@@ -408,7 +408,6 @@ def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: Rul
     """
     n = len(df)
     given = pd.to_numeric(df["weight_given"], errors="coerce").to_numpy(dtype=float)
-    table = df["table"].to_numpy()
     has_given = pd.Series(~np.isnan(given)).groupby(table).transform("any").to_numpy(dtype=bool)
     weight = np.where(has_given, np.nan_to_num(given), np.nan)
     na = status == "na"
@@ -416,13 +415,12 @@ def _weights(df: pd.DataFrame, group: np.ndarray, status: np.ndarray, rules: Rul
     group_weight = {g.key: g.weight for g in rules.weights.groups}
     split = ~has_given
     if split.any():
-        gw = pd.Series(group).map(group_weight).to_numpy(dtype=float)
+        gw = pd.Series(group).map(group_weight).to_numpy(dtype=float)  # "" (no group) → NaN
         take = split & ~na & ~np.isnan(gw)
         idx = np.flatnonzero(take)
-        t_codes = pd.factorize(table[idx])[0]
+        t_codes = table[idx]
         g_codes = pd.factorize(group[idx])[0]
-        l2_codes = pd.factorize(df["level2"].to_numpy()[idx], sort=True)[0]
-        l3_codes = pd.factorize(df["level3"].to_numpy()[idx], sort=True)[0]
+        l2_codes, l3_codes = l2[idx], l3[idx]
         units = np.round(gw[idx] * 10 ** decimals).astype(np.int64)
         if rules.weights.split == "by-level2":
             # first across the 二级指标 of a group, then across the 三级指标 of each 二级
@@ -507,6 +505,8 @@ def _row_text(r: dict[str, Any], rules: RuleSet) -> str:
     m = r["method"]
     if m == "missing-zero":
         text = "缺少实际完成值，按规则集设定计 0 分"
+    elif m == "na-full":
+        text = f"不适用，按规则集设定计满分 {ctx['w_text']}"
     elif m == "qualitative":
         text = rules.scoring.qualitative.explain(ctx)
     elif m == "deadline":
