@@ -100,32 +100,68 @@ def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files
 
 
 # --------------------------------------------------------------------------- parsing columns
-def _parse_column(texts: pd.Series, units: pd.Series | None = None) -> dict[str, np.ndarray]:
-    """Parse each distinct (text, unit) once and spread the fields back over the rows."""
-    key = texts.fillna("").astype(object)
+# Labels used inside the hot path are small integer codes: comparisons and np.where on int8 arrays run in C.
+KINDS = ("number", "rate", "deadline", "qualitative", "na", "blank", "unreadable")
+K = {name: i for i, name in enumerate(KINDS)}
+CMPS = ("", "ge", "gt", "le", "lt", "eq", "band")
+C = {name: i for i, name in enumerate(CMPS)}
+BANDS = ("", Band.ACHIEVED.value, Band.PARTIAL.value, Band.NOT_ACHIEVED.value)
+BD = {name: i for i, name in enumerate(BANDS)}
+DIRECTIONS = ("higher", "lower", "equal", "band")
+D = {name: i for i, name in enumerate(DIRECTIONS)}
+METHOD_KEYS = ("", "qualitative", "deadline", "@higher", "@lower", "@equal", "@band", "missing-zero", "@custom", "na-full")
+M = {name: i for i, name in enumerate(METHOD_KEYS)}
+STATUSES = ("ok", "na", "error")
+REASONS = ("", Code.NOT_APPLICABLE.value, Code.UNREADABLE_TARGET.value, Code.MISSING_ACTUAL.value,
+           Code.UNREADABLE_ACTUAL.value, Code.UNIT_MISMATCH.value, Code.RATE_NEEDS_BASE.value)
+RS = {name: i for i, name in enumerate(REASONS)}
+
+
+class _Vocab:
+    """Distinct unit / per strings shared by the target and actual columns, as integer codes (-1 = none)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def code(self, value: str | None) -> int:
+        return -1 if not value else self.codes.setdefault(value, len(self.codes))
+
+    def labels(self, codes: np.ndarray) -> np.ndarray:
+        table = np.array([None, *self.codes], dtype=object)  # code -1 → index 0
+        return table[codes + 1]
+
+
+def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> dict[str, np.ndarray]:
+    """Parse each distinct (text, unit) once and spread the fields back over the rows as arrays."""
+    key = texts.to_numpy(dtype=object)
     if units is not None and units.notna().any():
-        key = key + "\x00" + units.fillna("").astype(object)
+        key = pd.Series(key).fillna("").astype(object) + "\x00" + units.fillna("").astype(object).to_numpy()
+        key = key.to_numpy(dtype=object)
     codes, uniques = pd.factorize(key, use_na_sentinel=False)
     parsed: list[ParsedValue] = []
     for u in uniques:
-        text, _, unit = str(u).partition("\x00")
+        text, _, unit = ("" if u is None or u != u else str(u)).partition("\x00")
         parsed.append(parse_value(text, unit or None))
-    # short labels as fixed-width numpy strings: comparisons on them run in C, not per Python object
-    kind = np.array([p.kind.value for p in parsed], dtype="U12")
-    cmp_ = np.array([p.comparator.value if p.comparator else "" for p in parsed], dtype="U8")
-    val = np.array([np.nan if p.value is None else p.value for p in parsed], dtype=float)
-    tol = np.array([np.nan if p.tolerance is None else p.tolerance for p in parsed], dtype=float)
-    unit = np.array([p.unit for p in parsed], dtype=object)
-    per = np.array(["/".join(p.per) for p in parsed], dtype=object)
-    scale = np.array([p.scale for p in parsed], dtype=float)
-    loose = np.array([p.loose for p in parsed], dtype=bool)
-    dl_y = np.array([np.nan if not p.deadline or p.deadline[0] is None else p.deadline[0] for p in parsed], dtype=float)
-    dl_md = np.array([np.nan if not p.deadline else p.deadline[1] * 100 + p.deadline[2] for p in parsed], dtype=float)
-    band = np.array([p.band.value if p.band else "" for p in parsed], dtype="U16")
-    problem = np.array([p.problem for p in parsed], dtype=object)
-    fields = {"kind": kind, "cmp": cmp_, "val": val, "tol": tol, "unit": unit, "per": per, "scale": scale, "loose": loose,
-              "dl_y": dl_y, "dl_md": dl_md, "band": band, "problem": problem}
+    fields = {
+        "kind": np.array([K[p.kind.value] for p in parsed], dtype=np.int8),
+        "cmp": np.array([C[p.comparator.value] if p.comparator else 0 for p in parsed], dtype=np.int8),
+        "val": np.array([np.nan if p.value is None else p.value for p in parsed], dtype=float),
+        "tol": np.array([np.nan if p.tolerance is None else p.tolerance for p in parsed], dtype=float),
+        "unit": np.array([vocab.code(p.unit) for p in parsed], dtype=np.int32),
+        "per": np.array([vocab.code("/".join(p.per)) for p in parsed], dtype=np.int32),
+        "scale": np.array([p.scale for p in parsed], dtype=float),
+        "loose": np.array([p.loose for p in parsed], dtype=bool),
+        "dl_y": np.array([np.nan if not p.deadline or p.deadline[0] is None else p.deadline[0] for p in parsed], float),
+        "dl_md": np.array([np.nan if not p.deadline else p.deadline[1] * 100 + p.deadline[2] for p in parsed], float),
+        "band": np.array([BD[p.band.value] if p.band else 0 for p in parsed], dtype=np.int8),
+        "problem": np.array([p.problem for p in parsed], dtype=object),
+    }
     return {name: values[codes] for name, values in fields.items()}
+
+
+def _labels(names: tuple[str, ...], codes: np.ndarray, empty_as_none: bool = True) -> np.ndarray:
+    table = np.array([None if (empty_as_none and not x) else x for x in names], dtype=object)
+    return table[codes]
 
 
 def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
@@ -166,14 +202,16 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         for c in ("group", "method", "weight", "fraction", "score", "status", "reason"):
             out[c] = pd.Series(dtype=object)
         return out
-    tp = _parse_column(out["target_raw"], out["unit_col"])
-    ap = _parse_column(out["actual_raw"])
+    vocab = _Vocab()
+    tp = _parse_column(out["target_raw"], out["unit_col"], vocab)
+    ap = _parse_column(out["actual_raw"], None, vocab)
     # a blank target may be written into the name: "年度资金支付完成率100%"
     from_name = np.zeros(n, dtype=bool)
-    blank_t = tp["kind"] == "blank"
+    blank_t = tp["kind"] == K["blank"]
     if blank_t.any():
-        names = _parse_column(out.loc[blank_t, "level3"].str.replace(r"^指标\d+[:：]", "", regex=True))
-        usable = names["kind"] == "number"
+        names = _parse_column(out.loc[blank_t, "level3"].astype(object).str.replace(r"^指标\d+[:：]", "", regex=True),
+                              None, vocab)
+        usable = names["kind"] == K["number"]
         if usable.any():
             idx = np.flatnonzero(blank_t)[usable]
             for name, values in tp.items():
@@ -183,69 +221,66 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"])
     table_codes = pd.factorize(out["table"].to_numpy(dtype=object))[0]
 
-    # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group)
-    group = np.full(n, "", dtype="U24")
-    for g in rules.weights.groups:
-        group = np.where((group == "") & level1.contains_any(g.match_level1), g.key, group)
-    for g in rules.weights.groups:
+    # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group); -1 = none
+    group = np.full(n, -1, dtype=np.int16)
+    for gi, g in enumerate(rules.weights.groups):
+        group = np.where((group < 0) & level1.contains_any(g.match_level1), gi, group)
+    for gi, g in enumerate(rules.weights.groups):
         if g.match_level2:
-            group = np.where(level2.contains_any(g.match_level2), g.key, group)
+            group = np.where(level2.contains_any(g.match_level2), gi, group)
 
     # --- direction: operator, else override, else 二级指标 / name
     cmp_ = tp["cmp"]
     cost = level2.contains_any(rules.direction.lower_level2)
     lower_by_name = cost | level3.contains_any(rules.direction.lower_names)
     direction = np.select(
-        [(cmp_ == "ge") | (cmp_ == "gt"), (cmp_ == "le") | (cmp_ == "lt"), cmp_ == "eq", cmp_ == "band"],
-        ["higher", "lower", "equal", "band"],
-        default=np.where(lower_by_name, "lower", "higher"),
-    )
-    override = out["direction"].fillna("").to_numpy(dtype="U8")
-    direction = np.where((override != "") & (cmp_ != "band"), override, direction)
+        [(cmp_ == C["ge"]) | (cmp_ == C["gt"]), (cmp_ == C["le"]) | (cmp_ == C["lt"]), cmp_ == C["eq"],
+         cmp_ == C["band"]],
+        [D["higher"], D["lower"], D["equal"], D["band"]],
+        default=np.where(lower_by_name, D["lower"], D["higher"]),
+    ).astype(np.int8)
+    override = out["direction"].map(D).to_numpy(dtype=float)  # None / NaN where not overridden
+    direction = np.where(~np.isnan(override) & (cmp_ != C["band"]), np.nan_to_num(override), direction).astype(np.int8)
 
     # --- not applicable, missing, unreadable
-    t_na = tk == "na"
-    a_na = ak == "na"
-    a_blank = ak == "blank"
+    t_na = tk == K["na"]
+    a_na = ak == K["na"]
+    a_blank = ak == K["blank"]
     spent = pd.to_numeric(out["spent"], errors="coerce").to_numpy(dtype=float)
-    cost_fill = (rules.cost_from_spent & cost & a_blank & (tk == "number") & ~np.isnan(spent)) if rules.cost_from_spent \
+    cost_fill = cost & a_blank & (tk == K["number"]) & ~np.isnan(spent) if rules.cost_from_spent \
         else np.zeros(n, dtype=bool)
 
     # --- numbers: actual in the target's unit and scale
-    t_val = tp["val"]
-    a_val = ap["val"].copy()
-    a_unit = ap["unit"].copy()
-    t_unit = tp["unit"]
-    t_scale = tp["scale"]
-    a_scale = ap["scale"]
-    no_unit = pd.isna(a_unit) & (a_scale == 1.0)
+    t_val, t_unit, t_scale = tp["val"], tp["unit"], tp["scale"]
+    a_val, a_unit, a_scale = ap["val"].copy(), ap["unit"].copy(), ap["scale"]
+    no_unit = (a_unit < 0) & (a_scale == 1.0)
     a_val = np.where(no_unit & ~np.isnan(a_val), a_val * t_scale, a_val)
     a_unit = np.where(no_unit, t_unit, a_unit)
     # an Excel 100% read back as 1.0 against a % target
-    as_fraction = no_unit & (t_unit == "%") & (np.abs(a_val) <= 1.5) & (t_val > 1.5) & (ak == "number")
+    percent = vocab.codes.get("%", -2)
+    as_fraction = no_unit & (t_unit == percent) & (np.abs(a_val) <= 1.5) & (t_val > 1.5) & (ak == K["number"])
     a_val = np.where(as_fraction, a_val * 100, a_val)
     # cost indicators without an actual: compare the table's 全年执行数 (万元) with the ceiling
     a_val = np.where(cost_fill, spent * 1e4, a_val)
-    a_unit = np.where(cost_fill, np.where(pd.isna(t_unit), None, t_unit), a_unit)
-    a_kind = np.where(cost_fill, "number", ak)
+    a_unit = np.where(cost_fill, t_unit, a_unit)
+    a_kind = np.where(cost_fill, K["number"], ak).astype(np.int8)
     a_blank = a_blank & ~cost_fill
 
-    unit_ok = pd.isna(a_unit) | pd.isna(t_unit) | (np.asarray(a_unit, dtype=object) == np.asarray(t_unit, dtype=object)) \
-        | _compatible_units(a_unit, t_unit)
+    unit_ok = (a_unit < 0) | (t_unit < 0) | (a_unit == t_unit) | _compatible_units(a_unit, t_unit, vocab)
 
     # per-unit rates: a total actual is divided by the count (界别数 …)
     t_per, a_per = tp["per"], ap["per"]
     base = pd.to_numeric(out["actual_rate_base"], errors="coerce").fillna(
         pd.to_numeric(out["rate_base"], errors="coerce")).to_numpy(dtype=float)
-    rate = tk == "rate"
-    rate_total = rate & (a_kind == "number")
+    rate = tk == K["rate"]
+    rate_total = rate & (a_kind == K["number"])
     a_val = np.where(rate_total & ~np.isnan(base), a_val / np.where(np.isnan(base), 1, base), a_val)
     rate_needs_base = rate_total & np.isnan(base)
-    rate_per_mismatch = rate & (a_kind == "rate") & (t_per != a_per)
+    rate_per_mismatch = rate & (a_kind == K["rate"]) & (t_per != a_per)
 
-    t_num = (tk == "number") | (tk == "rate")
-    a_num = (a_kind == "number") | (a_kind == "rate")
-    negative = a_num & (a_val < 0) & (direction != "band")
+    t_num = (tk == K["number"]) | (tk == K["rate"])
+    a_num = (a_kind == K["number"]) | (a_kind == K["rate"])
+    negative = a_num & (a_val < 0) & (direction != D["band"])
     a_val = np.where(negative, 0.0, a_val)
 
     # --- deadlines as day numbers; a target without a year takes the table's year
@@ -256,94 +291,91 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     a_day = _ordinal(a_year, ap["dl_md"])
 
     # --- which method scores each row
-    band_given = out["band"].fillna("").to_numpy(dtype="U16")
-    has_band = band_given != ""
+    band_given = out["band"].map(BD).to_numpy(dtype=float)
+    has_band = ~np.isnan(band_given) & (np.nan_to_num(band_given) > 0)
     judged = pd.to_numeric(out["judged_score"], errors="coerce").to_numpy(dtype=float)
-    a_band = np.where(has_band, band_given, ap["band"])
-    t_qual = (tk == "qualitative") | (tk == "blank")
+    a_band = np.where(has_band, np.nan_to_num(band_given), ap["band"]).astype(np.int8)
+    t_qual = (tk == K["qualitative"]) | (tk == K["blank"])
     # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
-    word_for_number = (t_num | (tk == "deadline")) & (a_kind == "qualitative")
-    qual = (t_qual & ~a_na & ~a_blank) | word_for_number \
-        | (has_band & ~t_na) | (~np.isnan(judged) & ~t_na)
-    qual_assumed = qual & (a_band == "")
-    unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") & (a_kind == "qualitative")
-    a_band = np.where(qual_assumed & ~unknown_phrase_error, Band.ACHIEVED.value, a_band)
+    word_for_number = (t_num | (tk == K["deadline"])) & (a_kind == K["qualitative"])
+    qual = (t_qual & ~a_na & ~a_blank) | word_for_number | (has_band & ~t_na) | (~np.isnan(judged) & ~t_na)
+    qual_assumed = qual & (a_band == 0)
+    unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") \
+        & (a_kind == K["qualitative"])
+    a_band = np.where(qual_assumed & ~unknown_phrase_error, BD[Band.ACHIEVED.value], a_band).astype(np.int8)
 
-    status = np.full(n, "ok", dtype="U5")
-    reason = np.full(n, "", dtype="U24")
+    OK, NA, ERR = 0, 1, 2
+    status = np.zeros(n, dtype=np.int8)
+    reason = np.zeros(n, dtype=np.int8)
 
-    def fail(mask, why):
-        nonlocal status, reason
-        m = mask & (status == "ok")
-        status = np.where(m, "error", status)
-        reason = np.where(m, why, reason)
+    def fail(mask: np.ndarray, why: str) -> None:
+        m = mask & (status == OK)
+        status[m] = ERR
+        reason[m] = RS[why]
 
     na = t_na | (a_na & ~t_na)
     na_full = na & (rules.not_applicable == "full")
-    status = np.where(na & ~na_full, "na", status)
-    reason = np.where(na, Code.NOT_APPLICABLE.value, reason)
+    status[na & ~na_full] = NA
+    reason[na] = RS[Code.NOT_APPLICABLE.value]
     qual = qual & ~na_full
-    fail(tk == "unreadable", Code.UNREADABLE_TARGET.value)
+    fail(tk == K["unreadable"], Code.UNREADABLE_TARGET.value)
     fail(a_blank & ~qual, Code.MISSING_ACTUAL.value)
-    fail((a_kind == "unreadable") & ~qual, Code.UNREADABLE_ACTUAL.value)
+    fail((a_kind == K["unreadable"]) & ~qual, Code.UNREADABLE_ACTUAL.value)
     fail(unknown_phrase_error, Code.UNREADABLE_ACTUAL.value)
     fail(t_num & a_num & ~unit_ok & ~qual, Code.UNIT_MISMATCH.value)
     fail(rate_needs_base & ~qual, Code.RATE_NEEDS_BASE.value)
     fail(rate_per_mismatch & ~qual, Code.UNIT_MISMATCH.value)
-    fail((tk == "deadline") & ~qual & ~(a_kind == "deadline") & ~a_blank & ~a_na, Code.UNREADABLE_ACTUAL.value)
-    fail(t_num & (a_kind == "deadline"), Code.UNREADABLE_ACTUAL.value)
+    fail((tk == K["deadline"]) & ~qual & (a_kind != K["deadline"]) & ~a_blank & ~a_na, Code.UNREADABLE_ACTUAL.value)
+    fail(t_num & (a_kind == K["deadline"]), Code.UNREADABLE_ACTUAL.value)
 
-    missing_zero = (reason == Code.MISSING_ACTUAL.value) & (rules.missing_actual == "zero")
-    status = np.where(missing_zero, "ok", status)
+    missing_zero = (reason == RS[Code.MISSING_ACTUAL.value]) & (rules.missing_actual == "zero")
+    status[missing_zero] = OK
 
-    ok = status == "ok"
-    method = np.full(n, "", dtype="U16")
-    method = np.where(na_full, "na-full", method)
-    method = np.where(ok & qual, "qualitative", method)
-    method = np.where(ok & ~qual & ~na_full & (tk == "deadline"), "deadline", method)
+    ok = status == OK
+    method = np.zeros(n, dtype=np.int8)
+    method[na_full] = M["na-full"]
+    method[ok & qual] = M["qualitative"]
+    method[ok & ~qual & ~na_full & (tk == K["deadline"])] = M["deadline"]
     numeric = ok & ~qual & t_num & a_num
     for key in ("higher", "lower", "equal", "band"):
-        method = np.where(numeric & (direction == key), f"@{key}", method)
-    method = np.where(missing_zero, "missing-zero", method)
-    custom = out["scoring"].to_numpy()
+        method[numeric & (direction == D[key])] = M[f"@{key}"]
+    method[missing_zero] = M["missing-zero"]
+    custom = out["scoring"].to_numpy(dtype=object)
     has_custom = numeric & pd.notna(custom)
-    method = np.where(has_custom, "@custom", method)
+    method[has_custom] = M["@custom"]
 
     # --- weights
-    weight = _weights(out, table_codes, group, level2.codes, level3.codes, status, rules)
+    weight = _weights(out, table_codes, group, level2.codes, level3.codes, status == NA, rules)
 
     # --- fractions, one vectorised pass per method
     fraction = np.full(n, np.nan)
-    higher = direction != "lower"
+    higher = direction != D["lower"]
     for key in ("higher", "lower", "equal"):
-        m = method == f"@{key}"
+        m = method == M[f"@{key}"]
         if m.any():
             fraction[m] = getattr(rules.scoring, key).fraction(t_val[m], a_val[m], weight[m], higher[m])
-    m = method == "@band"
+    m = method == M["@band"]
     if m.any():
         fraction[m] = rules.scoring.band.fraction(t_val[m], a_val[m], weight[m], higher[m], tol=tp["tol"][m])
-    m = method == "deadline"
+    m = method == M["deadline"]
     if m.any():
         fraction[m] = rules.scoring.deadline.fraction(t_day[m], a_day[m], weight[m], higher[m])
-    fraction[method == "missing-zero"] = 0.0
-    fraction[method == "na-full"] = 1.0
+    fraction[method == M["missing-zero"]] = 0.0
+    fraction[method == M["na-full"]] = 1.0
     custom_methods = np.full(n, None, dtype=object)
     for i in np.flatnonzero(has_custom):  # per-indicator rule overrides are rare and validated on load
         spec = method_from_dict(custom[i], where=f"{out['table'].iat[i]} / {out['level3'].iat[i]} / scoring")
         custom_methods[i] = spec
         fraction[i] = spec.fraction(t_val[i:i + 1], a_val[i:i + 1], weight[i:i + 1], higher[i:i + 1])[0]
     # 定性: a judged score inside the band wins, else the band's default point
-    m = method == "qualitative"
+    m = method == M["qualitative"]
     judged_used = m & ~np.isnan(judged)
     judged_outside = np.zeros(n, dtype=bool)
     if m.any():
         bands = rules.scoring.qualitative.bands
-        by_value = {b.value: setting for b, setting in bands.items()}
-        picked = pd.Series(a_band[m])
-        default = picked.map({k: v.default / 100 for k, v in by_value.items()}).to_numpy(dtype=float)
-        lo = picked.map({k: v.range[0] / 100 for k, v in by_value.items()}).fillna(0.0).to_numpy(dtype=float)
-        hi = picked.map({k: v.range[1] / 100 for k, v in by_value.items()}).fillna(1.0).to_numpy(dtype=float)
-        fraction[m] = default
+        default = np.array([np.nan] + [bands[Band(b)].default / 100 for b in BANDS[1:]])[a_band[m]]
+        lo = np.array([0.0] + [bands[Band(b)].range[0] / 100 for b in BANDS[1:]])[a_band[m]]
+        hi = np.array([1.0] + [bands[Band(b)].range[1] / 100 for b in BANDS[1:]])[a_band[m]]
         judged_fraction = _safe(judged, weight)[m]
         inside = (judged_fraction >= lo - 1e-9) & (judged_fraction <= hi + 1e-9)
         judged_outside[m] = judged_used[m] & ~inside
@@ -355,23 +387,25 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     if oa.enabled:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(t_val > 0, a_val / np.where(t_val > 0, t_val, 1), np.nan)
-        over = ((method == "@higher") | (method == "@equal")) & (ratio >= oa.threshold - 1e-12)
+        over = ((method == M["@higher"]) | (method == M["@equal"])) & (ratio >= oa.threshold - 1e-12)
     raw = fraction * weight
     raw = np.where(over, np.maximum(weight - oa.deduction, 0), raw)
     score = np.clip(rules.rounding.apply(raw), 0, weight)
-    score = np.where(status == "ok", score, np.nan)
+    score = np.where(ok, score, np.nan)
 
+    group_keys = tuple(g.key for g in rules.weights.groups)
     cols = {
-        "group": np.where(group == "", None, group), "direction_used": direction,
-        "t_kind": tk, "a_kind": a_kind, "target_from_name": from_name, "t_val": t_val, "a_val": a_val,
-        "tol": tp["tol"], "t_unit": t_unit, "a_unit": a_unit, "t_problem": tp["problem"], "a_problem": ap["problem"],
-        "t_cmp": cmp_, "a_loose": ap["loose"], "band_used": np.where(m & (a_band != ""), a_band, None),
-        "judged_used": judged_used, "judged_outside": judged_outside, "t_scale": t_scale, "t_per": t_per,
+        "group": np.array([*group_keys, None], dtype=object)[group], "direction_used": _labels(DIRECTIONS, direction),
+        "t_kind": _labels(KINDS, tk), "a_kind": _labels(KINDS, a_kind), "target_from_name": from_name,
+        "t_val": t_val, "a_val": a_val, "tol": tp["tol"], "t_unit": vocab.labels(t_unit), "a_unit": vocab.labels(a_unit),
+        "t_problem": tp["problem"], "a_problem": ap["problem"], "t_cmp": _labels(CMPS, cmp_), "a_loose": ap["loose"],
+        "band_used": _labels(BANDS, np.where(m, a_band, 0)), "judged_used": judged_used,
+        "judged_outside": judged_outside, "t_scale": t_scale, "t_per": vocab.labels(t_per),
         "rate_base_used": np.where(rate_total, base, np.nan), "qual_assumed": qual_assumed & ok,
         "word_for_number": word_for_number & ok, "as_fraction": as_fraction & ok, "cost_fill": cost_fill,
-        "negative": negative, "over": over, "custom_method": custom_methods,
-        "method": np.where(method == "", None, method), "weight": weight, "fraction": fraction, "raw_score": raw,
-        "score": score, "status": status, "reason": np.where(reason == "", None, reason),
+        "negative": negative, "over": over, "custom_method": custom_methods, "method": _labels(METHOD_KEYS, method),
+        "weight": weight, "fraction": fraction, "raw_score": raw, "score": score,
+        "status": _labels(STATUSES, status), "reason": _labels(REASONS, reason),
     }
     # text columns stay plain object arrays: letting pandas infer its string dtype costs more than the scoring
     added = pd.DataFrame({k: (pd.Series(v, dtype=object, index=out.index) if v.dtype.kind in "OU" else v)
@@ -390,17 +424,17 @@ _UNIT_FAMILIES = [{"%", "‰"}, {"人", "人次", "名", "位"}, {"个", "项", 
 _COMPATIBLE = {(x, y) for fam in _UNIT_FAMILIES for x in fam for y in fam if x != y and "%" not in (x, y)}
 
 
-def _compatible_units(a: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Units that differ only in wording (人 / 人次 / 名), checked only where the two units differ."""
+def _compatible_units(a: np.ndarray, t: np.ndarray, vocab: _Vocab) -> np.ndarray:
+    """Units that differ only in wording (人 / 人次 / 名), checked on the unit codes."""
+    pairs = [(vocab.codes[x], vocab.codes[y]) for x, y in _COMPATIBLE if x in vocab.codes and y in vocab.codes]
     out = np.zeros(len(a), dtype=bool)
-    differ = np.flatnonzero(pd.notna(a) & pd.notna(t) & (np.asarray(a, dtype=object) != np.asarray(t, dtype=object)))
-    if len(differ):
-        out[differ] = [(a[i], t[i]) in _COMPATIBLE for i in differ]
+    for x, y in pairs:
+        out |= (a == x) & (t == y)
     return out
 
 
 def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndarray, l3: np.ndarray,
-             status: np.ndarray, rules: RuleSet) -> np.ndarray:
+             na: np.ndarray, rules: RuleSet) -> np.ndarray:
     """Given 分值 where the table has them; else each group's weight split evenly (largest remainder).
 
     Not-applicable indicators weigh nothing; under ``rescale`` the others are scaled up to the same total.
@@ -410,16 +444,15 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     given = pd.to_numeric(df["weight_given"], errors="coerce").to_numpy(dtype=float)
     has_given = pd.Series(~np.isnan(given)).groupby(table).transform("any").to_numpy(dtype=bool)
     weight = np.where(has_given, np.nan_to_num(given), np.nan)
-    na = status == "na"
     decimals = rules.rounding.decimals
-    group_weight = {g.key: g.weight for g in rules.weights.groups}
+    group_weight = np.array([g.weight for g in rules.weights.groups] + [np.nan])  # group -1 → NaN
     split = ~has_given
     if split.any():
-        gw = pd.Series(group).map(group_weight).to_numpy(dtype=float)  # "" (no group) → NaN
+        gw = group_weight[group]
         take = split & ~na & ~np.isnan(gw)
         idx = np.flatnonzero(take)
         t_codes = table[idx]
-        g_codes = pd.factorize(group[idx])[0]
+        g_codes = group[idx]
         l2_codes, l3_codes = l2[idx], l3[idx]
         units = np.round(gw[idx] * 10 ** decimals).astype(np.int64)
         if rules.weights.split == "by-level2":
