@@ -82,7 +82,8 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console) -> None:
         console.print(Text("【示例数据】实际完成值为演示用示例，并非单位真实数据", style="magenta"))
     for t in ev.tables:
         table = Table(title=f"{t.title}（{TABLE_KIND_LABEL[t.kind]}）", show_lines=True, expand=True, title_justify="left")
-        for col, kw in (("一级指标", {"max_width": 6}), ("二级指标", {"max_width": 8}), ("三级指标", {"max_width": 18}),
+        for col, kw in (("一级指标", {"min_width": 10, "max_width": 10}), ("二级指标", {"min_width": 8, "max_width": 10}),
+                        ("三级指标", {"max_width": 18}),
                         ("年度指标值", {"max_width": 12}), ("实际完成值", {"max_width": 14}), ("分值", {"justify": "right"}),
                         ("得分", {"justify": "right"}), ("计算过程", {"ratio": 1})):
             table.add_column(col, overflow="fold", **kw)
