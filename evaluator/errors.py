@@ -51,6 +51,7 @@ class Code(StrEnum):
     GROUP_WEIGHT_MISMATCH = "group-weight-mismatch"
     MISSING_WEIGHT = "missing-weight"
     UNKNOWN_GROUP = "unknown-group"
+    GROUP_RESCALED = "group-rescaled"
     CLAIMED_SCORE_MISMATCH = "claimed-score-mismatch"
     CLAIMED_TOTAL_MISMATCH = "claimed-total-mismatch"
     UNMATCHED_ACTUAL = "unmatched-actual"

@@ -454,7 +454,13 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
         t_codes = table[idx]
         g_codes = group[idx]
         l2_codes, l3_codes = l2[idx], l3[idx]
-        units = np.round(gw[idx] * 10 ** decimals).astype(np.int64)
+        gw_idx = gw[idx]
+        if rules.not_applicable == "rescale":
+            # a 一级指标 group with no applicable indicator in a table: the others take its weight
+            present = _first_in_group([t_codes, g_codes])
+            per_table = pd.Series(np.where(present, gw_idx, 0.0)).groupby(t_codes).transform("sum").to_numpy()
+            gw_idx = gw_idx * np.where(per_table > 0, group_weight[:-1].sum() / np.where(per_table > 0, per_table, 1), 1)
+        units = np.round(gw_idx * 10 ** decimals).astype(np.int64)
         if rules.weights.split == "by-level2":
             # first across the 二级指标 of a group, then across the 三级指标 of each 二级
             first = _first_in_group([t_codes, g_codes, l2_codes])
@@ -854,6 +860,13 @@ def _table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rul
             out.append(Finding(code=Code.WEIGHTS_NOT_100, severity=Severity.ERROR, location=loc,
                                message=f"指标分值合计 {fmt(sum(given))} + 预算执行率 {fmt(rules.weights.execution)} = "
                                        f"{fmt(total_w)}，不等于 100；请核对分值"))
+    if not given and rules.not_applicable == "rescale":
+        present = {r["group"] for r in rows if r["status"] != "na"}
+        absent = [g for g in rules.weights.groups if g.key not in present]
+        if absent and present - {None}:
+            names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
+            out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
+                               message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
     unknown = sorted({r["level1"] for r in rows if r["group"] is None})
     if unknown and not given:
         out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,

@@ -141,6 +141,14 @@ def test_not_applicable_rescales_the_rest(mof):
     assert (a.weight, a.score) == (90.0, 90.0)  # 45 scaled by 90 / 45
 
 
+def test_a_missing_weight_group_is_shared_by_the_others(mof):
+    # no 满意度 indicator: 产出 50 and 效益 30 share its 10 → 56.25 and 33.75, still 90 in all
+    ev = _score([("产出指标", "数量指标", "a", "1次", "1次"), ("效益指标", "社会效益指标", "b", "有效", "有效")], mof)
+    assert [i.weight for i in ev.tables[0].indicators] == [56.25, 33.75]
+    assert ev.tables[0].total == 100.0
+    assert [f.code for f in ev.findings] == ["group-rescaled"]
+
+
 def test_not_applicable_full_when_the_rule_set_says_so(mof):
     rules = mof.model_copy(update={"not_applicable": "full"})
     ev = _score([("产出指标", "数量指标", "a", "≥5次", "4次", 45), ("产出指标", "数量指标", "b", "无", "无", 45)], rules)
