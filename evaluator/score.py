@@ -16,10 +16,10 @@ import pandas as pd
 from .errors import Code
 from .model import (
     ActualSet, Band, BAND_LABEL, Evaluation, ExecutionScore, Finding, IndicatorScore, Location, ParsedValue,
-    Severity, TableEvaluation, TargetSet, ValueKind,
+    Severity, TableEvaluation, TargetSet,
 )
-from .parse import normalise_unit, parse_value
-from .rules import METHODS, RuleSet, fmt, method_from_dict
+from .parse import parse_value
+from .rules import RuleSet, fmt, method_from_dict
 
 __all__ = ["indicator_frame", "score_frame", "table_totals", "evaluate"]
 
@@ -440,7 +440,6 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     Not-applicable indicators weigh nothing; under ``rescale`` the others are scaled up to the same total.
     Ties in the split go by (二级, 三级) name, not row order, so shuffled input scores the same.
     """
-    n = len(df)
     given = pd.to_numeric(df["weight_given"], errors="coerce").to_numpy(dtype=float)
     has_given = pd.Series(~np.isnan(given)).groupby(table).transform("any").to_numpy(dtype=bool)
     weight = np.where(has_given, np.nan_to_num(given), np.nan)
