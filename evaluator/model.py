@@ -328,6 +328,8 @@ class ActualSet(_Strict):
     example: bool = Field(False, validation_alias=_alias("example", "示例数据"))
     note: str | None = None
     contacts: Contacts | None = None
+    report_date: str | None = Field(None, validation_alias=_alias("report_date", "报告日期"))
+    budget_code: str | None = Field(None, validation_alias=_alias("budget_code", "预算编码"))
     tables: list[TableActuals]
 
 

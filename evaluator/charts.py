@@ -1,0 +1,144 @@
+"""matplotlib figures for the 自评报告, drawn with an embedded Chinese font so no glyph turns into a box.
+
+matplotlib is imported lazily (it is the slowest import of the package) and always through the Agg backend,
+inside an rcParams context; every figure is closed. SVG ids and PNG metadata are pinned so the same data
+gives the same bytes.
+"""
+from __future__ import annotations
+
+import io
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from .errors import EvaluatorError
+
+__all__ = ["font_path", "font_family", "chart_groups", "chart_completion", "chart_execution", "font_covers"]
+
+COLORS = {"weight": "#d9d9d9", "score": "#2f5597", "ok": "#2f5597", "short": "#c55a11", "line": "#7f7f7f",
+          "budget": "#a9c4eb", "spent": "#2f5597"}
+
+
+def font_path(kind: str = "sans") -> Path:
+    """The font used for charts and PDF: $EVALUATOR_FONT (or $EVALUATOR_SERIF_FONT), else the bundled Noto SC."""
+    env = os.environ.get("EVALUATOR_SERIF_FONT" if kind == "serif" else "EVALUATOR_FONT")
+    if env:
+        p = Path(env)
+        if not p.is_file():
+            raise EvaluatorError(f"字体文件不存在：{p}", hint="请检查环境变量 EVALUATOR_FONT / EVALUATOR_SERIF_FONT")
+        return p
+    try:
+        import pylopdf_fonts_zh_cn as fonts
+    except ImportError as e:  # pragma: no cover - a dependency of the package
+        raise EvaluatorError("缺少中文字体包 pylopdf-fonts-zh-cn", hint="请重新安装：pip install -e .") from e
+    return Path(fonts.serif_path() if kind == "serif" else fonts.sans_path())
+
+
+@lru_cache(maxsize=4)
+def _cmap(path: str) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as f:
+        return frozenset(f.getBestCmap())
+
+
+def font_covers(text: str, kind: str = "sans") -> set[str]:
+    """The characters of ``text`` the font has no glyph for (whitespace aside)."""
+    cmap = _cmap(str(font_path(kind)))
+    return {c for c in text if not c.isspace() and ord(c) not in cmap}
+
+
+@lru_cache(maxsize=2)
+def font_family(kind: str = "sans") -> str:
+    from matplotlib import font_manager
+
+    path = str(font_path(kind))
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
+
+
+@contextmanager
+def _style() -> Iterator[object]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    family = font_family("sans")
+    rc = {
+        "font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"], "axes.unicode_minus": False,
+        "svg.hashsalt": "evaluator", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
+        "axes.spines.right": False, "figure.dpi": 100,
+    }
+    with matplotlib.rc_context(rc):
+        yield plt
+
+
+def _save(fig, plt, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+    try:
+        fig.savefig(buf, format=fmt, dpi=150, metadata=meta, bbox_inches="tight", pad_inches=0.1)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def chart_groups(groups: list[tuple[str, float, float]], fmt: str = "png") -> bytes:
+    """Score against weight per 一级指标 (and 预算执行率): (label, weight, score) rows."""
+    with _style() as plt:
+        fig, ax = plt.subplots(figsize=(6, 2.6))
+        labels = [g[0] for g in groups]
+        y = range(len(groups))
+        ax.barh(y, [g[1] for g in groups], color=COLORS["weight"], label="分值", height=0.6)
+        ax.barh(y, [g[2] for g in groups], color=COLORS["score"], label="得分", height=0.35)
+        for i, (_, w, s) in enumerate(groups):
+            ax.text(w, i, f" {s:g} / {w:g}", va="center", fontsize=8)
+        ax.set_yticks(list(y), labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(g[1] for g in groups) * 1.25)
+        ax.set_xlabel("分")
+        ax.set_title("各一级指标得分与分值")
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        return _save(fig, plt, fmt)
+
+
+def chart_completion(rows: list[tuple[str, float]], fmt: str = "png") -> bytes:
+    """Completion ratio per indicator (%), with the target line at 100%."""
+    with _style() as plt:
+        height = max(2.2, 0.28 * len(rows) + 0.9)
+        fig, ax = plt.subplots(figsize=(6, height))
+        values = [min(v, 150.0) for _, v in rows]
+        colors = [COLORS["ok"] if v >= 100 - 1e-9 else COLORS["short"] for v in values]
+        y = range(len(rows))
+        ax.barh(y, values, color=colors, height=0.6)
+        for i, (_, v) in enumerate(rows):
+            ax.text(min(v, 150.0), i, f" {v:.1f}%", va="center", fontsize=7)
+        ax.axvline(100, color=COLORS["line"], linestyle="--", linewidth=1)
+        ax.set_yticks(list(y), [_short(name) for name, _ in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 170)
+        ax.set_xlabel("完成率（%，目标线 100%）")
+        ax.set_title("各指标完成率")
+        return _save(fig, plt, fmt)
+
+
+def chart_execution(budget: float, spent: float, rate: float, fmt: str = "png") -> bytes:
+    """全年预算数 against 全年执行数, with the 执行率."""
+    with _style() as plt:
+        fig, ax = plt.subplots(figsize=(6, 1.8))
+        ax.barh([0], [budget], color=COLORS["budget"], height=0.5, label="全年预算数")
+        ax.barh([0], [spent], color=COLORS["spent"], height=0.28, label="全年执行数")
+        ax.text(max(budget, spent), 0, f"  执行率 {rate * 100:.2f}%", va="center", fontsize=9)
+        ax.set_yticks([])
+        ax.set_xlim(0, max(budget, spent) * 1.35 or 1)
+        ax.set_xlabel("万元")
+        ax.set_title("预算执行情况")
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        return _save(fig, plt, fmt)
+
+
+def _short(name: str, limit: int = 16) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"

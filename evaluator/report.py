@@ -1,0 +1,739 @@
+"""Reports: Evaluation → context → the official 自评表 (xlsx, docx) and the 自评报告 (HTML, docx, PDF).
+
+Compute, then structure, then render: ``build_context`` turns one scored table into plain, already formatted
+values; the narrative wording lives in ``templates/report.md.j2`` and renders to a small block list that each
+writer lays out in its own format. Every writer pins timestamps and document metadata, so the same inputs and
+rule set give byte-identical files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from .model import ActualSet, Evaluation, Severity, TableEvaluation, TableKind, TargetSet, TargetTable
+from .output import write_atomic
+from .rules import RuleSet, fmt
+
+__all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "PENDING"]
+
+PENDING = "【待填写】"
+FORMATS = ("xlsx", "docx", "pdf", "html")
+GRADE_USE = {"优": "优先保障", "良": "保障", "中": "压缩", "差": "取消"}
+SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "提示"}
+STANDARD_SOURCES = ("其中：当年财政拨款", "上年结转资金", "其他资金")
+
+
+# --------------------------------------------------------------------------- context
+def _num(x: float | None, decimals: int = 2) -> str:
+    return "" if x is None else fmt(x, decimals)
+
+
+def _spans(values: list[tuple]) -> list[int]:
+    """Row spans for merged cells: the first row of each run of equal keys gets the run length, others 0."""
+    spans = [0] * len(values)
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        spans[i] = j - i + 1
+        i = j + 1
+    return spans
+
+
+def _completion(i) -> float | None:
+    """Completion ratio in % for the chart: actual/target (target/actual for 反向), else score/weight."""
+    inp = i.inputs
+    t, a = inp.get("target"), inp.get("actual")
+    if i.status != "ok":
+        return None
+    if i.method in ("ratio", "equal", "inverse-ratio", "linear-to-zero", "threshold", "step-deduction", "banded") \
+            and t and a is not None:
+        if inp.get("direction") == "lower":
+            return 100.0 * t / a if a > 0 else 100.0
+        return 100.0 * a / t
+    return 100.0 * (i.score or 0) / i.weight if i.weight else None
+
+
+def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actuals: ActualSet | None,
+                  rules: RuleSet) -> dict[str, Any]:
+    """Everything the documents show for one table, formatted once."""
+    d = rules.rounding.decimals
+    ta = next((t for t in (actuals.tables if actuals else []) if t.table == te.table), None)
+    is_dept = te.kind == TableKind.DEPARTMENT
+    kind_word = "部门整体支出" if is_dept else "项目支出"
+    year = ev.year or target.year
+    rows = te.indicators
+    l1_spans = _spans([(r.level1,) for r in rows])
+    l2_spans = _spans([(r.level1, r.level2) for r in rows])
+    indicators = []
+    for r, s1, s2 in zip(rows, l1_spans, l2_spans):
+        indicators.append({
+            "level1": r.level1, "level2": r.level2, "level3": r.level3, "target": r.target or "",
+            "actual": r.actual or "", "weight": _num(r.weight, d), "weight_value": r.weight,
+            "score": {"ok": _num(r.score, d), "na": "不适用", "error": "无法计分"}[r.status],
+            "score_value": r.score, "note": r.deviation_note or "", "explanation": r.explanation,
+            "short": r.status == "ok" and r.score is not None and r.weight and r.score < r.weight - 1e-9,
+            "l1_span": s1, "l2_span": s2, "status": r.status,
+        })
+    ex = te.execution
+    budget = ta.budget if ta else None
+    budget_rows = [{
+        "label": "年度资金总额", "initial": _num(budget.initial if budget else None, 6),
+        "budget": _num(ex.budget, 6), "spent": _num(ex.spent, 6), "weight": _num(ex.weight),
+        "rate": f"{ex.rate * 100:.2f}%" if ex.rate is not None else "", "score": _num(ex.score, d),
+        "values": (budget.initial if budget else None, ex.budget, ex.spent, ex.weight, ex.rate, ex.score),
+    }]
+    sources = list(budget.by_source.items()) if budget and budget.by_source else [(s, None) for s in STANDARD_SOURCES]
+    for k, (name, line) in enumerate(sources):
+        label = name if name.startswith("其中") or k else f"其中：{name}"
+        budget_rows.append({"label": label, "initial": _num(line.initial, 6) if line else "",
+                            "budget": _num(line.budget, 6) if line else "", "spent": _num(line.spent, 6) if line else "",
+                            "weight": "—", "rate": "—", "score": "—",
+                            "values": (line.initial, line.budget, line.spent, None, None, None) if line else (None,) * 6})
+    threshold = rules.over_achievement.threshold
+    deviations = []
+    for r in rows:
+        if r.status == "error":
+            continue
+        over = r.status == "ok" and r.inputs.get("direction") == "higher" and r.inputs.get("target") \
+            and r.inputs.get("actual") is not None and r.inputs["actual"] >= threshold * r.inputs["target"]
+        short = r.status == "ok" and r.score is not None and r.weight and r.score < r.weight - 1e-9
+        if short or over:
+            what = (f"得 {_num(r.score, d)} 分（分值 {_num(r.weight, d)}）" if short else
+                    f"超过目标的 {fmt(threshold * 100)}%，应说明指标值是否设定偏低")
+            deviations.append({"level3": r.level3, "target": r.target, "actual": r.actual, "what": what,
+                               "reason": r.deviation_note})
+    counts = {"total": len(rows), "full": sum(1 for r in rows if r.status == "ok" and not _short(r)),
+              "short": sum(1 for r in rows if _short(r)), "na": sum(1 for r in rows if r.status == "na"),
+              "error": sum(1 for r in rows if r.status == "error")}
+    groups = [{"label": k, "weight": _num(v["weight"], d), "score": _num(v["score"], d),
+               "weight_value": v["weight"], "score_value": v["score"]} for k, v in te.groups.items()]
+    findings = [{"severity": SEVERITY_LABEL[f.severity], "where": f.location.model_copy(update={"file": None}).describe(),
+                 "message": f.message} for f in ev.findings if f.location.table in (te.table, None)]
+    plan = target.budget
+    contacts = (actuals.contacts if actuals and actuals.contacts else None) or target.contacts
+    cost_notes = [c.basis or c.detail or c.summary for c in target.cost_notes if (c.basis or c.detail or c.summary)]
+    return {
+        "id": te.table, "title": te.title, "kind": te.kind.value, "is_department": is_dept, "year": year,
+        "form_title": f"{kind_word}绩效自评表（{year}年度）",
+        "report_title": f"{ev.unit_name}{year}年度{'部门整体支出' if is_dept else te.title + ' '}绩效自评报告"
+        if is_dept else f"{te.title.split('（')[-1].rstrip('）') if '（' in te.title else te.title}{year}年度绩效自评报告",
+        "unit_name": ev.unit_name, "fund": target.fund, "amount": _num(target.amount, 6), "period": target.period,
+        "long_term_goal": target.long_term_goal, "annual_goal": target.annual_goal,
+        "achieved_goal": ta.achieved_goal if ta else None, "problems": ta.problems if ta else None,
+        "improvements": ta.improvements if ta else None,
+        "duties_lines": [line.strip() for line in (target.duties or "").splitlines() if line.strip()],
+        "work_plan": [w.model_dump() for w in target.work_plan], "cost_notes": cost_notes,
+        "plan": {"total": _num(plan.total, 6), "by_source": [(k, _num(v, 6)) for k, v in plan.by_source.items()],
+                 "by_nature": [(k, _num(v, 6)) for k, v in plan.by_nature.items()]} if plan else
+        {"total": _num(target.amount, 6), "by_source": [], "by_nature": []},
+        "indicators": indicators, "budget_rows": budget_rows, "groups": groups, "counts": counts,
+        "deviations": deviations, "findings": findings,
+        "execution": {"budget": _num(ex.budget, 6), "spent": _num(ex.spent, 6),
+                      "initial": _num(budget.initial, 6) if budget and budget.initial is not None else None,
+                      "rate": ex.rate, "rate_text": f"{ex.rate * 100:.2f}%" if ex.rate is not None else "",
+                      "score": _num(ex.score, d), "weight": _num(ex.weight),
+                      "unspent": _num(ex.budget - ex.spent, 6) if ex.rate is not None and ex.budget > ex.spent else None,
+                      "values": (ex.budget, ex.spent, ex.rate)},
+        "total": _num(te.total, d) if te.total is not None else None, "raw_total": _num(te.raw_total, d),
+        "capped": te.cap is not None and te.raw_total is not None and te.raw_total > te.cap,
+        "grade": te.grade, "total_value": te.total, "total_weight": "100",
+        "total_text": _num(te.total, d) if te.total is not None else "无法确定",
+        "grade_text": te.grade or "无法确定",
+        "contacts": {"head": contacts.head if contacts else None, "filler": contacts.filler if contacts else None,
+                     "phone": contacts.phone if contacts else None},
+    }
+
+
+def _short(r) -> bool:
+    return r.status == "ok" and r.score is not None and bool(r.weight) and r.score < r.weight - 1e-9
+
+
+def _cover(ctx: dict[str, Any], ev: Evaluation, actuals: ActualSet | None) -> list[tuple[str, str]]:
+    c = ctx["contacts"]
+    return [
+        ("部门（单位）名称", ev.unit_name), ("预算编码", (actuals.budget_code if actuals else None) or PENDING),
+        ("评价方式", "部门（单位）绩效自评"), ("报告日期", (actuals.report_date if actuals else None) or PENDING),
+        ("填表人", c["filler"] or PENDING), ("联系电话", c["phone"] or PENDING), ("单位负责人", c["head"] or PENDING),
+    ]
+
+
+# --------------------------------------------------------------------------- narrative → blocks
+@dataclass
+class Block:
+    kind: str  # h1 h2 p ul cover indicators budget chart
+    text: str = ""
+    items: list[str] = field(default_factory=list)
+    name: str = ""
+
+
+_ENV: Environment | None = None
+
+
+def _env() -> Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = Environment(loader=PackageLoader("evaluator", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                           undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+        _ENV.filters["pending"] = lambda s: Markup(str(escape(s)).replace(PENDING, f'<span class="pending">{PENDING}</span>'))
+    return _ENV
+
+
+def render_blocks(ctx: dict[str, Any], ev: Evaluation, rules: RuleSet) -> list[Block]:
+    """Render the narrative template and read it back as blocks."""
+    text = _env().get_template("report.md.j2").render(
+        t=ctx, unit=ev.unit_name, pending=PENDING, example=ev.example, rules_title=rules.title, rules_label=rules.label)
+    # the markdown template is rendered with autoescape on (".j2"): undo the HTML escaping, the block writers escape
+    text = _unescape(text)
+    blocks: list[Block] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append(Block("p", "".join(para)))
+            para.clear()
+
+    for line in text.splitlines():
+        s = line.rstrip()
+        if not s.strip():
+            flush()
+        elif m := re.fullmatch(r"\[\[(\w+)(?::(\w+))?\]\]", s.strip()):
+            flush()
+            blocks.append(Block(m.group(1), name=m.group(2) or ""))
+        elif s.startswith("## "):
+            flush()
+            blocks.append(Block("h2", s[3:].strip()))
+        elif s.startswith("# "):
+            flush()
+            blocks.append(Block("h1", s[2:].strip()))
+        elif s.startswith("- "):
+            flush()
+            if blocks and blocks[-1].kind == "ul":
+                blocks[-1].items.append(s[2:].strip())
+            else:
+                blocks.append(Block("ul", items=[s[2:].strip()]))
+        else:
+            para.append(s.strip())
+    flush()
+    return blocks
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&#34;", '"').replace("&#39;", "'")
+            .replace("&amp;", "&"))
+
+
+# --------------------------------------------------------------------------- charts
+def _charts(ctx: dict[str, Any], fmt_: str) -> dict[str, bytes]:
+    from . import charts
+
+    groups = [(g["label"], g["weight_value"], g["score_value"]) for g in ctx["groups"]]
+    b, s, rate = ctx["execution"]["values"]
+    if rate is not None:
+        groups.append(("预算执行率", float(ctx["execution"]["weight"]), float(ctx["execution"]["score"])))
+    out = {"groups": charts.chart_groups(groups, fmt_)}
+    rows = ctx["_completion"]
+    out["completion"] = charts.chart_completion(rows, fmt_) if rows else b""
+    out["execution"] = charts.chart_execution(b, s, rate, fmt_) if rate is not None else b""
+    return out
+
+
+# --------------------------------------------------------------------------- writers
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def _pin_zip(data: bytes, when: dt.datetime) -> bytes:
+    """Rewrite an OOXML zip with fixed entry times and fixed core.xml timestamps: same content → same bytes."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                                 rb"\g<1>" + stamp.encode() + rb"\g<2>", content)
+                content = re.sub(rb"<cp:lastPrinted>[^<]*</cp:lastPrinted>", b"", content)
+            zi = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, content)
+    return buf.getvalue()
+
+
+def _doc_time(year: int | None) -> dt.datetime:
+    """Document metadata time: pinned to the start of the year after the evaluated year (reproducible)."""
+    return dt.datetime((year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
+    """The 自评表 as an Excel sheet in the official layout, numbers stored as numbers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "自评表"
+    thin = Side(style="thin", color="000000")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    center = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    font = Font(name="宋体", size=10)
+    bold = Font(name="宋体", size=14, bold=True)
+    ncol = 9
+
+    def put(row: int, col: int, value: Any, *, span: int = 1, rows: int = 1, align=wrap, number: str | None = None):
+        cell = ws.cell(row=row, column=col, value=value)
+        cell.font, cell.alignment = font, align
+        if number:
+            cell.number_format = number
+        if span > 1 or rows > 1:
+            ws.merge_cells(start_row=row, start_column=col, end_row=row + rows - 1, end_column=col + span - 1)
+        for r in range(row, row + rows):
+            for c in range(col, col + span):
+                ws.cell(row=r, column=c).border = border
+        return cell
+
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
+    title = ws.cell(row=1, column=1, value=ctx["form_title"])
+    title.font, title.alignment = bold, center
+    r = 2
+    if ctx["is_department"]:
+        put(r, 1, "部门名称", span=2, align=center)
+        put(r, 3, ctx["unit_name"], span=7)
+    else:
+        put(r, 1, "项目名称", span=2, align=center)
+        put(r, 3, ctx["title"], span=7)
+        r += 1
+        put(r, 1, "主管部门", span=2, align=center)
+        put(r, 3, ctx["unit_name"], span=3)
+        put(r, 6, "实施单位", align=center)
+        put(r, 7, ctx["unit_name"], span=3)
+    r += 1
+    brows = ctx["budget_rows"]
+    put(r, 1, "项目资金（万元）" if not ctx["is_department"] else "预算资金（万元）", rows=len(brows) + 1, align=center)
+    for c, head in enumerate(("", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")):
+        if c == 0:
+            put(r, 2, "", span=2)
+        else:
+            put(r, 3 + c, head, align=center)
+    for b in brows:
+        r += 1
+        put(r, 2, b["label"], span=2)
+        for c, v in enumerate(b["values"]):
+            fmt_code = "0.00%" if c == 4 else ("0.00" if c == 5 else "0.######")
+            put(r, 4 + c, v if v is not None else ("—" if c >= 3 and b["label"] != "年度资金总额" else None),
+                number=fmt_code, align=center)
+    r += 1
+    put(r, 1, "年度总体目标", rows=2, align=center)
+    put(r, 2, "预期目标", span=4, align=center)
+    put(r, 6, "实际完成情况", span=4, align=center)
+    r += 1
+    put(r, 2, ctx["annual_goal"] or "", span=4)
+    put(r, 6, ctx["achieved_goal"] or PENDING, span=4)
+    ws.row_dimensions[r].height = 90
+    r += 1
+    inds = ctx["indicators"]
+    put(r, 1, "绩效指标", rows=len(inds) + 1, align=center)
+    for c, head in enumerate(("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
+                              "偏差原因分析及改进措施")):
+        put(r, 2 + c, head, align=center)
+    for i in inds:
+        r += 1
+        if i["l1_span"]:
+            put(r, 2, i["level1"], rows=i["l1_span"], align=center)
+        if i["l2_span"]:
+            put(r, 3, i["level2"], rows=i["l2_span"], align=center)
+        put(r, 4, i["level3"])
+        put(r, 5, i["target"], align=center)
+        put(r, 6, i["actual"], align=center)
+        put(r, 7, i["weight_value"], number="0.00", align=center)
+        put(r, 8, i["score_value"] if i["status"] == "ok" else i["score"], number="0.00", align=center)
+        put(r, 9, i["note"])
+    r += 1
+    put(r, 1, "总分", span=6, align=center)
+    put(r, 7, 100, number="0", align=center)
+    put(r, 8, ctx["total_value"] if ctx["total_value"] is not None else "无法确定", number="0.00", align=center)
+    put(r, 9, f"评价等级：{ctx['grade_text']}", align=center)
+    r += 2
+    c = ctx["contacts"]
+    ws.cell(row=r, column=1, value=f"填表人：{c['filler'] or PENDING}    联系电话：{c['phone'] or PENDING}    "
+                                   f"单位负责人：{c['head'] or PENDING}").font = font
+    ws.cell(row=r + 1, column=1, value=footer).font = Font(name="宋体", size=8, color="666666")
+    widths = (10, 10, 12, 26, 14, 14, 8, 9, 30)
+    for k, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(k)].width = w
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.print_title_rows = "1:1"
+    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    wb.properties.creator = "evaluator"
+    wb.properties.created = wb.properties.modified = when
+    buf = io.BytesIO()
+    wb.save(buf)
+    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(ctx["year"])))
+
+
+def _docx_fonts(document) -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    for style_name in ("Normal", "Heading 1", "Heading 2", "Title", "Table Grid"):
+        try:
+            style = document.styles[style_name]
+        except KeyError:
+            continue
+        style.font.name = "宋体"
+        rpr = style.element.get_or_add_rPr()
+        rfonts = rpr.find(qn("w:rFonts"))
+        if rfonts is None:
+            rfonts = rpr.makeelement(qn("w:rFonts"), {})
+            rpr.append(rfonts)
+        for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            rfonts.set(qn(attr), "宋体")
+        if style_name == "Normal":
+            style.font.size = Pt(10.5)
+
+
+def _docx_table(document, ctx: dict[str, Any]) -> None:
+    """The 自评表 as a Word table: the same layout as the xlsx, merged 一级/二级 cells."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    inds, brows = ctx["indicators"], ctx["budget_rows"]
+    head_rows = 1 if ctx["is_department"] else 2
+    nrows = head_rows + 1 + len(brows) + 2 + 1 + len(inds) + 1
+    table = document.add_table(rows=nrows, cols=9)
+    table.style = "Table Grid"
+
+    def cell(r: int, c: int, text: str, span: int = 1, rows: int = 1, center: bool = False):
+        target = table.cell(r, c)
+        if span > 1 or rows > 1:
+            target = target.merge(table.cell(r + rows - 1, c + span - 1))
+        target.text = ""
+        p = target.paragraphs[0]
+        run = p.add_run(str(text))
+        run.font.size = Pt(9)
+        if center:
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        return target
+
+    r = 0
+    if ctx["is_department"]:
+        cell(r, 0, "部门名称", span=2, center=True)
+        cell(r, 2, ctx["unit_name"], span=7)
+    else:
+        cell(r, 0, "项目名称", span=2, center=True)
+        cell(r, 2, ctx["title"], span=7)
+        r += 1
+        cell(r, 0, "主管部门", span=2, center=True)
+        cell(r, 2, ctx["unit_name"], span=3)
+        cell(r, 5, "实施单位", center=True)
+        cell(r, 6, ctx["unit_name"], span=3)
+    r += 1
+    cell(r, 0, "项目资金（万元）" if not ctx["is_department"] else "预算资金（万元）", rows=len(brows) + 1, center=True)
+    cell(r, 1, "", span=2)
+    for c, head in enumerate(("年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")):
+        cell(r, 3 + c, head, center=True)
+    for b in brows:
+        r += 1
+        cell(r, 1, b["label"], span=2)
+        for c, key in enumerate(("initial", "budget", "spent", "weight", "rate", "score")):
+            cell(r, 3 + c, b[key], center=True)
+    r += 1
+    cell(r, 0, "年度总体目标", rows=2, center=True)
+    cell(r, 1, "预期目标", span=4, center=True)
+    cell(r, 5, "实际完成情况", span=4, center=True)
+    r += 1
+    cell(r, 1, ctx["annual_goal"] or "", span=4)
+    cell(r, 5, ctx["achieved_goal"] or PENDING, span=4)
+    r += 1
+    cell(r, 0, "绩效指标", rows=len(inds) + 1, center=True)
+    for c, head in enumerate(("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
+                              "偏差原因分析及改进措施")):
+        cell(r, 1 + c, head, center=True)
+    for i in inds:
+        r += 1
+        if i["l1_span"]:
+            cell(r, 1, i["level1"], rows=i["l1_span"], center=True)
+        if i["l2_span"]:
+            cell(r, 2, i["level2"], rows=i["l2_span"], center=True)
+        cell(r, 3, i["level3"])
+        cell(r, 4, i["target"], center=True)
+        cell(r, 5, i["actual"], center=True)
+        cell(r, 6, i["weight"], center=True)
+        cell(r, 7, i["score"], center=True)
+        cell(r, 8, i["note"])
+    r += 1
+    cell(r, 0, "总分", span=6, center=True)
+    cell(r, 6, "100", center=True)
+    cell(r, 7, ctx["total_text"], center=True)
+    cell(r, 8, f"评价等级：{ctx['grade_text']}", center=True)
+
+
+def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+
+    document = Document()
+    _docx_fonts(document)
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+    for side in ("left_margin", "right_margin"):
+        setattr(section, side, Cm(1.8))
+    props = document.core_properties
+    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    props.title, props.author, props.last_modified_by = title, "evaluator", "evaluator"
+    props.created = props.modified = when
+    props.revision = 1
+    return document
+
+
+def _docx_footer(document, footer: str) -> None:
+    from docx.shared import Pt
+
+    p = document.sections[0].footer.paragraphs[0]
+    run = p.add_run(footer)
+    run.font.size = Pt(8)
+
+
+def _save_docx(document, path: Path, year: int | None) -> Path:
+    buf = io.BytesIO()
+    document.save(buf)
+    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(year)))
+
+
+def write_table_docx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    document = _new_docx(ctx, ctx["form_title"], landscape=True)
+    h = document.add_heading(ctx["form_title"], level=1)
+    h.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _docx_table(document, ctx)
+    c = ctx["contacts"]
+    document.add_paragraph(f"填表人：{c['filler'] or PENDING}    联系电话：{c['phone'] or PENDING}    "
+                           f"单位负责人：{c['head'] or PENDING}")
+    _docx_footer(document, footer)
+    return _save_docx(document, path, ctx["year"])
+
+
+def write_report_docx(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
+                      path: Path, footer: str) -> Path:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
+    document = _new_docx(ctx, ctx["report_title"], landscape=False)
+    for b in blocks:
+        if b.kind == "h1":
+            document.add_heading(b.text, level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif b.kind == "h2":
+            document.add_heading(b.text, level=2)
+        elif b.kind == "p":
+            document.add_paragraph(b.text)
+        elif b.kind == "ul":
+            for item in b.items:
+                document.add_paragraph(item, style="List Bullet")
+        elif b.kind == "cover":
+            for label, value in cover:
+                document.add_paragraph(f"{label}：{value}")
+        elif b.kind == "indicators":
+            _docx_indicator_table(document, ctx)
+        elif b.kind == "budget":
+            _docx_budget_table(document, ctx)
+        elif b.kind == "chart" and charts.get(b.name):
+            document.add_picture(io.BytesIO(charts[b.name]), width=Cm(15))
+    _docx_footer(document, footer)
+    return _save_docx(document, path, ctx["year"])
+
+
+def _docx_rows(document, header: Iterable[str], rows: list[list[str]]):
+    from docx.shared import Pt
+
+    header = list(header)
+    table = document.add_table(rows=len(rows) + 1, cols=len(header))
+    table.style = "Table Grid"
+    for c, text in enumerate(header):
+        table.cell(0, c).text = text
+    for r, row in enumerate(rows, start=1):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = str(text)
+    for row in table.rows:
+        for cell_ in row.cells:
+            for p in cell_.paragraphs:
+                for run in p.runs:
+                    run.font.size = Pt(8)
+    return table
+
+
+def _docx_indicator_table(document, ctx: dict[str, Any]) -> None:
+    rows = [[i["level1"], i["level2"], i["level3"], i["target"], i["actual"], i["weight"], i["score"], i["note"]]
+            for i in ctx["indicators"]]
+    rows.append(["总分", "", "", "", "", "100", ctx["total_text"], f"评价等级：{ctx['grade_text']}"])
+    table = _docx_rows(document, ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
+                                  "偏差原因分析及改进措施"), rows)
+    for k, i in enumerate(ctx["indicators"], start=1):  # merge 一级/二级 runs like the official form
+        for col, key in ((0, "l1_span"), (1, "l2_span")):
+            if i[key] > 1:
+                text = table.cell(k, col).text
+                merged = table.cell(k, col).merge(table.cell(k + i[key] - 1, col))
+                merged.text = text
+
+
+def _docx_budget_table(document, ctx: dict[str, Any]) -> None:
+    rows = [[b["label"], b["initial"], b["budget"], b["spent"], b["weight"], b["rate"], b["score"]]
+            for b in ctx["budget_rows"]]
+    _docx_rows(document, ("项目资金（万元）", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"), rows)
+
+
+def write_report_html(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
+                      path: Path, footer: str, example: bool) -> Path:
+    svgs = {k: _clean_svg(v.decode("utf-8")) for k, v in charts.items() if v}
+    html = _env().get_template("report.html.j2").render(
+        title=ctx["report_title"], blocks=blocks, cover=cover, t=ctx, charts=svgs, footer=footer, example=example)
+    return write_atomic(path, html)
+
+
+def _clean_svg(svg: str) -> str:
+    """Inline SVG without the XML prolog, DOCTYPE and comments (matplotlib writes the label text into comments)."""
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg)
+    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
+
+
+def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
+                     path: Path, footer: str, example: bool) -> Path:
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    from .charts import font_path
+
+    class Report(FPDF):
+        def footer(self) -> None:  # noqa: D401 - fpdf2 hook
+            self.set_y(-12)
+            self.set_font("serif", size=7)
+            self.cell(0, 5, f"{footer}    第 {self.page_no()} 页", align="C")
+
+    pdf = Report(orientation="portrait", unit="mm", format="A4")
+    pdf.set_creation_date(_doc_time(ctx["year"]))
+    pdf.set_title(ctx["report_title"])
+    pdf.set_author("evaluator")
+    pdf.set_creator("evaluator")
+    pdf.set_producer("evaluator")
+    pdf.add_font("serif", fname=str(font_path("serif")))
+    pdf.add_font("serif", style="B", fname=str(font_path("serif")))
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    plain = FontFace(emphasis="")
+    if example:
+        pdf.set_font("serif", size=9)
+        pdf.set_text_color(192, 0, 0)
+        pdf.multi_cell(width, 5, "示例数据：本报告的实际完成值仅用于演示，不代表单位的真实完成情况。", border=1,
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+    for b in blocks:
+        if b.kind == "h1":
+            pdf.set_font("serif", size=16)
+            pdf.ln(2)
+            pdf.multi_cell(width, 9, b.text, align="C", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+        elif b.kind == "h2":
+            pdf.set_font("serif", size=12.5)
+            pdf.ln(2)
+            pdf.multi_cell(width, 7, b.text, new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "p":
+            pdf.set_font("serif", size=10.5)
+            pdf.multi_cell(width, 6, b.text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+        elif b.kind == "ul":
+            pdf.set_font("serif", size=10.5)
+            for item in b.items:
+                pdf.multi_cell(width, 6, f"• {item}", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+        elif b.kind == "cover":
+            pdf.set_font("serif", size=11)
+            for label, value in cover:
+                pdf.multi_cell(width, 7, f"{label}：{value}", new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "indicators":
+            pdf.set_font("serif", size=7.5)
+            widths = (12, 16, 34, 20, 24, 10, 12, 52)
+            with pdf.table(col_widths=widths, headings_style=plain, line_height=4.2, text_align="CENTER") as table:
+                table.row(["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"])
+                for i in ctx["indicators"]:
+                    row = table.row()
+                    if i["l1_span"]:
+                        row.cell(i["level1"], rowspan=i["l1_span"])
+                    if i["l2_span"]:
+                        row.cell(i["level2"], rowspan=i["l2_span"])
+                    row.cell(i["level3"], align="LEFT")
+                    for key in ("target", "actual", "weight", "score"):
+                        row.cell(i[key])
+                    row.cell(i["note"], align="LEFT")
+                row = table.row()
+                row.cell("总分", colspan=5)
+                row.cell("100")
+                row.cell(ctx["total_text"])
+                row.cell(f"评价等级：{ctx['grade_text']}")
+            pdf.ln(2)
+        elif b.kind == "budget":
+            pdf.set_font("serif", size=8)
+            with pdf.table(headings_style=plain, line_height=5, text_align="CENTER") as table:
+                table.row(["项目资金（万元）", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"])
+                for r in ctx["budget_rows"]:
+                    table.row([r["label"], r["initial"], r["budget"], r["spent"], r["weight"], r["rate"], r["score"]])
+            pdf.ln(2)
+        elif b.kind == "chart" and charts.get(b.name):
+            pdf.image(io.BytesIO(charts[b.name]), w=min(width, 160), x=pdf.l_margin + (width - min(width, 160)) / 2)
+            pdf.ln(2)
+    return write_atomic(path, bytes(pdf.output()))
+
+
+# --------------------------------------------------------------------------- all documents
+def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, out_dir: str | Path,
+                  formats: Iterable[str] = FORMATS) -> list[Path]:
+    """Write the 自评表 (xlsx/docx) and 自评报告 (html/docx/pdf) of every scored table into ``out_dir``."""
+    formats = tuple(formats)
+    out = Path(out_dir)
+    written: list[Path] = []
+    by_id = {t.id: t for t in targets.tables}
+    footer = (f"evaluator · 规则集 {rules.label} · 输入摘要 {ev.inputs_hash or '—'}"
+              + (" · 示例数据" if ev.example else ""))
+    for te in ev.tables:
+        ctx = build_context(ev, te, by_id[te.table], actuals, rules)
+        ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
+        stem = f"{te.table}"
+        if "xlsx" in formats:
+            written.append(write_table_xlsx(ctx, out / f"{stem}-自评表.xlsx", footer))
+        if "docx" in formats:
+            written.append(write_table_docx(ctx, out / f"{stem}-自评表.docx", footer))
+        if {"html", "docx", "pdf"} & set(formats):
+            blocks = render_blocks(ctx, ev, rules)
+            cover = _cover(ctx, ev, actuals)
+            if "html" in formats:
+                written.append(write_report_html(ctx, blocks, cover, _charts(ctx, "svg"), out / f"{stem}-自评报告.html",
+                                                 footer, ev.example))
+            if "docx" in formats or "pdf" in formats:
+                png = _charts(ctx, "png")
+                if "docx" in formats:
+                    written.append(write_report_docx(ctx, blocks, cover, png, out / f"{stem}-自评报告.docx", footer))
+                if "pdf" in formats:
+                    written.append(write_report_pdf(ctx, blocks, cover, png, out / f"{stem}-自评报告.pdf", footer,
+                                                    ev.example))
+    return written
