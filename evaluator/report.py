@@ -7,6 +7,7 @@ rule set give byte-identical files.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import re
@@ -418,18 +419,18 @@ def _docx_table(document, ctx: dict[str, Any]) -> None:
     nrows = head_rows + 1 + len(brows) + 2 + 1 + len(inds) + 1
     table = document.add_table(rows=nrows, cols=9)
     table.style = "Table Grid"
+    grid = table._cells  # one pass over the XML; table.cell() re-walks the whole table on every call
+    merges: list[tuple[int, int, int, int]] = []
 
     def cell(r: int, c: int, text: str, span: int = 1, rows: int = 1, center: bool = False):
-        target = table.cell(r, c)
-        if span > 1 or rows > 1:
-            target = target.merge(table.cell(r + rows - 1, c + span - 1))
-        target.text = ""
-        p = target.paragraphs[0]
+        # text first, merges last: merging joins the content of non-empty cells
+        p = grid[r * 9 + c].paragraphs[0]
         run = p.add_run(str(text))
         run.font.size = Pt(9)
         if center:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        return target
+        if span > 1 or rows > 1:
+            merges.append((r, c, r + rows - 1, c + span - 1))
 
     r = 0
     if ctx["is_department"]:
@@ -482,6 +483,8 @@ def _docx_table(document, ctx: dict[str, Any]) -> None:
     cell(r, 6, "100", center=True)
     cell(r, 7, ctx["total_text"], center=True)
     cell(r, 8, f"评价等级：{ctx['grade_text']}", center=True)
+    for r0, c0, r1, c1 in merges:
+        table.cell(r0, c0).merge(table.cell(r1, c1))
 
 
 def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
@@ -569,16 +572,9 @@ def _docx_rows(document, header: Iterable[str], rows: list[list[str]]):
     header = list(header)
     table = document.add_table(rows=len(rows) + 1, cols=len(header))
     table.style = "Table Grid"
-    for c, text in enumerate(header):
-        table.cell(0, c).text = text
-    for r, row in enumerate(rows, start=1):
-        for c, text in enumerate(row):
-            table.cell(r, c).text = str(text)
-    for row in table.rows:
-        for cell_ in row.cells:
-            for p in cell_.paragraphs:
-                for run in p.runs:
-                    run.font.size = Pt(8)
+    grid = table._cells
+    for k, text in enumerate([*header, *(str(x) for row in rows for x in row)]):
+        grid[k].paragraphs[0].add_run(text).font.size = Pt(8)
     return table
 
 
@@ -588,12 +584,18 @@ def _docx_indicator_table(document, ctx: dict[str, Any]) -> None:
     rows.append(["总分", "", "", "", "", "100", ctx["total_text"], f"评价等级：{ctx['grade_text']}"])
     table = _docx_rows(document, ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
                                   "偏差原因分析及改进措施"), rows)
+    grid = table._cells
     for k, i in enumerate(ctx["indicators"], start=1):  # merge 一级/二级 runs like the official form
         for col, key in ((0, "l1_span"), (1, "l2_span")):
             if i[key] > 1:
-                text = table.cell(k, col).text
-                merged = table.cell(k, col).merge(table.cell(k + i[key] - 1, col))
-                merged.text = text
+                for below in range(k + 1, k + i[key]):  # empty the repeated names so the merge keeps one
+                    for p in grid[below * 8 + col].paragraphs:
+                        for run in p.runs:
+                            run.text = ""
+    for k, i in enumerate(ctx["indicators"], start=1):
+        for col, key in ((0, "l1_span"), (1, "l2_span")):
+            if i[key] > 1:
+                table.cell(k, col).merge(table.cell(k + i[key] - 1, col))
 
 
 def _docx_budget_table(document, ctx: dict[str, Any]) -> None:
@@ -604,17 +606,10 @@ def _docx_budget_table(document, ctx: dict[str, Any]) -> None:
 
 def write_report_html(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
                       path: Path, footer: str, example: bool) -> Path:
-    svgs = {k: _clean_svg(v.decode("utf-8")) for k, v in charts.items() if v}
+    images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items() if v}
     html = _env().get_template("report.html.j2").render(
-        title=ctx["report_title"], blocks=blocks, cover=cover, t=ctx, charts=svgs, footer=footer, example=example)
+        title=ctx["report_title"], blocks=blocks, cover=cover, t=ctx, charts=images, footer=footer, example=example)
     return write_atomic(path, html)
-
-
-def _clean_svg(svg: str) -> str:
-    """Inline SVG without the XML prolog, DOCTYPE and comments (matplotlib writes the label text into comments)."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg)
-    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
 
 
 def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
@@ -622,7 +617,7 @@ def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    from .charts import font_path
+    from .charts import pdf_font
 
     class Report(FPDF):
         def footer(self) -> None:  # noqa: D401 - fpdf2 hook
@@ -636,8 +631,11 @@ def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple
     pdf.set_author("evaluator")
     pdf.set_creator("evaluator")
     pdf.set_producer("evaluator")
-    pdf.add_font("serif", fname=str(font_path("serif")))
-    pdf.add_font("serif", style="B", fname=str(font_path("serif")))
+    text = "".join([footer, *(b.text for b in blocks), *(i for b in blocks for i in b.items),
+                    *(v for row in cover for v in row), *(str(v) for i in ctx["indicators"] for v in i.values()),
+                    *(str(v) for r in ctx["budget_rows"] for v in r.values())])
+    pdf.add_font("serif", fname=str(pdf_font(text)))
+    pdf.fonts["serif"].ttfont.recalcTimestamp = False  # the embedded subset carries no build time
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -646,31 +644,31 @@ def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple
         pdf.set_font("serif", size=9)
         pdf.set_text_color(192, 0, 0)
         pdf.multi_cell(width, 5, "示例数据：本报告的实际完成值仅用于演示，不代表单位的真实完成情况。", border=1,
-                       new_x="LMARGIN", new_y="NEXT")
+                       new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
         pdf.set_text_color(0, 0, 0)
     for b in blocks:
         if b.kind == "h1":
             pdf.set_font("serif", size=16)
             pdf.ln(2)
-            pdf.multi_cell(width, 9, b.text, align="C", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 9, b.text, align="C", new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
             pdf.ln(2)
         elif b.kind == "h2":
             pdf.set_font("serif", size=12.5)
             pdf.ln(2)
-            pdf.multi_cell(width, 7, b.text, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 7, b.text, new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
         elif b.kind == "p":
             pdf.set_font("serif", size=10.5)
-            pdf.multi_cell(width, 6, b.text, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 6, b.text, new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
             pdf.ln(1)
         elif b.kind == "ul":
             pdf.set_font("serif", size=10.5)
             for item in b.items:
-                pdf.multi_cell(width, 6, f"• {item}", new_x="LMARGIN", new_y="NEXT")
+                pdf.multi_cell(width, 6, f"• {item}", new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
             pdf.ln(1)
         elif b.kind == "cover":
             pdf.set_font("serif", size=11)
             for label, value in cover:
-                pdf.multi_cell(width, 7, f"{label}：{value}", new_x="LMARGIN", new_y="NEXT")
+                pdf.multi_cell(width, 7, f"{label}：{value}", new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
         elif b.kind == "indicators":
             pdf.set_font("serif", size=7.5)
             widths = (12, 16, 34, 20, 24, 10, 12, 52)
@@ -726,11 +724,11 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
         if {"html", "docx", "pdf"} & set(formats):
             blocks = render_blocks(ctx, ev, rules)
             cover = _cover(ctx, ev, actuals)
+            png = _charts(ctx, "png")
             if "html" in formats:
-                written.append(write_report_html(ctx, blocks, cover, _charts(ctx, "svg"), out / f"{stem}-自评报告.html",
-                                                 footer, ev.example))
+                written.append(write_report_html(ctx, blocks, cover, png, out / f"{stem}-自评报告.html", footer,
+                                                 ev.example))
             if "docx" in formats or "pdf" in formats:
-                png = _charts(ctx, "png")
                 if "docx" in formats:
                     written.append(write_report_docx(ctx, blocks, cover, png, out / f"{stem}-自评报告.docx", footer))
                 if "pdf" in formats:
