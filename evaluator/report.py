@@ -483,8 +483,8 @@ def _docx_table(document, ctx: dict[str, Any]) -> None:
     cell(r, 6, "100", center=True)
     cell(r, 7, ctx["total_text"], center=True)
     cell(r, 8, f"评价等级：{ctx['grade_text']}", center=True)
-    for r0, c0, r1, c1 in merges:
-        table.cell(r0, c0).merge(table.cell(r1, c1))
+    for r0, c0, r1, c1 in merges:  # regions do not overlap, so each corner's cell is still in the table
+        grid[r0 * 9 + c0].merge(grid[r1 * 9 + c1])
 
 
 def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
@@ -595,7 +595,7 @@ def _docx_indicator_table(document, ctx: dict[str, Any]) -> None:
     for k, i in enumerate(ctx["indicators"], start=1):
         for col, key in ((0, "l1_span"), (1, "l2_span")):
             if i[key] > 1:
-                table.cell(k, col).merge(table.cell(k + i[key] - 1, col))
+                grid[k * 8 + col].merge(grid[(k + i[key] - 1) * 8 + col])
 
 
 def _docx_budget_table(document, ctx: dict[str, Any]) -> None:
