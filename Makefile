@@ -25,6 +25,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/evaluator score data/targets/shifeng-cppcc-2023.yaml data/actuals/shifeng-cppcc-2023.yaml \
 		--output reports/shifeng-cppcc-2023.json
+	$(BIN)/evaluator report data/targets/shifeng-cppcc-2023.yaml data/actuals/shifeng-cppcc-2023.yaml \
+		--output reports/shifeng-cppcc-2023
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -33,4 +35,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_score.py
 
 clean:
-	rm -rf $(VENV) reports/*.json .pytest_cache .hypothesis
+	rm -rf $(VENV) reports/*.json reports/*/ .pytest_cache .hypothesis

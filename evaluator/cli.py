@@ -50,6 +50,12 @@ def _root(
 
 def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
           rules_ref: str) -> tuple[Evaluation, RuleSet]:
+    ev, rules, _, _ = _load_all(targets, actuals, budget, spent, rules_ref)
+    return ev, rules
+
+
+def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
+              rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
     from .score import evaluate
 
     rules = load_rules(rules_ref)
@@ -58,7 +64,8 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
             raise InputFileError("自评表（CSV/Excel）已包含实际完成值，不需要再指定实际完成值文件", where=str(actuals),
                                  hint="用法：evaluator score 自评表.csv --budget 全年预算数 --spent 全年执行数")
         tset, aset = read_flat_table(targets, budget=budget, spent=spent)
-        return evaluate(tset, aset, rules, targets_file=str(targets), inputs_hash=inputs_hash(targets)), rules
+        ev = evaluate(tset, aset, rules, targets_file=str(targets), inputs_hash=inputs_hash(targets))
+        return ev, rules, tset, aset
     if actuals is None:
         raise InputFileError("缺少实际完成值文件", where=str(targets),
                              hint="用法：evaluator score 目标表.yaml 实际完成值.yaml；或对自评表 CSV/Excel 使用 --budget/--spent")
@@ -67,8 +74,9 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
                              where=str(actuals))
     tset = load_targets(targets)
     aset = load_actuals(actuals)
-    return evaluate(tset, aset, rules, targets_file=str(targets), actuals_file=str(actuals),
-                    inputs_hash=inputs_hash(targets, actuals)), rules
+    ev = evaluate(tset, aset, rules, targets_file=str(targets), actuals_file=str(actuals),
+                  inputs_hash=inputs_hash(targets, actuals))
+    return ev, rules, tset, aset
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
@@ -194,6 +202,44 @@ def check_cmd(
         _print_findings(ev, _console())
     if any(f.severity == Severity.ERROR for f in ev.findings):
         raise typer.Exit(1)
+
+
+@app.command("report")
+def report_cmd(
+    targets: Path = TARGETS_ARG,
+    actuals: Optional[Path] = ACTUALS_ARG,
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="输出目录（默认 reports/<目标表文件名>/）"),
+    formats: str = typer.Option("xlsx,docx,pdf,html", "--format", "-f",
+                                help="输出格式，逗号分隔：xlsx（自评表）、docx（自评表和自评报告）、pdf、html（自评报告）"),
+    rules: str = RULES_OPT,
+    budget: Optional[float] = BUDGET_OPT,
+    spent: Optional[float] = SPENT_OPT,
+) -> None:
+    """生成每张表的自评表（xlsx、docx）和自评报告（html、docx、pdf，含图表），可直接随决算报送。"""
+    from .report import FORMATS, write_reports
+
+    try:
+        wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+        unknown = [f for f in wanted if f not in FORMATS]
+        if unknown or not wanted:
+            raise InputFileError(f"不支持的输出格式：{'、'.join(unknown) or '（空）'}", hint=f"可用格式：{','.join(FORMATS)}")
+        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
+        out_dir = output or Path("reports") / targets.stem
+        files = write_reports(tset, aset, ev, rs, out_dir, wanted)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    console = _console()
+    for t in ev.tables:
+        state = f"总分 {fmt(t.total)}，等级 {t.grade}" if t.complete else "总分暂无法确定（见报告“八、其他需要说明的情况”）"
+        console.print(f"{t.title}：{state}")
+    errors = sum(1 for f in ev.findings if f.severity == Severity.ERROR)
+    if errors:
+        console.print(Text(f"注意：有 {errors} 项错误，报告中已列出；请修正后重新生成。", style="bold red"))
+    console.print(f"已生成 {len(files)} 个文件，位于 {out_dir}：")
+    for f in files:
+        console.print(f"  {f.name}")
 
 
 @app.command("rules")

@@ -37,6 +37,11 @@ def _num(x: float | None, decimals: int = 2) -> str:
     return "" if x is None else fmt(x, decimals)
 
 
+def _fixed(x: float | None, decimals: int = 2) -> str:
+    """Scores and weights as the forms print them: a fixed number of decimals (7.50, 10.00)."""
+    return "" if x is None else f"{x:.{decimals}f}"
+
+
 def _spans(values: list[tuple]) -> list[int]:
     """Row spans for merged cells: the first row of each run of equal keys gets the run length, others 0."""
     spans = [0] * len(values)
@@ -79,8 +84,8 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
     for r, s1, s2 in zip(rows, l1_spans, l2_spans):
         indicators.append({
             "level1": r.level1, "level2": r.level2, "level3": r.level3, "target": r.target or "",
-            "actual": r.actual or "", "weight": _num(r.weight, d), "weight_value": r.weight,
-            "score": {"ok": _num(r.score, d), "na": "不适用", "error": "无法计分"}[r.status],
+            "actual": r.actual or "", "weight": _fixed(r.weight, d), "weight_value": r.weight,
+            "score": {"ok": _fixed(r.score, d), "na": "不适用", "error": "无法计分"}[r.status],
             "score_value": r.score, "note": r.deviation_note or "", "explanation": r.explanation,
             "short": r.status == "ok" and r.score is not None and r.weight and r.score < r.weight - 1e-9,
             "l1_span": s1, "l2_span": s2, "status": r.status,
@@ -90,7 +95,7 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
     budget_rows = [{
         "label": "年度资金总额", "initial": _num(budget.initial if budget else None, 6),
         "budget": _num(ex.budget, 6), "spent": _num(ex.spent, 6), "weight": _num(ex.weight),
-        "rate": f"{ex.rate * 100:.2f}%" if ex.rate is not None else "", "score": _num(ex.score, d),
+        "rate": f"{ex.rate * 100:.2f}%" if ex.rate is not None else "", "score": _fixed(ex.score, d),
         "values": (budget.initial if budget else None, ex.budget, ex.spent, ex.weight, ex.rate, ex.score),
     }]
     sources = list(budget.by_source.items()) if budget and budget.by_source else [(s, None) for s in STANDARD_SOURCES]
@@ -109,14 +114,14 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
             and r.inputs.get("actual") is not None and r.inputs["actual"] >= threshold * r.inputs["target"]
         short = r.status == "ok" and r.score is not None and r.weight and r.score < r.weight - 1e-9
         if short or over:
-            what = (f"得 {_num(r.score, d)} 分（分值 {_num(r.weight, d)}）" if short else
+            what = (f"得 {_fixed(r.score, d)} 分（分值 {_fixed(r.weight, d)}）" if short else
                     f"超过目标的 {fmt(threshold * 100)}%，应说明指标值是否设定偏低")
             deviations.append({"level3": r.level3, "target": r.target, "actual": r.actual, "what": what,
                                "reason": r.deviation_note})
     counts = {"total": len(rows), "full": sum(1 for r in rows if r.status == "ok" and not _short(r)),
               "short": sum(1 for r in rows if _short(r)), "na": sum(1 for r in rows if r.status == "na"),
               "error": sum(1 for r in rows if r.status == "error")}
-    groups = [{"label": k, "weight": _num(v["weight"], d), "score": _num(v["score"], d),
+    groups = [{"label": k, "weight": _num(v["weight"], d), "score": _fixed(v["score"], d),
                "weight_value": v["weight"], "score_value": v["score"]} for k, v in te.groups.items()]
     findings = [{"severity": SEVERITY_LABEL[f.severity], "where": f.location.model_copy(update={"file": None}).describe(),
                  "message": f.message} for f in ev.findings if f.location.table in (te.table, None)]
@@ -142,13 +147,13 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         "execution": {"budget": _num(ex.budget, 6), "spent": _num(ex.spent, 6),
                       "initial": _num(budget.initial, 6) if budget and budget.initial is not None else None,
                       "rate": ex.rate, "rate_text": f"{ex.rate * 100:.2f}%" if ex.rate is not None else "",
-                      "score": _num(ex.score, d), "weight": _num(ex.weight),
+                      "score": _fixed(ex.score, d), "weight": _num(ex.weight),
                       "unspent": _num(ex.budget - ex.spent, 6) if ex.rate is not None and ex.budget > ex.spent else None,
                       "values": (ex.budget, ex.spent, ex.rate)},
-        "total": _num(te.total, d) if te.total is not None else None, "raw_total": _num(te.raw_total, d),
+        "total": _fixed(te.total, d) if te.total is not None else None, "raw_total": _fixed(te.raw_total, d),
         "capped": te.cap is not None and te.raw_total is not None and te.raw_total > te.cap,
         "grade": te.grade, "total_value": te.total, "total_weight": "100",
-        "total_text": _num(te.total, d) if te.total is not None else "无法确定",
+        "total_text": _fixed(te.total, d) if te.total is not None else "无法确定",
         "grade_text": te.grade or "无法确定",
         "contacts": {"head": contacts.head if contacts else None, "filler": contacts.filler if contacts else None,
                      "phone": contacts.phone if contacts else None},
