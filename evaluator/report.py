@@ -42,6 +42,11 @@ def _fixed(x: float | None, decimals: int = 2) -> str:
     return "" if x is None else f"{x:.{decimals}f}"
 
 
+def _text_width(text: str) -> int:
+    """Display width in Excel column units: a CJK character takes two."""
+    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
+
+
 def _spans(values: list[tuple]) -> list[int]:
     """Row spans for merged cells: the first row of each run of equal keys gets the run length, others 0."""
     spans = [0] * len(values)
@@ -127,14 +132,16 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
                  "message": f.message} for f in ev.findings if f.location.table in (te.table, None)]
     plan = target.budget
     contacts = (actuals.contacts if actuals and actuals.contacts else None) or target.contacts
-    cost_notes = [c.basis or c.detail or c.summary for c in target.cost_notes if (c.basis or c.detail or c.summary)]
+    cost_notes = [line.strip() for c in target.cost_notes for line in (c.basis or c.detail or c.summary or "").splitlines()
+                  if line.strip()]
+    annual_goal = target.annual_goal or "；".join(f"{w.item}：{w.goal}" for w in target.work_plan if w.goal) or None
     return {
         "id": te.table, "title": te.title, "kind": te.kind.value, "is_department": is_dept, "year": year,
         "form_title": f"{kind_word}绩效自评表（{year}年度）",
         "report_title": f"{ev.unit_name}{year}年度{'部门整体支出' if is_dept else te.title + ' '}绩效自评报告"
         if is_dept else f"{te.title.split('（')[-1].rstrip('）') if '（' in te.title else te.title}{year}年度绩效自评报告",
         "unit_name": ev.unit_name, "fund": target.fund, "amount": _num(target.amount, 6), "period": target.period,
-        "long_term_goal": target.long_term_goal, "annual_goal": target.annual_goal,
+        "long_term_goal": target.long_term_goal, "annual_goal": annual_goal,
         "achieved_goal": ta.achieved_goal if ta else None, "problems": ta.problems if ta else None,
         "improvements": ta.improvements if ta else None,
         "duties_lines": [line.strip() for line in (target.duties or "").splitlines() if line.strip()],
@@ -298,7 +305,15 @@ def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     bold = Font(name="宋体", size=14, bold=True)
     ncol = 9
 
+    widths = (10, 10, 12, 26, 14, 14, 8, 9, 30)
+    lines: dict[int, int] = {}
+
     def put(row: int, col: int, value: Any, *, span: int = 1, rows: int = 1, align=wrap, number: str | None = None):
+        if isinstance(value, str) and rows == 1:
+            # Excel does not grow rows for wrapped text on open: size them from the text (CJK = 2 units)
+            room = max(sum(widths[col - 1: col - 1 + span]) - 1, 4)
+            need = sum(-(-_text_width(part) // room) or 1 for part in value.split("\n"))
+            lines[row] = max(lines.get(row, 1), need)
         cell = ws.cell(row=row, column=col, value=value)
         cell.font, cell.alignment = font, align
         if number:
@@ -347,7 +362,6 @@ def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     r += 1
     put(r, 2, ctx["annual_goal"] or "", span=4)
     put(r, 6, ctx["achieved_goal"] or PENDING, span=4)
-    ws.row_dimensions[r].height = 90
     r += 1
     inds = ctx["indicators"]
     put(r, 1, "绩效指标", rows=len(inds) + 1, align=center)
@@ -376,7 +390,9 @@ def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     ws.cell(row=r, column=1, value=f"填表人：{c['filler'] or PENDING}    联系电话：{c['phone'] or PENDING}    "
                                    f"单位负责人：{c['head'] or PENDING}").font = font
     ws.cell(row=r + 1, column=1, value=footer).font = Font(name="宋体", size=8, color="666666")
-    widths = (10, 10, 12, 26, 14, 14, 8, 9, 30)
+    for row, n in lines.items():
+        if n > 1 and ws.row_dimensions[row].height is None:
+            ws.row_dimensions[row].height = 13.5 * n + 2
     for k, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(k)].width = w
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
