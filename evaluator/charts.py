@@ -171,7 +171,7 @@ def _save(fig, plt, fmt: str) -> bytes:
     buf = io.BytesIO()
     meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
     try:
-        fig.savefig(buf, format=fmt, dpi=120, metadata=meta)
+        fig.savefig(buf, format=fmt, dpi=110, metadata=meta, pil_kwargs={"compress_level": 3} if fmt == "png" else None)
     finally:
         plt.close(fig)
     return buf.getvalue()

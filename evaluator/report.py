@@ -10,8 +10,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import multiprocessing
+import os
 import re
+import warnings
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -656,7 +661,10 @@ def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple
                     *(v for row in cover for v in row), *(str(v) for i in ctx["indicators"] for v in i.values()),
                     *(str(v) for r in ctx["budget_rows"] for v in r.values())])
     pdf.add_font("serif", fname=str(pdf_font(text)))
-    pdf.fonts["serif"].ttfont.recalcTimestamp = False  # the embedded subset carries no build time
+    # the embedded subset carries no build time, and keeps the glyphs' stored bounds (the cached font was
+    # saved with them): fontTools then copies each glyph as it is instead of re-encoding its outline
+    pdf.fonts["serif"].ttfont.recalcTimestamp = False
+    pdf.fonts["serif"].ttfont.recalcBBoxes = False
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
@@ -726,33 +734,86 @@ def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple
 
 # --------------------------------------------------------------------------- all documents
 def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, out_dir: str | Path,
-                  formats: Iterable[str] = FORMATS) -> list[Path]:
-    """Write the 自评表 (xlsx/docx) and 自评报告 (html/docx/pdf) of every scored table into ``out_dir``."""
+                  formats: Iterable[str] = FORMATS, jobs: int | None = None) -> list[Path]:
+    """Write the 自评表 (xlsx/docx) and 自评报告 (html/docx/pdf) of every scored table into ``out_dir``.
+
+    Tables are independent, so with several tables and cores they are written in forked worker processes
+    (``jobs``; $EVALUATOR_JOBS; default one per core). The files are the same either way.
+    """
     formats = tuple(formats)
     out = Path(out_dir)
-    written: list[Path] = []
-    by_id = {t.id: t for t in targets.tables}
     footer = (f"evaluator · 规则集 {rules.label} · 输入摘要 {ev.inputs_hash or '—'}"
               + (" · 示例数据" if ev.example else ""))
-    for te in ev.tables:
-        ctx = build_context(ev, te, by_id[te.table], actuals, rules)
-        ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
-        stem = f"{te.table}"
+    # two tasks per table (the 自评表 files, the 自评报告 files) keep two or more cores evenly busy
+    parts = [part for part, kinds in (("table", {"xlsx", "docx"}), ("report", {"html", "docx", "pdf"}))
+             if kinds & set(formats)]
+    # the longer 自评报告 tasks first, so no core is left with a long task at the end
+    args = [(targets, actuals, ev, rules, te.table, part, out, formats, footer)
+            for part in sorted(parts, key=lambda p: p != "report") for te in ev.tables]
+    jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
+    jobs = min(jobs, len(args))
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _prepare_workers(formats)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only write files
+                with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                    results = list(pool.map(_write_table_set, args))
+                return sorted((p for paths in results for p in paths), key=_file_order(ev))
+        except BrokenProcessPool:  # pragma: no cover - a worker killed from outside: redo in this process
+            pass
+    return sorted((p for a in args for p in _write_table_set(a)), key=_file_order(ev))
+
+
+def _file_order(ev: Evaluation):
+    """Files listed table by table, 自评表 before 自评报告, in FORMATS order."""
+    tables = {t.table: k for k, t in enumerate(ev.tables)}
+    kinds = [f"自评表.{f}" for f in ("xlsx", "docx")] + [f"自评报告.{f}" for f in ("html", "docx", "pdf")]
+
+    def key(p: Path) -> tuple[int, int]:
+        table, _, kind = p.name.rpartition("-")
+        return tables.get(table, len(tables)), kinds.index(kind) if kind in kinds else len(kinds)
+
+    return key
+
+
+def _prepare_workers(formats: tuple[str, ...]) -> None:
+    """Import the writers' libraries and build the PDF font cache once, so forked workers inherit them."""
+    import docx  # noqa: F401
+    import openpyxl  # noqa: F401
+
+    from . import charts
+
+    charts.font_family("sans")
+    with charts._style():
+        pass
+    if "pdf" in formats:
+        import fpdf  # noqa: F401
+
+        charts.pdf_font()
+
+
+def _write_table_set(args: tuple) -> list[Path]:
+    targets, actuals, ev, rules, table_id, part, out, formats, footer = args
+    te = next(t for t in ev.tables if t.table == table_id)
+    target = next(t for t in targets.tables if t.id == table_id)
+    ctx = build_context(ev, te, target, actuals, rules)
+    ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
+    stem = te.table
+    written: list[Path] = []
+    if part == "table":
         if "xlsx" in formats:
             written.append(write_table_xlsx(ctx, out / f"{stem}-自评表.xlsx", footer))
         if "docx" in formats:
             written.append(write_table_docx(ctx, out / f"{stem}-自评表.docx", footer))
-        if {"html", "docx", "pdf"} & set(formats):
-            blocks = render_blocks(ctx, ev, rules)
-            cover = _cover(ctx, ev, actuals)
-            png = _charts(ctx, "png")
-            if "html" in formats:
-                written.append(write_report_html(ctx, blocks, cover, png, out / f"{stem}-自评报告.html", footer,
-                                                 ev.example))
-            if "docx" in formats or "pdf" in formats:
-                if "docx" in formats:
-                    written.append(write_report_docx(ctx, blocks, cover, png, out / f"{stem}-自评报告.docx", footer))
-                if "pdf" in formats:
-                    written.append(write_report_pdf(ctx, blocks, cover, png, out / f"{stem}-自评报告.pdf", footer,
-                                                    ev.example))
+    else:
+        blocks = render_blocks(ctx, ev, rules)
+        cover = _cover(ctx, ev, actuals)
+        png = _charts(ctx, "png")
+        if "html" in formats:
+            written.append(write_report_html(ctx, blocks, cover, png, out / f"{stem}-自评报告.html", footer, ev.example))
+        if "docx" in formats:
+            written.append(write_report_docx(ctx, blocks, cover, png, out / f"{stem}-自评报告.docx", footer))
+        if "pdf" in formats:
+            written.append(write_report_pdf(ctx, blocks, cover, png, out / f"{stem}-自评报告.pdf", footer, ev.example))
     return written
