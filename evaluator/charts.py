@@ -16,7 +16,8 @@ from typing import Iterator
 
 from .errors import EvaluatorError
 
-__all__ = ["font_path", "font_family", "chart_groups", "chart_completion", "chart_execution", "font_covers", "pdf_font"]
+__all__ = ["font_path", "font_family", "chart_groups", "chart_completion", "chart_execution", "font_covers", "pdf_font",
+           "pdf_font_ready"]
 
 COLORS = {"weight": "#d9d9d9", "score": "#2f5597", "ok": "#2f5597", "short": "#c55a11", "line": "#7f7f7f",
           "budget": "#a9c4eb", "spent": "#2f5597"}
@@ -69,6 +70,17 @@ def cache_dir() -> Path:
     return Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evaluator"
 
 
+def _pdf_font_path() -> Path:
+    base = font_path("serif")
+    key = hashlib.sha1(f"{base.name}:{base.stat().st_size}:v1".encode()).hexdigest()[:12]
+    return cache_dir() / f"pdf-{base.stem}-{key}.ttf"
+
+
+def pdf_font_ready() -> bool:
+    """Is the PDF font cache already built (building it takes ~20 s, once per machine)?"""
+    return _pdf_font_path().is_file()
+
+
 def pdf_font(extra: str = "") -> Path:
     """A TrueType-outline subset of the serif font for PDF embedding, built once and cached.
 
@@ -79,9 +91,7 @@ def pdf_font(extra: str = "") -> Path:
     from fontTools.ttLib import TTFont
 
     base = font_path("serif")
-    stat = base.stat()
-    key = hashlib.sha1(f"{base.name}:{stat.st_size}:v1".encode()).hexdigest()[:12]
-    path = cache_dir() / f"pdf-{base.stem}-{key}.ttf"
+    path = _pdf_font_path()
     need = {c for c in extra if not c.isspace()}
     have: set[str] = set()
     if path.is_file():

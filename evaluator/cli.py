@@ -226,6 +226,11 @@ def report_cmd(
             raise InputFileError(f"不支持的输出格式：{'、'.join(unknown) or '（空）'}", hint=f"可用格式：{','.join(FORMATS)}")
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
         out_dir = output or Path("reports") / targets.stem
+        if "pdf" in wanted:
+            from .charts import pdf_font_ready
+
+            if not pdf_font_ready():
+                typer.echo("首次生成 PDF：正在建立中文字体缓存（约 20 秒，每台机器只需一次）……", err=True)
         files = write_reports(tset, aset, ev, rs, out_dir, wanted)
     except Exception as e:  # noqa: BLE001
         _fail(e)

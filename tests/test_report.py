@@ -47,6 +47,29 @@ def test_reports_are_byte_identical_when_generated_twice(tmp_path, seed_targets,
     assert {p.name: digest(p) for p in tmp_path.iterdir()} == {p.name: digest(p) for p in reports.iterdir()}
 
 
+def test_worker_processes_and_one_process_write_the_same_files(tmp_path, seed_targets, seed_actuals, seed_eval, mof,
+                                                               reports):
+    files = write_reports(seed_targets, seed_actuals, seed_eval, mof, tmp_path, jobs=1)
+    assert [p.name for p in files][:5] == ["dept-2023-自评表.xlsx", "dept-2023-自评表.docx", "dept-2023-自评报告.html",
+                                          "dept-2023-自评报告.docx", "dept-2023-自评报告.pdf"]
+    for p in files:
+        assert p.read_bytes() == (reports / p.name).read_bytes(), p.name
+
+
+def test_report_command(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
+                        str(tmp_path), "--format", "xlsx,html"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "已生成 6 个文件" in r.stdout and "总分 97.66，等级 优" in r.stdout
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".html"] * 3 + [".xlsx"] * 3
+    r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
+                        str(tmp_path), "--format", "xlsx,odt"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "不支持的输出格式：odt" in r.stderr
+
+
 def _xlsx_rows(path: Path) -> list[list]:
     return [list(r) for r in load_workbook(path).active.iter_rows(values_only=True)]
 
