@@ -33,6 +33,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_score.py
+	$(BIN)/python bench/bench_report.py
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*/ .pytest_cache .hypothesis
