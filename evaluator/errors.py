@@ -65,3 +65,4 @@ class Code(StrEnum):
     NEGATIVE_ACTUAL = "negative-actual"
     LATE = "late"
     JUDGED_OUT_OF_BAND = "judged-out-of-band"
+    FORM_UNPLACED = "form-unplaced"

@@ -239,6 +239,7 @@ class TargetTable(_Strict):
     unit_name: str = Field(validation_alias=_alias("unit_name", "部门名称", "单位名称"))
     year: int
     form: str | None = None  # 附表1 …
+    supervisor: str | None = Field(None, validation_alias=_alias("supervisor", "主管部门"))
     fund: str | None = Field(None, validation_alias=_alias("fund", "所属专项"))
     amount: float | None = Field(None, validation_alias=_alias("amount", "项目金额"))
     amount_unit: str = "万元"
