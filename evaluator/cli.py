@@ -73,7 +73,12 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
         raise InputFileError("--budget/--spent 只用于自评表 CSV/Excel；数据文件的预算执行情况写在实际完成值文件的 budget 中",
                              where=str(actuals))
     tset = load_targets(targets)
-    aset = load_actuals(actuals)
+    if actuals.suffix.lower() in (".xlsx", ".xlsm"):
+        from .workbook import read_workbook
+
+        aset = read_workbook(actuals, tset)
+    else:
+        aset = load_actuals(actuals)
     ev = evaluate(tset, aset, rules, targets_file=str(targets), actuals_file=str(actuals),
                   inputs_hash=inputs_hash(targets, actuals))
     return ev, rules, tset, aset
@@ -147,7 +152,8 @@ def _fail(e: Exception) -> None:
 
 
 TARGETS_ARG = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON），或已填好的自评表（CSV/Excel）", show_default=False)
-ACTUALS_ARG = typer.Argument(None, help="实际完成值数据文件（YAML/JSON）；自评表 CSV/Excel 不需要", show_default=False)
+ACTUALS_ARG = typer.Argument(None, help="实际完成值：数据文件（YAML/JSON）或填好的填报表（.xlsx）；自评表 CSV/Excel 不需要",
+                             show_default=False)
 RULES_OPT = typer.Option("mof-2020", "--rules", "-r", help="规则集编号（见 evaluator rules）或规则文件路径")
 BUDGET_OPT = typer.Option(None, "--budget", help="全年预算数（万元），用于自评表 CSV/Excel")
 SPENT_OPT = typer.Option(None, "--spent", help="全年执行数（万元），用于自评表 CSV/Excel")
@@ -245,6 +251,78 @@ def report_cmd(
     console.print(f"已生成 {len(files)} 个文件，位于 {out_dir}：")
     for f in files:
         console.print(f"  {f.name}")
+
+
+@app.command("import")
+def import_cmd(
+    form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx / .xlsx），可含多张表", show_default=False),
+    output: Path = typer.Option(Path("data/targets"), "--output", "-o", help="目标表数据文件的输出目录"),
+    actuals_dir: Path = typer.Option(Path("data/actuals"), "--actuals-dir",
+                                     help="导入自评表时，实际完成值数据文件的输出目录"),
+    unit: Optional[str] = typer.Option(None, "--unit", help="部门（单位）名称（表中没有时使用）"),
+    force: bool = typer.Option(False, "--force", help="覆盖已存在的目标表文件（含实际完成值的文件永远不会被覆盖）"),
+) -> None:
+    """读取官方 Word/Excel 绩效目标表（或已填好的自评表），写成目标表（和实际完成值）数据文件。"""
+    from .forms import import_form
+    from .workbook import dump_yaml, free_path
+
+    try:
+        result = import_form(form, unit_name=unit)
+        stem = form.stem
+        header = f"# 由 evaluator import 从 {form.name} 导入；请核对后使用。\n"
+        target_path = free_path(output / f"{stem}.yaml", force=force)
+        write_atomic(target_path, dump_yaml(result.targets, header))
+        actual_path = None
+        if result.actuals is not None:
+            actual_path = free_path(actuals_dir / f"{stem}.yaml", force=False)
+            write_atomic(actual_path, dump_yaml(result.actuals, header))
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    console = _console()
+    for t in result.targets.tables:
+        what = f"{len(t.indicators)} 项指标" if t.indicators else f"{len(t.fund_items)} 项专项资金"
+        console.print(f"  {t.form or ''} {t.title}（{TABLE_KIND_LABEL[t.kind]}，{what}）→ 表编号 {t.id}")
+    console.print(f"目标表已写入 {target_path}" + ("（同名文件已存在，另存为新版本）" if target_path.name != f"{stem}.yaml" else ""))
+    if actual_path:
+        console.print(f"实际完成值已写入 {actual_path}" +
+                      ("（同名文件已存在，另存为新版本）" if actual_path.name != f"{stem}.yaml" else ""))
+    if result.findings:
+        console.print(Text(f"有 {len(result.findings)} 处内容未能导入，请核对：", style="bold yellow"))
+        for f in result.findings:
+            console.print(f"  {f.location.describe()}：{f.message}")
+        raise typer.Exit(0)
+
+
+@app.command("template")
+def template_cmd(
+    targets: Path = typer.Argument(..., help="目标表数据文件（YAML/JSON）", show_default=False),
+    output: Path = typer.Option(Path("自评填报.xlsx"), "--output", "-o", help="填报表文件名"),
+    actuals: Optional[Path] = typer.Option(None, "--actuals", help="已有的实际完成值文件：把已填内容带入新表"),
+    rules: str = RULES_OPT,
+    force: bool = typer.Option(False, "--force", help="覆盖已存在但尚未填写的填报表（已填写的永远不会被覆盖）"),
+) -> None:
+    """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
+    from .workbook import free_path, write_template
+
+    try:
+        tset = load_targets(targets)
+        aset = None
+        if actuals is not None:
+            if actuals.suffix.lower() in (".xlsx", ".xlsm"):
+                from .workbook import read_workbook
+
+                aset = read_workbook(actuals, tset)
+            else:
+                aset = load_actuals(actuals)
+        path = free_path(output, force=force)
+        write_template(tset, load_rules(rules), path, aset)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    note = "（同名文件已存在，为避免覆盖已填内容，另存为新版本）" if path != output else ""
+    typer.echo(f"填报表已写入 {path}{note}")
+    typer.echo(f"填好后运行：evaluator score {targets} {path}")
 
 
 @app.command("rules")

@@ -1,0 +1,536 @@
+"""Data files and the clerk's fill-in workbook: write targets/actuals YAML, write the 自评填报 workbook from
+targets, and read a filled-in workbook back as actuals.
+
+Nothing a user entered is ever overwritten: ``free_path`` picks a new versioned name when the file exists, and
+every write goes through a temporary file and a rename.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputFileError
+from .model import (
+    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
+)
+from .output import write_atomic
+from .parse import normalise_text, parse_value
+from .report import _text_width
+from .rules import RuleSet
+
+__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights"]
+
+INSTRUCTIONS_SHEET = "填报说明"
+BUDGET_SHEET = "预算执行"
+META_SHEET = "_evaluator"
+FILL_COLUMNS = ("实际完成值", "偏差原因分析及改进措施", "定性评判档次", "评判得分", "计量基数")
+HEADER = ("序号", "一级指标", "二级指标", "三级指标", "年度指标值", "分值", *FILL_COLUMNS)
+LOCKED = HEADER[:6]
+NARRATIVE = (("achieved_goal", "实际完成情况"), ("problems", "存在的问题"), ("improvements", "改进措施"))
+SOURCES = ("当年财政拨款", "上年结转资金", "其他资金")
+NARRATIVE_COLUMN = 4  # 实际完成情况 / 存在的问题 / 改进措施: label in A:C, text from D
+
+
+# --------------------------------------------------------------------------- YAML and safe paths
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(model: Any, header: str = "") -> str:
+    """A model as YAML: keys in model order, multi-line text as blocks, nothing left at its default."""
+    data = model.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    for table in data.get("tables", []):
+        for ind in table.get("indicators", []):
+            ind.pop("row", None)
+    text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)
+    return header + text
+
+
+def holds_actuals(path: Path) -> bool:
+    """Does an existing file hold year-end entries (an actuals file, or a workbook with filled cells)?"""
+    if not path.exists():
+        return False
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return bool(read_entries_only(path))
+        except Exception:  # an unreadable workbook: treat as precious
+            return True
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except Exception:
+        return True
+    return isinstance(data, dict) and any(
+        isinstance(t, dict) and (t.get("budget") or any(isinstance(i, dict) and i.get("actual") not in (None, "")
+                                                        for i in t.get("indicators") or []))
+        for t in data.get("tables") or [])
+
+
+def free_path(path: Path, force: bool = False) -> Path:
+    """``path`` if it is free (or may be replaced: ``force`` and it holds no entries), else the next ``name.vN.ext``."""
+    if not path.exists() or (force and not holds_actuals(path)):
+        return path
+    stem = re.sub(r"\.v\d+$", "", path.stem)
+    n = 2
+    while (candidate := path.with_name(f"{stem}.v{n}{path.suffix}")).exists():
+        n += 1
+    return candidate
+
+
+# --------------------------------------------------------------------------- the fill-in workbook
+def template_weights(targets: TargetSet, rules: RuleSet) -> dict[str, list[float | None]]:
+    """The 分值 the engine will use for each indicator (given, or split by the rule set), per table."""
+    from .score import indicator_frame, score_frame
+
+    frame, _ = indicator_frame(targets, None)
+    # no actuals yet: score_frame still assigns weights; statuses are irrelevant here
+    scored = score_frame(frame, rules)
+    out: dict[str, list[float | None]] = {}
+    for table, part in scored.groupby("table", sort=False):
+        out[str(table)] = [None if w != w else float(round(w, 2)) for w in part["weight"]]
+    return out
+
+
+def _is_qualitative(target: str) -> bool:
+    return parse_value(target).kind in (ValueKind.QUALITATIVE, ValueKind.BLANK)
+
+
+def _sheet_names(tables: list[TargetTable]) -> list[str]:
+    names, seen = [], set()
+    for t in tables:
+        base = re.sub(r"[\[\]:*?/\\]", "", (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title))[:28]
+        name, n = base or t.id[:28], 2
+        while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET):
+            name, n = f"{base[:26]}{n}", n + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def targets_digest(targets: TargetSet) -> str:
+    return hashlib.sha256(dump_yaml(targets).encode("utf-8")).hexdigest()[:16]
+
+
+def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: ActualSet | None = None) -> Path:
+    """Write the 自评填报 workbook: instructions, budget, and one locked sheet per table with cells to fill."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    tables = [t for t in targets.tables if t.indicators]
+    if not tables:
+        raise InputFileError("目标表中没有含绩效指标的表，无法生成填报表")
+    weights = template_weights(targets, rules)
+    prior = {t.table: t for t in (actuals.tables if actuals else [])}
+    thin = Side(style="thin", color="999999")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    head_font = Font(name="宋体", bold=True, size=10)
+    body_font = Font(name="宋体", size=10)
+    fill_in = PatternFill("solid", fgColor="FFF2CC")
+    locked_fill = PatternFill("solid", fgColor="F2F2F2")
+    open_cell = Protection(locked=False)
+
+    wb = Workbook()
+    info = wb.active
+    info.title = INSTRUCTIONS_SHEET
+    lines = [
+        f"{targets.unit_name} {targets.year} 年度绩效自评填报表",
+        "",
+        "怎么填：",
+        "1. 每张目标表一个工作表。黄色单元格由填表人填写，灰色单元格是年度绩效目标和分值，已锁定，请勿修改。",
+        "2. 实际完成值：填写全年实际完成的数值，可带单位（如 5、5次、96%、29.86万元）；时效指标填完成日期（如 2023年12月20日）；"
+        "定性指标可填“达成”或完成情况的简要描述。确实不适用的填“无”。不要留空：空白表示未填写，不会按 0 分处理。",
+        "3. 未达到目标（得分低于分值）的指标，必须填写“偏差原因分析及改进措施”。",
+        "4. 定性指标可在“定性评判档次”中选择档次，并可在“评判得分”中填写该档次范围内的得分（不填则按档次默认分计算）。",
+        "5. 在“预算执行”工作表中填写年初预算数、全年预算数、全年执行数（万元）。",
+        "6. 在每个工作表下方填写实际完成情况、存在的问题、改进措施（自评报告将原文引用，空白处显示【待填写】）。",
+        "7. 可以重命名工作表、调整列宽；请不要增删指标行。填好后运行：evaluator score 目标表文件 本文件.xlsx",
+        "",
+        f"评分规则集：{rules.label}（{rules.title}）",
+        f"目标表摘要：{targets_digest(targets)}（用于核对本表与目标表是否一致）",
+    ]
+    for k, line in enumerate(lines, start=1):
+        c = info.cell(row=k, column=1, value=line)
+        c.font = Font(name="宋体", size=14 if k == 1 else 11, bold=k == 1)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    info.column_dimensions["A"].width = 110
+
+    # budget sheet ------------------------------------------------------------------------------------------
+    bs = wb.create_sheet(BUDGET_SHEET)
+    bhead = ("表编号", "表名称", "资金来源", "年初预算数", "全年预算数", "全年执行数")
+    for c, text in enumerate(bhead, start=1):
+        cell = bs.cell(row=1, column=c, value=text)
+        cell.font, cell.alignment, cell.border = head_font, wrap, border
+    money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                           showErrorMessage=True, errorTitle="请输入数字", error="请填写金额（万元），不要带单位")
+    bs.add_data_validation(money)
+    r = 2
+    for t in tables:
+        sources = list(t.budget.by_source) if t.budget and t.budget.by_source else list(SOURCES)
+        old = prior.get(t.id)
+        for source in ["年度资金总额", *sources]:
+            line = None
+            if old and old.budget:
+                line = old.budget if source == "年度资金总额" else old.budget.by_source.get(source)
+            initial = (t.amount if source == "年度资金总额" else (t.budget.by_source.get(source) if t.budget else None))
+            values = (t.id, t.title, source, line.initial if line and line.initial is not None else initial,
+                      line.budget if line else None, line.spent if line else None)
+            for c, v in enumerate(values, start=1):
+                cell = bs.cell(row=r, column=c, value=v)
+                cell.font, cell.alignment, cell.border = body_font, wrap, border
+                if c >= 4:
+                    cell.protection, cell.fill, cell.number_format = open_cell, fill_in, "0.######"
+                    money.add(cell)
+                else:
+                    cell.fill = locked_fill
+            r += 1
+    for c, w in enumerate((14, 44, 18, 14, 14, 14), start=1):
+        bs.column_dimensions[get_column_letter(c)].width = w
+    bs.freeze_panes = "D2"
+    bs.page_setup.paperSize = bs.PAPERSIZE_A4
+    bs.page_setup.orientation = "landscape"
+    bs.page_setup.fitToWidth, bs.page_setup.fitToHeight = 1, 0
+    bs.sheet_properties.pageSetUpPr.fitToPage = True
+    bs.print_title_rows = "1:1"
+    bs.protection.sheet = True
+
+    # one sheet per table -----------------------------------------------------------------------------------
+    bands = [BAND_LABEL[b] for b in Band]
+    for t, name in zip(tables, _sheet_names(tables)):
+        ws = wb.create_sheet(name)
+        ws.cell(row=1, column=1, value=t.title).font = Font(name="宋体", size=13, bold=True)
+        ws.cell(row=2, column=1, value=f"表编号：{t.id}").font = Font(name="宋体", size=9, color="666666")
+        for c, text in enumerate(HEADER, start=1):
+            cell = ws.cell(row=3, column=c, value=text)
+            cell.font, cell.alignment, cell.border = head_font, Alignment(wrap_text=True, vertical="center",
+                                                                          horizontal="center"), border
+            cell.fill = fill_in if text in FILL_COLUMNS else locked_fill
+        band_dv = DataValidation(type="list", formula1='"' + ",".join(bands) + '"', allow_blank=True,
+                                 showErrorMessage=True, errorTitle="请选择档次", error="请从下拉列表中选择定性评判档次")
+        ws.add_data_validation(band_dv)
+        old = {(a.level2, a.indicator): a for a in prior[t.id].indicators} if t.id in prior else {}
+        for k, (ind, w) in enumerate(zip(t.indicators, weights.get(t.id, [])), start=1):
+            row = 3 + k
+            a = old.get((ind.level2, ind.level3)) or old.get((None, ind.level3))
+            values = (k, ind.level1, ind.level2, ind.level3, ind.target, w,
+                      a.actual if a else None, a.deviation_note if a else None,
+                      BAND_LABEL[a.band] if a and a.band else None, a.judged_score if a else None,
+                      (a.rate_base if a and a.rate_base else ind.rate_base))
+            for c, v in enumerate(values, start=1):
+                cell = ws.cell(row=row, column=c, value=v)
+                cell.font, cell.alignment, cell.border = body_font, wrap, border
+                if HEADER[c - 1] in FILL_COLUMNS:
+                    cell.protection, cell.fill = open_cell, fill_in
+                else:
+                    cell.fill = locked_fill
+            actual_cell = ws.cell(row=row, column=7)
+            actual_cell.number_format = "@"  # text: "5次", "96%" stay as typed
+            if _is_qualitative(ind.target):
+                band_dv.add(ws.cell(row=row, column=9))
+                if w:
+                    dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(w),
+                                        allow_blank=True, showErrorMessage=True, errorTitle="评判得分",
+                                        error=f"评判得分应在 0 到分值 {w} 之间")
+                    ws.add_data_validation(dv)
+                    dv.add(ws.cell(row=row, column=10))
+            else:
+                for c in (9, 10):
+                    ws.cell(row=row, column=c).fill = locked_fill
+                    ws.cell(row=row, column=c).protection = Protection(locked=True)
+            if parse_value(ind.target).kind == ValueKind.RATE:
+                base_dv = DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True,
+                                         showErrorMessage=True, errorTitle="计量基数",
+                                         error="请填写人数、界别数等计量基数（大于 0 的数字）")
+                ws.add_data_validation(base_dv)
+                base_dv.add(ws.cell(row=row, column=11))
+                ws.cell(row=row, column=11).number_format = "0.##"
+            else:
+                ws.cell(row=row, column=11).fill = locked_fill
+                ws.cell(row=row, column=11).protection = Protection(locked=True)
+        last = 3 + len(t.indicators)
+        r = last + 2
+        for key, label in NARRATIVE:
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=NARRATIVE_COLUMN - 1)
+            head = ws.cell(row=r, column=1, value=label)
+            head.font, head.alignment, head.fill = head_font, Alignment(vertical="top"), locked_fill
+            ws.merge_cells(start_row=r, start_column=NARRATIVE_COLUMN, end_row=r, end_column=len(HEADER))
+            cell = ws.cell(row=r, column=NARRATIVE_COLUMN, value=getattr(prior[t.id], key) if t.id in prior else None)
+            cell.protection, cell.fill, cell.alignment = open_cell, fill_in, Alignment(wrap_text=True, vertical="top")
+            ws.row_dimensions[r].height = 60
+            r += 1
+        widths = (5, 10, 12, 30, 14, 7, 16, 36, 18, 9, 9)
+        for c, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(c)].width = w
+        for k, ind in enumerate(t.indicators, start=1):  # Excel does not grow wrapped rows by itself
+            lines = max(-(-_text_width(str(v or "")) // (widths[c] - 1)) or 1
+                        for c, v in ((1, ind.level1), (2, ind.level2), (3, ind.level3), (4, ind.target)))
+            ws.row_dimensions[3 + k].height = max(15, 13.5 * lines + 2)
+        ws.freeze_panes = "G4"
+        ws.print_title_rows = "3:3"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.protection.sheet = True
+        ws.protection.formatColumns = False  # column widths may be changed
+        ws.protection.formatRows = False
+
+    meta = wb.create_sheet(META_SHEET)
+    meta.append(["targets_digest", targets_digest(targets)])
+    meta.append(["rule_set", rules.label])
+    for t, name in zip(tables, _sheet_names(tables)):
+        meta.append(["table", t.id, name])
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    wb.properties.creator = "evaluator"
+    import io
+    import datetime as dt
+
+    from .report import _pin_zip
+
+    when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
+    wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return write_atomic(path, _pin_zip(buf.getvalue(), when))
+
+
+# --------------------------------------------------------------------------- reading it back
+def _text(value: Any, number_format: str = "General") -> str | None:
+    """A cell as the clerk meant it: 1.0 in a % cell is "100%", numbers keep their digits, blanks are None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float)):
+        if "%" in (number_format or ""):
+            return f"{_plain(value * 100)}%"
+        return _plain(value)
+    if hasattr(value, "year") and hasattr(value, "month"):  # a date typed into a 时效 cell
+        return f"{value.year}年{value.month}月{value.day}日"
+    text = str(value).strip()
+    return text or None
+
+
+def _plain(x: float) -> str:
+    return f"{x:.10g}" if not float(x).is_integer() else str(int(x))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, (int, float)) or isinstance(b, (int, float)):
+        try:
+            return abs(float(normalise_text(str(a))) - float(normalise_text(str(b)))) < 0.005
+        except ValueError:
+            return False
+    return normalise_text(str(a)) == normalise_text(str(b))
+
+
+def read_entries_only(path: Path) -> list[str]:
+    """The filled-in cells of a workbook we wrote (any sheet with our header), for the 'holds entries' check."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, data_only=True, read_only=True)
+    found = []
+    for ws in wb.worksheets:
+        rows = list(ws.iter_rows(values_only=True, max_row=2000))
+        head = next((k for k, r in enumerate(rows) if r and "实际完成值" in [str(x) for x in r if x]), None)
+        if head is None:
+            continue
+        col = [str(x) if x else "" for x in rows[head]].index("实际完成值")
+        found += [str(r[col]) for r in rows[head + 1:] if r and len(r) > col and r[col] not in (None, "")]
+    wb.close()
+    return found
+
+
+def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
+    """A filled-in 自评填报 workbook → actuals. Locked targets and weights must be unchanged and every row must
+    match its target: otherwise ``InputFileError`` lists each offending cell."""
+    from openpyxl import load_workbook
+
+    p = Path(path)
+    try:
+        wb = load_workbook(p, data_only=True)
+    except Exception as e:  # broken, encrypted or not an xlsx at all
+        raise InputFileError(f"无法打开填报表（{type(e).__name__}）", where=str(p),
+                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    tables = {t.id: t for t in targets.tables if t.indicators}
+    problems: list[str] = []
+    sheet_of: dict[str, Any] = {}
+    for ws in wb.worksheets:
+        if ws.title in (INSTRUCTIONS_SHEET, META_SHEET) or ws.sheet_state != "visible":
+            continue
+        ident = None
+        for r in range(1, 4):
+            v = ws.cell(row=r, column=1).value
+            if isinstance(v, str) and (m := re.match(r"^表编号[:：]\s*(\S+)", v.strip())):
+                ident = m.group(1)
+        if ident is None:
+            title = str(ws.cell(row=1, column=1).value or "").strip()
+            matches = [t.id for t in tables.values() if t.title == title]
+            ident = matches[0] if len(matches) == 1 else None
+        if ident is not None:
+            if ident not in tables:
+                problems.append(f"工作表“{ws.title}”：表编号“{ident}”不在目标表中")
+            elif ident in sheet_of:
+                problems.append(f"工作表“{ws.title}”与“{sheet_of[ident].title}”都对应表“{ident}”，请删除重复的工作表")
+            else:
+                sheet_of[ident] = ws
+    missing = [t for t in tables if t not in sheet_of]
+    if missing and not problems:
+        problems.append("找不到这些表的工作表：" + "、".join(tables[t].title for t in missing)
+                        + "（工作表第 2 行应保留“表编号：…”）")
+    out_tables: list[TableActuals] = []
+    budgets = _read_budget(wb, tables, problems, p)
+    for tid, ws in sheet_of.items():
+        out_tables.append(_read_table_sheet(ws, tables[tid], budgets.get(tid), problems))
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+        raise InputFileError(f"填报表与目标表不一致，未读取：\n  {shown}{more}", where=str(p),
+                             hint="锁定的指标、指标值和分值不能修改，也不要增删指标行；请在 evaluator template 重新生成的表中填写")
+    return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables)
+
+
+def _merged_value(ws, row: int, col: int) -> Any:
+    cell = ws.cell(row=row, column=col)
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row <= row <= rng.max_row and rng.min_col <= col <= rng.max_col:
+            return ws.cell(row=rng.min_row, column=rng.min_col).value
+    return cell.value
+
+
+def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, problems: list[str]) -> TableActuals:
+    from openpyxl.utils import get_column_letter
+
+    # the header row, wherever it now is (rows may have been inserted above it)
+    head_row, cols = None, {}
+    for r in range(1, min(ws.max_row, 30) + 1):
+        labels = {normalise_text(str(ws.cell(row=r, column=c).value or "")).replace("\n", ""): c
+                  for c in range(1, ws.max_column + 1)}
+        if "三级指标" in labels and "实际完成值" in labels:
+            head_row, cols = r, {h: labels.get(normalise_text(h)) for h in HEADER}
+            break
+    if head_row is None:
+        problems.append(f"工作表“{ws.title}”：找不到表头（需包含“三级指标”“实际完成值”）")
+        return TableActuals(table=table.id)
+    where = lambda r, name: f"工作表“{ws.title}”第 {r} 行 {get_column_letter(cols[name])} 列（{name}）"  # noqa: E731
+    rows = []
+    r = head_row + 1
+    while r <= ws.max_row and len(rows) < len(table.indicators) + 1:
+        values = {h: _merged_value(ws, r, c) for h, c in cols.items() if c}
+        if any(v not in (None, "") for v in values.values()):
+            if any(str(values.get(h) or "").strip() in dict(NARRATIVE).values() for h in ("序号",)):
+                break
+            if values.get("三级指标") in (None, "") and values.get("实际完成值") in (None, ""):
+                break
+            rows.append((r, values))
+        r += 1
+    if len(rows) > len(table.indicators):
+        extra_r, extra = rows[len(table.indicators)]
+        problems.append(f"工作表“{ws.title}”第 {extra_r} 行：多出的指标行“{extra.get('三级指标') or ''}”对应不到目标表")
+        rows = rows[: len(table.indicators)]
+    if len(rows) < len(table.indicators):
+        problems.append(f"工作表“{ws.title}”：应有 {len(table.indicators)} 行指标，只找到 {len(rows)} 行（不要删除指标行）")
+    actuals = []
+    for (r, values), ind in zip(rows, table.indicators):
+        expected = {"一级指标": ind.level1, "二级指标": ind.level2, "三级指标": ind.level3, "年度指标值": ind.target}
+        for name, want in expected.items():
+            if cols.get(name) and not _same(values.get(name), want):
+                problems.append(f"{where(r, name)}：被改为“{values.get(name) or ''}”，目标表为“{want}”")
+        actual_cell = ws.cell(row=r, column=cols["实际完成值"]) if cols.get("实际完成值") else None
+        actual = _text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
+        band_text = _text(values.get("定性评判档次"))
+        band = None
+        if band_text:
+            band = next((b for b, label in BAND_LABEL.items() if normalise_text(label) == normalise_text(band_text)
+                         or normalise_text(band_text) in (b.value,)), None)
+            if band is None:
+                problems.append(f"{where(r, '定性评判档次')}：“{band_text}”不是可选的档次")
+        judged_raw = values.get("评判得分")
+        judged = None
+        if judged_raw not in (None, ""):
+            try:
+                judged = float(normalise_text(str(judged_raw)))
+            except ValueError:
+                problems.append(f"{where(r, '评判得分')}：“{judged_raw}”不是数字")
+        note = _text(values.get("偏差原因分析及改进措施"))
+        base_raw, base = values.get("计量基数"), None
+        if base_raw not in (None, ""):
+            try:
+                base = float(normalise_text(str(base_raw)))
+                if base <= 0:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"{where(r, '计量基数')}：“{base_raw}”不是大于 0 的数字")
+                base = None
+        actuals.append(Actual(indicator=ind.level3, level2=ind.level2, actual=actual, deviation_note=note,
+                              band=band, judged_score=judged, rate_base=base))
+    narrative = {}
+    for rr in range(head_row + 1, ws.max_row + 1):
+        label = str(ws.cell(row=rr, column=1).value or "").strip()
+        for key, text in NARRATIVE:
+            if label == text:
+                narrative[key] = _text(_merged_value(ws, rr, NARRATIVE_COLUMN))
+    return TableActuals(table=table.id, budget=budget, indicators=actuals, **narrative)
+
+
+def _read_budget(wb, tables: dict[str, TargetTable], problems: list[str], path: Path) -> dict[str, BudgetExecution]:
+    ws = wb[BUDGET_SHEET] if BUDGET_SHEET in wb.sheetnames else next(
+        (w for w in wb.worksheets if str(w.cell(row=1, column=1).value or "").strip() == "表编号"), None)
+    if ws is None:
+        return {}
+    head = {str(ws.cell(row=1, column=c).value or "").strip(): c for c in range(1, ws.max_column + 1)}
+    need = ("表编号", "资金来源", "年初预算数", "全年预算数", "全年执行数")
+    if any(h not in head for h in need):
+        problems.append(f"工作表“{ws.title}”：表头应包含 {'、'.join(need)}")
+        return {}
+    lines: dict[str, dict[str, BudgetLine]] = {}
+    for r in range(2, ws.max_row + 1):
+        tid = str(ws.cell(row=r, column=head["表编号"]).value or "").strip()
+        if not tid:
+            continue
+        if tid not in tables:
+            problems.append(f"工作表“{ws.title}”第 {r} 行：表编号“{tid}”不在目标表中")
+            continue
+        nums = {}
+        for key, name in (("initial", "年初预算数"), ("budget", "全年预算数"), ("spent", "全年执行数")):
+            v = ws.cell(row=r, column=head[name]).value
+            if v in (None, ""):
+                nums[key] = None
+                continue
+            try:
+                nums[key] = float(normalise_text(str(v)).replace(",", "").removesuffix("万元"))
+            except ValueError:
+                problems.append(f"工作表“{ws.title}”第 {r} 行（{name}）：“{v}”不是数字")
+                nums[key] = None
+        source = str(ws.cell(row=r, column=head["资金来源"]).value or "").strip()
+        lines.setdefault(tid, {})[source] = BudgetLine(**nums)
+    out = {}
+    for tid, by in lines.items():
+        total = by.pop("年度资金总额", None)
+        if total is None and not by:
+            continue
+        filled = {k: v for k, v in by.items() if v.budget is not None or v.spent is not None}
+        if total is None or (total.budget is None and total.spent is None and filled):
+            total = BudgetLine(initial=sum(v.initial or 0 for v in filled.values()) or None,
+                               budget=sum(v.budget or 0 for v in filled.values()),
+                               spent=sum(v.spent or 0 for v in filled.values()))
+        if total.budget is None and total.spent is None:
+            continue
+        out[tid] = BudgetExecution(initial=total.initial, budget=total.budget, spent=total.spent, by_source=filled)
+    return out
