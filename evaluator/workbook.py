@@ -293,6 +293,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     meta.append(["rule_set", rules.label])
     for t, name in zip(tables, _sheet_names(tables)):
         meta.append(["table", t.id, name])
+        meta.append(["weights", t.id, *weights.get(t.id, [])])  # what the clerk was shown, checked on reading
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
     wb.properties.creator = "evaluator"
@@ -394,16 +395,30 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     if missing and not problems:
         problems.append("找不到这些表的工作表：" + "、".join(tables[t].title for t in missing)
                         + "（工作表第 2 行应保留“表编号：…”）")
+    shown = _shown_weights(wb, tables)
     out_tables: list[TableActuals] = []
     budgets = _read_budget(wb, tables, problems, p)
     for tid, ws in sheet_of.items():
-        out_tables.append(_read_table_sheet(ws, tables[tid], budgets.get(tid), problems))
+        out_tables.append(_read_table_sheet(ws, tables[tid], budgets.get(tid), problems, shown.get(tid)))
     if problems:
-        shown = "\n  ".join(problems[:20])
+        listed = "\n  ".join(problems[:20])
         more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
-        raise InputFileError(f"填报表与目标表不一致，未读取：\n  {shown}{more}", where=str(p),
+        raise InputFileError(f"填报表与目标表不一致，未读取：\n  {listed}{more}", where=str(p),
                              hint="锁定的指标、指标值和分值不能修改，也不要增删指标行；请在 evaluator template 重新生成的表中填写")
     return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables)
+
+
+def _shown_weights(wb, tables: dict[str, TargetTable]) -> dict[str, list[Any]]:
+    """The 分值 the template showed: from its hidden sheet, else the 分值 given in the targets."""
+    out: dict[str, list[Any]] = {}
+    if META_SHEET in wb.sheetnames:
+        for row in wb[META_SHEET].iter_rows(values_only=True):
+            if row and row[0] == "weights" and row[1] in tables:
+                out[row[1]] = list(row[2:2 + len(tables[row[1]].indicators)])
+    for tid, t in tables.items():
+        if tid not in out and any(i.weight is not None for i in t.indicators):
+            out[tid] = [i.weight for i in t.indicators]
+    return out
 
 
 def _merged_value(ws, row: int, col: int) -> Any:
@@ -414,7 +429,8 @@ def _merged_value(ws, row: int, col: int) -> Any:
     return cell.value
 
 
-def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, problems: list[str]) -> TableActuals:
+def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, problems: list[str],
+                      weights: list[Any] | None) -> TableActuals:
     from openpyxl.utils import get_column_letter
 
     # the header row, wherever it now is (rows may have been inserted above it)
@@ -447,8 +463,10 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
     if len(rows) < len(table.indicators):
         problems.append(f"工作表“{ws.title}”：应有 {len(table.indicators)} 行指标，只找到 {len(rows)} 行（不要删除指标行）")
     actuals = []
-    for (r, values), ind in zip(rows, table.indicators):
+    for k, ((r, values), ind) in enumerate(zip(rows, table.indicators)):
         expected = {"一级指标": ind.level1, "二级指标": ind.level2, "三级指标": ind.level3, "年度指标值": ind.target}
+        if weights is not None and k < len(weights):
+            expected["分值"] = weights[k]
         for name, want in expected.items():
             if cols.get(name) and not _same(values.get(name), want):
                 problems.append(f"{where(r, name)}：被改为“{values.get(name) or ''}”，目标表为“{want}”")
