@@ -15,7 +15,7 @@ from rich.text import Text
 from . import __version__
 from .errors import EvaluatorError, InputFileError
 from .load import inputs_hash, load_actuals, load_targets, read_flat_table
-from .model import BAND_LABEL, Evaluation, Severity, TABLE_KIND_LABEL
+from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
 from .output import dumps, evaluation_json, write_atomic
 from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
 

@@ -9,10 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from evaluator import InputFileError, evaluate, load_actuals, load_targets
-from evaluator.forms import import_form
 from evaluator.workbook import dump_yaml, free_path, holds_actuals, read_workbook, write_template
 
-from .conftest import ROOT, SEED_ACTUALS, SEED_TARGETS
+from .conftest import ROOT, SEED_TARGETS
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
