@@ -274,9 +274,9 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         widths = (5, 10, 12, 30, 14, 7, 16, 36, 18, 9, 9)
         for c, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(c)].width = w
-        for k, ind in enumerate(t.indicators, start=1):  # Excel does not grow wrapped rows by itself
-            lines = max(-(-_text_width(str(v or "")) // (widths[c] - 1)) or 1
-                        for c, v in ((1, ind.level1), (2, ind.level2), (3, ind.level3), (4, ind.target)))
+        for k in range(1, len(t.indicators) + 1):  # Excel does not grow wrapped rows by itself
+            cells = [ws.cell(row=3 + k, column=c + 1).value for c in range(len(widths))]
+            lines = max(-(-_text_width(str(v or "")) // (w - 1)) or 1 for v, w in zip(cells, widths))
             ws.row_dimensions[3 + k].height = max(15, 13.5 * lines + 2)
         ws.freeze_panes = "G4"
         ws.print_title_rows = "3:3"
