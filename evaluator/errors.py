@@ -27,6 +27,18 @@ class InputFileError(EvaluatorError):
     """A file that cannot be read or does not have the required structure."""
 
 
+def check_file_size(path, what: str = "文件") -> None:
+    """Refuse files over $EVALUATOR_MAX_FILE_MB (default 50 MB) before any parser touches them."""
+    import os
+    from pathlib import Path
+
+    limit = float(os.environ.get("EVALUATOR_MAX_FILE_MB", "50"))
+    size = Path(path).stat().st_size
+    if size > limit * 1024 * 1024:
+        raise InputFileError(f"{what}过大（{size / 1024 / 1024:.1f} MB，上限 {limit:g} MB）", where=str(path),
+                             hint="请确认选对了文件；确需处理更大的文件，可设置环境变量 EVALUATOR_MAX_FILE_MB")
+
+
 class RuleSetError(EvaluatorError):
     """A rule set that fails validation; raised on load, before any data is scored."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Code, InputFileError
+from .errors import Code, InputFileError, check_file_size
 from .model import (
     Actual, ActualSet, BudgetExecution, BudgetLine, BudgetPlan, Contacts, CostNote, Finding, FundItem, Indicator,
     Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
@@ -150,6 +150,7 @@ def read_grids(path: str | Path) -> list[Grid]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
+    check_file_size(p)
     suffix = p.suffix.lower()
     if suffix == ".docx":
         return [_docx_grid(t, f"表 {k}") for k, t in enumerate(_docx_tables(p), start=1)]

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputFileError
+from .errors import InputFileError, check_file_size
 from .model import ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
 from .parse import normalise_text
 
@@ -34,6 +34,7 @@ def inputs_hash(*paths: str | Path) -> str:
 def _read_mapping(path: Path) -> dict:
     if not path.exists():
         raise InputFileError("文件不存在", where=str(path), hint="请检查路径")
+    check_file_size(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
@@ -180,6 +181,7 @@ def read_flat_table(path: str | Path, *, budget: float | None = None, spent: flo
     p = Path(path)
     if not p.exists():
         raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
+    check_file_size(p)
     suffix = p.suffix.lower()
     if suffix == ".csv":
         rows = _rows_from_csv(p)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputFileError
+from .errors import InputFileError, check_file_size
 from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
 )
@@ -364,6 +364,9 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     from openpyxl import load_workbook
 
     p = Path(path)
+    if not p.is_file():
+        raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
+    check_file_size(p, "填报表")
     try:
         wb = load_workbook(p, data_only=True)
     except Exception as e:  # broken, encrypted or not an xlsx at all

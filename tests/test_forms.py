@@ -152,3 +152,9 @@ def test_xlsx_forms_on_several_sheets(tmp_path):
     wb.save(path)
     result = import_form(path)
     assert [i.level3 for i in result.targets.tables[0].indicators] == [i.level3 for i in src.targets.tables[0].indicators]
+
+
+def test_oversized_files_are_refused_before_parsing(monkeypatch):
+    monkeypatch.setenv("EVALUATOR_MAX_FILE_MB", "0.01")
+    with pytest.raises(InputFileError, match=r"文件过大（0\.0\d MB，上限 0\.01 MB）.*EVALUATOR_MAX_FILE_MB"):
+        import_form(FIXTURES / "seed-forms.docx")
