@@ -35,7 +35,7 @@ def check_file_size(path, what: str = "文件") -> None:
     limit = float(os.environ.get("EVALUATOR_MAX_FILE_MB", "50"))
     size = Path(path).stat().st_size
     if size > limit * 1024 * 1024:
-        raise InputFileError(f"{what}过大（{size / 1024 / 1024:.1f} MB，上限 {limit:g} MB）", where=str(path),
+        raise InputFileError(f"{what}过大（{size / 1024 / 1024:.2f} MB，上限 {limit:g} MB）", where=str(path),
                              hint="请确认选对了文件；确需处理更大的文件，可设置环境变量 EVALUATOR_MAX_FILE_MB")
 
 
