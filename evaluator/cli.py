@@ -325,6 +325,136 @@ def template_cmd(
     typer.echo(f"填好后运行：evaluator score {targets} {path}")
 
 
+DB_OPT = typer.Option(None, "--db", help="数据库（SQLAlchemy 地址），默认当前目录的 evaluator.db")
+
+
+def _store(db: Optional[str]):
+    from .store import Store
+
+    return Store(db)
+
+
+@app.command("batch")
+def batch_cmd(
+    folder: Path = typer.Argument(..., help="包含各部门提交的目录（每个部门一个子目录：targets 与 actuals 数据文件或填报表）",
+                                  show_default=False),
+    year: Optional[int] = typer.Option(None, "--year", help="只评这一年度"),
+    rules: str = RULES_OPT,
+    db: Optional[str] = DB_OPT,
+) -> None:
+    """财政局：对目录下所有部门的自评评分并存入数据库；坏文件不会中断，最后逐一列出。"""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .bureau import batch
+
+    try:
+        rs = load_rules(rules)
+        store = _store(db)
+        with Progress(TextColumn("读取提交"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("read", total=None)
+            result = batch(folder, rs, store, year, progress=lambda k, n: bar.update(task, completed=k, total=n))
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    c = result.counts
+    typer.echo(f"已评分 {result.scored_tables} 张表（{result.indicators} 项指标）：新增 {c.get('new', 0)}，"
+               f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.url}")
+    if result.errors:
+        typer.echo(f"有 {len(result.errors)} 个提交无法读取，已跳过：", err=True)
+        for where, message in result.errors:
+            typer.echo(f"  {where}：{message}", err=True)
+
+
+@app.command("compare")
+def compare_cmd(
+    year: Optional[int] = typer.Option(None, "--year", help="年度（默认数据库中最新的年度）"),
+    output: Path = typer.Option(Path("reports/bureau"), "--output", "-o", help="输出目录"),
+    tolerance: float = typer.Option(10.0, "--tolerance", help="自评与复核总分相差多少分以上标记（等级变化总会标记）"),
+    db: Optional[str] = DB_OPT,
+) -> None:
+    """财政局：生成各部门对比（排名、等级分布、一级指标、执行率与得分、疑点、同比、自评与复核）：Excel 和 HTML。"""
+    from .bureau import build_view, write_view
+
+    try:
+        view = build_view(_store(db), year, tolerance)
+        files = write_view(view, output)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    dept = view["departments"]
+    typer.echo(f"{int(view['year']['year'].iloc[0])} 年度：{len(dept)} 个部门，{len(view['submissions'])} 张表，"
+               f"{view['flags']['submission_id'].nunique()} 张表有疑点")
+    for f in files:
+        typer.echo(f"  {f}")
+
+
+review_app = typer.Typer(help="复核：抽样、导出复核表、导入复核结果", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("sample")
+def review_sample_cmd(
+    share: float = typer.Option(0.15, "--share", help="抽样比例"),
+    seed: int = typer.Option(1, "--seed", help="随机种子（相同种子得到相同样本）"),
+    stratify: bool = typer.Option(False, "--stratify", help="按等级分层抽样"),
+    year: Optional[int] = typer.Option(None, "--year"),
+    output: Path = typer.Option(Path("复核表.xlsx"), "--output", "-o", help="复核表文件"),
+    db: Optional[str] = DB_OPT,
+) -> None:
+    """抽取复核样本并生成复核表（复核人员填写“复核得分”“复核意见”）。"""
+    from .bureau import draw_sample, write_review_workbook
+    from .workbook import free_path
+
+    try:
+        store = _store(db)
+        sample = draw_sample(store, year, share, seed, stratify)
+        path = write_review_workbook(store, sample, free_path(output))
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    typer.echo(f"抽取 {len(sample)} 张表（{sample['department'].nunique()} 个部门），复核表已写入 {path}")
+
+
+@review_app.command("import")
+def review_import_cmd(
+    file: Path = typer.Argument(..., help="填好的复核表（.xlsx）", show_default=False),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="复核人"),
+    db: Optional[str] = DB_OPT,
+) -> None:
+    """导入复核结果；之后 evaluator compare 会显示自评与复核的偏差。"""
+    from .bureau import import_reviews
+
+    try:
+        n = import_reviews(_store(db), file, reviewer)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    typer.echo(f"已导入 {n} 项复核得分")
+
+
+@app.command("synth")
+def synth_cmd(
+    departments: int = typer.Option(50, "--departments", "-n", help="部门数"),
+    seed: int = typer.Option(1, "--seed", help="随机种子"),
+    output: Path = typer.Option(Path("province"), "--output", "-o", help="输出目录"),
+    year: int = typer.Option(2023, "--year", help="年度（最后一年）"),
+    years: int = typer.Option(1, "--years", help="生成几个年度（用于同比）"),
+    tables: int = typer.Option(11, "--tables", help="每个部门的表数"),
+    indicators: int = typer.Option(20, "--indicators", help="每张表的指标数（最多 20）"),
+) -> None:
+    """生成一个合成的“省”：各部门的目标表和实际完成值（用于演示、测试和基准）。"""
+    from .synth import synth_province
+
+    try:
+        counts = synth_province(output, departments, seed, year, tables, indicators, years)
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+        return
+    typer.echo(f"已生成 {counts['departments']} 个部门、{counts['tables']} 张表、{counts['indicators']} 项指标"
+               f"（其中 {counts['broken_files']} 个文件故意损坏）：{output}")
+
+
 @app.command("rules")
 def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编号或规则文件路径；省略时列出全部规则集")) -> None:
     """列出可用的规则集，或说明某个规则集的全部设置及其依据。"""

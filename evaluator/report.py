@@ -632,10 +632,15 @@ def _docx_budget_table(document, ctx: dict[str, Any]) -> None:
 
 def write_report_html(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
                       path: Path, footer: str, example: bool) -> Path:
+    from .charts import web_font
+
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items() if v}
-    html = _env().get_template("report.html.j2").render(
-        title=ctx["report_title"], blocks=blocks, cover=cover, t=ctx, charts=images, footer=footer, example=example)
-    return write_atomic(path, html)
+    template = _env().get_template("report.html.j2")
+    args = dict(title=ctx["report_title"], blocks=blocks, cover=cover, t=ctx, charts=images, footer=footer,
+                example=example)
+    # render once to learn the characters, then embed a font with exactly those glyphs
+    font = web_font(template.render(**args, font=""))
+    return write_atomic(path, template.render(**args, font=font))
 
 
 def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],

@@ -1,0 +1,551 @@
+"""The finance bureau's view: score many departments in one run, store them, compare, flag, sample for 复核.
+
+``batch`` finds every submission under a folder, scores them all in one vectorised pass, and stores each table
+(unchanged inputs are skipped, changed ones become a new version). ``build_view`` turns the store into the
+tables a 绩效科 analyst reads — ranking, grade distribution, 一级指标 scores, execution against score, flags,
+change against earlier years, 自评 vs 复核 — and ``write_view`` renders them as an xlsx workbook and a static HTML
+dashboard.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import Code, EvaluatorError, InputFileError
+from .load import load_actuals, load_targets
+from .model import ActualSet, Severity, TableKind, TargetSet
+from .output import write_atomic
+from .rules import RuleSet
+from .store import Store
+
+__all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
+           "import_reviews", "BatchResult"]
+
+TARGET_NAMES = ("targets.yaml", "targets.yml", "targets.json")
+ACTUAL_NAMES = ("actuals.yaml", "actuals.yml", "actuals.json")
+STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到预期", "完成", "已完成", "有效", "良好", "是", "持续促进",
+                 "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
+
+FLAGS = {
+    "full-low-execution": "所有指标满分，但预算执行率低于 90%",
+    "qualitative-undescribed": "定性指标全部只写“达成”等套话，没有完成情况描述",
+    "missing-deviation-note": "未得满分的指标缺少偏差原因",
+    "claimed-score-mismatch": "自评得分与按规则计算的得分不一致",
+    "total-mismatch": "自评总分与各行得分合计不一致",
+    "score-above-spending": "指标得分率高于预算执行率 5 个百分点以上（绩效与资金使用不匹配）",
+    "underspent": "预算执行率低于 80%（超过 20% 资金未使用）",
+}
+
+
+# --------------------------------------------------------------------------- discovery and batch scoring
+@dataclass
+class Submission:
+    targets: Path
+    actuals: Path
+
+
+@dataclass
+class BatchResult:
+    scored_tables: int = 0
+    indicators: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, message)
+
+
+def discover(root: str | Path) -> list[Submission]:
+    """Every folder under ``root`` that holds a targets file and an actuals file (or a filled workbook)."""
+    base = Path(root)
+    if not base.is_dir():
+        raise InputFileError("目录不存在", where=str(base), hint="请检查路径")
+    found = []
+    for t in sorted(p for name in TARGET_NAMES for p in base.rglob(name)):
+        folder = t.parent
+        actual = next((folder / n for n in ACTUAL_NAMES if (folder / n).is_file()), None)
+        if actual is None:
+            actual = next(iter(sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))), None)
+        found.append(Submission(t, actual if actual is not None else folder / ACTUAL_NAMES[0]))
+    return found
+
+
+def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
+    targets = load_targets(sub.targets)
+    if sub.actuals.suffix.lower() in (".xlsx", ".xlsm"):
+        from .workbook import read_workbook
+
+        return targets, read_workbook(sub.actuals, targets)
+    if not sub.actuals.exists():
+        raise InputFileError("找不到实际完成值文件（actuals.yaml/json 或填报表 .xlsx）", where=str(sub.actuals.parent))
+    return targets, load_actuals(sub.actuals)
+
+
+def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> BatchResult:
+    """Score and store every submission under ``root``; a bad file is listed and skipped, never fatal."""
+    from .score import Files, _row_findings, _row_text, _table_findings, indicator_frame, score_frame, table_totals
+
+    subs = discover(root)
+    result = BatchResult()
+    frames, meta, pre_findings = [], {}, {}
+    for k, sub in enumerate(subs, start=1):
+        try:
+            targets, actuals = _load_pair(sub)
+        except EvaluatorError as e:
+            result.errors.append((str(sub.targets.parent), e.render()))
+            continue
+        if year is not None and targets.year != year:
+            continue
+        files = Files(str(sub.targets), str(sub.actuals))
+        frame, found = indicator_frame(targets, actuals, files)
+        dept = targets.unit_name
+        key = f"{dept}\x1f{targets.year}\x1f"
+        frame["table"] = key + frame["table"].astype(str)
+        frames.append(frame)
+        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+        claimed = {t.table: t.claimed_total for t in actuals.tables}
+        notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
+                                             [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
+        for t in targets.tables:
+            if t.indicators:
+                meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
+                                    "kind": t.kind.value, "inputs_hash": digest, "source": str(sub.targets.parent),
+                                    "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
+        for f in found:
+            pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
+        if progress:
+            progress(k, len(subs))
+    if not frames:
+        return result
+    frame = pd.concat(frames, ignore_index=True)
+    scored = score_frame(frame, rules)
+    totals = table_totals(scored, rules)
+    from .score import _records
+
+    rows = _records(scored)
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_table.setdefault(r["table"], []).append(r)
+    group_sum = scored.assign(s=scored["score"].fillna(0)).pivot_table(
+        index="table", columns="group", values="s", aggfunc="sum", fill_value=0.0)
+    items = []
+    for table_key, trs in by_table.items():
+        m = meta[table_key]
+        files = m["files"]
+        t = totals.loc[table_key]
+        fnd = list(pre_findings.get(table_key, [])) + _row_findings(trs, rules, files, m["notes"])
+        fnd += _table_findings(table_key, t, trs, rules, files, m["claimed_total"])
+        ok = [r for r in trs if r["status"] == "ok"]
+        sub = {
+            "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
+            "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
+            "total": _f(t["total"]), "raw_total": _f(t["raw_total"]), "grade": t["grade"] if isinstance(t["grade"], str) else None,
+            "complete": int(bool(t["complete"])), "execution_rate": _f(t["rate"]), "execution_score": _f(t["execution_score"]),
+            "claimed_total": m["claimed_total"],
+            "output_score": _f(group_sum.loc[table_key].get("output", 0.0)) if table_key in group_sum.index else 0.0,
+            "benefit_score": _f(group_sum.loc[table_key].get("benefit", 0.0)) if table_key in group_sum.index else 0.0,
+            "satisfaction_score": _f(group_sum.loc[table_key].get("satisfaction", 0.0)) if table_key in group_sum.index else 0.0,
+            "indicator_weight": float(sum(r["weight"] for r in trs if r["status"] != "na")),
+            "indicator_score": float(sum(r["score"] for r in ok)),
+        }
+        inds = [{
+            "position": int(r["position"]), "level1": r["level1"], "level2": r["level2"], "level3": r["level3"],
+            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": _f(r["weight"]),
+            "score": _f(r["score"]), "claimed": _f(r["claimed"]), "status": r["status"], "method": r["method"],
+            "explanation": _row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
+            "qualitative": int(r["method"] == "qualitative"),
+        } for r in trs]
+        fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,
+               "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
+        items.append({"submission": sub, "indicators": inds, "findings": fs})
+    result.counts = store.record(items)
+    result.scored_tables = len(items)
+    result.indicators = len(rows)
+    return result
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+# --------------------------------------------------------------------------- the view
+def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -> dict[str, pd.DataFrame]:
+    """Everything the comparison shows, as data frames (computed once, rendered by ``write_view``)."""
+    years = store.years()
+    if not years:
+        raise EvaluatorError("数据库中还没有评分结果", where=store.url, hint="请先运行 evaluator batch 目录")
+    year = year or years[-1]
+    subs = pd.DataFrame(store.current(year))
+    if subs.empty:
+        raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.url,
+                             hint=f"已有年度：{'、'.join(map(str, years))}")
+    ids = subs["id"].tolist()
+    inds = pd.DataFrame(store.indicators_of(ids))
+    fnd = pd.DataFrame(store.findings_of(ids), columns=["submission_id", "code", "severity"])
+    flags = _flags(subs, inds, fnd)
+    subs = subs.merge(flags.groupby("submission_id")["flag"].apply(lambda s: "；".join(FLAGS[f] for f in sorted(set(s))))
+                      .rename("flags"), left_on="id", right_index=True, how="left")
+    subs["flags"] = subs["flags"].fillna("")
+    dept = _departments(subs)
+    previous = [y for y in years if y < year]
+    if previous:
+        prev = _departments(pd.DataFrame(store.current(previous[-1])))
+        dept = dept.merge(prev[["department", "score"]].rename(columns={"score": "previous"}), on="department",
+                          how="left")
+        dept["change"] = dept["score"] - dept["previous"]
+    else:
+        dept["previous"] = np.nan
+        dept["change"] = np.nan
+    grades = subs.groupby(subs["grade"].fillna("无法确定")).size().rename("tables").to_frame()
+    grades["departments"] = dept.groupby(dept["grade"].fillna("无法确定")).size()
+    grades = grades.fillna(0).astype(int).reindex(["优", "良", "中", "差", "无法确定"], fill_value=0)
+    review = _review_view(store, subs, inds, tolerance)
+    return {"year": pd.DataFrame({"year": [year], "previous": [previous[-1] if previous else None]}),
+            "submissions": subs, "departments": dept, "grades": grades, "flags": flags.merge(
+                subs[["id", "department", "table_id", "title"]], left_on="submission_id", right_on="id"),
+            "review": review}
+
+
+def _departments(subs: pd.DataFrame) -> pd.DataFrame:
+    """One row per department: its 部门整体 table's total when it has one, else the mean of its tables'."""
+    def agg(g: pd.DataFrame) -> pd.Series:
+        dept_rows = g[g["kind"] == TableKind.DEPARTMENT.value]
+        base = dept_rows if len(dept_rows) and dept_rows["total"].notna().any() else g
+        score = base["total"].mean()
+        budget_w = base["execution_rate"].mean()
+        return pd.Series({
+            "score": round(score, 2) if pd.notna(score) else np.nan,
+            "execution_rate": budget_w, "tables": len(g), "complete": int(g["complete"].sum()),
+            "mean_table": round(g["total"].mean(), 2) if g["total"].notna().any() else np.nan,
+            "output": (g["output_score"].sum() / max(len(g), 1)), "benefit": (g["benefit_score"].sum() / max(len(g), 1)),
+            "satisfaction": (g["satisfaction_score"].sum() / max(len(g), 1)),
+            "flags": int((g["flags"] != "").sum()) if "flags" in g else 0,
+        })
+    out = subs.groupby("department", sort=True).apply(agg, include_groups=False).reset_index()
+    from .rules import load_rules  # grade bands of the default rule set, for departments
+    rules = load_rules()
+    out["grade"] = [rules.grade_for(s) if pd.notna(s) else None for s in out["score"]]
+    out = out.sort_values(["score", "department"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out
+
+
+def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.DataFrame:
+    """One row per (submission, flag) — the likely inflated or inconsistent self-evaluations."""
+    rows: list[tuple[int, str]] = []
+    ok = inds[inds["status"] == "ok"]
+    full = ok.groupby("submission_id").apply(lambda g: bool((g["score"] >= g["weight"] - 1e-9).all()),
+                                             include_groups=False)
+    scored = set(ok["submission_id"])
+    rate = subs.set_index("id")["execution_rate"]
+    for sid in subs["id"]:
+        r = rate.get(sid)
+        if sid in scored and full.get(sid, False) and r is not None and pd.notna(r) and r < 0.9:
+            rows.append((sid, "full-low-execution"))
+        if r is not None and pd.notna(r) and r < 0.8:
+            rows.append((sid, "underspent"))
+    # 定性 达成 with no description: every qualitative indicator of the table answered with a stock phrase
+    qual = inds[inds["qualitative"] == 1]
+    bare = qual["actual"].fillna("").map(lambda a: re.sub(r"\s+", "", a) in STOCK_PHRASES)
+    per = bare.groupby(qual["submission_id"]).agg(["all", "size"])
+    rows += [(sid, "qualitative-undescribed") for sid in sorted(per.index[(per["all"]) & (per["size"] >= 2)])]
+    for code, flag in ((Code.MISSING_DEVIATION_NOTE.value, "missing-deviation-note"),
+                       (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch")):
+        rows += [(sid, flag) for sid in sorted(set(fnd.loc[fnd["code"] == code, "submission_id"]))]
+    # totals that do not match their own rows: claimed 总分 ≠ Σ claimed row scores (computed where none) + 执行
+    claimed_rows = inds.assign(c=inds["claimed"].fillna(inds["score"]).fillna(0)).groupby("submission_id")["c"].sum()
+    for _, s in subs[subs["claimed_total"].notna()].iterrows():
+        own = claimed_rows.get(s["id"], 0.0) + (s["execution_score"] or 0.0)
+        if abs(own - s["claimed_total"]) > 0.5:
+            rows.append((s["id"], "total-mismatch"))
+    # the platform's red warning: indicator score ratio above the execution ratio by more than 5 points
+    ratio = subs["indicator_score"] / subs["indicator_weight"].replace(0, np.nan)
+    red = subs[(ratio - subs["execution_rate"]) > 0.05]
+    rows += [(sid, "score-above-spending") for sid in red["id"]]
+    out = pd.DataFrame(rows, columns=["submission_id", "flag"]).drop_duplicates()
+    out["description"] = out["flag"].map(FLAGS)
+    return out.sort_values(["submission_id", "flag"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- 复核
+def draw_sample(store: Store, year: int | None = None, share: float = 0.15, seed: int = 1, stratify: bool = False,
+                name: str = "default") -> pd.DataFrame:
+    """A reproducible sample of submissions (tables) for 复核: same store, share and seed → same sample."""
+    if not 0 < share <= 1:
+        raise EvaluatorError("抽样比例应在 0 到 1 之间", hint="例如 --share 0.15")
+    years = store.years()
+    if not years:
+        raise EvaluatorError("数据库中还没有评分结果", where=store.url, hint="请先运行 evaluator batch 目录")
+    subs = pd.DataFrame(store.current(year or years[-1])).sort_values(["department", "table_id"]).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    groups = [g for _, g in subs.groupby(subs["grade"].fillna("无法确定"), sort=True)] if stratify else [subs]
+    picked = []
+    for g in groups:
+        k = max(1, math.ceil(len(g) * share)) if len(g) else 0
+        picked.append(g.iloc[np.sort(rng.choice(len(g), size=min(k, len(g)), replace=False))])
+    sample = pd.concat(picked).sort_values(["department", "table_id"])
+    store.save_sample(name, sample["id"].tolist(), share, seed, stratify)
+    return sample
+
+
+REVIEW_HEADER = ("提交编号", "部门", "表编号", "序号", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值",
+                 "自评得分", "复核得分", "复核意见")
+
+
+def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Path:
+    """The reviewers' workbook: every indicator of the sampled tables, with 复核得分 / 复核意见 to fill."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    inds = pd.DataFrame(store.indicators_of(sample["id"].tolist()))
+    by_id = sample.set_index("id")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "复核"
+    ws.append(list(REVIEW_HEADER))
+    for c in ws[1]:
+        c.font = Font(name="宋体", bold=True)
+    dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                        showErrorMessage=True, errorTitle="复核得分", error="请填写不小于 0 的数字")
+    ws.add_data_validation(dv)
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for _, r in inds.iterrows():
+        s = by_id.loc[r["submission_id"]]
+        ws.append([int(r["submission_id"]), s["department"], s["table_id"], int(r["position"]) + 1, r["level1"],
+                   r["level2"], r["level3"], r["target"], r["actual"], r["weight"],
+                   r["claimed"] if pd.notna(r["claimed"]) else r["score"], None, None])
+        row = ws.max_row
+        for c in (12, 13):
+            ws.cell(row=row, column=c).protection = Protection(locked=False)
+            ws.cell(row=row, column=c).fill = fill
+        dv.add(ws.cell(row=row, column=12))
+        for c in range(1, 14):
+            ws.cell(row=row, column=c).alignment = Alignment(wrap_text=True, vertical="center")
+    for col, w in zip("ABCDEFGHIJKLM", (8, 20, 16, 5, 10, 12, 30, 14, 14, 7, 9, 9, 30)):
+        ws.column_dimensions[col].width = w
+    ws.freeze_panes = "L2"
+    ws.protection.sheet = True
+    import io
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    return write_atomic(path, buf.getvalue())
+
+
+def import_reviews(store: Store, path: Path, reviewer: str | None = None) -> int:
+    """Read the reviewers' workbook: each 复核得分 is stored against its submission and row."""
+    from openpyxl import load_workbook
+
+    from .errors import check_file_size
+
+    check_file_size(path, "复核表")
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as e:
+        raise InputFileError(f"无法打开复核表（{type(e).__name__}）", where=str(path)) from e
+    ws = wb.worksheets[0]
+    head = [str(c.value or "").strip() for c in ws[1]]
+    missing = [h for h in ("提交编号", "序号", "复核得分") if h not in head]
+    if missing:
+        raise InputFileError(f"复核表缺少列：{'、'.join(missing)}", where=f"{path} 第 1 行")
+    col = {h: head.index(h) for h in head}
+    rows, problems = [], []
+    for k, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+        score = row[col["复核得分"]]
+        if score in (None, ""):
+            continue
+        try:
+            value = float(str(score).strip())
+        except ValueError:
+            problems.append(f"第 {k} 行“复核得分”不是数字：{score}")
+            continue
+        weight = row[col["分值"]] if "分值" in col else None
+        if weight is not None and value > float(weight) + 1e-9:
+            problems.append(f"第 {k} 行复核得分 {value:g} 超过分值 {weight}")
+            continue
+        rows.append({"submission_id": int(row[col["提交编号"]]), "position": int(row[col["序号"]]) - 1, "score": value,
+                     "reviewer": reviewer, "note": (row[col["复核意见"]] if "复核意见" in col else None)})
+    if problems:
+        raise InputFileError("复核表有误，未导入：\n  " + "\n  ".join(problems[:20]), where=str(path))
+    return store.save_reviews(rows)
+
+
+def _review_view(store: Store, subs: pd.DataFrame, inds: pd.DataFrame, tolerance: float) -> pd.DataFrame:
+    reviewed = pd.DataFrame(store.reviews_of(subs["id"].tolist()))
+    if reviewed.empty:
+        return pd.DataFrame()
+    merged = inds.merge(reviewed[["submission_id", "position", "score"]].rename(columns={"score": "review"}),
+                        on=["submission_id", "position"], how="inner")
+    merged["self"] = merged["claimed"].fillna(merged["score"])
+    per = merged.groupby("submission_id").agg(self_rows=("self", "sum"), review_rows=("review", "sum"),
+                                              items=("review", "size"),
+                                              self_full=("self", lambda s: 0), review_full=("review", lambda s: 0))
+    full_self = (merged["self"] >= merged["weight"] - 1e-9).groupby(merged["submission_id"]).mean()
+    full_review = (merged["review"] >= merged["weight"] - 1e-9).groupby(merged["submission_id"]).mean()
+    per["self_full"], per["review_full"] = full_self, full_review
+    s = subs.set_index("id")
+    # 自评 total: the unit's own total if it stated one, else the engine's; 复核 total: rows as reviewed
+    rest = inds[~inds.set_index(["submission_id", "position"]).index.isin(
+        merged.set_index(["submission_id", "position"]).index)].groupby("submission_id")["score"].sum()
+    per["self_total"] = [s.loc[i, "claimed_total"] if pd.notna(s.loc[i, "claimed_total"]) else s.loc[i, "total"]
+                         for i in per.index]
+    per["review_total"] = [round(per.loc[i, "review_rows"] + rest.get(i, 0.0) + (s.loc[i, "execution_score"] or 0), 2)
+                           for i in per.index]
+    from .rules import load_rules
+
+    rules = load_rules()
+    per["self_grade"] = [rules.grade_for(x) if pd.notna(x) else None for x in per["self_total"]]
+    per["review_grade"] = [rules.grade_for(x) for x in per["review_total"]]
+    per["deviation"] = per["self_total"] - per["review_total"]
+    per["flag"] = (per["deviation"].abs() >= tolerance) | (per["self_grade"] != per["review_grade"])
+    per = per.join(s[["department", "table_id", "title"]]).reset_index()
+    return per[["submission_id", "department", "table_id", "title", "items", "self_total", "review_total", "deviation",
+                "self_grade", "review_grade", "self_full", "review_full", "flag"]]
+
+
+# --------------------------------------------------------------------------- rendering
+def _charts(view: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    from . import charts
+
+    with charts._style() as plt:
+        out = {}
+        dept = view["departments"].dropna(subset=["score"])
+        n = min(len(dept), 30)
+        top = dept.head(n)
+        fig, ax = plt.subplots(figsize=(7.5, max(2.5, 0.22 * n + 1)))
+        fig.subplots_adjust(left=0.3, right=0.97, top=0.93, bottom=0.08)
+        ax.barh(range(n), top["score"], color="#2f5597")
+        ax.set_yticks(range(n), [charts._short(d, 14) for d in top["department"]], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_title(f"部门总分排名（前 {n} 名，共 {len(dept)} 个部门）")
+        out["ranking"] = charts._save(fig, plt, "png")
+
+        g = view["grades"]
+        fig, ax = plt.subplots(figsize=(6, 2.6))
+        fig.subplots_adjust(left=0.1, right=0.97, top=0.86, bottom=0.15)
+        ax.bar(g.index, g["tables"], color=["#2f5597", "#5b9bd5", "#ffc000", "#c55a11", "#a5a5a5"][: len(g)])
+        for i, v in enumerate(g["tables"]):
+            ax.text(i, v, f"{v}", ha="center", va="bottom", fontsize=8)
+        ax.set_title("评价等级分布（按表）")
+        out["grades"] = charts._save(fig, plt, "png")
+
+        subs = view["submissions"]
+        fig, ax = plt.subplots(figsize=(6, 2.8))
+        fig.subplots_adjust(left=0.1, right=0.97, top=0.86, bottom=0.15)
+        data = [(subs["output_score"] / 50 * 100).dropna(), (subs["benefit_score"] / 30 * 100).dropna(),
+                (subs["satisfaction_score"] / 10 * 100).dropna()]
+        ax.boxplot(data, tick_labels=["产出", "效益", "满意度"], showfliers=False)
+        ax.set_ylabel("得分率（%）")
+        ax.set_title("各一级指标得分率分布")
+        out["groups"] = charts._save(fig, plt, "png")
+
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.14)
+        x = subs["execution_rate"].clip(upper=1.1) * 100
+        y = subs["indicator_score"] / subs["indicator_weight"].replace(0, np.nan) * 100
+        red = (y - x) > 5
+        ax.scatter(x[~red], y[~red], s=6, color="#2f5597", label="正常")
+        ax.scatter(x[red], y[red], s=8, color="#c00000", label="得分率高于执行率 5 个百分点以上")
+        ax.plot([40, 110], [45, 115], color="#c00000", linestyle="--", linewidth=0.8)
+        ax.axvline(80, color="#ffc000", linestyle=":", linewidth=1)
+        ax.set_xlabel("预算执行率（%）")
+        ax.set_ylabel("指标得分率（%）")
+        ax.set_title("预算执行率与指标得分")
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        out["execution"] = charts._save(fig, plt, "png")
+    return out
+
+
+def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
+    """The bureau's workbook (排名, 等级分布, 一级指标, 执行与得分, 疑点, 同比, 复核) and a static HTML dashboard."""
+    out = Path(out_dir)
+    year = int(view["year"]["year"].iloc[0])
+    dept, subs, flags, review = view["departments"], view["submissions"], view["flags"], view["review"]
+    sheets = {
+        "部门排名": dept.rename(columns={"rank": "名次", "department": "部门", "score": "总分", "grade": "等级",
+                                     "execution_rate": "预算执行率", "tables": "表数", "complete": "完整表数",
+                                     "mean_table": "各表平均分", "output": "产出得分(表均)", "benefit": "效益得分(表均)",
+                                     "satisfaction": "满意度得分(表均)", "flags": "疑点表数", "previous": "上年总分",
+                                     "change": "变化"}),
+        "各表得分": subs[["department", "table_id", "title", "kind", "version", "total", "grade", "execution_rate",
+                          "execution_score", "output_score", "benefit_score", "satisfaction_score", "claimed_total",
+                          "flags", "rule_set", "inputs_hash"]].rename(columns={
+                              "department": "部门", "table_id": "表编号", "title": "表名称", "kind": "类型",
+                              "version": "版本", "total": "总分", "grade": "等级", "execution_rate": "预算执行率",
+                              "execution_score": "执行率得分", "output_score": "产出得分", "benefit_score": "效益得分",
+                              "satisfaction_score": "满意度得分", "claimed_total": "自评总分", "flags": "疑点",
+                              "rule_set": "规则集", "inputs_hash": "输入摘要"}),
+        "等级分布": view["grades"].rename(columns={"tables": "表数", "departments": "部门数"}).rename_axis("等级").reset_index(),
+        "疑点清单": flags[["department", "table_id", "title", "flag", "description"]].rename(columns={
+            "department": "部门", "table_id": "表编号", "title": "表名称", "flag": "疑点代码", "description": "说明"}),
+    }
+    if not review.empty:
+        sheets["自评与复核"] = review.rename(columns={
+            "submission_id": "提交编号", "department": "部门", "table_id": "表编号", "title": "表名称", "items": "复核指标数",
+            "self_total": "自评总分", "review_total": "复核总分", "deviation": "偏差", "self_grade": "自评等级",
+            "review_grade": "复核等级", "self_full": "自评满分率", "review_full": "复核满分率", "flag": "超出容差"})
+    files = [_write_xlsx(sheets, out / f"绩效自评汇总-{year}.xlsx")]
+    charts = _charts(view)
+    files.append(_write_html(view, charts, out / f"绩效自评汇总-{year}.html"))
+    return files
+
+
+def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+    import io
+
+    from openpyxl.utils import get_column_letter
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            df.to_excel(writer, sheet_name=name, index=False)
+            ws = writer.sheets[name]
+            ws.freeze_panes = "B2"
+            for k, col in enumerate(df.columns, start=1):
+                width = max([len(str(col)) * 2] + [min(40, len(str(v)) * 2) for v in df[col].head(200)]) + 2
+                ws.column_dimensions[get_column_letter(k)].width = min(width, 50)
+            for row in ws.iter_rows(min_row=2):  # text from inputs is never a formula
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value[:1] in "=+-@":
+                        cell.data_type = "s"
+    return write_atomic(path, buf.getvalue())
+
+
+def _write_html(view: dict[str, pd.DataFrame], charts: dict[str, bytes], path: Path) -> Path:
+    from .report import _env
+
+    year = int(view["year"]["year"].iloc[0])
+    images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items()}
+    dept = view["departments"]
+    review = view["review"]
+    summary = None
+    if not review.empty:
+        summary = {"tables": len(review), "mean": round(float(review["deviation"].mean()), 2),
+                   "self_full": round(float(review["self_full"].mean()) * 100, 1),
+                   "review_full": round(float(review["review_full"].mean()) * 100, 1),
+                   "grade_changes": int((review["self_grade"] != review["review_grade"]).sum()),
+                   "flagged": int(review["flag"].sum())}
+    from .charts import web_font
+
+    template = _env().get_template("bureau.html.j2")
+    args = dict(year=year, previous=view["year"]["previous"].iloc[0], images=images,
+                departments=dept.to_dict("records"), grades=view["grades"].reset_index().to_dict("records"),
+                flags=view["flags"].to_dict("records"), flag_names=FLAGS,
+                flag_counts=view["flags"]["flag"].value_counts().to_dict(), review=review.to_dict("records"),
+                summary=summary, n_tables=len(view["submissions"]))
+    font = web_font(template.render(**args, font=""))  # the page's own characters, embedded: no tofu anywhere
+    return write_atomic(path, template.render(**args, font=font))
