@@ -167,7 +167,7 @@ def web_font(text: str) -> str:
     sub = subset.Subsetter(opts)
     sub.populate(unicodes=sorted({ord(c) for c in text if not c.isspace()} | set(range(32, 127))))
     sub.subset(font)
-    font.recalcTimestamp = False
+    font.recalcTimestamp = font.recalcBBoxes = False  # keep the stored glyph data as it is (fast, reproducible)
     font.flavor = "woff"
     buf = io.BytesIO()
     font.save(buf)
