@@ -239,7 +239,8 @@ def _departments(subs: pd.DataFrame) -> pd.DataFrame:
     out["grade"] = [rules.grade_for(s) if pd.notna(s) else None for s in out["score"]]
     out = out.sort_values(["score", "department"], ascending=[False, True], na_position="last").reset_index(drop=True)
     out.insert(0, "rank", range(1, len(out) + 1))
-    return out
+    first = ["rank", "department", "score", "grade"]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.DataFrame:

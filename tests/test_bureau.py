@@ -1,0 +1,227 @@
+"""The finance bureau's view: batch into the store (idempotent, versioned), flags (each triggered by a department
+built for it, and not the others), the comparison outputs, 复核 sampling and import, and the synthetic province."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from evaluator import load_rules
+from evaluator.bureau import FLAGS, batch, build_view, draw_sample, import_reviews, write_review_workbook, write_view
+from evaluator.store import SCHEMA_VERSION, Store
+from evaluator.synth import synth_province
+
+BASE = [  # (一级, 二级, 三级, 指标值, 分值, 实际完成值, 偏差原因)
+    ("产出指标", "数量指标", "会议次数", "≥5次", 30, "5次", None),
+    ("产出指标", "质量指标", "合格率", "≥95%", 20, "96%", None),
+    ("效益指标", "社会效益指标", "群众获得感", "持续促进", 15, "建立了长效机制并运行良好", None),
+    ("效益指标", "社会效益指标", "服务质量", "良好", 15, "服务对象反映服务及时、周到", None),
+    ("满意度指标", "服务对象满意度指标", "满意度", "≥90%", 10, "95%", None),
+]
+
+
+def department(root: Path, name: str, *, spent: float = 98, changes: dict | None = None, claimed: dict | None = None,
+               claimed_total: float | None = None, year: int = 2023) -> Path:
+    rows = [list(r) for r in BASE]
+    for level3, (actual, note) in (changes or {}).items():
+        row = next(r for r in rows if r[2] == level3)
+        row[5], row[6] = actual, note
+    folder = root / name / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = {"unit_name": name, "year": year, "tables": [{
+        "id": "p1", "kind": "项目", "title": f"{name}项目", "unit_name": name, "year": year, "amount": 100,
+        "indicators": [{"level1": a, "level2": b, "level3": c, "target": d, "weight": w} for a, b, c, d, w, *_ in rows]}]}
+    acts = [{"indicator": c, "actual": act, **({"deviation_note": note} if note else {}),
+             **({"claimed_score": claimed[c]} if claimed and c in claimed else {})} for _, _, c, _, _, act, note in rows]
+    actuals = {"unit_name": name, "year": year, "tables": [{
+        "table": "p1", "budget": {"initial": 100, "budget": 100, "spent": spent},
+        **({"claimed_total": claimed_total} if claimed_total is not None else {}), "indicators": acts}]}
+    (folder / "targets.json").write_text(json.dumps(targets, ensure_ascii=False), encoding="utf-8")
+    (folder / "actuals.json").write_text(json.dumps(actuals, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+NOTE = "受进度影响，已调整计划"
+CASES = {
+    "clean": (dict(), set()),
+    "full-low-execution": (dict(spent=85), {"full-low-execution", "score-above-spending"}),  # the one implies the other
+    "qualitative-undescribed": (dict(changes={"群众获得感": ("达成", None), "服务质量": ("达成预期指标", None)}),
+                                {"qualitative-undescribed"}),
+    "missing-deviation-note": (dict(changes={"合格率": ("94%", None)}), {"missing-deviation-note"}),
+    "claimed-score-mismatch": (dict(changes={"合格率": ("94%", NOTE)}, claimed={"合格率": 20}),
+                               {"claimed-score-mismatch"}),
+    "total-mismatch": (dict(claimed_total=95), {"total-mismatch"}),
+    "underspent": (dict(spent=75, changes={"会议次数": ("2次", NOTE), "合格率": ("76%", NOTE)}), {"underspent"}),
+    "score-above-spending": (dict(spent=85, changes={"会议次数": ("4次", NOTE)}), {"score-above-spending"}),
+}
+
+
+@pytest.fixture()
+def built(tmp_path, mof):
+    root = tmp_path / "submissions"
+    for name, (kwargs, _) in CASES.items():
+        department(root, name, **kwargs)
+    store = Store(f"sqlite:///{tmp_path / 'bureau.db'}")
+    result = batch(root, mof, store)
+    return root, store, result
+
+
+def test_each_flag_is_raised_by_its_department_and_no_other(built):
+    _, store, result = built
+    assert result.errors == [] and result.scored_tables == len(CASES)
+    view = build_view(store)
+    got = {name: set(view["flags"].loc[view["flags"]["department"] == name, "flag"]) for name in CASES}
+    assert got == {name: expected for name, (_, expected) in CASES.items()}
+    assert set(FLAGS) == set().union(*(e for _, e in CASES.values()))
+
+
+def test_batch_is_idempotent_and_keeps_every_version(built, mof):
+    root, store, _ = built
+    again = batch(root, mof, store)
+    assert again.counts == {"new": 0, "updated": 0, "unchanged": len(CASES)}
+    department(root, "clean", spent=90)  # the department corrects its spending
+    third = batch(root, mof, store)
+    assert third.counts == {"new": 0, "updated": 1, "unchanged": len(CASES) - 1}
+    versions = store.versions("clean", 2023, "p1")
+    assert [(v["version"], v["execution_rate"]) for v in versions] == [(1, 0.98), (2, 0.9)]
+    current = {s["department"]: s for s in store.current(2023)}
+    assert current["clean"]["version"] == 2 and current["clean"]["execution_rate"] == 0.9
+
+
+def test_batch_keeps_going_past_bad_files(tmp_path, mof):
+    root = tmp_path / "s"
+    department(root, "good")
+    bad = department(root, "bad")
+    (bad / "actuals.json").write_text("{ not json", encoding="utf-8")
+    lonely = root / "lonely" / "2023"
+    lonely.mkdir(parents=True)
+    (lonely / "targets.json").write_text((root / "good" / "2023" / "targets.json").read_text(encoding="utf-8")
+                                         .replace('"good"', '"lonely"'), encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    result = batch(root, mof, store)
+    assert result.scored_tables == 1
+    assert [(Path(w).parent.name, ("文件格式有误" in m) or ("找不到实际完成值文件" in m)) for w, m in result.errors] == \
+        [("bad", True), ("lonely", True)]
+
+
+def test_schema_is_created_and_versioned(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    assert store.migrate() == SCHEMA_VERSION
+    Store(store.url)  # reopening migrates nothing and fails nothing
+
+
+def test_compare_outputs(built, tmp_path):
+    _, store, _ = built
+    files = write_view(build_view(store), tmp_path / "out")
+    xlsx = next(f for f in files if f.suffix == ".xlsx")
+    wb = load_workbook(xlsx)
+    assert wb.sheetnames == ["部门排名", "各表得分", "等级分布", "疑点清单"]
+    ranking = [[c.value for c in row] for row in wb["部门排名"].iter_rows()]
+    assert ranking[0][:4] == ["名次", "部门", "总分", "等级"] and ranking[1][0] == 1
+    scores = [r[2] for r in ranking[1:]]
+    assert scores == sorted(scores, reverse=True)
+    html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
+    assert "部门排名" in html and "疑点清单" in html and html.count("data:image/png;base64,") == 4
+    assert "@font-face" in html
+
+
+def test_html_dashboard_escapes_input_text(tmp_path, mof):
+    root = tmp_path / "s"
+    department(root, "<script>alert(1)</script>局")
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    batch(root, mof, store)
+    files = write_view(build_view(store), tmp_path / "out")
+    html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_change_against_the_previous_year(tmp_path, mof):
+    root = tmp_path / "s"
+    department(root, "a", year=2022, spent=80, changes={"会议次数": ("3次", NOTE)})
+    department(root, "a", year=2023)
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    batch(root, mof, store)
+    dept = build_view(store, 2023)["departments"].set_index("department")
+    assert dept.loc["a", "previous"] < dept.loc["a", "score"]
+    assert dept.loc["a", "change"] == pytest.approx(dept.loc["a", "score"] - dept.loc["a", "previous"])
+
+
+def test_review_sample_is_reproducible_and_stratified(tmp_path, mof):
+    synth_province(tmp_path / "p", departments=12, seed=5, tables=4, indicators=8)
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    batch(tmp_path / "p", mof, store)
+    a = draw_sample(store, share=0.15, seed=7)
+    b = draw_sample(store, share=0.15, seed=7)
+    c = draw_sample(store, share=0.15, seed=8)
+    assert a["id"].tolist() == b["id"].tolist() != c["id"].tolist()
+    assert len(a) == -(-len(store.current()) * 15 // 100)
+    s = draw_sample(store, share=0.15, seed=7, stratify=True)
+    grades = {g or "无法确定" for g in (r["grade"] for r in store.current())}
+    assert set(s["grade"].fillna("无法确定")) == grades
+
+
+def test_review_import_and_deviation(built, tmp_path):
+    _, store, _ = built
+    sample = draw_sample(store, share=1.0, seed=1)
+    path = write_review_workbook(store, sample, tmp_path / "复核表.xlsx")
+    wb = load_workbook(path)
+    ws = wb.active
+    head = [c.value for c in ws[1]]
+    col = {h: k for k, h in enumerate(head)}
+    for row in ws.iter_rows(min_row=2):
+        dept, level3 = row[col["部门"]].value, row[col["三级指标"]].value
+        if dept == "total-mismatch" and level3 == "会议次数":
+            row[col["复核得分"]].value = 10  # the reviewer finds only 5 of 15 meetings documented: 30 → 10
+        elif dept == "clean" and level3 == "满意度":
+            row[col["复核得分"]].value = 9
+    wb.save(path)
+    assert import_reviews(store, path, reviewer="张三") == 2
+    review = build_view(store, tolerance=10)["review"].set_index("department")
+    assert review.loc["total-mismatch", "self_total"] == 95  # the unit's own total
+    assert review.loc["total-mismatch", "review_total"] == pytest.approx(79.8)  # 10 + 20 + 15 + 15 + 10 + 9.8
+    assert bool(review.loc["total-mismatch", "flag"]) and review.loc["total-mismatch", "review_grade"] == "中"
+    assert review.loc["clean", "deviation"] == pytest.approx(1.0) and not bool(review.loc["clean", "flag"])
+    files = write_view(build_view(store), tmp_path / "o")
+    assert "自评与复核" in load_workbook(next(f for f in files if f.suffix == ".xlsx")).sheetnames
+
+
+def test_review_import_rejects_scores_above_the_weight(built, tmp_path):
+    _, store, _ = built
+    path = write_review_workbook(store, draw_sample(store, share=1.0, seed=1), tmp_path / "r.xlsx")
+    wb = load_workbook(path)
+    wb.active.cell(row=2, column=12).value = 999
+    wb.save(path)
+    from evaluator import InputFileError
+
+    with pytest.raises(InputFileError, match="超过分值"):
+        import_reviews(store, path)
+
+
+def test_synth_is_reproducible(tmp_path):
+    a = synth_province(tmp_path / "a", departments=5, seed=3)
+    b = synth_province(tmp_path / "b", departments=5, seed=3)
+    assert a == b and a["tables"] == 55 and a["indicators"] == 1100
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.json"))
+    assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.json"))
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+
+
+def test_commands_end_to_end(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "evaluator", *a], capture_output=True, text=True,  # noqa
+                                    cwd=tmp_path, timeout=600)
+    assert run("synth", "--departments", "8", "--seed", "4", "--years", "2", "-o", "p").returncode == 0
+    r = run("batch", "p")
+    assert r.returncode == 0 and "已评分" in r.stdout, r.stderr
+    r = run("compare", "-o", "out")
+    assert r.returncode == 0 and "个部门" in r.stdout, r.stderr
+    r = run("review", "sample", "--share", "0.2", "--seed", "3", "-o", "复核表.xlsx")
+    assert r.returncode == 0 and "复核表已写入" in r.stdout, r.stderr
+    r = run("review", "import", "复核表.xlsx")
+    assert r.returncode == 0 and "已导入 0 项复核得分" in r.stdout
+    r = run("compare", "--year", "1999")
+    assert r.returncode == 1 and "没有 1999 年度的评分结果" in r.stderr
