@@ -192,7 +192,8 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
         raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.url,
                              hint=f"已有年度：{'、'.join(map(str, years))}")
     ids = subs["id"].tolist()
-    inds = pd.DataFrame(store.indicators_of(ids))
+    inds = store.indicator_frame(ids, ("submission_id", "position", "status", "score", "weight", "claimed",
+                                       "qualitative", "actual"))
     fnd = pd.DataFrame(store.findings_of(ids), columns=["submission_id", "code", "severity"])
     flags = _flags(subs, inds, fnd)
     subs = subs.merge(flags.groupby("submission_id")["flag"].apply(lambda s: "；".join(FLAGS[f] for f in sorted(set(s))))
@@ -220,23 +221,21 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
 
 def _departments(subs: pd.DataFrame) -> pd.DataFrame:
     """One row per department: its 部门整体 table's total when it has one, else the mean of its tables'."""
-    def agg(g: pd.DataFrame) -> pd.Series:
-        dept_rows = g[g["kind"] == TableKind.DEPARTMENT.value]
-        base = dept_rows if len(dept_rows) and dept_rows["total"].notna().any() else g
-        score = base["total"].mean()
-        budget_w = base["execution_rate"].mean()
-        return pd.Series({
-            "score": round(score, 2) if pd.notna(score) else np.nan,
-            "execution_rate": budget_w, "tables": len(g), "complete": int(g["complete"].sum()),
-            "mean_table": round(g["total"].mean(), 2) if g["total"].notna().any() else np.nan,
-            "output": (g["output_score"].sum() / max(len(g), 1)), "benefit": (g["benefit_score"].sum() / max(len(g), 1)),
-            "satisfaction": (g["satisfaction_score"].sum() / max(len(g), 1)),
-            "flags": int((g["flags"] != "").sum()) if "flags" in g else 0,
-        })
-    out = subs.groupby("department", sort=True).apply(agg, include_groups=False).reset_index()
+    s = subs.copy()
+    s["is_dept"] = (s["kind"] == TableKind.DEPARTMENT.value) & s["total"].notna()
+    has_dept = s.groupby("department")["is_dept"].transform("any")
+    base = s[s["is_dept"] | ~has_dept]
+    g, b = s.groupby("department", sort=True), base.groupby("department", sort=True)
+    out = pd.DataFrame({
+        "score": b["total"].mean().round(2), "execution_rate": b["execution_rate"].mean(),
+        "tables": g.size(), "complete": g["complete"].sum().astype(int), "mean_table": g["total"].mean().round(2),
+        "output": g["output_score"].mean(), "benefit": g["benefit_score"].mean(),
+        "satisfaction": g["satisfaction_score"].mean(),
+        "flags": (s["flags"] != "").groupby(s["department"]).sum().astype(int) if "flags" in s else 0,
+    }).reset_index()
     from .rules import load_rules  # grade bands of the default rule set, for departments
     rules = load_rules()
-    out["grade"] = [rules.grade_for(s) if pd.notna(s) else None for s in out["score"]]
+    out["grade"] = [rules.grade_for(x) if pd.notna(x) else None for x in out["score"]]
     out = out.sort_values(["score", "department"], ascending=[False, True], na_position="last").reset_index(drop=True)
     out.insert(0, "rank", range(1, len(out) + 1))
     first = ["rank", "department", "score", "grade"]
@@ -247,16 +246,11 @@ def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.Data
     """One row per (submission, flag) — the likely inflated or inconsistent self-evaluations."""
     rows: list[tuple[int, str]] = []
     ok = inds[inds["status"] == "ok"]
-    full = ok.groupby("submission_id").apply(lambda g: bool((g["score"] >= g["weight"] - 1e-9).all()),
-                                             include_groups=False)
-    scored = set(ok["submission_id"])
+    full = (ok["score"] >= ok["weight"] - 1e-9).groupby(ok["submission_id"]).all()
     rate = subs.set_index("id")["execution_rate"]
-    for sid in subs["id"]:
-        r = rate.get(sid)
-        if sid in scored and full.get(sid, False) and r is not None and pd.notna(r) and r < 0.9:
-            rows.append((sid, "full-low-execution"))
-        if r is not None and pd.notna(r) and r < 0.8:
-            rows.append((sid, "underspent"))
+    all_full = rate.index.isin(full.index[full])
+    rows += [(sid, "full-low-execution") for sid in rate.index[all_full & (rate < 0.9).to_numpy()]]
+    rows += [(sid, "underspent") for sid in rate.index[(rate < 0.8).to_numpy()]]
     # 定性 达成 with no description: every qualitative indicator of the table answered with a stock phrase
     qual = inds[inds["qualitative"] == 1]
     bare = qual["actual"].fillna("").map(lambda a: re.sub(r"\s+", "", a) in STOCK_PHRASES)
@@ -266,11 +260,10 @@ def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.Data
                        (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch")):
         rows += [(sid, flag) for sid in sorted(set(fnd.loc[fnd["code"] == code, "submission_id"]))]
     # totals that do not match their own rows: claimed 总分 ≠ Σ claimed row scores (computed where none) + 执行
-    claimed_rows = inds.assign(c=inds["claimed"].fillna(inds["score"]).fillna(0)).groupby("submission_id")["c"].sum()
-    for _, s in subs[subs["claimed_total"].notna()].iterrows():
-        own = claimed_rows.get(s["id"], 0.0) + (s["execution_score"] or 0.0)
-        if abs(own - s["claimed_total"]) > 0.5:
-            rows.append((s["id"], "total-mismatch"))
+    claimed_rows = inds["claimed"].fillna(inds["score"]).fillna(0).groupby(inds["submission_id"]).sum()
+    stated = subs[subs["claimed_total"].notna()].set_index("id")
+    own = claimed_rows.reindex(stated.index).fillna(0) + stated["execution_score"].fillna(0)
+    rows += [(sid, "total-mismatch") for sid in stated.index[(own - stated["claimed_total"]).abs() > 0.5]]
     # the platform's red warning: indicator score ratio above the execution ratio by more than 5 points
     ratio = subs["indicator_score"] / subs["indicator_weight"].replace(0, np.nan)
     red = subs[(ratio - subs["execution_rate"]) > 0.05]

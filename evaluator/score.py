@@ -765,8 +765,10 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
                       unscored_tables=[t.title for t in targets.tables if not t.indicators])
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows as dicts, with missing text (NaN in pandas' str columns) as None."""
+    if columns is not None:
+        df = df[columns]
     text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
     rows = df.to_dict("records")
     for r in rows:

@@ -121,23 +121,35 @@ class Store:
     def record(self, items: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store scored tables: each item has 'submission' (columns), 'indicators' and 'findings' (lists of dicts).
 
+        One query finds the latest versions, then each table goes in with one statement: unchanged inputs
+        (same hash and rule set) are skipped, changed ones get the next version number.
         Returns counts of new, new-version and unchanged submissions."""
+        items = list(items)
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         with self.engine.begin() as conn:
+            latest = {}
+            for r in conn.execute(select(submissions.c.department, submissions.c.year, submissions.c.table_id,
+                                         submissions.c.version, submissions.c.inputs_hash, submissions.c.rule_set)):
+                key = (r.department, r.year, r.table_id)
+                if key not in latest or r.version > latest[key].version:
+                    latest[key] = r
+            next_id = (conn.execute(select(func.max(submissions.c.id))).scalar() or 0) + 1
+            subs, inds, finds = [], [], []
             for item in items:
                 sub = item["submission"]
-                last = self.latest(conn, sub["department"], sub["year"], sub["table_id"])
+                last = latest.get((sub["department"], sub["year"], sub["table_id"]))
                 if last and last.inputs_hash == sub["inputs_hash"] and last.rule_set == sub["rule_set"]:
                     counts["unchanged"] += 1
                     continue
-                version = (last.version + 1) if last else 1
                 counts["updated" if last else "new"] += 1
-                sid = conn.execute(insert(submissions).values(**sub, version=version, created_at=now)).inserted_primary_key[0]
-                if item["indicators"]:
-                    conn.execute(insert(indicators), [{**row, "submission_id": sid} for row in item["indicators"]])
-                if item["findings"]:
-                    conn.execute(insert(findings), [{**f, "submission_id": sid} for f in item["findings"]])
+                sid, next_id = next_id, next_id + 1
+                subs.append({**sub, "id": sid, "version": (last.version + 1) if last else 1, "created_at": now})
+                inds += [{**row, "submission_id": sid} for row in item["indicators"]]
+                finds += [{**f, "submission_id": sid} for f in item["findings"]]
+            for table, rows in ((submissions, subs), (indicators, inds), (findings, finds)):
+                for k in range(0, len(rows), 50_000):
+                    conn.execute(insert(table), rows[k:k + 50_000])
         return counts
 
     # reading ---------------------------------------------------------------------------------------------
@@ -159,15 +171,26 @@ class Store:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(submissions.c.year).distinct().order_by(submissions.c.year))]
 
-    def indicators_of(self, ids: list[int]) -> list[dict[str, Any]]:
+    def indicators_of(self, ids: list[int], columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        cols = [indicators.c[c] for c in columns] if columns else [indicators]
         out: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
             for k in range(0, len(ids), 900):
                 chunk = ids[k:k + 900]
                 out += [dict(r._mapping) for r in conn.execute(
-                    select(indicators).where(indicators.c.submission_id.in_(chunk))
+                    select(*cols).where(indicators.c.submission_id.in_(chunk))
                     .order_by(indicators.c.submission_id, indicators.c.position))]
         return out
+
+    def indicator_frame(self, ids: list[int], columns: tuple[str, ...]):
+        """The indicators of many submissions as a DataFrame, read in bulk (900 ids a query: SQLite's limit)."""
+        import pandas as pd
+
+        base = select(*[indicators.c[c] for c in columns])
+        with self.engine.connect() as conn:
+            frames = [pd.read_sql(base.where(indicators.c.submission_id.in_(ids[k:k + 900])), conn)
+                      for k in range(0, len(ids), 900)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
 
     def findings_of(self, ids: list[int]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
