@@ -145,7 +145,8 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         "form_title": f"{kind_word}绩效自评表（{year}年度）",
         "report_title": f"{ev.unit_name}{year}年度{'部门整体支出' if is_dept else te.title + ' '}绩效自评报告"
         if is_dept else f"{te.title.split('（')[-1].rstrip('）') if '（' in te.title else te.title}{year}年度绩效自评报告",
-        "unit_name": ev.unit_name, "fund": target.fund, "amount": _num(target.amount, 6), "period": target.period,
+        "unit_name": ev.unit_name, "supervisor": target.supervisor, "fund": target.fund,
+        "amount": _num(target.amount, 6), "period": target.period,
         "long_term_goal": target.long_term_goal, "annual_goal": annual_goal,
         "achieved_goal": ta.achieved_goal if ta else None, "problems": ta.problems if ta else None,
         "improvements": ta.improvements if ta else None,
@@ -293,6 +294,86 @@ def _doc_time(year: int | None) -> dt.datetime:
     return dt.datetime((year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
 
 
+@dataclass
+class Region:
+    """One cell (or merged block) of the 自评表, shared by the xlsx and docx writers."""
+
+    r: int
+    c: int
+    text: str
+    value: Any = None  # what Excel stores (a number where the form shows one); None → text
+    span: int = 1
+    rows: int = 1
+    center: bool = False
+    number: str | None = None
+
+
+def table_layout(ctx: dict[str, Any]) -> tuple[list[Region], int]:
+    """The official 自评表 below its title, 9 columns wide: regions and the number of rows."""
+    out: list[Region] = []
+    add = lambda *a, **k: out.append(Region(*a, **k))  # noqa: E731
+    r = 0
+    if ctx["is_department"]:
+        add(r, 0, "部门名称", span=2, center=True)
+        add(r, 2, ctx["unit_name"], span=7)
+    else:
+        add(r, 0, "项目名称", span=2, center=True)
+        add(r, 2, ctx["title"], span=7)
+        r += 1
+        add(r, 0, "主管部门", span=2, center=True)
+        add(r, 2, ctx.get("supervisor") or ctx["unit_name"], span=3)
+        add(r, 5, "实施单位", center=True)
+        add(r, 6, ctx["unit_name"], span=3)
+    r += 1
+    brows = ctx["budget_rows"]
+    add(r, 0, "项目资金（万元）" if not ctx["is_department"] else "预算资金（万元）", rows=len(brows) + 1, center=True)
+    add(r, 1, "", span=2)
+    for k, head in enumerate(("年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")):
+        add(r, 3 + k, head, center=True)
+    for b in brows:
+        r += 1
+        add(r, 1, b["label"], span=2)
+        for k, (key, number) in enumerate((("initial", "0.######"), ("budget", "0.######"), ("spent", "0.######"),
+                                           ("weight", "0.######"), ("rate", "0.00%"), ("score", "0.00"))):
+            add(r, 3 + k, b[key], value=b["values"][k], center=True, number=number)
+    r += 1
+    add(r, 0, "年度总体目标", rows=2, center=True)
+    add(r, 1, "预期目标", span=4, center=True)
+    add(r, 5, "实际完成情况", span=4, center=True)
+    r += 1
+    add(r, 1, ctx["annual_goal"] or "", span=4)
+    add(r, 5, ctx["achieved_goal"] or PENDING, span=4)
+    r += 1
+    inds = ctx["indicators"]
+    add(r, 0, "绩效指标", rows=len(inds) + 1, center=True)
+    for k, head in enumerate(("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
+                              "偏差原因分析及改进措施")):
+        add(r, 1 + k, head, center=True)
+    for i in inds:
+        r += 1
+        if i["l1_span"]:
+            add(r, 1, i["level1"], rows=i["l1_span"], center=True)
+        if i["l2_span"]:
+            add(r, 2, i["level2"], rows=i["l2_span"], center=True)
+        add(r, 3, i["level3"])
+        add(r, 4, i["target"], center=True)
+        add(r, 5, i["actual"], center=True)
+        add(r, 6, i["weight"], value=i["weight_value"], center=True, number="0.00")
+        add(r, 7, i["score"], value=i["score_value"] if i["status"] == "ok" else None, center=True, number="0.00")
+        add(r, 8, i["note"])
+    r += 1
+    add(r, 0, "总分", span=6, center=True)
+    add(r, 6, "100", value=100, center=True, number="0")
+    add(r, 7, ctx["total_text"], value=ctx["total_value"], center=True, number="0.00")
+    add(r, 8, f"评价等级：{ctx['grade_text']}", center=True)
+    return out, r + 1
+
+
+def _contacts_line(ctx: dict[str, Any]) -> str:
+    c = ctx["contacts"]
+    return f"填表人：{c['filler'] or PENDING}    联系电话：{c['phone'] or PENDING}    单位负责人：{c['head'] or PENDING}"
+
+
 def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     """The 自评表 as an Excel sheet in the official layout, numbers stored as numbers."""
     from openpyxl import Workbook
@@ -307,96 +388,33 @@ def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     wrap = Alignment(wrap_text=True, vertical="center")
     center = Alignment(wrap_text=True, vertical="center", horizontal="center")
     font = Font(name="宋体", size=10)
-    bold = Font(name="宋体", size=14, bold=True)
-    ncol = 9
-
     widths = (10, 10, 12, 26, 14, 14, 8, 9, 30)
-    lines: dict[int, int] = {}
-
-    def put(row: int, col: int, value: Any, *, span: int = 1, rows: int = 1, align=wrap, number: str | None = None):
-        if isinstance(value, str) and rows == 1:
-            # Excel does not grow rows for wrapped text on open: size them from the text (CJK = 2 units)
-            room = max(sum(widths[col - 1: col - 1 + span]) - 1, 4)
-            need = sum(-(-_text_width(part) // room) or 1 for part in value.split("\n"))
-            lines[row] = max(lines.get(row, 1), need)
-        cell = ws.cell(row=row, column=col, value=value)
-        cell.font, cell.alignment = font, align
-        if number:
-            cell.number_format = number
-        if span > 1 or rows > 1:
-            ws.merge_cells(start_row=row, start_column=col, end_row=row + rows - 1, end_column=col + span - 1)
-        for r in range(row, row + rows):
-            for c in range(col, col + span):
-                ws.cell(row=r, column=c).border = border
-        return cell
-
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(widths))
     title = ws.cell(row=1, column=1, value=ctx["form_title"])
-    title.font, title.alignment = bold, center
-    r = 2
-    if ctx["is_department"]:
-        put(r, 1, "部门名称", span=2, align=center)
-        put(r, 3, ctx["unit_name"], span=7)
-    else:
-        put(r, 1, "项目名称", span=2, align=center)
-        put(r, 3, ctx["title"], span=7)
-        r += 1
-        put(r, 1, "主管部门", span=2, align=center)
-        put(r, 3, ctx["unit_name"], span=3)
-        put(r, 6, "实施单位", align=center)
-        put(r, 7, ctx["unit_name"], span=3)
-    r += 1
-    brows = ctx["budget_rows"]
-    put(r, 1, "项目资金（万元）" if not ctx["is_department"] else "预算资金（万元）", rows=len(brows) + 1, align=center)
-    for c, head in enumerate(("", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")):
-        if c == 0:
-            put(r, 2, "", span=2)
-        else:
-            put(r, 3 + c, head, align=center)
-    for b in brows:
-        r += 1
-        put(r, 2, b["label"], span=2)
-        for c, v in enumerate(b["values"]):
-            fmt_code = "0.00%" if c == 4 else ("0.00" if c == 5 else "0.######")
-            put(r, 4 + c, v if v is not None else ("—" if c >= 3 and b["label"] != "年度资金总额" else None),
-                number=fmt_code, align=center)
-    r += 1
-    put(r, 1, "年度总体目标", rows=2, align=center)
-    put(r, 2, "预期目标", span=4, align=center)
-    put(r, 6, "实际完成情况", span=4, align=center)
-    r += 1
-    put(r, 2, ctx["annual_goal"] or "", span=4)
-    put(r, 6, ctx["achieved_goal"] or PENDING, span=4)
-    r += 1
-    inds = ctx["indicators"]
-    put(r, 1, "绩效指标", rows=len(inds) + 1, align=center)
-    for c, head in enumerate(("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
-                              "偏差原因分析及改进措施")):
-        put(r, 2 + c, head, align=center)
-    for i in inds:
-        r += 1
-        if i["l1_span"]:
-            put(r, 2, i["level1"], rows=i["l1_span"], align=center)
-        if i["l2_span"]:
-            put(r, 3, i["level2"], rows=i["l2_span"], align=center)
-        put(r, 4, i["level3"])
-        put(r, 5, i["target"], align=center)
-        put(r, 6, i["actual"], align=center)
-        put(r, 7, i["weight_value"], number="0.00", align=center)
-        put(r, 8, i["score_value"] if i["status"] == "ok" else i["score"], number="0.00", align=center)
-        put(r, 9, i["note"])
-    r += 1
-    put(r, 1, "总分", span=6, align=center)
-    put(r, 7, 100, number="0", align=center)
-    put(r, 8, ctx["total_value"] if ctx["total_value"] is not None else "无法确定", number="0.00", align=center)
-    put(r, 9, f"评价等级：{ctx['grade_text']}", align=center)
-    r += 2
-    c = ctx["contacts"]
-    ws.cell(row=r, column=1, value=f"填表人：{c['filler'] or PENDING}    联系电话：{c['phone'] or PENDING}    "
-                                   f"单位负责人：{c['head'] or PENDING}").font = font
+    title.font, title.alignment = Font(name="宋体", size=14, bold=True), center
+    regions, nrows = table_layout(ctx)
+    lines: dict[int, int] = {}
+    for g in regions:
+        row, col = g.r + 2, g.c + 1
+        if g.rows == 1 and g.text:
+            # Excel does not grow rows for wrapped text on open: size them from the text (CJK = 2 units)
+            room = max(sum(widths[g.c: g.c + g.span]) - 1, 4)
+            need = sum(-(-_text_width(part) // room) or 1 for part in g.text.split("\n"))
+            lines[row] = max(lines.get(row, 1), need)
+        cell = ws.cell(row=row, column=col, value=g.value if g.value is not None else (g.text or None))
+        cell.font, cell.alignment = font, center if g.center else wrap
+        if g.number and g.value is not None:
+            cell.number_format = g.number
+        if g.span > 1 or g.rows > 1:
+            ws.merge_cells(start_row=row, start_column=col, end_row=row + g.rows - 1, end_column=col + g.span - 1)
+        for rr in range(row, row + g.rows):
+            for cc in range(col, col + g.span):
+                ws.cell(row=rr, column=cc).border = border
+    r = nrows + 3
+    ws.cell(row=r, column=1, value=_contacts_line(ctx)).font = font
     ws.cell(row=r + 1, column=1, value=footer).font = Font(name="宋体", size=8, color="666666")
     for row, n in lines.items():
-        if n > 1 and ws.row_dimensions[row].height is None:
+        if n > 1:
             ws.row_dimensions[row].height = 13.5 * n + 2
     for k, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(k)].width = w
@@ -440,77 +458,18 @@ def _docx_table(document, ctx: dict[str, Any]) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
-    inds, brows = ctx["indicators"], ctx["budget_rows"]
-    head_rows = 1 if ctx["is_department"] else 2
-    nrows = head_rows + 1 + len(brows) + 2 + 1 + len(inds) + 1
+    regions, nrows = table_layout(ctx)
     table = document.add_table(rows=nrows, cols=9)
     table.style = "Table Grid"
     grid = table._cells  # one pass over the XML; table.cell() re-walks the whole table on every call
-    merges: list[tuple[int, int, int, int]] = []
-
-    def cell(r: int, c: int, text: str, span: int = 1, rows: int = 1, center: bool = False):
-        # text first, merges last: merging joins the content of non-empty cells
-        p = grid[r * 9 + c].paragraphs[0]
-        run = p.add_run(str(text))
-        run.font.size = Pt(9)
-        if center:
+    for g in regions:  # text first, merges last: merging joins the content of non-empty cells
+        p = grid[g.r * 9 + g.c].paragraphs[0]
+        p.add_run(g.text).font.size = Pt(9)
+        if g.center:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        if span > 1 or rows > 1:
-            merges.append((r, c, r + rows - 1, c + span - 1))
-
-    r = 0
-    if ctx["is_department"]:
-        cell(r, 0, "部门名称", span=2, center=True)
-        cell(r, 2, ctx["unit_name"], span=7)
-    else:
-        cell(r, 0, "项目名称", span=2, center=True)
-        cell(r, 2, ctx["title"], span=7)
-        r += 1
-        cell(r, 0, "主管部门", span=2, center=True)
-        cell(r, 2, ctx["unit_name"], span=3)
-        cell(r, 5, "实施单位", center=True)
-        cell(r, 6, ctx["unit_name"], span=3)
-    r += 1
-    cell(r, 0, "项目资金（万元）" if not ctx["is_department"] else "预算资金（万元）", rows=len(brows) + 1, center=True)
-    cell(r, 1, "", span=2)
-    for c, head in enumerate(("年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")):
-        cell(r, 3 + c, head, center=True)
-    for b in brows:
-        r += 1
-        cell(r, 1, b["label"], span=2)
-        for c, key in enumerate(("initial", "budget", "spent", "weight", "rate", "score")):
-            cell(r, 3 + c, b[key], center=True)
-    r += 1
-    cell(r, 0, "年度总体目标", rows=2, center=True)
-    cell(r, 1, "预期目标", span=4, center=True)
-    cell(r, 5, "实际完成情况", span=4, center=True)
-    r += 1
-    cell(r, 1, ctx["annual_goal"] or "", span=4)
-    cell(r, 5, ctx["achieved_goal"] or PENDING, span=4)
-    r += 1
-    cell(r, 0, "绩效指标", rows=len(inds) + 1, center=True)
-    for c, head in enumerate(("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
-                              "偏差原因分析及改进措施")):
-        cell(r, 1 + c, head, center=True)
-    for i in inds:
-        r += 1
-        if i["l1_span"]:
-            cell(r, 1, i["level1"], rows=i["l1_span"], center=True)
-        if i["l2_span"]:
-            cell(r, 2, i["level2"], rows=i["l2_span"], center=True)
-        cell(r, 3, i["level3"])
-        cell(r, 4, i["target"], center=True)
-        cell(r, 5, i["actual"], center=True)
-        cell(r, 6, i["weight"], center=True)
-        cell(r, 7, i["score"], center=True)
-        cell(r, 8, i["note"])
-    r += 1
-    cell(r, 0, "总分", span=6, center=True)
-    cell(r, 6, "100", center=True)
-    cell(r, 7, ctx["total_text"], center=True)
-    cell(r, 8, f"评价等级：{ctx['grade_text']}", center=True)
-    for r0, c0, r1, c1 in merges:  # regions do not overlap, so each corner's cell is still in the table
-        grid[r0 * 9 + c0].merge(grid[r1 * 9 + c1])
+    for g in regions:  # regions do not overlap, so each corner's cell is still in the table
+        if g.span > 1 or g.rows > 1:
+            grid[g.r * 9 + g.c].merge(grid[(g.r + g.rows - 1) * 9 + g.c + g.span - 1])
 
 
 def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
@@ -556,9 +515,7 @@ def write_table_docx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     h = document.add_heading(ctx["form_title"], level=1)
     h.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _docx_table(document, ctx)
-    c = ctx["contacts"]
-    document.add_paragraph(f"填表人：{c['filler'] or PENDING}    联系电话：{c['phone'] or PENDING}    "
-                           f"单位负责人：{c['head'] or PENDING}")
+    document.add_paragraph(_contacts_line(ctx))
     _docx_footer(document, footer)
     return _save_docx(document, path, ctx["year"])
 
