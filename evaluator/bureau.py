@@ -86,15 +86,35 @@ def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
     return targets, load_actuals(sub.actuals)
 
 
+CHUNK = 200  # departments scored and stored together: bounds memory, keeps the vectorised pass large
+
+
 def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = None,
           progress: Callable[[int, int], None] | None = None) -> BatchResult:
     """Score and store every submission under ``root``; a bad file is listed and skipped, never fatal."""
-    from .score import Files, _row_findings, _row_text, _table_findings, indicator_frame, score_frame, table_totals
-
     subs = discover(root)
     result = BatchResult()
+    totals = {"new": 0, "updated": 0, "unchanged": 0}
+    for start in range(0, len(subs), CHUNK):
+        counts = _batch_chunk(subs[start:start + CHUNK], rules, store, year, result)
+        for k, v in counts.items():
+            totals[k] += v
+        if progress:
+            progress(min(start + CHUNK, len(subs)), len(subs))
+    result.counts = totals
+    return result
+
+
+_RECORD_COLUMNS = None  # all columns: the findings and explanations read most of the trace
+
+
+def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int | None,
+                 result: BatchResult) -> dict[str, int]:
+    from .score import Files, _records, _row_findings, _row_text, _table_findings, indicator_frame, score_frame, \
+        table_totals
+
     frames, meta, pre_findings = [], {}, {}
-    for k, sub in enumerate(subs, start=1):
+    for sub in subs:
         try:
             targets, actuals = _load_pair(sub)
         except EvaluatorError as e:
@@ -119,21 +139,18 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
-        if progress:
-            progress(k, len(subs))
     if not frames:
-        return result
-    frame = pd.concat(frames, ignore_index=True)
-    scored = score_frame(frame, rules)
+        return {}
+    scored = score_frame(pd.concat(frames, ignore_index=True), rules)
+    del frames
     totals = table_totals(scored, rules)
-    from .score import _records
-
-    rows = _records(scored)
+    group_sum = scored.assign(s=scored["score"].fillna(0)).pivot_table(
+        index="table", columns="group", values="s", aggfunc="sum", fill_value=0.0)
+    rows = _records(scored, _RECORD_COLUMNS)
+    del scored
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_table.setdefault(r["table"], []).append(r)
-    group_sum = scored.assign(s=scored["score"].fillna(0)).pivot_table(
-        index="table", columns="group", values="s", aggfunc="sum", fill_value=0.0)
     items = []
     for table_key, trs in by_table.items():
         m = meta[table_key]
@@ -142,15 +159,16 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         fnd = list(pre_findings.get(table_key, [])) + _row_findings(trs, rules, files, m["notes"])
         fnd += _table_findings(table_key, t, trs, rules, files, m["claimed_total"])
         ok = [r for r in trs if r["status"] == "ok"]
+        groups = group_sum.loc[table_key] if table_key in group_sum.index else {}
         sub = {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
-            "total": _f(t["total"]), "raw_total": _f(t["raw_total"]), "grade": t["grade"] if isinstance(t["grade"], str) else None,
-            "complete": int(bool(t["complete"])), "execution_rate": _f(t["rate"]), "execution_score": _f(t["execution_score"]),
-            "claimed_total": m["claimed_total"],
-            "output_score": _f(group_sum.loc[table_key].get("output", 0.0)) if table_key in group_sum.index else 0.0,
-            "benefit_score": _f(group_sum.loc[table_key].get("benefit", 0.0)) if table_key in group_sum.index else 0.0,
-            "satisfaction_score": _f(group_sum.loc[table_key].get("satisfaction", 0.0)) if table_key in group_sum.index else 0.0,
+            "total": _f(t["total"]), "raw_total": _f(t["raw_total"]),
+            "grade": t["grade"] if isinstance(t["grade"], str) else None,
+            "complete": int(bool(t["complete"])), "execution_rate": _f(t["rate"]),
+            "execution_score": _f(t["execution_score"]), "claimed_total": m["claimed_total"],
+            "output_score": _f(groups.get("output", 0.0)), "benefit_score": _f(groups.get("benefit", 0.0)),
+            "satisfaction_score": _f(groups.get("satisfaction", 0.0)),
             "indicator_weight": float(sum(r["weight"] for r in trs if r["status"] != "na")),
             "indicator_score": float(sum(r["score"] for r in ok)),
         }
@@ -164,10 +182,9 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,
                "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
         items.append({"submission": sub, "indicators": inds, "findings": fs})
-    result.counts = store.record(items)
-    result.scored_tables = len(items)
-    result.indicators = len(rows)
-    return result
+    result.scored_tables += len(items)
+    result.indicators += len(rows)
+    return store.record(items)
 
 
 def _f(x: Any) -> float | None:
