@@ -86,6 +86,7 @@ def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
     return targets, load_actuals(sub.actuals)
 
 
+HTML_FLAG_ROWS = 500  # the dashboard lists this many flags; the workbook has them all
 CHUNK = 200  # departments scored and stored together: bounds memory, keeps the vectorised pass large
 
 
@@ -555,8 +556,10 @@ def _write_html(view: dict[str, pd.DataFrame], charts: dict[str, bytes], path: P
     template = _env().get_template("bureau.html.j2")
     args = dict(year=year, previous=view["year"]["previous"].iloc[0], images=images,
                 departments=dept.to_dict("records"), grades=view["grades"].reset_index().to_dict("records"),
-                flags=view["flags"].to_dict("records"), flag_names=FLAGS,
+                flags=view["flags"].head(HTML_FLAG_ROWS).to_dict("records"), flag_total=len(view["flags"]),
+                flag_names=FLAGS,
                 flag_counts=view["flags"]["flag"].value_counts().to_dict(), review=review.to_dict("records"),
-                summary=summary, n_tables=len(view["submissions"]))
+                summary=summary, n_tables=len(view["submissions"]),
+                flagged_tables=int(view["flags"]["submission_id"].nunique()))
     font = web_font(template.render(**args, font=""))  # the page's own characters, embedded: no tofu anywhere
     return write_atomic(path, template.render(**args, font=font))
