@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -21,16 +20,14 @@ import pandas as pd
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall time and the command's own peak memory (MB), measured by a wrapper in the child process."""
-    wrapper = ("import resource, runpy, sys; sys.argv = ['evaluator', *sys.argv[1:]]\n"
-               "try:\n    runpy.run_module('evaluator', run_name='__main__')\n"
-               "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    """Wall time and the command's own peak memory (MB), from /usr/bin/time (GNU time).
+
+    (getrusage in the child would not do: Linux keeps the parent's high-water mark across exec.)"""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=cwd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "evaluator", *cmd], cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - t0
-    peak_kb = int(done.stderr.strip().splitlines()[-1])
-    return elapsed, peak_kb / 1024
+    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:

@@ -588,15 +588,15 @@ def _docx_budget_table(document, ctx: dict[str, Any]) -> None:
 
 
 def write_report_html(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
-                      path: Path, footer: str, example: bool) -> Path:
+                      path: Path, footer: str, example: bool, font: str | None = None) -> Path:
     from .charts import web_font
 
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items() if v}
     template = _env().get_template("report.html.j2")
     args = dict(title=ctx["report_title"], blocks=blocks, cover=cover, t=ctx, charts=images, footer=footer,
                 example=example)
-    # render once to learn the characters, then embed a font with exactly those glyphs
-    font = web_font(template.render(**args, font=""))
+    if font is None:  # render once to learn the characters, then embed a font with exactly those glyphs
+        font = web_font(template.render(**args, font=""))
     return write_atomic(path, template.render(**args, font=font))
 
 
@@ -710,7 +710,9 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     parts = [part for part, kinds in (("table", {"xlsx", "docx"}), ("report", {"html", "docx", "pdf"}))
              if kinds & set(formats)]
     # the longer 自评报告 tasks first, so no core is left with a long task at the end
-    args = [(targets, actuals, ev, rules, te.table, part, out, formats, footer)
+    # one embedded web font for all the HTML reports of this run, cut once here rather than in every worker
+    font = _shared_web_font(targets, actuals, ev, rules, footer) if "html" in formats else None
+    args = [(targets, actuals, ev, rules, te.table, part, out, formats, footer, font)
             for part in sorted(parts, key=lambda p: p != "report") for te in ev.tables]
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
     jobs = min(jobs, len(args))
@@ -755,8 +757,21 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
         charts.pdf_font()
 
 
+def _shared_web_font(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, footer: str) -> str:
+    from .charts import web_font
+
+    template = _env().get_template("report.html.j2")
+    text = []
+    for te in ev.tables:
+        ctx = build_context(ev, te, next(t for t in targets.tables if t.id == te.table), actuals, rules)
+        text.append(template.render(title=ctx["report_title"], blocks=render_blocks(ctx, ev, rules),
+                                    cover=_cover(ctx, ev, actuals), t=ctx, charts={}, footer=footer,
+                                    example=ev.example, font=""))
+    return web_font("".join(text))
+
+
 def _write_table_set(args: tuple) -> list[Path]:
-    targets, actuals, ev, rules, table_id, part, out, formats, footer = args
+    targets, actuals, ev, rules, table_id, part, out, formats, footer, font = args
     te = next(t for t in ev.tables if t.table == table_id)
     target = next(t for t in targets.tables if t.id == table_id)
     ctx = build_context(ev, te, target, actuals, rules)
@@ -773,7 +788,8 @@ def _write_table_set(args: tuple) -> list[Path]:
         cover = _cover(ctx, ev, actuals)
         png = _charts(ctx, "png")
         if "html" in formats:
-            written.append(write_report_html(ctx, blocks, cover, png, out / f"{stem}-自评报告.html", footer, ev.example))
+            written.append(write_report_html(ctx, blocks, cover, png, out / f"{stem}-自评报告.html", footer, ev.example,
+                                             font))
         if "docx" in formats:
             written.append(write_report_docx(ctx, blocks, cover, png, out / f"{stem}-自评报告.docx", footer))
         if "pdf" in formats:
