@@ -46,6 +46,12 @@ def _cmap(path: str) -> frozenset[int]:
         return frozenset(f.getBestCmap())
 
 
+def missing_glyphs(path: Path, text: str) -> set[str]:
+    """The characters of ``text`` the font file at ``path`` has no glyph for (whitespace aside)."""
+    cmap = _cmap(str(path))
+    return {c for c in text if not c.isspace() and ord(c) not in cmap}
+
+
 def font_covers(text: str, kind: str = "sans") -> set[str]:
     """The characters of ``text`` the font has no glyph for (whitespace aside)."""
     cmap = _cmap(str(font_path(kind)))
@@ -151,27 +157,43 @@ def _subset_to_truetype(font, chars: set[str]):
     return font
 
 
-def web_font(text: str) -> str:
-    """A small WOFF font (base64) with just the glyphs ``text`` needs, so an HTML file shows Chinese on any
-    machine, even one without a CJK font. Cut from the cached TrueType PDF font: fast and reproducible."""
-    import base64
-
+def _glyph_subset(text: str, flavor: str | None):
+    """The cached TrueType font cut down to ``text`` (plus ASCII), keeping each glyph's stored data."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(pdf_font(text)))
     opts = subset.Options()
-    opts.flavor = "woff"
+    opts.flavor = flavor
     opts.layout_features = []
     opts.notdef_outline = True
     sub = subset.Subsetter(opts)
     sub.populate(unicodes=sorted({ord(c) for c in text if not c.isspace()} | set(range(32, 127))))
     sub.subset(font)
     font.recalcTimestamp = font.recalcBBoxes = False  # keep the stored glyph data as it is (fast, reproducible)
-    font.flavor = "woff"
+    font.flavor = flavor
     buf = io.BytesIO()
     font.save(buf)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def run_font(text: str) -> Path:
+    """A small TrueType font with the glyphs of one report run, for the PDFs (cached by content)."""
+    data = _glyph_subset(text, None)
+    path = cache_dir() / f"run-{hashlib.sha1(data).hexdigest()[:16]}.ttf"
+    if not path.is_file():
+        from .output import write_atomic
+
+        write_atomic(path, data)
+    return path
+
+
+def web_font(text: str) -> str:
+    """A small WOFF font (base64) with just the glyphs ``text`` needs, so an HTML file shows Chinese on any
+    machine, even one without a CJK font. Cut from the cached TrueType PDF font: fast and reproducible."""
+    import base64
+
+    return base64.b64encode(_glyph_subset(text, "woff")).decode("ascii")
 
 
 @lru_cache(maxsize=2)

@@ -601,11 +601,12 @@ def write_report_html(ctx: dict[str, Any], blocks: list[Block], cover: list[tupl
 
 
 def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple[str, str]], charts: dict[str, bytes],
-                     path: Path, footer: str, example: bool) -> Path:
+                     path: Path, footer: str, example: bool, font_file: Path | None = None) -> Path:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     from .charts import pdf_font
+    from .charts import missing_glyphs as font_covers_path
 
     class Report(FPDF):
         def footer(self) -> None:  # noqa: D401 - fpdf2 hook
@@ -622,7 +623,8 @@ def write_report_pdf(ctx: dict[str, Any], blocks: list[Block], cover: list[tuple
     text = "".join([footer, *(b.text for b in blocks), *(i for b in blocks for i in b.items),
                     *(v for row in cover for v in row), *(str(v) for i in ctx["indicators"] for v in i.values()),
                     *(str(v) for r in ctx["budget_rows"] for v in r.values())])
-    pdf.add_font("serif", fname=str(pdf_font(text)))
+    usable = font_file is not None and not font_covers_path(font_file, text)
+    pdf.add_font("serif", fname=str(font_file if usable else pdf_font(text)))
     # the embedded subset carries no build time, and keeps the glyphs' stored bounds (the cached font was
     # saved with them): fontTools then copies each glyph as it is instead of re-encoding its outline
     pdf.fonts["serif"].ttfont.recalcTimestamp = False
@@ -710,9 +712,9 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     parts = [part for part, kinds in (("table", {"xlsx", "docx"}), ("report", {"html", "docx", "pdf"}))
              if kinds & set(formats)]
     # the longer 自评报告 tasks first, so no core is left with a long task at the end
-    # one embedded web font for all the HTML reports of this run, cut once here rather than in every worker
-    font = _shared_web_font(targets, actuals, ev, rules, footer) if "html" in formats else None
-    args = [(targets, actuals, ev, rules, te.table, part, out, formats, footer, font)
+    # one embedded web font and one PDF font for all the reports of this run, cut once here, not in each worker
+    fonts = _run_fonts(targets, actuals, ev, rules, footer, formats)
+    args = [(targets, actuals, ev, rules, te.table, part, out, formats, footer, fonts)
             for part in sorted(parts, key=lambda p: p != "report") for te in ev.tables]
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
     jobs = min(jobs, len(args))
@@ -757,9 +759,13 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
         charts.pdf_font()
 
 
-def _shared_web_font(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, footer: str) -> str:
-    from .charts import web_font
+def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, footer: str,
+               formats: tuple[str, ...]) -> dict[str, Any]:
+    """The characters of every report of the run (the HTML text holds them all) → a web font and a PDF font."""
+    from .charts import run_font, web_font
 
+    if not {"html", "pdf"} & set(formats):
+        return {}
     template = _env().get_template("report.html.j2")
     text = []
     for te in ev.tables:
@@ -767,11 +773,12 @@ def _shared_web_font(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
         text.append(template.render(title=ctx["report_title"], blocks=render_blocks(ctx, ev, rules),
                                     cover=_cover(ctx, ev, actuals), t=ctx, charts={}, footer=footer,
                                     example=ev.example, font=""))
-    return web_font("".join(text))
+    chars = "".join(sorted(set("".join(text) + "第页示例数据：本报告的实际完成值仅用于演示，不代表单位的真实完成情况。•")))
+    return {"web": web_font(chars) if "html" in formats else None, "pdf": run_font(chars) if "pdf" in formats else None}
 
 
 def _write_table_set(args: tuple) -> list[Path]:
-    targets, actuals, ev, rules, table_id, part, out, formats, footer, font = args
+    targets, actuals, ev, rules, table_id, part, out, formats, footer, fonts = args
     te = next(t for t in ev.tables if t.table == table_id)
     target = next(t for t in targets.tables if t.id == table_id)
     ctx = build_context(ev, te, target, actuals, rules)
@@ -789,9 +796,10 @@ def _write_table_set(args: tuple) -> list[Path]:
         png = _charts(ctx, "png")
         if "html" in formats:
             written.append(write_report_html(ctx, blocks, cover, png, out / f"{stem}-自评报告.html", footer, ev.example,
-                                             font))
+                                             fonts.get("web")))
         if "docx" in formats:
             written.append(write_report_docx(ctx, blocks, cover, png, out / f"{stem}-自评报告.docx", footer))
         if "pdf" in formats:
-            written.append(write_report_pdf(ctx, blocks, cover, png, out / f"{stem}-自评报告.pdf", footer, ev.example))
+            written.append(write_report_pdf(ctx, blocks, cover, png, out / f"{stem}-自评报告.pdf", footer, ev.example,
+                                            fonts.get("pdf")))
     return written
