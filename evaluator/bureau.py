@@ -22,7 +22,7 @@ import pandas as pd
 from .errors import Code, EvaluatorError, InputFileError
 from .load import load_actuals, load_targets
 from .model import ActualSet, Severity, TableKind, TargetSet
-from .output import write_atomic
+from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store
 
@@ -353,6 +353,7 @@ def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Pat
     import io
 
     buf = io.BytesIO()
+    no_formulas(wb)
     wb.save(buf)
     return write_atomic(path, buf.getvalue())
 
@@ -530,10 +531,7 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
             for k, col in enumerate(df.columns, start=1):
                 width = max([len(str(col)) * 2] + [min(40, len(str(v)) * 2) for v in df[col].head(200)]) + 2
                 ws.column_dimensions[get_column_letter(k)].width = min(width, 50)
-            for row in ws.iter_rows(min_row=2):  # text from inputs is never a formula
-                for cell in row:
-                    if isinstance(cell.value, str) and cell.value[:1] in "=+-@":
-                        cell.data_type = "s"
+        no_formulas(writer.book)
     return write_atomic(path, buf.getvalue())
 
 

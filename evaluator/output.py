@@ -9,7 +9,7 @@ from typing import Any
 
 from .model import Evaluation, TableKind
 
-__all__ = ["evaluation_json", "write_atomic"]
+__all__ = ["evaluation_json", "write_atomic", "no_formulas"]
 
 
 def _indicator(i) -> dict[str, Any]:
@@ -76,3 +76,15 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def no_formulas(wb) -> None:
+    """Text from the inputs is written as text: a name or reason starting with = + - @ never becomes a formula.
+
+    openpyxl stores any string that starts with "=" as a formula; evaluator writes no formulas of its own, so every
+    such cell is turned back into a string."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"

@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from .model import ActualSet, Evaluation, Severity, TableEvaluation, TableKind, TargetSet, TargetTable
-from .output import write_atomic
+from .output import no_formulas, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "PENDING"]
@@ -428,6 +428,7 @@ def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
     wb.properties.creator = "evaluator"
     wb.properties.created = wb.properties.modified = when
     buf = io.BytesIO()
+    no_formulas(wb)
     wb.save(buf)
     return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(ctx["year"])))
 

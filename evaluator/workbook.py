@@ -17,7 +17,7 @@ from .errors import InputFileError, check_file_size
 from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
 )
-from .output import write_atomic
+from .output import no_formulas, write_atomic
 from .parse import normalise_text, parse_value
 from .report import _text_width
 from .rules import RuleSet
@@ -305,6 +305,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
     wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
     buf = io.BytesIO()
+    no_formulas(wb)
     wb.save(buf)
     return write_atomic(path, _pin_zip(buf.getvalue(), when))
 

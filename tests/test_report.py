@@ -201,3 +201,21 @@ def test_documents_carry_pinned_metadata(reports):
         assert "2024-01-01T00:00:00Z" in core
         assert {i.date_time for i in z.infolist()} == {(2000, 1, 1, 0, 0, 0)}
     assert PdfReader(reports / "dept-2023-自评报告.pdf").metadata["/CreationDate"].startswith("D:20240101")
+
+
+def test_text_from_inputs_is_never_a_formula(tmp_path, seed_targets, seed_actuals, mof):
+    from evaluator.workbook import write_template
+
+    hostile = seed_targets.model_copy(deep=True)
+    hostile.tables[0].indicators[0].level3 = "=HYPERLINK(\"http://x\",\"点我\")"
+    actuals = seed_actuals.model_copy(deep=True)
+    actuals.tables[0].indicators[0].indicator = hostile.tables[0].indicators[0].level3
+    actuals.tables[0].indicators[2].deviation_note = "=1+1"
+    ev = evaluate(hostile, actuals, mof)
+    write_reports(hostile, actuals, ev, mof, tmp_path, ["xlsx"])
+    template = write_template(hostile, mof, tmp_path / "t.xlsx", actuals=actuals)
+    for path in (tmp_path / "dept-2023-自评表.xlsx", template):
+        wb = load_workbook(path)
+        cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+        assert not [c.coordinate for c in cells if c.data_type == "f"], path.name
+        assert any(c.value == "=1+1" for c in cells) and any(c.value.startswith("=HYPERLINK") for c in cells)
