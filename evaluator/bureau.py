@@ -14,14 +14,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from .errors import Code, EvaluatorError, InputFileError
 from .load import load_actuals, load_targets
-from .model import ActualSet, Severity, TableKind, TargetSet
+from .model import ActualSet, TableKind, TargetSet
 from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store

@@ -145,31 +145,14 @@ def _rows_from_csv(path: Path) -> list[list[str]]:
 
 
 def _rows_from_xlsx(path: Path) -> list[list[str]]:
-    from openpyxl import load_workbook
+    """The sheet holding the 自评表 header (the first sheet if none does), merged regions filled."""
+    from .forms import read_grids
 
-    try:
-        wb = load_workbook(path, data_only=True, read_only=False)
-    except Exception as e:  # openpyxl raises many types for a broken file
-        raise InputFileError(f"无法打开 Excel 文件（{type(e).__name__}）", where=str(path),
-                             hint="请确认文件为 .xlsx 格式且未损坏、未加密") from e
-    ws = wb.active
-    # fill merged regions with their top-left value
-    for rng in list(ws.merged_cells.ranges):
-        value = ws.cell(rng.min_row, rng.min_col).value
-        ws.unmerge_cells(str(rng))
-        for r in range(rng.min_row, rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                ws.cell(r, c).value = value
-    rows = []
-    for row in ws.iter_rows(values_only=True):
-        rows.append(["" if v is None else _cell_text(v) for v in row])
-    return rows
-
-
-def _cell_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+    grids = read_grids(path)
+    for grid in grids:
+        if any({"level3", "target"} <= {_canon(c) for c in row} for row in grid.cells[:30]):
+            return grid.cells
+    return grids[0].cells if grids else []
 
 
 def read_flat_table(path: str | Path, *, budget: float | None = None, spent: float | None = None,

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from evaluator import load_rules
 from evaluator.bureau import FLAGS, batch, build_view, draw_sample, import_reviews, write_review_workbook, write_view
 from evaluator.store import SCHEMA_VERSION, Store
 from evaluator.synth import synth_province
