@@ -50,6 +50,7 @@ class Code(StrEnum):
     UNREADABLE_ACTUAL = "unreadable-actual"
     BLANK_TARGET = "blank-target"
     TARGET_FROM_NAME = "target-from-name"
+    TARGET_FROM_RULE = "target-from-rule"
     MISSING_ACTUAL = "missing-actual"
     MISSING_DEVIATION_NOTE = "missing-deviation-note"
     UNIT_MISMATCH = "unit-mismatch"

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from .model import Band, Comparator, ParsedValue, ValueKind
 
-__all__ = ["parse_value", "normalise_text", "classify_phrase", "chinese_number", "normalise_unit"]
+__all__ = ["parse_value", "normalise_text", "classify_phrase", "chinese_number", "normalise_unit", "parse_scoring_text"]
 
 # --------------------------------------------------------------------------- normalisation
 _SYMBOLS = str.maketrans(
@@ -289,3 +289,43 @@ def _unreadable(raw: str, comparator: Comparator | None) -> ParsedValue:
 
 def _looks_like_date(s: str, number: str) -> bool:
     return len(number) == 4 and s[s.find(number) + 4: s.find(number) + 5] in ("年", ".", "-", "/")
+
+
+# --------------------------------------------------------------------------- scoring rules written as text
+_CN_STEP = {"一个百分点": 1.0, "1个百分点": 1.0, "一个百分比": 1.0}
+_STEP_RE = re.compile(r"每(超过|超出|高于|多于|低于|少于|减少|增加)(一个百分点|[\d.]+个?百分点|[\d.]+%)扣([\d.]+)分")
+_FULL_RE = re.compile(r"(≤|≥|=|<|>)?\s*(-?[\d.]+)(%?)(以下|以上)?(\(含\))?[,，]?\s*计(满分|[\d.]+分)")
+_BAND_RE = re.compile(r"(-?[\d.]+)%?-(-?[\d.]+)%?(\(含\))?[,，]?计([\d.]+)分")
+
+
+def parse_scoring_text(text: str) -> tuple[ParsedValue, dict] | None:
+    """A 评分标准 written in words, as 部门整体 tables do (domain.md §5), → (target, scoring method).
+
+    "在职人员控制率≤100%，计5分；每超过一个百分点扣0.5分，扣完为止" → target ≤100%, step-deduction 1 point, 0.5;
+    "100%计满分，每低于5%扣2分" → target ≥100%, step 5, 2; "=0，计5分；0-10%(含)，计4分；…；大于30%不得分" → bands.
+    None when the text is not such a rule."""
+    s = normalise_text(text)
+    if m := _STEP_RE.search(s):
+        over = m.group(1) in ("超过", "超出", "高于", "多于", "增加")
+        size = m.group(2)
+        step = _CN_STEP.get(size) or float(re.sub(r"[^\d.]", "", size))
+        points = float(m.group(3))
+        head = s[: m.start()]
+        full = None
+        for f in _FULL_RE.finditer(head):
+            full = f
+        if full is None:
+            return None
+        value = float(full.group(2))
+        unit = "%" if full.group(3) or "%" in size else None
+        comparator = Comparator.LE if over else Comparator.GE
+        target = ParsedValue(raw=text, kind=ValueKind.NUMBER, comparator=comparator, value=value, unit=unit)
+        return target, {"method": "step-deduction", "step": step, "points": points, "basis": "absolute"}
+    bands = _BAND_RE.findall(s)
+    if bands and (first := re.search(r"=\s*(-?[\d.]+)%?[,，]?计([\d.]+)分", s)):
+        steps = [{"max": float(first.group(1)), "points": float(first.group(2))}]
+        steps += [{"max": float(hi), "points": float(pts)} for _, hi, _, pts in bands]
+        target = ParsedValue(raw=text, kind=ValueKind.NUMBER, comparator=Comparator.LE, value=float(first.group(1)),
+                             unit="%" if "%" in s else None)
+        return target, {"method": "value-bands", "bands": steps}
+    return None

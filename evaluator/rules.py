@@ -221,6 +221,33 @@ class Banded(Method):
         return f"实际 {r['a_text']}，目标 {r['t_text']}，按完成率所在档次得 {r['raw_text']}（分值 {r['w_text']}）"
 
 
+class ValueBand(_Strict):
+    max: float
+    points: float = Field(ge=0)
+
+
+@register
+class ValueBands(Method):
+    """Points by the actual's value: "=0 计5分；0-10%(含) 计4分；10-20%(含) 计3分；…；大于30%不得分"."""
+
+    method: Literal["value-bands"] = "value-bands"
+    name: ClassVar[str] = "value-bands"
+    label: ClassVar[str] = "按实际值所在区间计分"
+    bands: tuple[ValueBand, ...] = Field(min_length=1)
+
+    def fraction(self, t, a, w, higher):
+        points = np.zeros_like(a, dtype=float)
+        done = np.zeros_like(a, dtype=bool)
+        for band in sorted(self.bands, key=lambda b: b.max):
+            hit = ~done & (a <= band.max + 1e-12)
+            points = np.where(hit, band.points, points)
+            done |= hit
+        return np.clip(_safe_div(points, w), 0, 1)
+
+    def explain(self, r):
+        return f"实际 {r['a_text']}，按所在区间得 {r['raw_text']}（分值 {r['w_text']}）"
+
+
 @register
 class Threshold(Method):
     """All or nothing: met → full, else 0."""

@@ -18,7 +18,7 @@ from .model import (
     ActualSet, Band, BAND_LABEL, Evaluation, ExecutionScore, Finding, IndicatorScore, Location, ParsedValue,
     Severity, TableEvaluation, TargetSet,
 )
-from .parse import parse_value
+from .parse import parse_scoring_text, parse_value
 from .rules import RuleSet, fmt, method_from_dict
 
 __all__ = ["indicator_frame", "score_frame", "table_totals", "evaluate"]
@@ -217,6 +217,21 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
             for name, values in tp.items():
                 values[idx] = names[name][usable]
             from_name[idx] = True
+    # a 评分标准 written as the target ("≤100%，计5分；每超过一个百分点扣0.5分，扣完为止") brings its own method
+    from_rule = np.zeros(n, dtype=bool)
+    unreadable = np.flatnonzero(tp["kind"] == K["unreadable"])
+    if len(unreadable):
+        scoring = out["scoring"].to_numpy(dtype=object).copy()
+        for i in unreadable:
+            hit = parse_scoring_text(str(out["target_raw"].iat[i]))
+            if hit and scoring[i] is None:
+                target, spec = hit
+                tp["kind"][i], tp["cmp"][i] = K["number"], C[target.comparator.value]
+                tp["val"][i], tp["unit"][i], tp["scale"][i] = target.value, vocab.code(target.unit), 1.0
+                tp["problem"][i] = None
+                scoring[i] = spec
+                from_rule[i] = True
+        out["scoring"] = pd.Series(scoring, index=out.index, dtype=object)
     tk, ak = tp["kind"], ap["kind"]
     level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"])
     table_codes = pd.factorize(out["table"].to_numpy(dtype=object))[0]
@@ -397,6 +412,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     cols = {
         "group": np.array([*group_keys, None], dtype=object)[group], "direction_used": _labels(DIRECTIONS, direction),
         "t_kind": _labels(KINDS, tk), "a_kind": _labels(KINDS, a_kind), "target_from_name": from_name,
+        "target_from_rule": from_rule,
         "t_val": t_val, "a_val": a_val, "tol": tp["tol"], "t_unit": vocab.labels(t_unit), "a_unit": vocab.labels(a_unit),
         "t_problem": tp["problem"], "a_problem": ap["problem"], "t_cmp": _labels(CMPS, cmp_), "a_loose": ap["loose"],
         "band_used": _labels(BANDS, np.where(m, a_band, 0)), "judged_used": judged_used,
@@ -665,6 +681,9 @@ def _row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: Files, notes
                 Code.RATE_NEEDS_BASE.value: "请在实际完成值中按同样的“每…”口径填写，或提供计量基数（rate_base）",
             }.get(reason, "")
             out.append(_finding(Code(reason), Severity.ERROR, r, f"{msg}。{action}", file, column))
+        if r["target_from_rule"]:
+            out.append(_finding(Code.TARGET_FROM_RULE, Severity.INFO, r,
+                                f"年度指标值是评分标准的文字，已按其规则计分（{_method_label(r)}）", file, "年度指标值"))
         if r["target_from_name"]:
             out.append(_finding(Code.TARGET_FROM_NAME, Severity.INFO, r,
                                 "年度指标值为空，已从指标名称中读取目标值；建议在年度指标值列中填写", file, "年度指标值"))
@@ -717,6 +736,15 @@ def _row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: Files, notes
                 out.append(_finding(Code.QUANTITY_CEILING, Severity.INFO, r,
                                     f"数量指标写作“{r['target_raw']}”（上限），数量指标通常为“≥”；请核对", file, "年度指标值"))
     return out
+
+
+def _method_label(r: dict[str, Any]) -> str:
+    spec = r.get("scoring") or {}
+    if spec.get("method") == "step-deduction":
+        return f"目标 {fmt(r['t_val'])}，每偏离 {fmt(spec['step'])} 扣 {fmt(spec['points'])} 分，扣完为止"
+    if spec.get("method") == "value-bands":
+        return "按实际值所在区间计分：" + "；".join(f"≤{fmt(b['max'])} 计 {fmt(b['points'])} 分" for b in spec["bands"])
+    return str(spec.get("method", ""))
 
 
 def _notes_contradiction(r: dict[str, Any], notes: str) -> str | None:

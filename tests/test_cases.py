@@ -26,7 +26,7 @@ EXPECTED_DIFFERENCES: dict[str, dict[str, str]] = {
                      "指标1:保护全市人口财产不受损失", "指标1:已建工程良性运行")
     },
     "hunan-yuhua-dev-2022": {
-        name: "the published table prints scoring-rule text as the target and no actual value"
+        name: "no actual value is published (the 评分标准 text in the target column is read as a rule: test_score.py)"
         for name in ("在职人员控制率", "“三公经费”变动率", "预算完成率", "预算控制率", "新建楼堂馆所面积控制率")
     },
     "ningxia-yinchuan-school-2021": {

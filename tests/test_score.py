@@ -222,6 +222,23 @@ def test_missing_deviation_note(mof):
     assert ev.findings == []
 
 
+@pytest.mark.parametrize("rule,actual,weight,score", [
+    # 长沙雨花区 2022 部门整体 评价标准 (shared/cases/hunan-yuhua-dev-2022), with actuals supplied here
+    ("以100%为标准。在职人员控制率≤100%，计5分；每超过一个百分点扣0.5分，扣完为止。", "103%", 5, 3.5),
+    ("以100%为标准。在职人员控制率≤100%，计5分；每超过一个百分点扣0.5分，扣完为止。", "98%", 5, 5.0),
+    ("“三公经费”变动率≤0，计8分；“三公经费”>0，每超过一个百分点扣0.8分，扣完为止。", "2.5%", 8, 5.6),
+    ("100%计满分，每低于5%扣2分，扣完为止。", "92%", 5, 1.0),
+    ("预算控制率=0，计5分；0-10%(含)，计4分；10-20%(含)，计3分；20-30%(含)，计2分；大于30%不得分", "0", 5, 5.0),
+    ("预算控制率=0，计5分；0-10%(含)，计4分；10-20%(含)，计3分；20-30%(含)，计2分；大于30%不得分", "15%", 5, 3.0),
+    ("预算控制率=0，计5分；0-10%(含)，计4分；10-20%(含)，计3分；20-30%(含)，计2分；大于30%不得分", "35%", 5, 0.0),
+])
+def test_scoring_rules_written_as_the_target(mof, rule, actual, weight, score):
+    ev = _score([("过程", "预算执行", "x", rule, actual, weight), ("产出指标", "数量指标", "y", "1次", "1次", 90 - weight)],
+                mof)
+    assert (_row(ev).status, _row(ev).score) == ("ok", score)
+    assert "target-from-rule" in {f.code for f in ev.findings}
+
+
 def test_cost_without_ceiling_and_quantity_ceiling(mof):
     ev = _score([("产出指标", "成本指标", "成本", "≥30万元", "30万元", 45), ("产出指标", "数量指标", "n", "≤5个", "5个", 45)], mof)
     assert {f.code for f in ev.findings} == {"cost-without-ceiling", "quantity-ceiling"}
