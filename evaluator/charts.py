@@ -177,15 +177,22 @@ def _glyph_subset(text: str, flavor: str | None):
     return buf.getvalue()
 
 
-def run_font(text: str) -> Path:
-    """A small TrueType font with the glyphs of one report run, for the PDFs (cached by content)."""
-    data = _glyph_subset(text, None)
-    path = cache_dir() / f"run-{hashlib.sha1(data).hexdigest()[:16]}.ttf"
+def _cached_subset(text: str, flavor: str | None, suffix: str) -> Path:
+    """A glyph subset for ``text``, kept in the cache directory under the hash of its characters."""
+    chars = "".join(sorted({c for c in text if not c.isspace()}))
+    base = _pdf_font_path().stem
+    key = hashlib.sha1(f"{base}:{flavor}:{chars}".encode("utf-8")).hexdigest()[:16]
+    path = cache_dir() / "subsets" / f"{key}.{suffix}"
     if not path.is_file():
         from .output import write_atomic
 
-        write_atomic(path, data)
+        write_atomic(path, _glyph_subset(chars, flavor))
     return path
+
+
+def run_font(text: str) -> Path:
+    """A small TrueType font with the glyphs of one report run, for the PDFs (cached by its characters)."""
+    return _cached_subset(text, None, "ttf")
 
 
 def web_font(text: str) -> str:
@@ -193,7 +200,7 @@ def web_font(text: str) -> str:
     machine, even one without a CJK font. Cut from the cached TrueType PDF font: fast and reproducible."""
     import base64
 
-    return base64.b64encode(_glyph_subset(text, "woff")).decode("ascii")
+    return base64.b64encode(_cached_subset(text, "woff", "woff").read_bytes()).decode("ascii")
 
 
 @lru_cache(maxsize=2)
