@@ -27,15 +27,43 @@ class InputFileError(EvaluatorError):
     """A file that cannot be read or does not have the required structure."""
 
 
+def limit(name: str, default: float) -> float:
+    """A safety limit, overridable by the environment: EVALUATOR_MAX_FILE_MB, EVALUATOR_MAX_ROWS, EVALUATOR_MAX_COLUMNS,
+    EVALUATOR_MAX_CELL_CHARS (see docs/security.md)."""
+    import os
+
+    try:
+        return float(os.environ.get(f"EVALUATOR_{name}", default))
+    except ValueError:
+        return default
+
+
+def check_sheet_size(rows: int, columns: int, where: str) -> None:
+    """Refuse a sheet or table larger than the limits before building it in memory."""
+    max_rows, max_cols = limit("MAX_ROWS", 100_000), limit("MAX_COLUMNS", 200)
+    if rows > max_rows or columns > max_cols:
+        raise InputFileError(f"表格过大（{rows} 行 × {columns} 列，上限 {max_rows:g} 行 × {max_cols:g} 列）", where=where,
+                             hint="请确认选对了文件并删除多余的空行空列；确需处理更大的表，可设置 EVALUATOR_MAX_ROWS / "
+                                  "EVALUATOR_MAX_COLUMNS")
+
+
+def check_cell(text: str, where: str) -> str:
+    """Refuse a single cell longer than EVALUATOR_MAX_CELL_CHARS (default 20,000 characters)."""
+    most = limit("MAX_CELL_CHARS", 20_000)
+    if len(text) > most:
+        raise InputFileError(f"单元格内容过长（{len(text)} 个字符，上限 {most:g}）", where=where,
+                             hint="请检查该单元格；确需更长的内容，可设置 EVALUATOR_MAX_CELL_CHARS")
+    return text
+
+
 def check_file_size(path, what: str = "文件") -> None:
     """Refuse files over $EVALUATOR_MAX_FILE_MB (default 50 MB) before any parser touches them."""
-    import os
     from pathlib import Path
 
-    limit = float(os.environ.get("EVALUATOR_MAX_FILE_MB", "50"))
+    most = limit("MAX_FILE_MB", 50)
     size = Path(path).stat().st_size
-    if size > limit * 1024 * 1024:
-        raise InputFileError(f"{what}过大（{size / 1024 / 1024:.2f} MB，上限 {limit:g} MB）", where=str(path),
+    if size > most * 1024 * 1024:
+        raise InputFileError(f"{what}过大（{size / 1024 / 1024:.2f} MB，上限 {most:g} MB）", where=str(path),
                              hint="请确认选对了文件；确需处理更大的文件，可设置环境变量 EVALUATOR_MAX_FILE_MB")
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Code, InputFileError, check_file_size
+from .errors import Code, InputFileError, check_cell, check_file_size, check_sheet_size
 from .model import (
     Actual, ActualSet, BudgetExecution, BudgetLine, BudgetPlan, Contacts, CostNote, Finding, FundItem, Indicator,
     Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
@@ -86,12 +86,14 @@ def _name(text: str) -> str:
 def _docx_grid(tbl, name: str) -> Grid:
     raw: list[list[tuple[int, int, str, str | None]]] = []  # (col, span, text, vMerge)
     width = 0
+    check_sheet_size(len(tbl.tr_lst), 0, name)
     for tr in tbl.tr_lst:
         col = tr.grid_before
         row = []
         for tc in tr.tc_lst:
             span = tc.grid_span
-            row.append((col, span, _tc_text(tc), tc.vMerge))
+            text = check_cell(_tc_text(tc), f"{name} 第 {len(raw) + 1} 行 {_col_name(col)} 列")
+            row.append((col, span, text, tc.vMerge))
             col += span
         width = max(width, col + tr.grid_after)
         raw.append(row)
@@ -122,10 +124,13 @@ def _xlsx_grids(path: Path) -> list[Grid]:
     grids = []
     for ws in wb.worksheets:
         nrows, ncols = ws.max_row or 0, ws.max_column or 0
+        check_sheet_size(nrows, ncols, f"{path} 工作表“{ws.title}”")
         cells = [["" for _ in range(ncols)] for _ in range(nrows)]
         origin = [[(r, c) for c in range(ncols)] for r in range(nrows)]
         for r, row in enumerate(ws.iter_rows(min_row=1, max_row=nrows, max_col=ncols, values_only=True)):
             for c, v in enumerate(row):
+                if isinstance(v, str):
+                    check_cell(v, f"{path} 工作表“{ws.title}” 第 {r + 1} 行 {_col_name(c)} 列")
                 cells[r][c] = _cell_text(v)
         for rng in ws.merged_cells.ranges:
             r0, c0 = rng.min_row - 1, rng.min_col - 1

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputFileError, check_file_size
+from .errors import InputFileError, check_cell, check_file_size, check_sheet_size
 from .model import ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
 from .parse import normalise_text
 
@@ -141,7 +141,15 @@ def _rows_from_csv(path: Path) -> list[list[str]]:
             continue
     else:  # pragma: no cover - gb18030 decodes nearly anything
         raise InputFileError("无法识别文件编码", where=str(path), hint="请另存为 UTF-8 CSV")
-    return [row for row in csv.reader(io.StringIO(text))]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text))]
+    except csv.Error as e:  # e.g. a field larger than the csv module's limit
+        raise InputFileError(f"CSV 格式有误（{e}）", where=str(path), hint="请用 Excel/WPS 另存为 CSV") from e
+    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path))
+    for r, row in enumerate(rows, start=1):
+        for c, cell in enumerate(row):
+            check_cell(cell, f"{path} 第 {r} 行第 {c + 1} 列")
+    return rows
 
 
 def _rows_from_xlsx(path: Path) -> list[list[str]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputFileError, check_file_size
+from .errors import InputFileError, check_file_size, check_sheet_size
 from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
 )
@@ -376,6 +376,8 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     tables = {t.id: t for t in targets.tables if t.indicators}
     problems: list[str] = []
     sheet_of: dict[str, Any] = {}
+    for ws in wb.worksheets:
+        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{p} 工作表“{ws.title}”")
     for ws in wb.worksheets:
         if ws.title in (INSTRUCTIONS_SHEET, META_SHEET) or ws.sheet_state != "visible":
             continue
