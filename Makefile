@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench clean help
+.PHONY: demo test fuzz bench clean help
 
 help:
 	@echo "make demo   — 安装并对随附的石峰区政协示例数据评分，结果写入 reports/"
 	@echo "make test   — 安装测试依赖并运行全部测试"
+	@echo "make fuzz   — 模糊测试（指标值解析器 ≥ 100,000 个样例等）"
 	@echo "make bench  — 运行性能基准（bench/）"
 
 $(BIN)/python:
@@ -30,6 +31,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+fuzz: $(VENV)/.installed-test
+	EVALUATOR_FUZZ=1 $(BIN)/python -m pytest tests/test_fuzz.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_score.py

@@ -217,10 +217,15 @@ _SIMPLE_UNITS = "次|个|人次|人|户|场|期|篇|份|件|项|种|所|元|%|�
 _SIMPLE = re.compile(rf"^(\d+(?:\.\d+)?)(万)?({_SIMPLE_UNITS})?$")
 
 
+MAX_TEXT = 2_000  # longer than any 指标值: read no further (and keep the regexes on short strings)
+
+
 @lru_cache(maxsize=200_000)
 def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
     """Read one 指标值 or 实际完成值 (``unit`` from a separate 度量单位 column, if any)."""
     raw = "" if text is None else str(text)
+    if len(raw) > MAX_TEXT:
+        return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, problem=f"文字过长（{len(raw)} 个字符），不是指标值")
     if unit is None and (m := _SIMPLE.match(raw)):
         scale = 1e4 if m.group(2) else 1.0
         return ParsedValue(raw=raw, kind=ValueKind.NUMBER, value=float(m.group(1)) * scale, unit=m.group(3),
