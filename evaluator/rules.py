@@ -58,7 +58,7 @@ def register(cls: type[Method]) -> type[Method]:
 
 
 def _safe_div(n: np.ndarray, d: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(d != 0, n / np.where(d == 0, 1, d), np.nan)
 
 

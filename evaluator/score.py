@@ -400,7 +400,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     oa = rules.over_achievement
     over = np.zeros(n, dtype=bool)
     if oa.enabled:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(t_val > 0, a_val / np.where(t_val > 0, t_val, 1), np.nan)
         over = ((method == M["@higher"]) | (method == M["@equal"])) & (ratio >= oa.threshold - 1e-12)
     raw = fraction * weight
@@ -430,7 +430,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
 
 
 def _safe(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
 
 
@@ -616,7 +616,7 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     budget = pd.to_numeric(t["budget"], errors="coerce").to_numpy(dtype=float)
     spent = pd.to_numeric(t["spent"], errors="coerce").to_numpy(dtype=float)
     ex = rules.execution
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rate = np.where(budget > 0, spent / np.where(budget > 0, budget, 1), np.where(budget == 0, 1.0, np.nan))
     rate_c = np.minimum(rate, ex.cap_rate)
     w = rules.weights.execution

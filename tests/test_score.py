@@ -350,3 +350,9 @@ def test_deterministic_across_runs(seed_targets, seed_actuals, mof):
     assert a == b
     assert np.isfinite([i.score for t in evaluate(seed_targets, seed_actuals, mof).tables for i in t.indicators
                         if i.score is not None]).all()
+
+
+def test_tiny_budget_does_not_overflow(mof):
+    """Found by `make fuzz`: 全年预算数 2.2e-308 made 执行数 ÷ 预算数 overflow (a warning, an error under pytest)."""
+    ev = _score([("产出指标", "数量指标", "x", "1次", "1次", 90)], mof, budget=2.2250738585072014e-308, spent=4.0)
+    assert ev.tables[0].execution.score == 10.0
