@@ -56,6 +56,22 @@ def check_cell(text: str, where: str) -> str:
     return text
 
 
+def check_zip(path, what: str = "文件") -> None:
+    """An Office file is a zip: refuse one that would unpack to more than EVALUATOR_MAX_UNPACKED_MB (default 500)
+    — a zip bomb — before any library opens it."""
+    import zipfile
+
+    most = limit("MAX_UNPACKED_MB", 500)
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a readable zip: the reader that opens it reports that
+    if total > most * 1024 * 1024:
+        raise InputFileError(f"{what}解压后过大（{total / 1024 / 1024:.0f} MB，上限 {most:g} MB），可能是恶意文件",
+                             where=str(path), hint="请确认文件来源；确需处理，可设置 EVALUATOR_MAX_UNPACKED_MB")
+
+
 def check_file_size(path, what: str = "文件") -> None:
     """Refuse files over $EVALUATOR_MAX_FILE_MB (default 50 MB) before any parser touches them."""
     from pathlib import Path
@@ -65,6 +81,8 @@ def check_file_size(path, what: str = "文件") -> None:
     if size > most * 1024 * 1024:
         raise InputFileError(f"{what}过大（{size / 1024 / 1024:.2f} MB，上限 {most:g} MB）", where=str(path),
                              hint="请确认选对了文件；确需处理更大的文件，可设置环境变量 EVALUATOR_MAX_FILE_MB")
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm", ".docx"):
+        check_zip(path, what)
 
 
 class RuleSetError(EvaluatorError):

@@ -145,6 +145,8 @@ def _xlsx_grids(path: Path) -> list[Grid]:
 def _cell_text(v: Any) -> str:
     if v is None:
         return ""
+    if hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day"):  # a date typed into Excel (a serial number)
+        return f"{v.year}年{v.month}月{v.day}日"
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
     return clean_text(str(v))

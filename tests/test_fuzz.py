@@ -151,3 +151,97 @@ def test_limits_are_settings(tmp_path, monkeypatch, env, make, expected):
     with pytest.raises(EvaluatorError) as e:
         import_form(path)
     assert expected in str(e.value) and str(path) in str(e.value)
+
+
+def test_zip_bomb_is_refused_before_opening(tmp_path, monkeypatch):
+    import zipfile
+
+    from evaluator.forms import import_form
+
+    monkeypatch.setenv("EVALUATOR_MAX_UNPACKED_MB", "5")
+    path = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"\0" * (20 * 1024 * 1024))  # 20 MB of zeros, a few KB packed
+    assert path.stat().st_size < 100_000
+    with pytest.raises(EvaluatorError, match="解压后过大（20 MB，上限 5 MB），可能是恶意文件"):
+        import_form(path)
+
+
+def test_dates_typed_in_excel_are_read_as_dates(tmp_path, mof):
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    from evaluator import read_flat_table
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值"])
+    ws.append(["产出指标", "时效指标", "完成时限", "2023年底", dt.datetime(2023, 12, 20), 90])
+    ws["E2"].number_format = "yyyy-mm-dd"
+    path = tmp_path / "dates.xlsx"
+    wb.save(path)
+    t, a = read_flat_table(path, budget=1, spent=1)
+    assert a.tables[0].indicators[0].actual == "2023年12月20日"
+    assert evaluate(t, a, mof).tables[0].indicators[0].score == 90
+
+
+def test_outputs_do_not_depend_on_the_hash_seed(tmp_path):
+    """The same inputs give byte-identical files whatever PYTHONHASHSEED is (set and dict order never leak)."""
+    import hashlib
+    import subprocess
+    import sys
+
+    from .conftest import SEED_ACTUALS, SEED_TARGETS
+
+    digests = []
+    for seed in ("0", "1", "12345"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
+                            str(out), "--format", "xlsx,html,pdf"], env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([sys.executable, "-m", "evaluator", "score", str(SEED_TARGETS), str(SEED_ACTUALS), "--json"],
+                           env=env, capture_output=True, text=True, timeout=300)
+        files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+        digests.append((files, hashlib.sha256(r.stdout.encode()).hexdigest()))
+    assert digests[0] == digests[1] == digests[2]
+
+
+def test_a_writer_killed_midway_leaves_the_old_or_the_new_file(tmp_path):
+    """Kill a process that keeps rewriting a workbook and a data file: what is left always opens and is complete."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from openpyxl import load_workbook
+
+    script = tmp_path / "writer.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from evaluator import load_rules, load_targets\n"
+        "from evaluator.output import write_atomic\n"
+        "from evaluator.workbook import write_template\n"
+        f"t = load_targets({str(__import__('tests.conftest', fromlist=['x']).SEED_TARGETS)!r})\n"
+        "rules = load_rules()\n"
+        "out = Path(sys.argv[1])\n"
+        "for k in range(100):\n"
+        "    write_template(t, rules, out / 'book.xlsx')\n"
+        "    write_atomic(out / 'data.yaml', ('x: ' + str(k) + '\\n') * 20000)\n", encoding="utf-8")
+    rng = random.Random(3)
+    for round_ in range(6):
+        out = tmp_path / f"r{round_}"
+        out.mkdir()
+        proc = subprocess.Popen([sys.executable, str(script), str(out)])
+        time.sleep(1.5 + rng.random() * 2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        book, data = out / "book.xlsx", out / "data.yaml"
+        if book.exists():
+            assert load_workbook(book).sheetnames[:2] == ["填报说明", "预算执行"]
+        if data.exists():
+            lines = data.read_text(encoding="utf-8").splitlines()
+            assert len(lines) == 20000 and len(set(lines)) == 1
