@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 
 class EvaluatorError(Exception):
@@ -82,7 +83,26 @@ def check_file_size(path, what: str = "文件") -> None:
         raise InputFileError(f"{what}过大（{size / 1024 / 1024:.2f} MB，上限 {most:g} MB）", where=str(path),
                              hint="请确认选对了文件；确需处理更大的文件，可设置环境变量 EVALUATOR_MAX_FILE_MB")
     if Path(path).suffix.lower() in (".xlsx", ".xlsm", ".docx"):
+        check_office_type(path, what)
         check_zip(path, what)
+
+
+_MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "设置了打开密码的 Office 文件，或旧版 .xls/.doc 文件",
+     "请去掉打开密码，或用 Excel/WPS 另存为 .xlsx/.docx 后再试"),
+    (b"%PDF", " PDF 文件", "请使用原始的 Word/Excel 文件"),
+    (b"\x7fELF", "程序文件", "请确认选对了文件"),
+    (b"MZ", "程序文件", "请确认选对了文件"),
+)
+
+
+def check_office_type(path, what: str = "文件") -> None:
+    """A .docx/.xlsx that is really something else (encrypted, old .xls/.doc, a PDF): say which."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    for magic, kind, hint in _MAGIC:
+        if head.startswith(magic):
+            raise InputFileError(f"{what}扩展名是 {Path(path).suffix}，但实际是{kind}", where=str(path), hint=hint)
 
 
 class RuleSetError(EvaluatorError):

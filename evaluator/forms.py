@@ -122,6 +122,7 @@ def _xlsx_grids(path: Path) -> list[Grid]:
         raise InputFileError(f"无法打开 Excel 文件（{type(e).__name__}）", where=str(path),
                              hint="请确认是 .xlsx 格式、未损坏、未设置打开密码；.xls 请先另存为 .xlsx") from e
     grids = []
+    formulas = None  # loaded only if a cell reads as empty: a formula Excel never calculated looks the same
     for ws in wb.worksheets:
         nrows, ncols = ws.max_row or 0, ws.max_column or 0
         check_sheet_size(nrows, ncols, f"{path} 工作表“{ws.title}”")
@@ -132,6 +133,7 @@ def _xlsx_grids(path: Path) -> list[Grid]:
                 if isinstance(v, str):
                     check_cell(v, f"{path} 工作表“{ws.title}” 第 {r + 1} 行 {_col_name(c)} 列")
                 cells[r][c] = _cell_text(v)
+        formulas = _uncalculated(path, ws.title, cells, formulas)
         for rng in ws.merged_cells.ranges:
             r0, c0 = rng.min_row - 1, rng.min_col - 1
             for r in range(r0, min(rng.max_row, nrows)):
@@ -140,6 +142,27 @@ def _xlsx_grids(path: Path) -> list[Grid]:
                     origin[r][c] = (r0, c0)
         grids.append(Grid(name=f"工作表“{ws.title}”", cells=cells, origin=origin, rows=list(range(1, nrows + 1))))
     return grids
+
+
+def _uncalculated(path: Path, sheet: str, cells: list[list[str]], formulas: Any) -> Any:
+    """Refuse a formula with no stored result (a file written by a program, never opened in Excel): its value is
+    unknown, and reading it as blank would silently drop an entry."""
+    if not any("" in row for row in cells):
+        return formulas
+    if formulas is None:
+        from openpyxl import load_workbook
+
+        formulas = load_workbook(path, data_only=False)
+    ws = formulas[sheet]
+    for r, row in enumerate(cells):
+        for c, text in enumerate(row):
+            if text == "":
+                v = ws.cell(row=r + 1, column=c + 1).value
+                if isinstance(v, str) and v.startswith("="):
+                    raise InputFileError(f"单元格是公式“{v}”，但没有计算结果",
+                                         where=f"{path} 工作表“{sheet}” 第 {r + 1} 行 {_col_name(c)} 列",
+                                         hint="请在 Excel/WPS 中打开并保存该文件后再试，或直接填写数值")
+    return formulas
 
 
 def _cell_text(v: Any) -> str:

@@ -107,7 +107,7 @@ def test_docx_with_title_as_a_paragraph_is_not_required(tmp_path):
     ("truncated.docx", None, "无法打开 Word 文件"),
     ("not-a-docx.docx", b"plain text pretending", "无法打开 Word 文件"),
     ("truncated.xlsx", None, "无法打开 Excel 文件"),
-    ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "无法打开 Excel 文件"),
+    ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "设置了打开密码的 Office 文件"),
     ("form.pdf", b"%PDF-1.4", "不支持的文件类型"),
 ])
 def test_broken_files_give_located_errors(tmp_path, name, content, expected):
