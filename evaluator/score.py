@@ -289,7 +289,8 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         pd.to_numeric(out["rate_base"], errors="coerce")).to_numpy(dtype=float)
     rate = tk == K["rate"]
     rate_total = rate & (a_kind == K["number"])
-    a_val = np.where(rate_total & ~np.isnan(base), a_val / np.where(np.isnan(base), 1, base), a_val)
+    with np.errstate(over="ignore"):
+        a_val = np.where(rate_total & ~np.isnan(base), a_val / np.where(np.isnan(base), 1, base), a_val)
     rate_needs_base = rate_total & np.isnan(base)
     rate_per_mismatch = rate & (a_kind == K["rate"]) & (t_per != a_per)
 
@@ -491,8 +492,10 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
         full = pd.Series(np.where(has_given, np.nan_to_num(given), weight)).groupby(table).transform("sum").to_numpy()
         split_full = pd.Series(np.where(split, 1, 0)).groupby(table).transform("max").to_numpy()
         applicable = pd.Series(np.where(na, 0.0, weight)).groupby(table).transform("sum").to_numpy()
-        factor = np.where((applicable > 0) & (split_full == 0), full / np.where(applicable > 0, applicable, 1), 1.0)
-        weight = np.where(na, 0.0, weight * factor)
+        scale = (applicable > 0) & (split_full == 0)
+        # each applicable weight's share of the applicable total, times the full total (divide first: no overflow)
+        share = np.divide(weight, applicable, out=np.zeros_like(weight), where=scale)
+        weight = np.where(na, 0.0, np.where(scale, share * full, weight))
     return weight
 
 
@@ -859,7 +862,8 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: Ru
 
 
 def _round_weight(w: float, decimals: int) -> float:
-    return float(round(w, max(decimals, 2)))
+    """The weight as used: given weights keep their own decimals (a score is never shown above its weight)."""
+    return float(round(w, 10))
 
 
 def _method_name(r: dict[str, Any], rules: RuleSet) -> str | None:

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (derandomized); `make fuzz` explores at random with many more
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("EVALUATOR_FUZZ") != "1" else "default")
 
 from evaluator import load_actuals, load_rules, load_targets
 from evaluator.model import ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable

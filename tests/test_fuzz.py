@@ -18,7 +18,7 @@ from .test_parse import BLANK, DEADLINES, NOT_APPLICABLE, NUMBERS, QUALITATIVE, 
 FUZZ = os.environ.get("EVALUATOR_FUZZ") == "1"
 settings.register_profile("fuzz", max_examples=100_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("quick", max_examples=300, deadline=None,
+settings.register_profile("quick", max_examples=300, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 PROFILE = settings.get_profile("fuzz" if FUZZ else "quick")
 

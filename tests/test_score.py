@@ -356,3 +356,14 @@ def test_tiny_budget_does_not_overflow(mof):
     """Found by `make fuzz`: 全年预算数 2.2e-308 made 执行数 ÷ 预算数 overflow (a warning, an error under pytest)."""
     ev = _score([("产出指标", "数量指标", "x", "1次", "1次", 90)], mof, budget=2.2250738585072014e-308, spent=4.0)
     assert ev.tables[0].execution.score == 10.0
+
+
+@pytest.mark.parametrize("rows", [
+    [("产出指标", "数量指标", "x", "1次", "1次", 5e-324), ("产出指标", "数量指标", "y", "1次", "无", 1.0)],
+    [("产出指标", "数量指标", "x", "1次", "1次", 1.73828125)],
+])
+def test_extreme_weights_found_by_fuzzing(mof, rows):
+    """A vanishing weight beside a 不适用 one, and a weight with more decimals than the rounding."""
+    ev = _score(rows, mof, budget=None)
+    for i in ev.tables[0].indicators:
+        assert i.score is None or 0 <= i.score <= i.weight + 1e-9
