@@ -106,9 +106,6 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     return result
 
 
-_RECORD_COLUMNS = None  # all columns: the findings and explanations read most of the trace
-
-
 def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int | None,
                  result: BatchResult) -> dict[str, int]:
     from .score import Files, _records, _row_findings, _row_text, _table_findings, indicator_frame, score_frame, \
@@ -147,7 +144,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
     totals = table_totals(scored, rules)
     group_sum = scored.assign(s=scored["score"].fillna(0)).pivot_table(
         index="table", columns="group", values="s", aggfunc="sum", fill_value=0.0)
-    rows = _records(scored, _RECORD_COLUMNS)
+    rows = _records(scored)
     del scored
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
