@@ -144,7 +144,13 @@ def _print_findings(ev: Evaluation, console: Console) -> None:
 def _fail(e: Exception) -> None:
     if _state["debug"]:
         traceback.print_exc()
-    if isinstance(e, EvaluatorError):
+    from jinja2.exceptions import SecurityError, TemplateError
+
+    if isinstance(e, SecurityError):
+        typer.echo(f"错误：模板试图执行不允许的操作，已阻止（{e}）。请检查 EVALUATOR_TEMPLATES 中的模板。", err=True)
+    elif isinstance(e, TemplateError):
+        typer.echo(f"错误：模板有误（{type(e).__name__}：{e}）。请检查 EVALUATOR_TEMPLATES 中的模板。", err=True)
+    elif isinstance(e, EvaluatorError):
         typer.echo(f"错误：{e.render()}", err=True)
     else:
         typer.echo(f"内部错误（{type(e).__name__}：{e}）。请加 --debug 重新运行并把输出报告给开发者。", err=True)

@@ -34,4 +34,57 @@ def test_bad_file(tmp_path, name):
     assert "Traceback" not in out
     if spec["exit"] == 1 and r.stderr:
         assert r.stderr.startswith("错误：") and str(path) in r.stderr
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing half-written
+    if spec["exit"] == 1:
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing half-written
+
+
+def test_user_templates_run_in_the_sandbox(tmp_path):
+    """A template supplied through EVALUATOR_TEMPLATES cannot reach Python internals; the user gets a clear error."""
+    from .conftest import SEED_ACTUALS, SEED_TARGETS
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "report.md.j2").write_text("# 报告\n\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n", encoding="utf-8")
+    env = {**__import__("os").environ, "EVALUATOR_TEMPLATES": str(folder)}
+    r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
+                        str(tmp_path / "out"), "--format", "html"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 1 and "模板试图执行不允许的操作，已阻止" in r.stderr and "Traceback" not in r.stderr
+    # a harmless user template is used
+    (folder / "report.md.j2").write_text("# 自定义报告 {{ t.title }}\n\n[[indicators]]\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
+                        str(tmp_path / "out2"), "--format", "html"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "自定义报告" in (tmp_path / "out2" / "dept-2023-自评报告.html").read_text(encoding="utf-8")
+
+
+def test_the_store_survives_a_killed_writer(tmp_path):
+    """Kill a process while it writes scored tables into SQLite: the store opens, passes its integrity check, and
+    every stored submission has all its indicator rows."""
+    import random
+    import signal
+    import sqlite3
+    import time
+
+    script = tmp_path / "w.py"
+    script.write_text(
+        "import sys\n"
+        "from evaluator.store import Store\n"
+        "store = Store(sys.argv[1])\n"
+        "for k in range(1000):\n"
+        "    items = [{'submission': {'department': f'd{k}', 'year': 2023, 'table_id': f't{j}', 'inputs_hash': 'h',\n"
+        "              'rule_set': 'r'}, 'indicators': [{'position': p, 'level3': 'x' * 50} for p in range(50)],\n"
+        "              'findings': []} for j in range(20)]\n"
+        "    store.record(items)\n", encoding="utf-8")
+    db = tmp_path / "s.db"
+    rng = random.Random(1)
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}"])
+        time.sleep(1.0 + rng.random() * 1.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counts = con.execute("SELECT s.id, COUNT(i.position) FROM submissions s LEFT JOIN indicators i "
+                             "ON i.submission_id = s.id GROUP BY s.id").fetchall()
+        assert counts and {n for _, n in counts} == {50}
+        con.close()
