@@ -245,3 +245,34 @@ def test_a_writer_killed_midway_leaves_the_old_or_the_new_file(tmp_path):
         if data.exists():
             lines = data.read_text(encoding="utf-8").splitlines()
             assert len(lines) == 20000 and len(set(lines)) == 1
+
+
+@settings(parent=PROFILE, max_examples=min(PROFILE.max_examples, 60 if not FUZZ else 1000))
+@given(st.lists(st.lists(st.sampled_from(REAL + ["一级指标", "二级指标", "三级指标", "指标值", "实际完成值", "分值",
+                                              "2023年项目支出绩效目标表", "项目支出绩效自评表（2023年度）", "部门名称",
+                                              "年度绩效指标", "", None]), min_size=1, max_size=7), min_size=1, max_size=10),
+       st.lists(st.tuples(st.integers(1, 10), st.integers(1, 7), st.integers(0, 3), st.integers(0, 2)), max_size=6))
+def test_form_reader_with_random_merged_cells_raises_only_its_own_errors(tmp_path_factory, rows, merges):
+    from openpyxl import Workbook
+
+    from evaluator.forms import import_form
+
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    taken: set[tuple[int, int]] = set()
+    for r, c, dr, dc in merges:  # random merged regions that do not overlap
+        cells = {(r + i, c + j) for i in range(dr + 1) for j in range(dc + 1)}
+        if (dr or dc) and not cells & taken:
+            ws.merge_cells(start_row=r, start_column=c, end_row=r + dr, end_column=c + dc)
+            taken |= cells
+    path = tmp_path_factory.mktemp("forms") / "f.xlsx"
+    wb.save(path)
+    try:
+        result = import_form(path)
+    except EvaluatorError as e:
+        assert str(path) in str(e)
+    else:
+        for f in result.findings:
+            assert f.location.file and f.message
