@@ -276,3 +276,41 @@ def test_form_reader_with_random_merged_cells_raises_only_its_own_errors(tmp_pat
     else:
         for f in result.findings:
             assert f.location.file and f.message
+
+
+@settings(parent=PROFILE, max_examples=min(PROFILE.max_examples, 40 if not FUZZ else 500))
+@given(st.lists(st.tuples(st.integers(1, 30), st.integers(1, 12),
+                          st.one_of(st.none(), st.sampled_from(REAL), st.floats(-1e6, 1e6), st.integers(-5, 500),
+                                    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12))),
+                max_size=12),
+       st.lists(st.tuples(st.integers(4, 20), st.integers(7, 11), st.integers(0, 2)), max_size=3))
+def test_fill_in_workbook_reader_raises_only_its_own_errors(tmp_path_factory, edits, merges):
+    """Random typing and merging in the clerk's workbook: it is read, or refused with the cells named."""
+    from openpyxl import load_workbook
+
+    from evaluator import InputFileError, load_rules, load_targets
+    from evaluator.workbook import read_workbook, write_template
+
+    from .conftest import SEED_TARGETS
+
+    targets = load_targets(SEED_TARGETS)
+    path = tmp_path_factory.mktemp("wb") / "t.xlsx"
+    write_template(targets, load_rules(), path)
+    wb = load_workbook(path)
+    ws = wb.worksheets[2]
+    for r, c, v in edits:
+        if not any(r in range(rng.min_row, rng.max_row + 1) and c in range(rng.min_col, rng.max_col + 1)
+                   for rng in ws.merged_cells.ranges):
+            ws.cell(row=r, column=c, value=v)
+    for r, c, dr in merges:
+        try:
+            ws.merge_cells(start_row=r, start_column=c, end_row=r + dr, end_column=c)
+        except ValueError:
+            pass
+    wb.save(path)
+    try:
+        actuals = read_workbook(path, targets)
+    except InputFileError as e:
+        assert str(path) in str(e)
+    else:
+        evaluate(targets, actuals, load_rules())
