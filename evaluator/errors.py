@@ -74,9 +74,14 @@ def check_zip(path, what: str = "文件") -> None:
 
 
 def check_file_size(path, what: str = "文件") -> None:
-    """Refuse files over $EVALUATOR_MAX_FILE_MB (default 50 MB) before any parser touches them."""
+    """Every input file passes here first: it must exist, be a file, and be no larger than $EVALUATOR_MAX_FILE_MB
+    (default 50 MB); Office files are also checked for their real type and unpacked size."""
     from pathlib import Path
 
+    if not Path(path).exists():
+        raise InputFileError(f"{what}不存在", where=str(path), hint="请检查路径")
+    if not Path(path).is_file():
+        raise InputFileError(f"{what}不是文件（是一个目录）", where=str(path), hint="请指定文件而不是目录")
     most = limit("MAX_FILE_MB", 50)
     size = Path(path).stat().st_size
     if size > most * 1024 * 1024:

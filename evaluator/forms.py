@@ -13,7 +13,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import Code, InputFileError, check_cell, check_file_size, check_sheet_size
 from .model import (
@@ -178,8 +178,6 @@ def _cell_text(v: Any) -> str:
 def read_grids(path: str | Path) -> list[Grid]:
     """Every table of a .docx, or every sheet of a .xlsx, as a dense grid."""
     p = Path(path)
-    if not p.is_file():
-        raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
     check_file_size(p)
     suffix = p.suffix.lower()
     if suffix == ".docx":
@@ -293,6 +291,24 @@ class _Parser:
     def take_row(self, row: Row) -> None:
         for c, _ in row.own():
             self.take(row, c)
+
+    def columns(self, row: Row, spec: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, int | None]:
+        """A header row's columns by name (each key: the first of its names found), taken as placed."""
+        cols = {key: _find(row, *names) for key, names in spec}
+        for c in cols.values():
+            if c is not None:
+                self.take(row, c)
+        return cols
+
+    @staticmethod
+    def section(rows: list[Row], head: Row, label: int) -> Iterator[Row]:
+        """The non-blank rows after ``head`` while the merged label column still shows the section's label."""
+        for row in rows[rows.index(head) + 1:]:
+            if row.blank():
+                continue
+            if row.cells[label] and _key(row.cells[label]) != _key(head.cells[label]):
+                return
+            yield row
 
     def note(self, row: Row, c: int | None, message: str, severity: Severity = Severity.WARNING) -> None:
         loc = row.where(c).model_copy(update={"file": str(self.path)})
@@ -490,19 +506,11 @@ class _Parser:
         if plan_rows:
             head = plan_rows[0]
             label = _find(head, "年度重点工作计划")
-            cols = {k: _find(head, *names) for k, names in
-                    (("item", ("事项", "重点工作")), ("owner", ("责任单位/科室", "责任单位", "责任科室")),
-                     ("goal", ("工作目标", "目标")))}
+            cols = self.columns(head, (("item", ("事项", "重点工作")),
+                                       ("owner", ("责任单位/科室", "责任单位", "责任科室")), ("goal", ("工作目标", "目标"))))
             self.take(head, label)
-            for c in cols.values():
-                if c is not None:
-                    self.take(head, c)
             items = []
-            for row in rows[rows.index(head) + 1:]:
-                if row.blank():
-                    continue
-                if row.cells[label] and _key(row.cells[label]) != _key(head.cells[label]):
-                    break
+            for row in self.section(rows, head, label):
                 if cols["item"] is None or not row.cells[cols["item"]].strip():
                     break
                 vals = {k: row.cells[c].strip() if c is not None else None for k, c in cols.items()}
@@ -518,12 +526,8 @@ class _Parser:
         head = next((r for r in rows if _find(r, "名称") is not None and _find(r, "金额") is not None), None)
         if head is None:
             return {}
-        cols = {k: _find(head, *names) for k, names in
-                (("seq", ("序号",)), ("name", ("名称", "专项名称")), ("amount", ("金额",)),
-                 ("long_term_goal", ("实施期绩效目标",)), ("annual_goal", ("年度绩效目标",)))}
-        for c in cols.values():
-            if c is not None:
-                self.take(head, c)
+        cols = self.columns(head, (("seq", ("序号",)), ("name", ("名称", "专项名称")), ("amount", ("金额",)),
+                                   ("long_term_goal", ("实施期绩效目标",)), ("annual_goal", ("年度绩效目标",))))
         items, total = [], None
         for row in rows[rows.index(head) + 1:]:
             if row.blank():
@@ -589,18 +593,10 @@ class _Parser:
             return []
         label = _find(start, "支出明细及测算说明")
         self.take(start, label)
-        cols = {k: _find(start, *names) for k, names in
-                (("summary", ("支出内容简介",)), ("detail", ("支出明细",)), ("amount", ("金额",)),
-                 ("basis", ("支出测算依据及过程说明", "测算依据")))}
-        for c in cols.values():
-            if c is not None:
-                self.take(start, c)
+        cols = self.columns(start, (("summary", ("支出内容简介",)), ("detail", ("支出明细",)), ("amount", ("金额",)),
+                                    ("basis", ("支出测算依据及过程说明", "测算依据"))))
         notes = []
-        for row in rows[rows.index(start) + 1:]:
-            if row.blank():
-                continue
-            if row.cells[label] and _key(row.cells[label]) != _key(start.cells[label]):
-                break
+        for row in self.section(rows, start, label):
             vals = {k: row.cells[c].strip() if c is not None else "" for k, c in cols.items()}
             if any(_key(v) == "合计" for v in vals.values()):
                 self.take_row(row)
@@ -650,11 +646,7 @@ class _Parser:
         head = next((r for r in rows if _find(r, "全年预算数") is not None and _find(r, "全年执行数") is not None), None)
         if head is None:
             return None
-        cols = {k: _find(head, name) for k, name in (("initial", "年初预算数"), ("budget", "全年预算数"),
-                                                       ("spent", "全年执行数"))}
-        for c in cols.values():
-            if c is not None:
-                self.take(head, c)
+        cols = self.columns(head, (("initial", ("年初预算数",)), ("budget", ("全年预算数",)), ("spent", ("全年执行数",))))
         for extra in ("分值", "执行率", "得分", "项目资金（万元）", "项目资金", "预算资金（万元）"):
             if (c := _find(head, extra)) is not None:
                 self.take(head, c)

@@ -32,8 +32,6 @@ def inputs_hash(*paths: str | Path) -> str:
 
 
 def _read_mapping(path: Path) -> dict:
-    if not path.exists():
-        raise InputFileError("文件不存在", where=str(path), hint="请检查路径")
     check_file_size(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -170,8 +168,6 @@ def read_flat_table(path: str | Path, *, budget: float | None = None, spent: flo
     The header row is found by its column names; blank leading 一级/二级 cells carry down (merged cells).
     """
     p = Path(path)
-    if not p.exists():
-        raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
     check_file_size(p)
     suffix = p.suffix.lower()
     if suffix == ".csv":

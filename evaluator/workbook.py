@@ -365,8 +365,6 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     from openpyxl import load_workbook
 
     p = Path(path)
-    if not p.is_file():
-        raise InputFileError("文件不存在", where=str(p), hint="请检查路径")
     check_file_size(p, "填报表")
     try:
         wb = load_workbook(p, data_only=True)
