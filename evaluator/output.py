@@ -9,7 +9,7 @@ from typing import Any
 
 from .model import Evaluation, TableKind
 
-__all__ = ["evaluation_json", "write_atomic", "no_formulas"]
+__all__ = ["evaluation_json", "write_atomic", "no_formulas", "wrapped_lines"]
 
 
 def _indicator(i) -> dict[str, Any]:
@@ -88,3 +88,10 @@ def no_formulas(wb) -> None:
             for cell in row:
                 if cell.data_type == "f":
                     cell.data_type = "s"
+
+
+def wrapped_lines(text: str, columns: float) -> int:
+    """How many lines ``text`` wraps to in an Excel column ``columns`` units wide (a CJK character takes two):
+    Excel does not grow rows for wrapped text when a file is opened, so writers size them from this."""
+    room = max(columns, 1)
+    return sum(max(1, -(-sum(2 if ord(c) > 0x2E7F else 1 for c in part) // room)) for part in str(text).split("\n"))

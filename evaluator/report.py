@@ -26,7 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from .model import ActualSet, Evaluation, Severity, TableEvaluation, TableKind, TargetSet, TargetTable
-from .output import no_formulas, write_atomic
+from .output import no_formulas, wrapped_lines, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "PENDING"]
@@ -46,11 +46,6 @@ def _num(x: float | None, decimals: int = 2) -> str:
 def _fixed(x: float | None, decimals: int = 2) -> str:
     """Scores and weights as the forms print them: a fixed number of decimals (7.50, 10.00)."""
     return "" if x is None else f"{x:.{decimals}f}"
-
-
-def _text_width(text: str) -> int:
-    """Display width in Excel column units: a CJK character takes two."""
-    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
 
 
 def _spans(values: list[tuple]) -> list[int]:
@@ -406,7 +401,7 @@ def write_table_xlsx(ctx: dict[str, Any], path: Path, footer: str) -> Path:
         if g.rows == 1 and g.text:
             # Excel does not grow rows for wrapped text on open: size them from the text (CJK = 2 units)
             room = max(sum(widths[g.c: g.c + g.span]) - 1, 4)
-            need = sum(-(-_text_width(part) // room) or 1 for part in g.text.split("\n"))
+            need = wrapped_lines(g.text, room)
             lines[row] = max(lines.get(row, 1), need)
         cell = ws.cell(row=row, column=col, value=g.value if g.value is not None else (g.text or None))
         cell.font, cell.alignment = font, center if g.center else wrap

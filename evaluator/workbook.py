@@ -17,9 +17,8 @@ from .errors import InputFileError, check_cell, check_file_size, check_sheet_siz
 from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
 )
-from .output import no_formulas, write_atomic
+from .output import no_formulas, wrapped_lines, write_atomic
 from .parse import normalise_text, parse_value
-from .report import _text_width
 from .rules import RuleSet
 
 __all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights"]
@@ -276,7 +275,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
             ws.column_dimensions[get_column_letter(c)].width = w
         for k in range(1, len(t.indicators) + 1):  # Excel does not grow wrapped rows by itself
             cells = [ws.cell(row=3 + k, column=c + 1).value for c in range(len(widths))]
-            lines = max(-(-_text_width(str(v or "")) // (w - 1)) or 1 for v, w in zip(cells, widths))
+            lines = max(wrapped_lines(str(v or ""), w - 1) for v, w in zip(cells, widths))
             ws.row_dimensions[3 + k].height = max(15, 13.5 * lines + 2)
         ws.freeze_panes = "G4"
         ws.print_title_rows = "3:3"
