@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from .model import (
     ActualSet, Band, BAND_LABEL, Evaluation, ExecutionScore, Finding, IndicatorScore, Location, ParsedValue,
     Severity, TableEvaluation, TargetSet,
 )
-from .parse import parse_scoring_text, parse_value
+from .parse import canonical_number, parse_scoring_text, parse_value
 from .rules import RuleSet, fmt, method_from_dict
 
 __all__ = ["indicator_frame", "score_frame", "table_totals", "evaluate"]
@@ -124,39 +125,119 @@ class _Vocab:
         self.codes: dict[str, int] = {}
 
     def code(self, value: str | None) -> int:
-        return -1 if not value else self.codes.setdefault(value, len(self.codes))
+        if not isinstance(value, str) or not value:  # None, or NaN after factorising
+            return -1
+        return self.codes.setdefault(value, len(self.codes))
+
+    def code_array(self, values: list[str | None]) -> np.ndarray:
+        """Codes for a list of unit strings, one dictionary lookup per distinct string."""
+        codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+        table = np.array([self.code(u) for u in uniques], dtype=np.int32)
+        return table[codes] if len(values) else np.zeros(0, dtype=np.int32)
 
     def labels(self, codes: np.ndarray) -> np.ndarray:
         table = np.array([None, *self.codes], dtype=object)  # code -1 → index 0
         return table[codes + 1]
 
 
+# A factorisation sizes its hash table for the worst case (every row distinct) unless told otherwise; real
+# columns have few distinct values, so a small hint saves allocating and touching a table of len(column) slots.
+_HINT = 1024
+
+
+def _factorize(values: np.ndarray, sort: bool = False, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing, unless missing is kept as a value) and distinct values of an object column."""
+    return pd.factorize(values, sort=sort, use_na_sentinel=not keep_missing, size_hint=min(len(values), _HINT))
+
+
+def _factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``_factorize`` for a column whose values come in runs (table ids, 一级指标 names): only the first value of
+    each run is hashed — comparing neighbours is several times cheaper than hashing every row."""
+    n = len(values)
+    if n < 2:
+        return _factorize(values, keep_missing=keep_missing)
+    head = np.empty(n, dtype=bool)
+    head[0] = True
+    np.not_equal(values[1:], values[:-1], out=head[1:])
+    starts = np.flatnonzero(head)
+    if len(starts) > n // 3:
+        return _factorize(values, keep_missing=keep_missing)
+    codes, uniques = _factorize(values[starts], keep_missing=keep_missing)
+    return np.repeat(codes, np.diff(np.append(starts, n))), uniques
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """The column's values as objects; missing text stays NaN or None (factorising treats both as missing)."""
+    return column.to_numpy(dtype=object)
+
+
+@lru_cache(maxsize=200_000)
+def _fields(text: str | None, unit: str | None) -> tuple:
+    """The parsed value of one distinct (text, unit) as the flat tuple of fields the arrays are built from."""
+    p = parse_value(text, unit)
+    dl = p.deadline
+    return (K[p.kind.value], C[p.comparator.value] if p.comparator else 0,
+            np.nan if p.value is None else p.value, np.nan if p.tolerance is None else p.tolerance,
+            p.unit, "/".join(p.per) if p.per else None, p.scale, p.loose,
+            np.nan if not dl or dl[0] is None else dl[0], np.nan if not dl else dl[1] * 100 + dl[2],
+            BD[p.band.value] if p.band else 0, p.problem)
+
+
+_NUMBER = K["number"]
+_FIELDS = (("kind", np.int8), ("cmp", np.int8), ("val", float), ("tol", float), ("unit", None), ("per", None),
+           ("scale", float), ("loose", bool), ("dl_y", float), ("dl_md", float), ("band", np.int8), ("problem", object))
+
+
 def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> dict[str, np.ndarray]:
     """Parse each distinct (text, unit) once and spread the fields back over the rows as arrays."""
-    key = texts.to_numpy(dtype=object)
-    if units is not None and units.notna().any():
-        key = pd.Series(key).fillna("").astype(object) + "\x00" + units.fillna("").astype(object).to_numpy()
-        key = key.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(key, use_na_sentinel=False)
-    parsed: list[ParsedValue] = []
-    for u in uniques:
-        text, _, unit = ("" if u is None or u != u else str(u)).partition("\x00")
-        parsed.append(parse_value(text, unit or None))
-    fields = {
-        "kind": np.array([K[p.kind.value] for p in parsed], dtype=np.int8),
-        "cmp": np.array([C[p.comparator.value] if p.comparator else 0 for p in parsed], dtype=np.int8),
-        "val": np.array([np.nan if p.value is None else p.value for p in parsed], dtype=float),
-        "tol": np.array([np.nan if p.tolerance is None else p.tolerance for p in parsed], dtype=float),
-        "unit": np.array([vocab.code(p.unit) for p in parsed], dtype=np.int32),
-        "per": np.array([vocab.code("/".join(p.per)) for p in parsed], dtype=np.int32),
-        "scale": np.array([p.scale for p in parsed], dtype=float),
-        "loose": np.array([p.loose for p in parsed], dtype=bool),
-        "dl_y": np.array([np.nan if not p.deadline or p.deadline[0] is None else p.deadline[0] for p in parsed], float),
-        "dl_md": np.array([np.nan if not p.deadline else p.deadline[1] * 100 + p.deadline[2] for p in parsed], float),
-        "band": np.array([BD[p.band.value] if p.band else 0 for p in parsed], dtype=np.int8),
-        "problem": np.array([p.problem for p in parsed], dtype=object),
-    }
-    return {name: values[codes] for name, values in fields.items()}
+    codes, uniques = _factorize(_objects(texts))
+    text_list = [None if u is None or u != u else str(u) for u in uniques]
+    pairs: list[tuple[str | None, str | None]] = [(t, None) for t in text_list]
+    unit_values = None if units is None else _objects(units)
+    if unit_values is not None and pd.notna(unit_values).any():
+        # combine (text code, unit code) as one integer key: no per-row string concatenation
+        u_codes, u_uniques = _factorize(unit_values)
+        combined, first = pd.factorize((codes.astype(np.int64) + 1) * (len(u_uniques) + 1) + (u_codes + 1))
+        t_part, u_part = first // (len(u_uniques) + 1) - 1, first % (len(u_uniques) + 1) - 1
+        unit_list = [None if u != u else str(u) for u in u_uniques]
+        pairs = [(text_list[t] if t >= 0 else None, unit_list[u] or None if u >= 0 else None)
+                 for t, u in zip(t_part.tolist(), u_part.tolist())]
+        codes = combined
+    elif (codes < 0).any():
+        pairs.append((None, None))
+        codes = np.where(codes < 0, len(pairs) - 1, codes)
+    rows = []
+    for t, u in pairs:  # the canonical "≥12.5万元" shape straight to its fields; the rest through the parser
+        c = canonical_number(t) if t and u is None else None
+        rows.append(_fields(t or "", u) if c is None else
+                    (_NUMBER, C[c[0].value] if c[0] else 0, c[1], np.nan, c[2], None, c[3], False, np.nan, np.nan, 0, None))
+    columns = list(zip(*rows)) if rows else [()] * len(_FIELDS)
+    out = {}
+    for (name, dtype), values in zip(_FIELDS, columns):
+        if dtype is None:
+            arr = vocab.code_array(list(values))
+        else:
+            arr = np.array(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
+        out[name] = arr[codes]
+    return out
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A column as floats, text that is not a number as NaN (a column of None costs one isna, not a parse)."""
+    if column.dtype.kind in "biuf":
+        return column.to_numpy(dtype=float)
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.all():
+        return np.full(len(values), np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
+def _mapped(column: pd.Series, mapping: dict[str, int]) -> np.ndarray:
+    """Codes of a label column through ``mapping`` (NaN where missing or unknown), one lookup per distinct label."""
+    codes, uniques = _factorize(_objects(column))
+    table = np.array([*(mapping.get(u, np.nan) for u in uniques), np.nan], dtype=float)
+    return table[codes]  # code -1 → the trailing NaN
 
 
 def _labels(names: tuple[str, ...], codes: np.ndarray, empty_as_none: bool = True) -> np.ndarray:
@@ -181,8 +262,11 @@ class _Codes:
     """A text column factorised once (sorted codes + distinct values), reused by every check on it."""
 
     def __init__(self, values: pd.Series):
-        self.codes, self.uniques = pd.factorize(values.fillna("").to_numpy(dtype=object), sort=True,
-                                                use_na_sentinel=False)
+        codes, uniques = _factorize_runs(_objects(values))
+        # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
+        names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
+        remap, self.uniques = pd.factorize(names, sort=True)
+        self.codes = remap[np.where(codes < 0, len(names) - 1, codes)]
 
     def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
         """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
@@ -234,7 +318,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         out["scoring"] = pd.Series(scoring, index=out.index, dtype=object)
     tk, ak = tp["kind"], ap["kind"]
     level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"])
-    table_codes = pd.factorize(out["table"].to_numpy(dtype=object))[0]
+    table_codes = _factorize_runs(_objects(out["table"]), keep_missing=True)[0]
 
     # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group); -1 = none
     group = np.full(n, -1, dtype=np.int16)
@@ -254,14 +338,14 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         [D["higher"], D["lower"], D["equal"], D["band"]],
         default=np.where(lower_by_name, D["lower"], D["higher"]),
     ).astype(np.int8)
-    override = out["direction"].map(D).to_numpy(dtype=float)  # None / NaN where not overridden
+    override = _mapped(out["direction"], D)  # None / NaN where not overridden
     direction = np.where(~np.isnan(override) & (cmp_ != C["band"]), np.nan_to_num(override), direction).astype(np.int8)
 
     # --- not applicable, missing, unreadable
     t_na = tk == K["na"]
     a_na = ak == K["na"]
     a_blank = ak == K["blank"]
-    spent = pd.to_numeric(out["spent"], errors="coerce").to_numpy(dtype=float)
+    spent = _floats(out["spent"])
     cost_fill = cost & a_blank & (tk == K["number"]) & ~np.isnan(spent) if rules.cost_from_spent \
         else np.zeros(n, dtype=bool)
 
@@ -285,8 +369,8 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
 
     # per-unit rates: a total actual is divided by the count (界别数 …)
     t_per, a_per = tp["per"], ap["per"]
-    base = pd.to_numeric(out["actual_rate_base"], errors="coerce").fillna(
-        pd.to_numeric(out["rate_base"], errors="coerce")).to_numpy(dtype=float)
+    base = _floats(out["actual_rate_base"])
+    base = np.where(np.isnan(base), _floats(out["rate_base"]), base)
     rate = tk == K["rate"]
     rate_total = rate & (a_kind == K["number"])
     with np.errstate(over="ignore"):
@@ -300,16 +384,16 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     a_val = np.where(negative, 0.0, a_val)
 
     # --- deadlines as day numbers; a target without a year takes the table's year
-    year = pd.to_numeric(out["year"], errors="coerce").to_numpy(dtype=float)
+    year = _floats(out["year"])
     t_year = np.where(np.isnan(tp["dl_y"]), year, tp["dl_y"])
     a_year = np.where(np.isnan(ap["dl_y"]), t_year, ap["dl_y"])
     t_day = _ordinal(t_year, tp["dl_md"])
     a_day = _ordinal(a_year, ap["dl_md"])
 
     # --- which method scores each row
-    band_given = out["band"].map(BD).to_numpy(dtype=float)
+    band_given = _mapped(out["band"], BD)
     has_band = ~np.isnan(band_given) & (np.nan_to_num(band_given) > 0)
-    judged = pd.to_numeric(out["judged_score"], errors="coerce").to_numpy(dtype=float)
+    judged = _floats(out["judged_score"])
     a_band = np.where(has_band, np.nan_to_num(band_given), ap["band"]).astype(np.int8)
     t_qual = (tk == K["qualitative"]) | (tk == K["blank"])
     # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
@@ -425,8 +509,9 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         "status": _labels(STATUSES, status), "reason": _labels(REASONS, reason),
     }
     # text columns stay plain object arrays: letting pandas infer its string dtype costs more than the scoring
-    added = pd.DataFrame({k: (pd.Series(v, dtype=object, index=out.index) if v.dtype.kind in "OU" else v)
-                          for k, v in cols.items()}, index=out.index)
+    # copy=False: each new column stays its own array instead of being copied into consolidated 2-D blocks
+    added = pd.DataFrame({k: pd.Series(v, dtype=object if v.dtype.kind in "OU" else None, index=out.index, copy=False)
+                          for k, v in cols.items()}, index=out.index, copy=False)
     return pd.concat([out, added], axis=1)
 
 
@@ -457,7 +542,7 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     Not-applicable indicators weigh nothing; under ``rescale`` the others are scaled up to the same total.
     Ties in the split go by (二级, 三级) name, not row order, so shuffled input scores the same.
     """
-    given = pd.to_numeric(df["weight_given"], errors="coerce").to_numpy(dtype=float)
+    given = _floats(df["weight_given"])
     has_given = pd.Series(~np.isnan(given)).groupby(table).transform("any").to_numpy(dtype=bool)
     weight = np.where(has_given, np.nan_to_num(given), np.nan)
     decimals = rules.rounding.decimals
@@ -608,16 +693,18 @@ def _actual_text(r: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- tables, findings, evaluation
 def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """Per table: indicator sum, execution rate and score, cap, total and grade — vectorised over tables."""
-    g = scored.groupby("table", sort=False)
+    codes, names = _factorize_runs(_objects(scored["table"]), keep_missing=True)  # tables in order of first appearance
+    n_tables = len(names)
+    score = scored["score"].to_numpy(dtype=float)
     t = pd.DataFrame({
-        "indicator_score": g["score"].sum(min_count=0),
-        "weight": g["weight"].sum(),
-        "errors": (scored["status"] == "error").groupby(scored["table"], sort=False).sum(),
-        "budget": g["budget"].first(),
-        "spent": g["spent"].first(),
-    })
-    budget = pd.to_numeric(t["budget"], errors="coerce").to_numpy(dtype=float)
-    spent = pd.to_numeric(t["spent"], errors="coerce").to_numpy(dtype=float)
+        "indicator_score": np.bincount(codes, weights=np.nan_to_num(score), minlength=n_tables),
+        "weight": np.bincount(codes, weights=scored["weight"].to_numpy(dtype=float), minlength=n_tables),
+        "errors": np.bincount(codes, weights=(scored["status"].to_numpy(dtype=object) == "error"), minlength=n_tables
+                              ).astype(np.int64),
+        "budget": _first_number(scored["budget"], codes, n_tables),
+        "spent": _first_number(scored["spent"], codes, n_tables),
+    }, index=pd.Index(names, name="table"))
+    budget, spent = t["budget"].to_numpy(), t["spent"].to_numpy()
     ex = rules.execution
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rate = np.where(budget > 0, spent / np.where(budget > 0, budget, 1), np.where(budget == 0, 1.0, np.nan))
@@ -646,6 +733,11 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
                            default=rules.grades[-1].grade).astype(object)
     t["grade"] = t["grade"].where(~np.isnan(tot), None)
     return t
+
+
+def _first_number(column: pd.Series, codes: np.ndarray, n: int) -> np.ndarray:
+    """Each group's first number in ``column`` (NaN when it has none)."""
+    return pd.Series(_floats(column)).groupby(codes).first().reindex(range(n)).to_numpy(dtype=float)
 
 
 _TARGET_COLUMNS = {"年度指标值", "分值", "度量单位"}

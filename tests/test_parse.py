@@ -295,19 +295,21 @@ def test_classify_phrase_checks_negations_first():
 
 def test_decimal_numbers_are_not_dates():
     assert parse_value("2012.4").kind == K.NUMBER
+    assert parse_value("12月").kind == K.DEADLINE  # a month is a deadline, not 12 of a unit 月
     assert parse_value("2023.12.31").kind == K.DEADLINE
 
 
 from hypothesis import given, strategies as st  # noqa: E402
 
 
-@given(number=st.decimals(min_value=0, max_value=10**7, places=3, allow_nan=False, allow_infinity=False),
-       scale=st.sampled_from(["", "万"]), unit=st.sampled_from(["", "次", "个", "人次", "人", "%", "元", "天", "篇", "亩"]))
-def test_fast_path_agrees_with_the_full_parser(number, scale, unit):
-    """parse_value reads the common "12.5万元" shape with one regex; the general path must agree."""
+@given(op=st.sampled_from(["", "≥", "≤", ">", "<", "="]),
+       number=st.decimals(min_value=0, max_value=10**7, places=3, allow_nan=False, allow_infinity=False),
+       scale=st.sampled_from(["", "万"]), unit=st.sampled_from(["", *__import__("evaluator.parse").parse._SIMPLE_UNITS.split("|"), "月"]))
+def test_fast_path_agrees_with_the_full_parser(op, number, scale, unit):
+    """parse_value reads the common "≥12.5万元" shape with one regex; the general path must agree."""
     import evaluator.parse as P
 
-    text = f"{number.normalize():f}{scale}{unit}"
+    text = f"{op}{number.normalize():f}{scale}{unit}"
     fast = P.parse_value.__wrapped__(text)
     simple, P._SIMPLE = P._SIMPLE, __import__("re").compile(r"(?!)")
     try:
