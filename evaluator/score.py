@@ -135,9 +135,8 @@ class _Vocab:
         table = np.array([self.code(u) for u in uniques], dtype=np.int32)
         return table[codes] if len(values) else np.zeros(0, dtype=np.int32)
 
-    def labels(self, codes: np.ndarray) -> np.ndarray:
-        table = np.array([None, *self.codes], dtype=object)  # code -1 → index 0
-        return table[codes + 1]
+    def labels(self, codes: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=list(self.codes))  # code -1 → missing
 
 
 # A factorisation sizes its hash table for the worst case (every row distinct) unless told otherwise; real
@@ -188,7 +187,7 @@ _FIELDS = (("kind", np.int8), ("cmp", np.int8), ("val", float), ("tol", float), 
            ("scale", float), ("loose", bool), ("dl_y", float), ("dl_md", float), ("band", np.int8), ("problem", object))
 
 
-def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> dict[str, np.ndarray]:
+def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "_Spread":
     """Parse each distinct (text, unit) once and spread the fields back over the rows as arrays."""
     codes, uniques = _factorize(_objects(texts))
     text_list = [None if u is None or u != u else str(u) for u in uniques]
@@ -212,14 +211,29 @@ def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> d
         rows.append(_fields(t or "", u) if c is None else
                     (_NUMBER, C[c[0].value] if c[0] else 0, c[1], np.nan, c[2], None, c[3], False, np.nan, np.nan, 0, None))
     columns = list(zip(*rows)) if rows else [()] * len(_FIELDS)
-    out = {}
+    distinct = {}
     for (name, dtype), values in zip(_FIELDS, columns):
         if dtype is None:
-            arr = vocab.code_array(list(values))
+            distinct[name] = vocab.code_array(list(values))
         else:
-            arr = np.array(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
-        out[name] = arr[codes]
-    return out
+            distinct[name] = np.array(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
+    return _Spread(distinct, codes)
+
+
+class _Spread(dict):
+    """The fields of the distinct values, spread over the rows when first used (unused fields cost nothing)."""
+
+    def __init__(self, distinct: dict[str, np.ndarray], codes: np.ndarray):
+        super().__init__()
+        self.distinct, self.codes = distinct, codes
+
+    def __missing__(self, name: str) -> np.ndarray:
+        values = self[name] = self.distinct[name][self.codes]
+        return values
+
+    def rows(self, name: str, mask: np.ndarray) -> np.ndarray:
+        """One field on the rows of ``mask`` only, without spreading it over every row."""
+        return self[name][mask] if name in self else self.distinct[name][self.codes[mask]]
 
 
 def _floats(column: pd.Series) -> np.ndarray:
@@ -240,9 +254,12 @@ def _mapped(column: pd.Series, mapping: dict[str, int]) -> np.ndarray:
     return table[codes]  # code -1 → the trailing NaN
 
 
-def _labels(names: tuple[str, ...], codes: np.ndarray, empty_as_none: bool = True) -> np.ndarray:
-    table = np.array([None if (empty_as_none and not x) else x for x in names], dtype=object)
-    return table[codes]
+def _labels(names: tuple[str | None, ...], codes: np.ndarray) -> pd.Categorical:
+    """Integer codes → their labels as a categorical (no per-row objects); "" and None label as missing."""
+    keep = [i for i, x in enumerate(names) if x]
+    remap = np.full(len(names), -1, dtype=np.int8)
+    remap[keep] = np.arange(len(keep))
+    return pd.Categorical.from_codes(remap[codes], categories=[names[i] for i in keep])
 
 
 def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
@@ -266,7 +283,7 @@ class _Codes:
         # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
         names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
         remap, self.uniques = pd.factorize(names, sort=True)
-        self.codes = remap[np.where(codes < 0, len(names) - 1, codes)]
+        self.codes = remap[codes]  # code -1 (missing) takes the trailing ""
 
     def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
         """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
@@ -298,8 +315,8 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         usable = names["kind"] == K["number"]
         if usable.any():
             idx = np.flatnonzero(blank_t)[usable]
-            for name, values in tp.items():
-                values[idx] = names[name][usable]
+            for name, _ in _FIELDS:
+                tp[name][idx] = names[name][usable]
             from_name[idx] = True
     # a 评分标准 written as the target ("≤100%，计5分；每超过一个百分点扣0.5分，扣完为止") brings its own method
     from_rule = np.zeros(n, dtype=bool)
@@ -350,45 +367,47 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         else np.zeros(n, dtype=bool)
 
     # --- numbers: actual in the target's unit and scale
+    # (the spread arrays are this call's own: adjusted in place, no full-length temporaries)
     t_val, t_unit, t_scale = tp["val"], tp["unit"], tp["scale"]
-    a_val, a_unit, a_scale = ap["val"].copy(), ap["unit"].copy(), ap["scale"]
+    a_val, a_unit, a_scale = ap["val"], ap["unit"], ap["scale"]
     no_unit = (a_unit < 0) & (a_scale == 1.0)
-    a_val = np.where(no_unit & ~np.isnan(a_val), a_val * t_scale, a_val)
-    a_unit = np.where(no_unit, t_unit, a_unit)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.multiply(a_val, t_scale, out=a_val, where=no_unit)
+    np.copyto(a_unit, t_unit, where=no_unit)
     # an Excel 100% read back as 1.0 against a % target
     percent = vocab.codes.get("%", -2)
     as_fraction = no_unit & (t_unit == percent) & (np.abs(a_val) <= 1.5) & (t_val > 1.5) & (ak == K["number"])
-    a_val = np.where(as_fraction, a_val * 100, a_val)
-    # cost indicators without an actual: compare the table's 全年执行数 (万元) with the ceiling
-    a_val = np.where(cost_fill, spent * 1e4, a_val)
-    a_unit = np.where(cost_fill, t_unit, a_unit)
-    a_kind = np.where(cost_fill, K["number"], ak).astype(np.int8)
-    a_blank = a_blank & ~cost_fill
+    np.multiply(a_val, 100, out=a_val, where=as_fraction)
+    a_kind = ak.copy()
+    if cost_fill.any():
+        # cost indicators without an actual: compare the table's 全年执行数 (万元) with the ceiling
+        np.copyto(a_val, spent * 1e4, where=cost_fill)
+        np.copyto(a_unit, t_unit, where=cost_fill)
+        a_kind[cost_fill] = K["number"]
+        a_blank &= ~cost_fill
 
     unit_ok = (a_unit < 0) | (t_unit < 0) | (a_unit == t_unit) | _compatible_units(a_unit, t_unit, vocab)
 
     # per-unit rates: a total actual is divided by the count (界别数 …)
-    t_per, a_per = tp["per"], ap["per"]
-    base = _floats(out["actual_rate_base"])
-    base = np.where(np.isnan(base), _floats(out["rate_base"]), base)
     rate = tk == K["rate"]
     rate_total = rate & (a_kind == K["number"])
-    with np.errstate(over="ignore"):
-        a_val = np.where(rate_total & ~np.isnan(base), a_val / np.where(np.isnan(base), 1, base), a_val)
-    rate_needs_base = rate_total & np.isnan(base)
-    rate_per_mismatch = rate & (a_kind == K["rate"]) & (t_per != a_per)
+    if rate.any():
+        base = _floats(out["actual_rate_base"])
+        base = np.where(np.isnan(base), _floats(out["rate_base"]), base)
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.divide(a_val, base, out=a_val, where=rate_total & ~np.isnan(base))
+        rate_needs_base = rate_total & np.isnan(base)
+        rate_per_mismatch = rate & (a_kind == K["rate"]) & (tp["per"] != ap["per"])
+        rate_base_used = np.where(rate_total, base, np.nan)
+    else:
+        rate_needs_base = rate_per_mismatch = rate
+        rate_base_used = np.full(n, np.nan)
 
-    t_num = (tk == K["number"]) | (tk == K["rate"])
+    t_num = (tk == K["number"]) | rate
     a_num = (a_kind == K["number"]) | (a_kind == K["rate"])
     negative = a_num & (a_val < 0) & (direction != D["band"])
-    a_val = np.where(negative, 0.0, a_val)
+    a_val[negative] = 0.0
 
-    # --- deadlines as day numbers; a target without a year takes the table's year
-    year = _floats(out["year"])
-    t_year = np.where(np.isnan(tp["dl_y"]), year, tp["dl_y"])
-    a_year = np.where(np.isnan(ap["dl_y"]), t_year, ap["dl_y"])
-    t_day = _ordinal(t_year, tp["dl_md"])
-    a_day = _ordinal(a_year, ap["dl_md"])
 
     # --- which method scores each row
     band_given = _mapped(out["band"], BD)
@@ -456,10 +475,16 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
             fraction[m] = getattr(rules.scoring, key).fraction(t_val[m], a_val[m], weight[m], higher[m])
     m = method == M["@band"]
     if m.any():
-        fraction[m] = rules.scoring.band.fraction(t_val[m], a_val[m], weight[m], higher[m], tol=tp["tol"][m])
+        fraction[m] = rules.scoring.band.fraction(t_val[m], a_val[m], weight[m], higher[m], tol=tp.rows("tol", m))
     m = method == M["deadline"]
     if m.any():
-        fraction[m] = rules.scoring.deadline.fraction(t_day[m], a_day[m], weight[m], higher[m])
+        # deadlines as day numbers; a target without a year takes the table's year, an actual the target's
+        year = _floats(out["year"])[m]
+        t_year, a_year = tp.rows("dl_y", m), ap.rows("dl_y", m)
+        t_year = np.where(np.isnan(t_year), year, t_year)
+        a_year = np.where(np.isnan(a_year), t_year, a_year)
+        t_day, a_day = _ordinal(t_year, tp.rows("dl_md", m)), _ordinal(a_year, ap.rows("dl_md", m))
+        fraction[m] = rules.scoring.deadline.fraction(t_day, a_day, weight[m], higher[m])
     fraction[method == M["missing-zero"]] = 0.0
     fraction[method == M["na-full"]] = 1.0
     custom_methods = np.full(n, None, dtype=object)
@@ -495,22 +520,24 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
 
     group_keys = tuple(g.key for g in rules.weights.groups)
     cols = {
-        "group": np.array([*group_keys, None], dtype=object)[group], "direction_used": _labels(DIRECTIONS, direction),
+        "group": _labels((*group_keys, None), group), "direction_used": _labels(DIRECTIONS, direction),
         "t_kind": _labels(KINDS, tk), "a_kind": _labels(KINDS, a_kind), "target_from_name": from_name,
         "target_from_rule": from_rule,
         "t_val": t_val, "a_val": a_val, "tol": tp["tol"], "t_unit": vocab.labels(t_unit), "a_unit": vocab.labels(a_unit),
         "t_problem": tp["problem"], "a_problem": ap["problem"], "t_cmp": _labels(CMPS, cmp_), "a_loose": ap["loose"],
         "band_used": _labels(BANDS, np.where(m, a_band, 0)), "judged_used": judged_used,
-        "judged_outside": judged_outside, "t_scale": t_scale, "t_per": vocab.labels(t_per),
-        "rate_base_used": np.where(rate_total, base, np.nan), "qual_assumed": qual_assumed & ok,
+        "judged_outside": judged_outside, "t_scale": t_scale, "t_per": vocab.labels(tp["per"]),
+        "rate_base_used": rate_base_used, "qual_assumed": qual_assumed & ok,
         "word_for_number": word_for_number & ok, "as_fraction": as_fraction & ok, "cost_fill": cost_fill,
         "negative": negative, "over": over, "custom_method": custom_methods, "method": _labels(METHOD_KEYS, method),
         "weight": weight, "fraction": fraction, "raw_score": raw, "score": score,
         "status": _labels(STATUSES, status), "reason": _labels(REASONS, reason),
     }
-    # text columns stay plain object arrays: letting pandas infer its string dtype costs more than the scoring
-    # copy=False: each new column stays its own array instead of being copied into consolidated 2-D blocks
-    added = pd.DataFrame({k: pd.Series(v, dtype=object if v.dtype.kind in "OU" else None, index=out.index, copy=False)
+    # labels are categoricals (codes, no per-row objects); free text stays a plain object array (letting pandas
+    # infer its string dtype costs more than the scoring); copy=False keeps each column its own array instead of
+    # copying them into consolidated 2-D blocks
+    added = pd.DataFrame({k: pd.Series(v, dtype=object if isinstance(v, np.ndarray) and v.dtype.kind in "OU" else None,
+                                       index=out.index, copy=False)
                           for k, v in cols.items()}, index=out.index, copy=False)
     return pd.concat([out, added], axis=1)
 
@@ -543,7 +570,7 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     Ties in the split go by (二级, 三级) name, not row order, so shuffled input scores the same.
     """
     given = _floats(df["weight_given"])
-    has_given = pd.Series(~np.isnan(given)).groupby(table).transform("any").to_numpy(dtype=bool)
+    has_given = (np.bincount(table, weights=~np.isnan(given)) > 0)[table]
     weight = np.where(has_given, np.nan_to_num(given), np.nan)
     decimals = rules.rounding.decimals
     group_weight = np.array([g.weight for g in rules.weights.groups] + [np.nan])  # group -1 → NaN
@@ -559,7 +586,7 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
         if rules.not_applicable == "rescale":
             # a 一级指标 group with no applicable indicator in a table: the others take its weight
             present = _first_in_group([t_codes, g_codes])
-            per_table = pd.Series(np.where(present, gw_idx, 0.0)).groupby(t_codes).transform("sum").to_numpy()
+            per_table = np.bincount(t_codes, weights=np.where(present, gw_idx, 0.0))[t_codes]
             gw_idx = gw_idx * np.where(per_table > 0, group_weight[:-1].sum() / np.where(per_table > 0, per_table, 1), 1)
         units = np.round(gw_idx * 10 ** decimals).astype(np.int64)
         if rules.weights.split == "by-level2":
@@ -575,19 +602,29 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     if rules.not_applicable == "rescale":
         # scale applicable weights up so the indicator part keeps its total
         full = pd.Series(np.where(has_given, np.nan_to_num(given), weight)).groupby(table).transform("sum").to_numpy()
-        split_full = pd.Series(np.where(split, 1, 0)).groupby(table).transform("max").to_numpy()
+        split_full = (np.bincount(table, weights=split) > 0)[table]
         applicable = pd.Series(np.where(na, 0.0, weight)).groupby(table).transform("sum").to_numpy()
-        scale = (applicable > 0) & (split_full == 0)
+        scale = (applicable > 0) & ~split_full
         # each applicable weight's share of the applicable total, times the full total (divide first: no overflow)
         share = np.divide(weight, applicable, out=np.zeros_like(weight), where=scale)
         weight = np.where(na, 0.0, np.where(scale, share * full, weight))
     return weight
 
 
+def _group_ids(keys: list[np.ndarray]) -> np.ndarray:
+    """One integer per distinct combination of the keys (each an array of small integer codes, -1 allowed)."""
+    ids = keys[0].astype(np.int64) + 1
+    for k in keys[1:]:
+        size = int(k.max()) + 2 if len(k) else 1
+        if len(ids) and int(ids.max()) >= (1 << 62) // size:  # keep the combined id inside int64
+            ids = pd.factorize(ids)[0].astype(np.int64)
+        ids = ids * size + (k.astype(np.int64) + 1)
+    return ids
+
+
 def _first_in_group(keys: list[np.ndarray]) -> np.ndarray:
     """True on the first row of each distinct key combination."""
-    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
-    return ~frame.duplicated().to_numpy()
+    return ~pd.Series(_group_ids(keys)).duplicated().to_numpy()
 
 
 def _split_units(units: np.ndarray, keys: list[np.ndarray], order: list[np.ndarray], include: np.ndarray | None = None,
@@ -599,25 +636,23 @@ def _split_units(units: np.ndarray, keys: list[np.ndarray], order: list[np.ndarr
     take part, and the result is spread back to every row with the same ``spread`` key.
     """
     n = len(units)
-    include = np.ones(n, dtype=bool) if include is None else include
-    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
-    sort_cols = [f"k{i}" for i in range(len(keys))]
-    for j, o in enumerate(order):
-        frame[f"o{j}"] = o
-        sort_cols.append(f"o{j}")
-    frame["units"] = units
-    part = frame[include].sort_values(sort_cols, kind="stable")
-    grouped = part.groupby([f"k{i}" for i in range(len(keys))], sort=False)
-    k = grouped["units"].transform("size").to_numpy()
-    rank = grouped.cumcount().to_numpy()
-    u = part["units"].to_numpy()
-    share = u // k + (rank < u % k)
+    idx = np.arange(n) if include is None else np.flatnonzero(include)
+    group = _group_ids(keys)[idx]
+    perm = np.lexsort([*(o[idx] for o in reversed(order)), group])  # by group, then names; stable
+    group = group[perm]
+    first = np.empty(len(perm), dtype=bool)
+    first[:1] = True
+    np.not_equal(group[1:], group[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    member = np.cumsum(first) - 1
+    rank = np.arange(len(perm)) - starts[member]
+    k = np.diff(np.append(starts, len(perm)))[member]
+    u = units[idx][perm]
     out = np.zeros(n, dtype=np.int64)
-    out[part.index.to_numpy()] = share
+    out[idx[perm]] = u // k + (rank < u % k)
     if spread is not None:
-        sp = pd.DataFrame({f"s{i}": s for i, s in enumerate(spread)})
-        sp["v"] = np.where(include, out, 0)
-        out = sp.groupby([f"s{i}" for i in range(len(spread))], sort=False)["v"].transform("sum").to_numpy()
+        ids = pd.factorize(_group_ids(spread))[0]
+        out = np.bincount(ids, weights=out).astype(np.int64)[ids]  # include=False rows hold 0
     return out
 
 
@@ -892,7 +927,8 @@ def _records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[st
     """Rows as dicts, with missing text (NaN in pandas' str columns) as None."""
     if columns is not None:
         df = df[columns]
-    text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+    text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)
+                 or isinstance(df[c].dtype, pd.CategoricalDtype)]
     rows = df.to_dict("records")
     for r in rows:
         for c in text_cols:
