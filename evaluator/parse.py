@@ -14,7 +14,7 @@ from functools import lru_cache
 from .model import Band, Comparator, ParsedValue, ValueKind
 
 __all__ = ["parse_value", "normalise_text", "classify_phrase", "chinese_number", "normalise_unit", "parse_scoring_text",
-           "canonical_number"]
+           "canonical_number", "canonical_numbers"]
 
 # --------------------------------------------------------------------------- normalisation
 _SYMBOLS = str.maketrans(
@@ -216,7 +216,9 @@ def _deadline(s: str, raw: str, comparator: Comparator | None) -> ParsedValue | 
 # the common shape, already in canonical spelling: "93.5", "12次", "≥528.244101万", "≤29.86万元", "=96%"
 # (no 月: "12月" is a deadline, read by the general path)
 _SIMPLE_UNITS = "次|个|人次|人|户|场|期|篇|份|件|项|种|所|元|%|天|年|米|名|例|家|台|套|条|本|座|处|间|张|部|批|亩|吨|小时"
-_SIMPLE = re.compile(rf"^([≥≤><=])?(\d+(?:\.\d+)?)(万)?({_SIMPLE_UNITS})?$")
+_SIMPLE_SHAPE = rf"([≥≤><=])?(\d+(?:\.\d+)?)(万)?({_SIMPLE_UNITS})?"
+_SIMPLE = re.compile(rf"^{_SIMPLE_SHAPE}$")
+_SIMPLE_LINES = re.compile(rf"^{_SIMPLE_SHAPE}$", re.MULTILINE)
 _SIMPLE_OPS = {"≥": Comparator.GE, "≤": Comparator.LE, ">": Comparator.GT, "<": Comparator.LT, "=": Comparator.EQ}
 
 
@@ -226,11 +228,36 @@ def canonical_number(text: str) -> tuple[Comparator | None, float, str | None, f
     Most 指标值 and 实际完成值 cells have this shape; reading it with one regex (and no normalisation) is what
     keeps parsing fast. Property-tested to agree with the general path of ``parse_value``."""
     m = _SIMPLE.match(text)
-    if m is None:
-        return None
+    return None if m is None else _canonical(m)
+
+
+def _canonical(m: re.Match) -> tuple[Comparator | None, float, str | None, float]:
     op, num, wan, unit = m.groups()
     scale = 1e4 if wan else 1.0
     return _SIMPLE_OPS[op] if op else None, float(num) * scale, unit, scale
+
+
+def canonical_numbers(texts: list[str | None]) -> tuple[list[int], list[Comparator | None], list[float],
+                                                        list[str | None], list[float]]:
+    """``canonical_number`` of many texts in one regex scan over all of them (joined one per line).
+
+    Returns the positions of the texts in canonical shape and, as parallel lists, their comparators, values,
+    units and scales (columns rather than a tuple per text: this is the hot path of scoring)."""
+    lines = [t if isinstance(t, str) and "\n" not in t else "" for t in texts]  # a text with a newline is not canonical
+    starts = {}
+    pos = 0
+    for i, line in enumerate(lines):
+        starts[pos] = i
+        pos += len(line) + 1
+    hits, ops, values, units, scales = [], [], [], [], []
+    for m in _SIMPLE_LINES.finditer("\n".join(lines)):
+        op, num, wan, unit = m.groups()
+        hits.append(starts[m.start()])
+        ops.append(_SIMPLE_OPS[op] if op else None)
+        values.append(float(num) * 1e4 if wan else float(num))
+        units.append(unit)
+        scales.append(1e4 if wan else 1.0)
+    return hits, ops, values, units, scales
 
 
 MAX_TEXT = 2_000  # longer than any 指标值: read no further (and keep the regexes on short strings)

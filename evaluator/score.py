@@ -19,7 +19,7 @@ from .model import (
     ActualSet, Band, BAND_LABEL, Evaluation, ExecutionScore, Finding, IndicatorScore, Location, ParsedValue,
     Severity, TableEvaluation, TargetSet,
 )
-from .parse import canonical_number, parse_scoring_text, parse_value
+from .parse import canonical_numbers, parse_scoring_text, parse_value
 from .rules import RuleSet, fmt, method_from_dict
 
 __all__ = ["indicator_frame", "score_frame", "table_totals", "evaluate"]
@@ -129,9 +129,9 @@ class _Vocab:
             return -1
         return self.codes.setdefault(value, len(self.codes))
 
-    def code_array(self, values: list[str | None]) -> np.ndarray:
-        """Codes for a list of unit strings, one dictionary lookup per distinct string."""
-        codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+    def code_array(self, values: np.ndarray) -> np.ndarray:
+        """Codes for an array of unit strings, one dictionary lookup per distinct string."""
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
         table = np.array([self.code(u) for u in uniques], dtype=np.int32)
         return table[codes] if len(values) else np.zeros(0, dtype=np.int32)
 
@@ -183,7 +183,7 @@ def _fields(text: str | None, unit: str | None) -> tuple:
 
 
 _NUMBER = K["number"]
-_FIELDS = (("kind", np.int8), ("cmp", np.int8), ("val", float), ("tol", float), ("unit", None), ("per", None),
+_FIELDS = (("kind", np.int8), ("cmp", np.int8), ("val", float), ("tol", float), ("unit", object), ("per", object),
            ("scale", float), ("loose", bool), ("dl_y", float), ("dl_md", float), ("band", np.int8), ("problem", object))
 
 
@@ -191,32 +191,46 @@ def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "
     """Parse each distinct (text, unit) once and spread the fields back over the rows as arrays."""
     codes, uniques = _factorize(_objects(texts))
     text_list = [None if u is None or u != u else str(u) for u in uniques]
-    pairs: list[tuple[str | None, str | None]] = [(t, None) for t in text_list]
+    unit_list: list[str | None] = [None] * len(text_list)
     unit_values = None if units is None else _objects(units)
     if unit_values is not None and pd.notna(unit_values).any():
         # combine (text code, unit code) as one integer key: no per-row string concatenation
         u_codes, u_uniques = _factorize(unit_values)
         combined, first = pd.factorize((codes.astype(np.int64) + 1) * (len(u_uniques) + 1) + (u_codes + 1))
         t_part, u_part = first // (len(u_uniques) + 1) - 1, first % (len(u_uniques) + 1) - 1
-        unit_list = [None if u != u else str(u) for u in u_uniques]
-        pairs = [(text_list[t] if t >= 0 else None, unit_list[u] or None if u >= 0 else None)
-                 for t, u in zip(t_part.tolist(), u_part.tolist())]
+        u_names = [None if u != u else (str(u) or None) for u in u_uniques]
+        text_list = [text_list[t] if t >= 0 else None for t in t_part.tolist()]
+        unit_list = [u_names[u] if u >= 0 else None for u in u_part.tolist()]
         codes = combined
     elif (codes < 0).any():
-        pairs.append((None, None))
-        codes = np.where(codes < 0, len(pairs) - 1, codes)
-    rows = []
-    for t, u in pairs:  # the canonical "≥12.5万元" shape straight to its fields; the rest through the parser
-        c = canonical_number(t) if t and u is None else None
-        rows.append(_fields(t or "", u) if c is None else
-                    (_NUMBER, C[c[0].value] if c[0] else 0, c[1], np.nan, c[2], None, c[3], False, np.nan, np.nan, 0, None))
-    columns = list(zip(*rows)) if rows else [()] * len(_FIELDS)
-    distinct = {}
-    for (name, dtype), values in zip(_FIELDS, columns):
-        if dtype is None:
-            distinct[name] = vocab.code_array(list(values))
-        else:
-            distinct[name] = np.array(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
+        text_list.append(None)
+        unit_list.append(None)
+        codes = np.where(codes < 0, len(text_list) - 1, codes)
+    # the canonical "≥12.5万元" shape is read for all values in one regex scan and goes straight into the arrays;
+    # the rest goes through the parser, one call per distinct value
+    size = len(text_list)
+    hits, ops, values, units_found, scales = canonical_numbers(
+        text_list if units is None else [t if u is None else None for t, u in zip(text_list, unit_list)])
+    distinct = {
+        "kind": np.full(size, _NUMBER, dtype=np.int8), "cmp": np.zeros(size, dtype=np.int8),
+        "val": np.full(size, np.nan), "tol": np.full(size, np.nan), "unit": np.full(size, None, dtype=object),
+        "per": np.full(size, None, dtype=object), "scale": np.ones(size), "loose": np.zeros(size, dtype=bool),
+        "dl_y": np.full(size, np.nan), "dl_md": np.full(size, np.nan), "band": np.zeros(size, dtype=np.int8),
+        "problem": np.full(size, None, dtype=object),
+    }
+    if hits:
+        distinct["cmp"][hits] = [C[op.value] if op else 0 for op in ops]
+        distinct["val"][hits] = values
+        distinct["unit"][hits] = units_found
+        distinct["scale"][hits] = scales
+    found = set(hits)
+    rest = [i for i in range(size) if i not in found]
+    if rest:
+        rows = [_fields(text_list[i] or "", unit_list[i]) for i in rest]
+        for (name, _), column in zip(_FIELDS, zip(*rows)):
+            distinct[name][rest] = column
+    distinct["unit"] = vocab.code_array(distinct["unit"])
+    distinct["per"] = vocab.code_array(distinct["per"])
     return _Spread(distinct, codes)
 
 

@@ -317,3 +317,25 @@ def test_fast_path_agrees_with_the_full_parser(op, number, scale, unit):
     finally:
         P._SIMPLE = simple
     assert fast == slow
+
+
+_canonical_texts = st.one_of(
+    st.builds(lambda op, n, w, u: f"{op}{n}{w}{u}", st.sampled_from(["", "≥", "≤", "=", "≧"]),
+              st.decimals(min_value=0, max_value=10**6, places=2).map(lambda d: f"{d.normalize():f}"),
+              st.sampled_from(["", "万"]), st.sampled_from(["", "次", "%", "元", "月", "人次", "x"])),
+    st.text(alphabet="0123456789.≥万元次%\n \r年月", max_size=8),
+    st.none(),
+)
+
+
+@given(st.lists(_canonical_texts, max_size=30))
+def test_canonical_numbers_scan_agrees_with_one_at_a_time(texts):
+    """The one-scan batch reader (texts joined one per line) finds exactly what the single-text reader finds."""
+    from evaluator.parse import canonical_number, canonical_numbers
+
+    expected = [canonical_number(t) if isinstance(t, str) and "\n" not in t else None for t in texts]
+    hits, *columns = canonical_numbers(texts)
+    got = [None] * len(texts)
+    for i, *fields in zip(hits, *columns):
+        got[i] = tuple(fields)
+    assert got == expected  # (a text with a newline goes to the general parser instead)
