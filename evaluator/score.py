@@ -159,7 +159,7 @@ def _factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.
     head[0] = True
     np.not_equal(values[1:], values[:-1], out=head[1:])
     starts = np.flatnonzero(head)
-    if len(starts) > n // 3:
+    if len(starts) > n // 2:
         return _factorize(values, keep_missing=keep_missing)
     codes, uniques = _factorize(values[starts], keep_missing=keep_missing)
     return np.repeat(codes, np.diff(np.append(starts, n))), uniques
@@ -263,7 +263,10 @@ def _floats(column: pd.Series) -> np.ndarray:
 
 def _mapped(column: pd.Series, mapping: dict[str, int]) -> np.ndarray:
     """Codes of a label column through ``mapping`` (NaN where missing or unknown), one lookup per distinct label."""
-    codes, uniques = _factorize(_objects(column))
+    values = _objects(column)
+    if not pd.notna(values).any():  # the usual case: no overrides given
+        return np.full(len(values), np.nan)
+    codes, uniques = _factorize(values)
     table = np.array([*(mapping.get(u, np.nan) for u in uniques), np.nan], dtype=float)
     return table[codes]  # code -1 → the trailing NaN
 
@@ -615,10 +618,11 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     weight = np.where(na, 0.0, weight) if rules.not_applicable == "rescale" else weight
     if rules.not_applicable == "rescale":
         # scale applicable weights up so the indicator part keeps its total
-        full = pd.Series(np.where(has_given, np.nan_to_num(given), weight)).groupby(table).transform("sum").to_numpy()
+        full = np.bincount(table, weights=np.where(has_given, np.nan_to_num(given), weight))[table]
         split_full = (np.bincount(table, weights=split) > 0)[table]
-        applicable = pd.Series(np.where(na, 0.0, weight)).groupby(table).transform("sum").to_numpy()
-        scale = (applicable > 0) & ~split_full
+        applicable = np.bincount(table, weights=np.where(na, 0.0, weight))[table]
+        some_na = (np.bincount(table, weights=na) > 0)[table]
+        scale = (applicable > 0) & ~split_full & some_na  # (nothing to rescale in a table without 不适用 rows)
         # each applicable weight's share of the applicable total, times the full total (divide first: no overflow)
         share = np.divide(weight, applicable, out=np.zeros_like(weight), where=scale)
         weight = np.where(na, 0.0, np.where(scale, share * full, weight))
@@ -626,12 +630,13 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
 
 
 def _group_ids(keys: list[np.ndarray]) -> np.ndarray:
-    """One integer per distinct combination of the keys (each an array of small integer codes, -1 allowed)."""
+    """One integer per distinct combination of the keys (each an array of small integer codes, -1 allowed),
+    ordered as the combinations are ordered (first key first): sorting the ids sorts by all the keys."""
     ids = keys[0].astype(np.int64) + 1
     for k in keys[1:]:
         size = int(k.max()) + 2 if len(k) else 1
         if len(ids) and int(ids.max()) >= (1 << 62) // size:  # keep the combined id inside int64
-            ids = pd.factorize(ids)[0].astype(np.int64)
+            ids = pd.factorize(ids, sort=True)[0].astype(np.int64)
         ids = ids * size + (k.astype(np.int64) + 1)
     return ids
 
@@ -652,7 +657,7 @@ def _split_units(units: np.ndarray, keys: list[np.ndarray], order: list[np.ndarr
     n = len(units)
     idx = np.arange(n) if include is None else np.flatnonzero(include)
     group = _group_ids(keys)[idx]
-    perm = np.lexsort([*(o[idx] for o in reversed(order)), group])  # by group, then names; stable
+    perm = np.argsort(_group_ids([group, *(o[idx] for o in order)]), kind="stable")  # by group, then names
     group = group[perm]
     first = np.empty(len(perm), dtype=bool)
     first[:1] = True
@@ -748,7 +753,7 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     t = pd.DataFrame({
         "indicator_score": np.bincount(codes, weights=np.nan_to_num(score), minlength=n_tables),
         "weight": np.bincount(codes, weights=scored["weight"].to_numpy(dtype=float), minlength=n_tables),
-        "errors": np.bincount(codes, weights=(scored["status"].to_numpy(dtype=object) == "error"), minlength=n_tables
+        "errors": np.bincount(codes, weights=(scored["status"] == "error").to_numpy(), minlength=n_tables
                               ).astype(np.int64),
         "budget": _first_number(scored["budget"], codes, n_tables),
         "spent": _first_number(scored["spent"], codes, n_tables),
@@ -786,7 +791,11 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
 
 def _first_number(column: pd.Series, codes: np.ndarray, n: int) -> np.ndarray:
     """Each group's first number in ``column`` (NaN when it has none)."""
-    return pd.Series(_floats(column)).groupby(codes).first().reindex(range(n)).to_numpy(dtype=float)
+    values = _floats(column)
+    rows = np.flatnonzero(~np.isnan(values))
+    first = np.full(n, len(values))
+    np.minimum.at(first, codes[rows], rows)
+    return np.append(values, np.nan)[first]  # a group without a number points past the end: NaN
 
 
 _TARGET_COLUMNS = {"年度指标值", "分值", "度量单位"}
