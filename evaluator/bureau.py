@@ -142,8 +142,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
     scored = score_frame(pd.concat(frames, ignore_index=True), rules)
     del frames
     totals = table_totals(scored, rules)
-    group_sum = scored.assign(s=scored["score"].fillna(0)).pivot_table(
-        index="table", columns="group", values="s", aggfunc="sum", fill_value=0.0)
+    totals_of = dict(zip(totals.index, _records(totals)))
     rows = _records(scored)
     del scored
     by_table: dict[str, list[dict[str, Any]]] = {}
@@ -153,11 +152,13 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
     for table_key, trs in by_table.items():
         m = meta[table_key]
         files = m["files"]
-        t = totals.loc[table_key]
+        t = totals_of[table_key]
         fnd = list(pre_findings.get(table_key, [])) + _row_findings(trs, rules, files, m["notes"])
         fnd += _table_findings(table_key, t, trs, rules, files, m["claimed_total"])
         ok = [r for r in trs if r["status"] == "ok"]
-        groups = group_sum.loc[table_key] if table_key in group_sum.index else {}
+        groups: dict[str, float] = {}
+        for r in ok:
+            groups[r["group"]] = groups.get(r["group"], 0.0) + r["score"]
         sub = {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],

@@ -24,7 +24,7 @@ __all__ = ["RuleSet", "load_rules", "list_rule_sets", "METHODS", "method_from_di
 
 def fmt(x: float | None, decimals: int = 2) -> str:
     """A number as a clerk writes it: no trailing zeros beyond what is needed."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
+    if x is None or x != x:  # None or NaN
         return "—"
     text = f"{float(x):.{max(decimals, 2)}f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text

@@ -559,6 +559,12 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     return pd.concat([out, added], axis=1)
 
 
+def clear_caches() -> None:
+    """Forget every parsed value (benchmarks use this to time parsing from cold)."""
+    parse_value.cache_clear()
+    _fields.cache_clear()
+
+
 def _safe(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
@@ -806,9 +812,11 @@ def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, files: 
     """A finding on one indicator, located in the file that holds the offending cell."""
     file = files.targets if column in _TARGET_COLUMNS else files.actuals
     row = r.get("row")
-    return Finding(code=code.value, severity=sev, message=message,
-                   location=Location(file=file, table=r["table"], row=int(row) if row == row and row else None,
-                                     item=int(r["position"]) + 1, column=column, indicator=r["level3"]))
+    # built without validation: every field comes from the scored frame, already typed (one finding per row
+    # and check, so validating them again was a large share of a bureau batch)
+    location = Location.model_construct(file=file, table=r["table"], row=int(row) if row == row and row else None,
+                                        item=int(r["position"]) + 1, column=column, indicator=r["level3"])
+    return Finding.model_construct(code=code.value, severity=sev, message=message, location=location)
 
 
 class Files:
@@ -947,18 +955,26 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
 
 
 def _records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows as dicts, with missing text (NaN in pandas' str columns) as None."""
-    if columns is not None:
-        df = df[columns]
-    text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)
-                 or isinstance(df[c].dtype, pd.CategoricalDtype)]
-    rows = df.to_dict("records")
-    for r in rows:
-        for c in text_cols:
-            v = r[c]
-            if v is not None and not isinstance(v, (str, dict, bool, np.bool_)) and pd.isna(v):
-                r[c] = None
-    return rows
+    """Rows as dicts, with missing text (NaN in pandas' str columns, a missing label) as None.
+
+    Built column by column (one ``tolist`` each) rather than with ``to_dict``, which boxes every cell on its own."""
+    names = list(df.columns) if columns is None else columns
+    lists = [_column_list(df[c]) for c in names]
+    return [dict(zip(names, values)) for values in zip(*lists)]
+
+
+def _column_list(column: pd.Series) -> list[Any]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        labels = np.array([*column.cat.categories, None], dtype=object)
+        return labels[column.cat.codes.to_numpy()].tolist()  # code -1 → None
+    if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        values = column.to_numpy(dtype=object)
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = None
+        return values.tolist()
+    return column.tolist()
 
 
 def _num(x: Any) -> float | None:
