@@ -112,6 +112,8 @@ DIRECTIONS = ("higher", "lower", "equal", "band")
 D = {name: i for i, name in enumerate(DIRECTIONS)}
 METHOD_KEYS = ("", "qualitative", "deadline", "@higher", "@lower", "@equal", "@band", "missing-zero", "@custom", "na-full")
 M = {name: i for i, name in enumerate(METHOD_KEYS)}
+_DIRECTION_OF_CMP = np.array([{"ge": D["higher"], "gt": D["higher"], "le": D["lower"], "lt": D["lower"], "eq": D["equal"],
+                               "band": D["band"]}.get(c, -1) for c in CMPS], dtype=np.int8)  # -1: no operator
 STATUSES = ("ok", "na", "error")
 REASONS = ("", Code.NOT_APPLICABLE.value, Code.UNREADABLE_TARGET.value, Code.MISSING_ACTUAL.value,
            Code.UNREADABLE_ACTUAL.value, Code.UNIT_MISMATCH.value, Code.RATE_NEEDS_BASE.value)
@@ -352,7 +354,9 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         out["scoring"] = pd.Series(scoring, index=out.index, dtype=object)
     tk, ak = tp["kind"], ap["kind"]
     level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"])
-    table_codes = _factorize_runs(_objects(out["table"]), keep_missing=True)[0]
+    table_codes, table_names = _factorize_runs(_objects(out["table"]), keep_missing=True)
+    if not pd.isna(table_names).any():  # the table ids as a categorical: table_totals reuses the codes
+        out["table"] = pd.Categorical.from_codes(table_codes, categories=table_names)
 
     # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group); -1 = none
     group = np.full(n, -1, dtype=np.int16)
@@ -366,14 +370,13 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     cmp_ = tp["cmp"]
     cost = level2.contains_any(rules.direction.lower_level2)
     lower_by_name = cost | level3.contains_any(rules.direction.lower_names)
-    direction = np.select(
-        [(cmp_ == C["ge"]) | (cmp_ == C["gt"]), (cmp_ == C["le"]) | (cmp_ == C["lt"]), cmp_ == C["eq"],
-         cmp_ == C["band"]],
-        [D["higher"], D["lower"], D["equal"], D["band"]],
-        default=np.where(lower_by_name, D["lower"], D["higher"]),
-    ).astype(np.int8)
+    direction = _DIRECTION_OF_CMP[cmp_]
+    unsaid = direction < 0
+    direction[unsaid] = np.where(lower_by_name[unsaid], D["lower"], D["higher"])
     override = _mapped(out["direction"], D)  # None / NaN where not overridden
-    direction = np.where(~np.isnan(override) & (cmp_ != C["band"]), np.nan_to_num(override), direction).astype(np.int8)
+    overridden = ~np.isnan(override) & (cmp_ != C["band"])
+    if overridden.any():
+        direction[overridden] = override[overridden]
 
     # --- not applicable, missing, unreadable
     t_na = tk == K["na"]
@@ -393,8 +396,10 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     np.copyto(a_unit, t_unit, where=no_unit)
     # an Excel 100% read back as 1.0 against a % target
     percent = vocab.codes.get("%", -2)
-    as_fraction = no_unit & (t_unit == percent) & (np.abs(a_val) <= 1.5) & (t_val > 1.5) & (ak == K["number"])
-    np.multiply(a_val, 100, out=a_val, where=as_fraction)
+    as_fraction = no_unit & (t_unit == percent)
+    if as_fraction.any():
+        as_fraction &= (np.abs(a_val) <= 1.5) & (t_val > 1.5) & (ak == K["number"])
+        np.multiply(a_val, 100, out=a_val, where=as_fraction)
     a_kind = ak.copy()
     if cost_fill.any():
         # cost indicators without an actual: compare the table's 全年执行数 (万元) with the ceiling
@@ -428,9 +433,11 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
 
     # --- which method scores each row
     band_given = _mapped(out["band"], BD)
-    has_band = ~np.isnan(band_given) & (np.nan_to_num(band_given) > 0)
+    has_band = band_given > 0  # (NaN: no band given)
     judged = _floats(out["judged_score"])
-    a_band = np.where(has_band, np.nan_to_num(band_given), ap["band"]).astype(np.int8)
+    a_band = ap["band"]  # this call's own array: the given bands go in place
+    if has_band.any():
+        a_band[has_band] = band_given[has_band]
     t_qual = (tk == K["qualitative"]) | (tk == K["blank"])
     # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
     word_for_number = (t_num | (tk == K["deadline"])) & (a_kind == K["qualitative"])
@@ -438,7 +445,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     qual_assumed = qual & (a_band == 0)
     unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") \
         & (a_kind == K["qualitative"])
-    a_band = np.where(qual_assumed & ~unknown_phrase_error, BD[Band.ACHIEVED.value], a_band).astype(np.int8)
+    a_band[qual_assumed & ~unknown_phrase_error] = BD[Band.ACHIEVED.value]
 
     OK, NA, ERR = 0, 1, 2
     status = np.zeros(n, dtype=np.int8)
@@ -753,7 +760,7 @@ def _actual_text(r: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- tables, findings, evaluation
 def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """Per table: indicator sum, execution rate and score, cap, total and grade — vectorised over tables."""
-    codes, names = _factorize_runs(_objects(scored["table"]), keep_missing=True)  # tables in order of first appearance
+    codes, names = _table_codes(scored["table"])
     n_tables = len(names)
     score = scored["score"].to_numpy(dtype=float)
     t = pd.DataFrame({
@@ -793,6 +800,20 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
                            default=rules.grades[-1].grade).astype(object)
     t["grade"] = t["grade"].where(~np.isnan(tot), None)
     return t
+
+
+def _table_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and ids of the tables, in order of first appearance."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return _factorize_runs(_objects(column), keep_missing=True)
+    codes = column.cat.codes.to_numpy()
+    first = np.full(len(column.cat.categories), len(codes))
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    present = np.flatnonzero(first < len(codes))  # (a filtered frame keeps ids it no longer has)
+    present = present[np.argsort(first[present], kind="stable")]
+    remap = np.full(len(column.cat.categories), -1)
+    remap[present] = np.arange(len(present))
+    return remap[codes], column.cat.categories.to_numpy(dtype=object)[present]
 
 
 def _first_number(column: pd.Series, codes: np.ndarray, n: int) -> np.ndarray:
