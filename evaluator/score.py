@@ -191,7 +191,12 @@ _FIELDS = (("kind", np.int8), ("cmp", np.int8), ("val", float), ("tol", float), 
 
 def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "_Spread":
     """Parse each distinct (text, unit) once and spread the fields back over the rows as arrays."""
-    codes, uniques = _factorize(_objects(texts))
+    values = _objects(texts)
+    missing = pd.isna(values)
+    if missing.any():  # missing reads as blank; all-text columns factorise much faster (pandas' string table)
+        values = values.copy()
+        values[missing] = ""
+    codes, uniques = _factorize(values)
     text_list = [None if u is None or u != u else str(u) for u in uniques]
     unit_list: list[str | None] = [None] * len(text_list)
     unit_values = None if units is None else _objects(units)
@@ -600,19 +605,19 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
     Ties in the split go by (二级, 三级) name, not row order, so shuffled input scores the same.
     """
     given = _floats(df["weight_given"])
-    has_given = (np.bincount(table, weights=~np.isnan(given)) > 0)[table]
-    weight = np.where(has_given, np.nan_to_num(given), np.nan)
+    missing = np.isnan(given)
+    has_given = (np.bincount(table, weights=~missing) > 0)[table]
+    weight = given.copy()  # NaN where the table gives no 分值 (split below), 0 where it gives some but not this one
+    weight[has_given & missing] = 0.0
     decimals = rules.rounding.decimals
     group_weight = np.array([g.weight for g in rules.weights.groups] + [np.nan])  # group -1 → NaN
     split = ~has_given
     if split.any():
-        gw = group_weight[group]
-        take = split & ~na & ~np.isnan(gw)
-        idx = np.flatnonzero(take)
+        idx = np.flatnonzero(split & ~na & (group >= 0))
         t_codes = table[idx]
         g_codes = group[idx]
         l2_codes, l3_codes = l2[idx], l3[idx]
-        gw_idx = gw[idx]
+        gw_idx = group_weight[g_codes]
         if rules.not_applicable == "rescale":
             # a 一级指标 group with no applicable indicator in a table: the others take its weight
             present = _first_in_group([t_codes, g_codes])
@@ -628,8 +633,8 @@ def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndar
             units = _split_units(units, [t_codes, g_codes], [l2_codes, l3_codes])
         weight[idx] = units / 10 ** decimals
         weight = np.where(split & np.isnan(weight), 0.0, weight)
-    weight = np.where(na, 0.0, weight) if rules.not_applicable == "rescale" else weight
-    if rules.not_applicable == "rescale":
+    if rules.not_applicable == "rescale" and na.any():
+        weight = np.where(na, 0.0, weight)
         # scale applicable weights up so the indicator part keeps its total
         full = np.bincount(table, weights=np.where(has_given, np.nan_to_num(given), weight))[table]
         split_full = (np.bincount(table, weights=split) > 0)[table]
