@@ -95,6 +95,33 @@ def test_data_file_errors_name_the_place(tmp_path):
     assert "未知的键“targt”" in msg and "第 1 项（会议）" in msg and str(p) in msg
 
 
+def test_json_data_files_read_like_yaml_and_fail_with_the_same_located_message(tmp_path, seed_targets):
+    """JSON goes straight to pydantic's JSON validator; what it rejects must still get the located message."""
+    import json
+
+    import yaml
+
+    from evaluator.workbook import dump_yaml
+
+    data = yaml.safe_load(dump_yaml(seed_targets))
+    good = tmp_path / "targets.json"
+    good.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert load_targets(good) == seed_targets
+    data["tables"][0]["indicators"][0]["targt"] = "1次"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputFileError) as e:
+        load_targets(bad)
+    assert "未知的键“targt”" in str(e.value) and "第 1 项" in str(e.value) and str(bad) in str(e.value)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"unit_name": "x", "year": 2023,', encoding="utf-8")
+    with pytest.raises(InputFileError, match="第 1 行"):
+        load_targets(broken)
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())  # Notepad's UTF-8 with BOM
+    assert load_targets(bom) == seed_targets
+
+
 def test_data_file_yaml_syntax_error_has_a_line(tmp_path):
     p = tmp_path / "a.yaml"
     p.write_text("unit_name: x\nyear: [2023\n", encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -284,6 +285,20 @@ def test_flat_frame_api_scores_many_tables_at_once(seed_targets, seed_actuals, m
     totals = table_totals(scored, mof)
     assert list(totals.index) == ["dept-2023", "business-2023", "sectors-2023"]
     assert totals["total"].round(2).tolist() == [97.66, 94.14, 98.62]
+
+
+def test_table_totals_of_a_filtered_scored_frame(seed_targets, seed_actuals, mof):
+    """Scored table ids are categorical; a filtered frame must total only the tables it still has, in row order."""
+    frame, _ = indicator_frame(seed_targets, seed_actuals)
+    scored = score_frame(frame, mof)
+    whole = table_totals(scored, mof)
+    part = scored[scored["table"] != "business-2023"].iloc[::-1]
+    totals = table_totals(part, mof)
+    assert list(totals.index) == ["sectors-2023", "dept-2023"]
+    assert totals["total"].tolist() == whole.loc[["sectors-2023", "dept-2023"], "total"].tolist()
+    # and a frame whose table column is plain text totals the same
+    plain = table_totals(scored.assign(table=scored["table"].astype(object)), mof)
+    pd.testing.assert_frame_equal(plain, whole)
 
 
 # --------------------------------------------------------------------------- invariants
