@@ -108,10 +108,11 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
 
 def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int | None,
                  result: BatchResult) -> dict[str, int]:
-    from .score import Files, _records, _row_findings, _row_text, _table_findings, indicator_frame, score_frame, \
-        table_totals
+    from .score import Files, _records, _row_findings, _row_text, _table_findings, indicator_rows, rows_frame, \
+        score_frame, table_totals
 
-    frames, meta, pre_findings = [], {}, {}
+    rows_in: list[tuple] = []
+    meta, pre_findings = {}, {}
     for sub in subs:
         try:
             targets, actuals = _load_pair(sub)
@@ -121,11 +122,10 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
         if year is not None and targets.year != year:
             continue
         files = Files(str(sub.targets), str(sub.actuals))
-        frame, found = indicator_frame(targets, actuals, files)
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f"
-        frame["table"] = key + frame["table"].astype(str)
-        frames.append(frame)
+        rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
+        rows_in += rows
         digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
@@ -137,10 +137,10 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
-    if not frames:
+    if not rows_in:
         return {}
-    scored = score_frame(pd.concat(frames, ignore_index=True), rules)
-    del frames
+    scored = score_frame(rows_frame(rows_in), rules)
+    del rows_in
     totals = table_totals(scored, rules)
     totals_of = dict(zip(totals.index, _records(totals)))
     rows = _records(scored)

@@ -26,7 +26,7 @@ def fmt(x: float | None, decimals: int = 2) -> str:
     """A number as a clerk writes it: no trailing zeros beyond what is needed."""
     if x is None or x != x:  # None or NaN
         return "—"
-    text = f"{float(x):.{max(decimals, 2)}f}".rstrip("0").rstrip(".")
+    text = ("%.*f" % (decimals if decimals > 2 else 2, float(x))).rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 

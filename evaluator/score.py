@@ -33,6 +33,20 @@ _FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level
 def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files | None" = None
                     ) -> tuple[pd.DataFrame, list[Finding]]:
     """One row per indicator, actuals joined by table id and indicator name (二级指标 when names repeat)."""
+    rows, findings = indicator_rows(targets, actuals, files)
+    return rows_frame(rows), findings
+
+
+def rows_frame(rows: list[tuple]) -> pd.DataFrame:
+    """``indicator_rows`` of one or many departments as the frame ``score_frame`` takes."""
+    return pd.DataFrame.from_records(rows, columns=_FRAME_COLUMNS, nrows=len(rows)) if rows \
+        else pd.DataFrame(columns=_FRAME_COLUMNS)
+
+
+def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files | None" = None,
+                   table_prefix: str = "") -> tuple[list[tuple], list[Finding]]:
+    """The rows of ``indicator_frame`` as tuples (columns ``_FRAME_COLUMNS``), table ids prefixed with
+    ``table_prefix``: the bureau's batch collects many departments' rows and builds one frame from them."""
     findings: list[Finding] = []
     files = files or Files(None, None)
     file = files.actuals
@@ -42,7 +56,7 @@ def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files
         if t not in known_tables:
             findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
                                     message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple] = []
     for table in targets.tables:
         if not table.indicators:
             continue
@@ -75,29 +89,21 @@ def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files
                                         location=Location(file=file, table=table.id, indicator=ind.level3),
                                         message="三级指标名称在表中重复，实际完成值按出现顺序对应；请填写二级指标以便准确匹配"))
             budget = ta.budget if ta else None
-            rows.append({
-                "table": table.id, "position": pos, "row": ind.row, "year": table.year,
-                "level1": ind.level1, "level2": ind.level2, "level3": ind.level3,
-                "target_raw": ind.target or "", "unit_col": ind.unit, "weight_given": ind.weight,
-                "direction": ind.direction.value if ind.direction else None, "rate_base": ind.rate_base,
-                "scoring": ind.scoring,
-                "actual_raw": act.actual if act else None,
-                "deviation_note": act.deviation_note if act else None,
-                "band": act.band.value if act and act.band else None,
-                "judged_score": act.judged_score if act else None,
-                "claimed": act.claimed_score if act else None,
-                "actual_rate_base": act.rate_base if act else None,
-                "has_actual_entry": act is not None,
-                "budget": budget.budget if budget else None,
-                "spent": budget.spent if budget else None,
-            })
+            rows.append((  # in the order of _FRAME_COLUMNS
+                table_prefix + table.id, pos, ind.row, table.year, ind.level1, ind.level2, ind.level3,
+                ind.target or "", ind.unit, ind.weight, ind.direction.value if ind.direction else None,
+                ind.rate_base, ind.scoring,
+                act.actual if act else None, act.deviation_note if act else None,
+                act.band.value if act and act.band else None, act.judged_score if act else None,
+                act.claimed_score if act else None, act.rate_base if act else None, act is not None,
+                budget.budget if budget else None, budget.spent if budget else None,
+            ))
         for a in (ta.indicators if ta else []):
             if id(a) not in used:
                 findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR,
                                         location=Location(file=file, table=table.id, indicator=a.indicator),
                                         message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
-    df = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
-    return df, findings
+    return rows, findings
 
 
 # --------------------------------------------------------------------------- parsing columns

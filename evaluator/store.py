@@ -79,7 +79,7 @@ def _insert_many(conn, table: Table, rows: list[dict[str, Any]]) -> None:
         return
     names = [c.name for c in table.columns]
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    conn.exec_driver_sql(sql, [tuple(r.get(c) for c in names) for r in rows])
+    conn.exec_driver_sql(sql, [tuple(map(r.get, names)) for r in rows])
 
 
 MIGRATIONS: dict[int, list[str]] = {
