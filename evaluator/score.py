@@ -308,8 +308,13 @@ def _ordinal(year: np.ndarray, md: np.ndarray) -> np.ndarray:
 class _Codes:
     """A text column factorised once (sorted codes + distinct values), reused by every check on it."""
 
-    def __init__(self, values: pd.Series):
-        codes, uniques = _factorize_runs(_objects(values))
+    def __init__(self, values: pd.Series, rows: np.ndarray | None = None):
+        """``rows``: only these rows' names are needed (the others read as "")."""
+        if rows is None or rows.all():
+            codes, uniques = _factorize_runs(_objects(values))
+        else:
+            codes = np.full(len(values), -1, dtype=np.intp)
+            codes[rows], uniques = _factorize(_objects(values)[rows])
         # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
         names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
         remap, self.uniques = pd.factorize(names, sort=True)
@@ -364,10 +369,15 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
                 from_rule[i] = True
         out["scoring"] = pd.Series(scoring, index=out.index, dtype=object)
     tk, ak = tp["kind"], ap["kind"]
-    level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"])
     table_codes, table_names = _factorize_runs(_objects(out["table"]), keep_missing=True)
     if not pd.isna(table_names).any():  # the table ids as a categorical: table_totals reuses the codes
         out["table"] = pd.Categorical.from_codes(table_codes, categories=table_names)
+    given = _floats(out["weight_given"])
+    has_given = (np.bincount(table_codes, weights=~np.isnan(given)) > 0)[table_codes]  # the table gives 分值
+    cmp_ = tp["cmp"]
+    unsaid = _DIRECTION_OF_CMP[cmp_] < 0  # no operator: the direction comes from the names
+    # 三级指标 names matter only for a direction by name and for the order of an even weight split
+    level1, level2, level3 = _Codes(out["level1"]), _Codes(out["level2"]), _Codes(out["level3"], unsaid | ~has_given)
 
     # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group); -1 = none
     group = np.full(n, -1, dtype=np.int16)
@@ -378,11 +388,9 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
             group = np.where(level2.contains_any(g.match_level2), gi, group)
 
     # --- direction: operator, else override, else 二级指标 / name
-    cmp_ = tp["cmp"]
     cost = level2.contains_any(rules.direction.lower_level2)
     lower_by_name = cost | level3.contains_any(rules.direction.lower_names)
     direction = _DIRECTION_OF_CMP[cmp_]
-    unsaid = direction < 0
     direction[unsaid] = np.where(lower_by_name[unsaid], D["lower"], D["higher"])
     override = _mapped(out["direction"], D)  # None / NaN where not overridden
     overridden = ~np.isnan(override) & (cmp_ != C["band"])
@@ -446,13 +454,14 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     band_given = _mapped(out["band"], BD)
     has_band = band_given > 0  # (NaN: no band given)
     judged = _floats(out["judged_score"])
+    has_judged = ~np.isnan(judged)
     a_band = ap["band"]  # this call's own array: the given bands go in place
     if has_band.any():
         a_band[has_band] = band_given[has_band]
     t_qual = (tk == K["qualitative"]) | (tk == K["blank"])
     # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
     word_for_number = (t_num | (tk == K["deadline"])) & (a_kind == K["qualitative"])
-    qual = (t_qual & ~a_na & ~a_blank) | word_for_number | (has_band & ~t_na) | (~np.isnan(judged) & ~t_na)
+    qual = (t_qual & ~a_na & ~a_blank) | word_for_number | (has_band & ~t_na) | (has_judged & ~t_na)
     qual_assumed = qual & (a_band == 0)
     unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") \
         & (a_kind == K["qualitative"])
@@ -499,7 +508,7 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     method[has_custom] = M["@custom"]
 
     # --- weights
-    weight = _weights(out, table_codes, group, level2.codes, level3.codes, status == NA, rules)
+    weight = _weights(given, has_given, table_codes, group, level2.codes, level3.codes, status == NA, rules)
 
     # --- fractions, one vectorised pass per method
     fraction = np.full(n, np.nan)
@@ -529,14 +538,14 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
         fraction[i] = spec.fraction(t_val[i:i + 1], a_val[i:i + 1], weight[i:i + 1], higher[i:i + 1])[0]
     # 定性: a judged score inside the band wins, else the band's default point
     m = method == M["qualitative"]
-    judged_used = m & ~np.isnan(judged)
+    judged_used = m & has_judged
     judged_outside = np.zeros(n, dtype=bool)
     if m.any():
         bands = rules.scoring.qualitative.bands
         default = np.array([np.nan] + [bands[Band(b)].default / 100 for b in BANDS[1:]])[a_band[m]]
         lo = np.array([0.0] + [bands[Band(b)].range[0] / 100 for b in BANDS[1:]])[a_band[m]]
         hi = np.array([1.0] + [bands[Band(b)].range[1] / 100 for b in BANDS[1:]])[a_band[m]]
-        judged_fraction = _safe(judged, weight)[m]
+        judged_fraction = _safe(judged[m], weight[m])
         inside = (judged_fraction >= lo - 1e-9) & (judged_fraction <= hi + 1e-9)
         judged_outside[m] = judged_used[m] & ~inside
         fraction[m] = np.where(judged_used[m], np.clip(judged_fraction, lo, hi), default)
@@ -603,16 +612,14 @@ def _compatible_units(a: np.ndarray, t: np.ndarray, vocab: _Vocab) -> np.ndarray
     return out
 
 
-def _weights(df: pd.DataFrame, table: np.ndarray, group: np.ndarray, l2: np.ndarray, l3: np.ndarray,
-             na: np.ndarray, rules: RuleSet) -> np.ndarray:
+def _weights(given: np.ndarray, has_given: np.ndarray, table: np.ndarray, group: np.ndarray, l2: np.ndarray,
+             l3: np.ndarray, na: np.ndarray, rules: RuleSet) -> np.ndarray:
     """Given 分值 where the table has them; else each group's weight split evenly (largest remainder).
 
     Not-applicable indicators weigh nothing; under ``rescale`` the others are scaled up to the same total.
     Ties in the split go by (二级, 三级) name, not row order, so shuffled input scores the same.
     """
-    given = _floats(df["weight_given"])
     missing = np.isnan(given)
-    has_given = (np.bincount(table, weights=~missing) > 0)[table]
     weight = given.copy()  # NaN where the table gives no 分值 (split below), 0 where it gives some but not this one
     weight[has_given & missing] = 0.0
     decimals = rules.rounding.decimals
