@@ -165,7 +165,10 @@ def _factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.
         return _factorize(values, keep_missing=keep_missing)
     head = np.empty(n, dtype=bool)
     head[0] = True
-    np.not_equal(values[1:], values[:-1], out=head[1:])
+    try:
+        np.not_equal(values[1:], values[:-1], out=head[1:])
+    except TypeError:  # pd.NA compares as NA, not as a bool
+        return _factorize(values, keep_missing=keep_missing)
     starts = np.flatnonzero(head)
     if len(starts) > n // 2:
         return _factorize(values, keep_missing=keep_missing)

@@ -301,6 +301,18 @@ def test_table_totals_of_a_filtered_scored_frame(seed_targets, seed_actuals, mof
     pd.testing.assert_frame_equal(plain, whole)
 
 
+def test_score_frame_takes_any_pandas_text_dtype(seed_targets, seed_actuals, mof):
+    """A caller's frame may hold text as object, pandas' "str" (NaN) or "string" (pd.NA) dtype: same scores."""
+    frame, _ = indicator_frame(seed_targets, seed_actuals)
+    frame.loc[3, "level2"] = None  # a missing name: pd.NA in a "string" column
+    text = ["table", "level1", "level2", "level3", "target_raw", "actual_raw", "deviation_note"]
+    base = score_frame(frame, mof)
+    for dtype in ("str", "string"):
+        other = score_frame(frame.astype({c: dtype for c in text}), mof)
+        assert other["score"].equals(base["score"]) and other["status"].tolist() == base["status"].tolist()
+        pd.testing.assert_frame_equal(table_totals(other, mof), table_totals(base, mof))
+
+
 # --------------------------------------------------------------------------- invariants
 TARGETS = st.sampled_from(["≥5次", "≤50个", "=100%", "100%", "≥95%", "2023年底", "有所提升", "成本≤31.5万", "10个"])
 actual_numbers = st.floats(min_value=-10, max_value=500, allow_nan=False, allow_infinity=False)
