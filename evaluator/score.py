@@ -334,7 +334,10 @@ class _Codes:
 
 # --------------------------------------------------------------------------- the vectorised core
 def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
-    """Score every row of an indicator frame. Adds method, weight, fraction, score, status and trace columns."""
+    """Score every row of an indicator frame. Adds method, weight, fraction, score, status and trace columns.
+
+    Labels (status, method, reason, group, kinds, units …) come back as categoricals and the table ids too (as
+    long as none is missing): compare them with strings as usual; ``_records`` turns rows into plain dicts."""
     out = df.reset_index(drop=True)
     n = len(out)
     if n == 0:
