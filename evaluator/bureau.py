@@ -11,7 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import multiprocessing
+import os
 import re
+import warnings
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -91,33 +96,63 @@ CHUNK = 200  # departments scored and stored together: bounds memory, keeps the 
 
 
 def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> BatchResult:
-    """Score and store every submission under ``root``; a bad file is listed and skipped, never fatal."""
+          progress: Callable[[int, int], None] | None = None, jobs: int | None = None) -> BatchResult:
+    """Score and store every submission under ``root``; a bad file is listed and skipped, never fatal.
+
+    Chunks of departments are read and scored in worker processes (``jobs``; $EVALUATOR_JOBS; default one per
+    core) and stored here, in order: the store ends up the same whichever way it ran."""
     subs = discover(root)
+    chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     result = BatchResult()
     totals = {"new": 0, "updated": 0, "unchanged": 0}
-    for start in range(0, len(subs), CHUNK):
-        counts = _batch_chunk(subs[start:start + CHUNK], rules, store, year, result)
-        for k, v in counts.items():
+    done = 0
+    for chunk, (items, errors, indicators) in zip(chunks, _prepared(chunks, rules, year, jobs)):
+        result.errors += errors
+        result.scored_tables += len(items)
+        result.indicators += indicators
+        for k, v in store.record(items).items():
             totals[k] += v
+        done += len(chunk)
         if progress:
-            progress(min(start + CHUNK, len(subs)), len(subs))
+            progress(done, len(subs))
     result.counts = totals
     return result
 
 
-def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int | None,
-                 result: BatchResult) -> dict[str, int]:
+def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int | None):
+    """Each chunk read and scored (``_batch_chunk``), in order; in forked workers when there are cores to use,
+    at most two chunks ahead of the one being stored (bounded memory)."""
+    jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
+    jobs = min(jobs, len(chunks))
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (_batch_chunk(chunk, rules, year) for chunk in chunks)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only read and score
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_batch_chunk, chunk, rules, year))
+                if len(pending) > jobs + 1:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+
+def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
+                 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
+    """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
     from .score import Files, _records, _row_findings, _row_text, _table_findings, indicator_rows, rows_frame, \
         score_frame, table_totals
 
     rows_in: list[tuple] = []
     meta, pre_findings = {}, {}
+    errors: list[tuple[str, str]] = []
     for sub in subs:
         try:
             targets, actuals = _load_pair(sub)
         except EvaluatorError as e:
-            result.errors.append((str(sub.targets.parent), e.render()))
+            errors.append((str(sub.targets.parent), e.render()))
             continue
         if year is not None and targets.year != year:
             continue
@@ -138,7 +173,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
     if not rows_in:
-        return {}
+        return [], errors, 0
     scored = score_frame(rows_frame(rows_in), rules)
     del rows_in
     totals = table_totals(scored, rules)
@@ -181,9 +216,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, store: Store, year: int
         fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,
                "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
         items.append({"submission": sub, "indicators": inds, "findings": fs})
-    result.scored_tables += len(items)
-    result.indicators += len(rows)
-    return store.record(items)
+    return items, errors, len(rows)
 
 
 def _f(x: Any) -> float | None:

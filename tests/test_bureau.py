@@ -91,6 +91,30 @@ def test_batch_is_idempotent_and_keeps_every_version(built, mof):
     assert current["clean"]["version"] == 2 and current["clean"]["execution_rate"] == 0.9
 
 
+def test_batch_in_worker_processes_stores_what_one_process_stores(tmp_path, mof, monkeypatch):
+    """Chunks scored in parallel workers are stored in order: the same rows, ids and findings as a serial run."""
+    import evaluator.bureau as B
+
+    root = tmp_path / "submissions"
+    for k, (name, (kwargs, _)) in enumerate(CASES.items()):
+        department(root, f"{k:02d}-{name}", **kwargs)
+    (department(root, "zz-broken") / "targets.json").write_text("{", encoding="utf-8")
+    monkeypatch.setattr(B, "CHUNK", 2)  # five chunks
+    dumps = []
+    for jobs in (1, 2):
+        store = Store(f"sqlite:///{tmp_path / f'jobs{jobs}.db'}")
+        seen = []
+        result = batch(root, mof, store, jobs=jobs, progress=lambda k, n: seen.append((k, n)))
+        assert result.scored_tables == len(CASES) and len(result.errors) == 1
+        assert seen == [(2, 9), (4, 9), (6, 9), (8, 9), (9, 9)]
+        with store.engine.connect() as conn:
+            dumps.append({t: conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                          for t in ("indicators", "findings")})
+            dumps[-1]["submissions"] = conn.exec_driver_sql(
+                "SELECT id, department, total, grade, inputs_hash FROM submissions ORDER BY id").fetchall()
+    assert dumps[0] == dumps[1] and len(dumps[0]["indicators"]) == len(CASES) * len(BASE)
+
+
 def test_batch_keeps_going_past_bad_files(tmp_path, mof):
     root = tmp_path / "s"
     department(root, "good")
