@@ -152,9 +152,10 @@ class _Vocab:
 _HINT = 1024
 
 
-def _factorize(values: np.ndarray, sort: bool = False, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _factorize(values: np.ndarray, sort: bool = False, keep_missing: bool = False, hint: int = _HINT
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for missing, unless missing is kept as a value) and distinct values of an object column."""
-    return pd.factorize(values, sort=sort, use_na_sentinel=not keep_missing, size_hint=min(len(values), _HINT))
+    return pd.factorize(values, sort=sort, use_na_sentinel=not keep_missing, size_hint=min(len(values), hint))
 
 
 def _factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +173,8 @@ def _factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.
     starts = np.flatnonzero(head)
     if len(starts) > n // 2:
         return _factorize(values, keep_missing=keep_missing)
-    codes, uniques = _factorize(values[starts], keep_missing=keep_missing)
+    # the first values of runs are often all distinct (table ids): size the table for them when that is cheap
+    codes, uniques = _factorize(values[starts], keep_missing=keep_missing, hint=max(_HINT, min(len(starts), 1 << 16)))
     return np.repeat(codes, np.diff(np.append(starts, n))), uniques
 
 
@@ -831,18 +833,27 @@ def _table_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(column.dtype, pd.CategoricalDtype):
         return _factorize_runs(_objects(column), keep_missing=True)
     codes = column.cat.codes.to_numpy()
-    first = np.full(len(column.cat.categories), len(codes))
+    names = column.cat.categories.to_numpy(dtype=object)
+    if len(codes) and codes[0] == 0:  # as score_frame returns it: every id used, numbered in order of appearance
+        seen = np.maximum.accumulate(codes)
+        if seen[-1] == len(names) - 1 and (codes[1:] <= seen[:-1] + 1).all():
+            return codes, names
+    first = np.full(len(names), len(codes))
     np.minimum.at(first, codes, np.arange(len(codes)))
     present = np.flatnonzero(first < len(codes))  # (a filtered frame keeps ids it no longer has)
     present = present[np.argsort(first[present], kind="stable")]
-    remap = np.full(len(column.cat.categories), -1)
+    remap = np.full(len(names), -1)
     remap[present] = np.arange(len(present))
-    return remap[codes], column.cat.categories.to_numpy(dtype=object)[present]
+    return remap[codes], names[present]
 
 
 def _first_number(column: pd.Series, codes: np.ndarray, n: int) -> np.ndarray:
     """Each group's first number in ``column`` (NaN when it has none)."""
     values = _floats(column)
+    # the usual case: the value is on every row of its table, so each group's first row has it
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+    if len(starts) == n and (codes[starts] == np.arange(n)).all() and not np.isnan(values[starts]).any():
+        return values[starts]
     rows = np.flatnonzero(~np.isnan(values))
     first = np.full(n, len(values))
     np.minimum.at(first, codes[rows], rows)
