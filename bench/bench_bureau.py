@@ -1,7 +1,7 @@
 """Benchmark: the finance bureau's batch and compare on a synthetic province (issue 5).
 
 Default: 3,000 departments × 11 tables × 20 indicators ≈ 660,000 indicator rows. Measures, each command in its own
-process (so peak memory is the command's own): `evaluator batch` (read + parse + score + store) and
+process (peak memory: the command's processes together): `evaluator batch` (read + parse + score + store) and
 `evaluator compare`. Yardsticks, in this process: reading the same indicator rows with pandas — from one CSV (the
 fastest way pandas reads them) and from the submission files themselves — against the in-process parse + score of
 those rows (`score_frame` + `table_totals`). Read and score alternate ``--reps`` times (the machine's speed drifts;
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -26,14 +27,42 @@ COLUMNS = ["table", "position", "year", "level1", "level2", "level3", "target_ra
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall time and the command's own peak memory (MB), from /usr/bin/time (GNU time).
-
-    (getrusage in the child would not do: Linux keeps the parent's high-water mark across exec.)"""
+    """Wall time and peak memory (MB) of an evaluator command: the highest sum of resident memory over the command's
+    process and its worker processes, sampled every 50 ms from /proc (GNU time's %M would give the largest single
+    process only)."""
     t0 = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "evaluator", *cmd], cwd=cwd,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - t0
-    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024
+    proc = subprocess.Popen([sys.executable, "-m", "evaluator", *cmd], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.05)
+    return time.perf_counter() - t0, peak / 2**20
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * page
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(rss.get(pid, 0) for pid in tree)
 
 
 def submission_rows(province: Path) -> list[tuple]:

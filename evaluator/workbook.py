@@ -7,6 +7,7 @@ every write goes through a temporary file and a rename.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -490,14 +491,17 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         if judged_raw not in (None, ""):
             try:
                 judged = float(normalise_text(str(judged_raw)))
+                if not (math.isfinite(judged) and judged >= 0):
+                    raise ValueError
             except ValueError:
-                problems.append(f"{where(r, '评判得分')}：“{judged_raw}”不是数字")
+                problems.append(f"{where(r, '评判得分')}：“{judged_raw}”不是不小于 0 的数字")
+                judged = None
         note = _text(values.get("偏差原因分析及改进措施"))
         base_raw, base = values.get("计量基数"), None
         if base_raw not in (None, ""):
             try:
                 base = float(normalise_text(str(base_raw)))
-                if base <= 0:
+                if not (math.isfinite(base) and base > 0):
                     raise ValueError
             except ValueError:
                 problems.append(f"{where(r, '计量基数')}：“{base_raw}”不是大于 0 的数字")

@@ -180,6 +180,20 @@ def test_a_changed_weight_is_rejected_even_in_words(template, seed_targets):
         read_workbook(template, seed_targets)
 
 
+def test_judged_scores_and_rate_bases_out_of_range_are_located(template, seed_targets):
+    """A negative or non-finite 评判得分 / 计量基数 is the clerk's typing slip, reported by cell (found by make fuzz)."""
+    wb = load_workbook(template)
+    ws = _sheet(wb, "dept-2023")
+    ws["J4"], ws["J5"], ws["K6"] = -1, "nan", "inf"
+    wb.save(template)
+    with pytest.raises(InputFileError) as e:
+        read_workbook(template, seed_targets)
+    msg = str(e.value)
+    assert "第 4 行 J 列（评判得分）：“-1”不是不小于 0 的数字" in msg
+    assert "第 5 行 J 列（评判得分）：“nan”不是不小于 0 的数字" in msg
+    assert "第 6 行 K 列（计量基数）：“inf”不是大于 0 的数字" in msg
+
+
 def test_template_never_overwrites_entries(tmp_path, seed_targets, seed_actuals, mof):
     path = write_template(seed_targets, mof, tmp_path / "填报.xlsx")
     assert not holds_actuals(path)
