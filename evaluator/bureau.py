@@ -121,7 +121,7 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
 
 def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int | None):
     """Each chunk read and scored (``_batch_chunk``), in order; in forked workers when there are cores to use,
-    at most two chunks ahead of the one being stored (bounded memory)."""
+    with at most ``jobs + 1`` chunks in flight ahead of the one being stored (bounded memory)."""
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
     jobs = min(jobs, len(chunks))
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
@@ -159,8 +159,8 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         files = Files(str(sub.targets), str(sub.actuals))
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f"
-        rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
-        rows_in += rows
+        dept_rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
+        rows_in += dept_rows
         digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
