@@ -227,7 +227,7 @@ def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "
     # the canonical "≥12.5万元" shape is read for all values in one regex scan and goes straight into the arrays;
     # the rest goes through the parser, one call per distinct value
     size = len(text_list)
-    hits, ops, values, units_found, scales = canonical_numbers(
+    hits, ops, numbers, units_found, scales = canonical_numbers(
         text_list if units is None else [t if u is None else None for t, u in zip(text_list, unit_list)])
     distinct = {
         "kind": np.full(size, _NUMBER, dtype=np.int8), "cmp": np.zeros(size, dtype=np.int8),
@@ -238,7 +238,7 @@ def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "
     }
     if hits:
         distinct["cmp"][hits] = [C[op.value] if op else 0 for op in ops]
-        distinct["val"][hits] = values
+        distinct["val"][hits] = numbers
         distinct["unit"][hits] = units_found
         distinct["scale"][hits] = scales
     found = set(hits)
