@@ -93,6 +93,7 @@ def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
 
 HTML_FLAG_ROWS = 500  # the dashboard lists this many flags; the workbook has them all
 CHUNK = 200  # departments scored and stored together: bounds memory, keeps the vectorised pass large
+MAX_JOBS = 4  # default cap on batch worker processes (memory grows with each; $EVALUATOR_JOBS overrides)
 
 
 def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = None,
@@ -100,7 +101,7 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     """Score and store every submission under ``root``; a bad file is listed and skipped, never fatal.
 
     Chunks of departments are read and scored in worker processes (``jobs``; $EVALUATOR_JOBS; default one per
-    core) and stored here, in order: the store ends up the same whichever way it ran."""
+    core, at most ``MAX_JOBS``) and stored here, in order: the store ends up the same whichever way it ran."""
     subs = discover(root)
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     result = BatchResult()
@@ -122,7 +123,8 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
 def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int | None):
     """Each chunk read and scored (``_batch_chunk``), in order; in forked workers when there are cores to use,
     with at most ``jobs + 1`` chunks in flight ahead of the one being stored (bounded memory)."""
-    jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
+    # each worker holds a chunk of ~200 departments (~300 MB at peak): by default at most MAX_JOBS of them
+    jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or min(os.cpu_count() or 1, MAX_JOBS)
     jobs = min(jobs, len(chunks))
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (_batch_chunk(chunk, rules, year) for chunk in chunks)
