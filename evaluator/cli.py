@@ -360,6 +360,9 @@ def batch_cmd(
                       console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("read", total=None)
             result = batch(folder, rs, store, year, progress=lambda k, n: bar.update(task, completed=k, total=n))
+    except KeyboardInterrupt:
+        typer.echo("已中断：已评分的部门已存入数据库；再次运行 batch 会跳过未变化的提交，从中断处继续。", err=True)
+        raise typer.Exit(130)
     except Exception as e:  # noqa: BLE001
         _fail(e)
         return

@@ -115,6 +115,37 @@ def test_batch_in_worker_processes_stores_what_one_process_stores(tmp_path, mof,
     assert dumps[0] == dumps[1] and len(dumps[0]["indicators"]) == len(CASES) * len(BASE)
 
 
+def test_batch_interrupted_keeps_what_it_stored_and_resumes(tmp_path, mof, monkeypatch):
+    """Ctrl-C in `evaluator batch`: a Chinese message, exit 130, chunks stored so far kept; the rerun goes on."""
+    import evaluator.bureau as B
+    from typer.testing import CliRunner
+
+    from evaluator.cli import app
+
+    root = tmp_path / "submissions"
+    for k, (name, (kwargs, _)) in enumerate(CASES.items()):
+        department(root, f"{k:02d}-{name}", **kwargs)
+    monkeypatch.setattr(B, "CHUNK", 3)
+    real = B._batch_chunk
+    calls = []
+
+    def interrupted(subs, rules, year):
+        calls.append(len(subs))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(subs, rules, year)
+
+    monkeypatch.setattr(B, "_batch_chunk", interrupted)
+    db = f"sqlite:///{tmp_path / 'bureau.db'}"
+    monkeypatch.setenv("EVALUATOR_JOBS", "1")
+    first = CliRunner().invoke(app, ["batch", str(root), "--db", db])
+    assert first.exit_code == 130 and "已中断" in first.output and "Traceback" not in first.output
+    assert len(Store(db).current()) == 3  # the first chunk's three departments
+    monkeypatch.setattr(B, "_batch_chunk", real)
+    second = CliRunner().invoke(app, ["batch", str(root), "--db", db])
+    assert second.exit_code == 0 and f"新增 {len(CASES) - 3}，新版本 0，未变化 3" in second.output
+
+
 def test_batch_keeps_going_past_bad_files(tmp_path, mof):
     root = tmp_path / "s"
     department(root, "good")
