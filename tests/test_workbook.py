@@ -62,6 +62,13 @@ def _fill(path, actuals, *, mutate=None):
     wb.save(path)
 
 
+def _rejection(path, targets) -> str:
+    """The message of the error reading a workbook the clerk got wrong."""
+    with pytest.raises(InputFileError) as e:
+        read_workbook(path, targets)
+    return str(e.value)
+
+
 def _scores(ev):
     return [(t.table, i.level3, i.weight, i.score, i.status) for t in ev.tables for i in t.indicators] + \
         [(t.table, t.total, t.grade) for t in ev.tables]
@@ -153,9 +160,7 @@ def test_changed_targets_and_weights_are_rejected_by_cell(template, seed_targets
         ws["F4"] = 10  # a weight
         ws["D5"] = "政协常委会"  # a renamed indicator
     _fill(template, seed_actuals, mutate=mutate)
-    with pytest.raises(InputFileError) as e:
-        read_workbook(template, seed_targets)
-    msg = str(e.value)
+    msg = _rejection(template, seed_targets)
     assert "第 8 行 E 列（年度指标值）：被改为“≥50个”，目标表为“≤50个”" in msg
     assert "第 4 行 F 列（分值）" in msg
     assert "第 5 行 D 列（三级指标）：被改为“政协常委会”" in msg
@@ -186,9 +191,7 @@ def test_judged_scores_and_rate_bases_out_of_range_are_located(template, seed_ta
     ws = _sheet(wb, "dept-2023")
     ws["J4"], ws["J5"], ws["K6"] = -1, "nan", "inf"
     wb.save(template)
-    with pytest.raises(InputFileError) as e:
-        read_workbook(template, seed_targets)
-    msg = str(e.value)
+    msg = _rejection(template, seed_targets)
     assert "第 4 行 J 列（评判得分）：“-1”不是不小于 0 的数字" in msg
     assert "第 5 行 J 列（评判得分）：“nan”不是不小于 0 的数字" in msg
     assert "第 6 行 K 列（计量基数）：“inf”不是大于 0 的数字" in msg
