@@ -196,6 +196,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         groups: dict[str, float] = {}
         for r in ok:
             groups[r["group"]] = groups.get(r["group"], 0.0) + r["score"]
+        groups = {k: round(v, 10) for k, v in groups.items()}  # sums of rounded scores, without float noise
         sub = {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
@@ -205,8 +206,8 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
             "execution_score": _f(t["execution_score"]), "claimed_total": m["claimed_total"],
             "output_score": _f(groups.get("output", 0.0)), "benefit_score": _f(groups.get("benefit", 0.0)),
             "satisfaction_score": _f(groups.get("satisfaction", 0.0)),
-            "indicator_weight": float(sum(r["weight"] for r in trs if r["status"] != "na")),
-            "indicator_score": float(sum(r["score"] for r in ok)),
+            "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
+            "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
         }
         inds = [{
             "position": int(r["position"]), "level1": r["level1"], "level2": r["level2"], "level3": r["level3"],
