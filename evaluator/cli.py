@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -141,7 +142,18 @@ def _print_findings(ev: Evaluation, console: Console) -> None:
                                     (f"  ({f.code})", "dim")))
 
 
-def _fail(e: Exception) -> None:
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - turned into a one-line message
+        _fail(e)
+
+
+def _fail(e: Exception) -> NoReturn:
     if _state["debug"]:
         traceback.print_exc()
     from jinja2.exceptions import SecurityError, TemplateError
@@ -176,14 +188,11 @@ def score_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="同时把 JSON 结果写入此文件"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级。"""
-    try:
+    with _reported():
         ev, rs = _load(targets, actuals, budget, spent, rules)
         payload = evaluation_json(ev)
         if output:
             write_atomic(output, dumps(payload))
-    except Exception as e:  # noqa: BLE001 - turned into a one-line message
-        _fail(e)
-        return
     if as_json:
         sys.stdout.write(dumps(payload))
     else:
@@ -203,11 +212,8 @@ def check_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 列出问题"),
 ) -> None:
     """检查输入文件，列出全部问题（错误、警告、提示）。有错误时退出码为 1。"""
-    try:
+    with _reported():
         ev, _ = _load(targets, actuals, budget, spent, rules)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     if as_json:
         sys.stdout.write(dumps(evaluation_json(ev)["findings"]))
     else:
@@ -231,7 +237,7 @@ def report_cmd(
     """生成每张表的自评表（xlsx、docx）和自评报告（html、docx、pdf，含图表），可直接随决算报送。"""
     from .report import FORMATS, write_reports
 
-    try:
+    with _reported():
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = [f for f in wanted if f not in FORMATS]
         if unknown or not wanted:
@@ -244,9 +250,6 @@ def report_cmd(
             if not pdf_font_ready():
                 typer.echo("首次生成 PDF：正在建立中文字体缓存（约 20 秒，每台机器只需一次）……", err=True)
         files = write_reports(tset, aset, ev, rs, out_dir, wanted)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     console = _console()
     for t in ev.tables:
         state = f"总分 {fmt(t.total)}，等级 {t.grade}" if t.complete else "总分暂无法确定（见报告“八、其他需要说明的情况”）"
@@ -272,7 +275,7 @@ def import_cmd(
     from .forms import import_form
     from .workbook import dump_yaml, free_path
 
-    try:
+    with _reported():
         result = import_form(form, unit_name=unit)
         stem = form.stem
         header = f"# 由 evaluator import 从 {form.name} 导入；请核对后使用。\n"
@@ -282,9 +285,6 @@ def import_cmd(
         if result.actuals is not None:
             actual_path = free_path(actuals_dir / f"{stem}.yaml", force=False)
             write_atomic(actual_path, dump_yaml(result.actuals, header))
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     console = _console()
     for t in result.targets.tables:
         what = f"{len(t.indicators)} 项指标" if t.indicators else f"{len(t.fund_items)} 项专项资金"
@@ -311,7 +311,7 @@ def template_cmd(
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
     from .workbook import free_path, write_template
 
-    try:
+    with _reported():
         tset = load_targets(targets)
         aset = None
         if actuals is not None:
@@ -323,9 +323,6 @@ def template_cmd(
                 aset = load_actuals(actuals)
         path = free_path(output, force=force)
         write_template(tset, load_rules(rules), path, aset)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     note = "（同名文件已存在，为避免覆盖已填内容，另存为新版本）" if path != output else ""
     typer.echo(f"填报表已写入 {path}{note}")
     typer.echo(f"填好后运行：evaluator score {targets} {path}")
@@ -354,18 +351,16 @@ def batch_cmd(
     from .bureau import batch
 
     try:
-        rs = load_rules(rules)
-        store = _store(db)
-        with Progress(TextColumn("读取提交"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("read", total=None)
-            result = batch(folder, rs, store, year, progress=lambda k, n: bar.update(task, completed=k, total=n))
+        with _reported():
+            rs = load_rules(rules)
+            store = _store(db)
+            with Progress(TextColumn("读取提交"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("read", total=None)
+                result = batch(folder, rs, store, year, progress=lambda k, n: bar.update(task, completed=k, total=n))
     except KeyboardInterrupt:
         typer.echo("已中断：已评分的部门已存入数据库；再次运行 batch 会跳过未变化的提交，从中断处继续。", err=True)
         raise typer.Exit(130)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     c = result.counts
     typer.echo(f"已评分 {result.scored_tables} 张表（{result.indicators} 项指标）：新增 {c.get('new', 0)}，"
                f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.url}")
@@ -385,12 +380,9 @@ def compare_cmd(
     """财政局：生成各部门对比（排名、等级分布、一级指标、执行率与得分、疑点、同比、自评与复核）：Excel 和 HTML。"""
     from .bureau import build_view, write_view
 
-    try:
+    with _reported():
         view = build_view(_store(db), year, tolerance)
         files = write_view(view, output)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     dept = view["departments"]
     typer.echo(f"{int(view['year']['year'].iloc[0])} 年度：{len(dept)} 个部门，{len(view['submissions'])} 张表，"
                f"{view['flags']['submission_id'].nunique()} 张表有疑点")
@@ -415,13 +407,10 @@ def review_sample_cmd(
     from .bureau import draw_sample, write_review_workbook
     from .workbook import free_path
 
-    try:
+    with _reported():
         store = _store(db)
         sample = draw_sample(store, year, share, seed, stratify)
         path = write_review_workbook(store, sample, free_path(output))
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     typer.echo(f"抽取 {len(sample)} 张表（{sample['department'].nunique()} 个部门），复核表已写入 {path}")
 
 
@@ -434,11 +423,8 @@ def review_import_cmd(
     """导入复核结果；之后 evaluator compare 会显示自评与复核的偏差。"""
     from .bureau import import_reviews
 
-    try:
+    with _reported():
         n = import_reviews(_store(db), file, reviewer)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     typer.echo(f"已导入 {n} 项复核得分")
 
 
@@ -455,11 +441,8 @@ def synth_cmd(
     """生成一个合成的“省”：各部门的目标表和实际完成值（用于演示、测试和基准）。"""
     from .synth import synth_province
 
-    try:
+    with _reported():
         counts = synth_province(output, departments, seed, year, tables, indicators, years)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     typer.echo(f"已生成 {counts['departments']} 个部门、{counts['tables']} 张表、{counts['indicators']} 项指标"
                f"（其中 {counts['broken_files']} 个文件故意损坏）：{output}")
 
@@ -468,7 +451,7 @@ def synth_cmd(
 def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编号或规则文件路径；省略时列出全部规则集")) -> None:
     """列出可用的规则集，或说明某个规则集的全部设置及其依据。"""
     console = _console()
-    try:
+    with _reported():
         if rule_id is None:
             table = Table(title="可用规则集", show_lines=True)
             for col in ("编号", "版本", "名称", "依据"):
@@ -479,9 +462,6 @@ def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编�
             console.print("查看某个规则集的全部设置：evaluator rules 编号")
             return
         rs = load_rules(rule_id)
-    except Exception as e:  # noqa: BLE001
-        _fail(e)
-        return
     console.print(Text(f"{rs.id} 版本 {rs.version}：{rs.title}", style="bold"))
     if rs.description:
         console.print(rs.description.strip())
