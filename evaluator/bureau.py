@@ -144,8 +144,8 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
     """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
-    from .score import Files, _records, _row_findings, _row_text, _table_findings, indicator_rows, rows_frame, \
-        score_frame, table_totals
+    from .score import Files, _num, _records, _row_findings, _row_text, _table_findings, indicator_rows, \
+        rows_frame, score_frame, table_totals
 
     rows_in: list[tuple] = []
     meta, pre_findings = {}, {}
@@ -200,19 +200,19 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         sub = {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
-            "total": _f(t["total"]), "raw_total": _f(t["raw_total"]),
+            "total": _num(t["total"]), "raw_total": _num(t["raw_total"]),
             "grade": t["grade"] if isinstance(t["grade"], str) else None,
-            "complete": int(bool(t["complete"])), "execution_rate": _f(t["rate"]),
-            "execution_score": _f(t["execution_score"]), "claimed_total": m["claimed_total"],
-            "output_score": _f(groups.get("output", 0.0)), "benefit_score": _f(groups.get("benefit", 0.0)),
-            "satisfaction_score": _f(groups.get("satisfaction", 0.0)),
+            "complete": int(bool(t["complete"])), "execution_rate": _num(t["rate"]),
+            "execution_score": _num(t["execution_score"]), "claimed_total": m["claimed_total"],
+            "output_score": _num(groups.get("output", 0.0)), "benefit_score": _num(groups.get("benefit", 0.0)),
+            "satisfaction_score": _num(groups.get("satisfaction", 0.0)),
             "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
             "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
         }
         inds = [{
             "position": int(r["position"]), "level1": r["level1"], "level2": r["level2"], "level3": r["level3"],
-            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": _f(r["weight"]),
-            "score": _f(r["score"]), "claimed": _f(r["claimed"]), "status": r["status"], "method": r["method"],
+            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": _num(r["weight"]),
+            "score": _num(r["score"]), "claimed": _num(r["claimed"]), "status": r["status"], "method": r["method"],
             "explanation": _row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
             "qualitative": int(r["method"] == "qualitative"),
         } for r in trs]
@@ -220,16 +220,6 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
         items.append({"submission": sub, "indicators": inds, "findings": fs})
     return items, errors, len(rows)
-
-
-def _f(x: Any) -> float | None:
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
 
 
 # --------------------------------------------------------------------------- the view
