@@ -35,9 +35,6 @@ class Grid:
     origin: list[list[tuple[int, int]]]
     rows: list[int] = field(default_factory=list)  # 1-based row numbers in the source (Excel rows)
 
-    def is_origin(self, r: int, c: int) -> bool:
-        return self.origin[r][c] == (r, c)
-
 
 def _docx_tables(path: Path) -> list[Any]:
     from docx import Document

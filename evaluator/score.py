@@ -152,10 +152,9 @@ class _Vocab:
 _HINT = 1024
 
 
-def _factorize(values: np.ndarray, sort: bool = False, keep_missing: bool = False, hint: int = _HINT
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _factorize(values: np.ndarray, keep_missing: bool = False, hint: int = _HINT) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for missing, unless missing is kept as a value) and distinct values of an object column."""
-    return pd.factorize(values, sort=sort, use_na_sentinel=not keep_missing, size_hint=min(len(values), hint))
+    return pd.factorize(values, use_na_sentinel=not keep_missing, size_hint=min(len(values), hint))
 
 
 def _factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -207,8 +206,8 @@ def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "
     if missing.any():  # missing reads as blank; all-text columns factorise much faster (pandas' string table)
         values = values.copy()
         values[missing] = ""
-    codes, uniques = _factorize(values)
-    text_list = [None if u is None or u != u else str(u) for u in uniques]
+    codes, uniques = _factorize(values)  # (no missing value left: every code is >= 0)
+    text_list: list[str | None] = [str(u) for u in uniques]
     unit_list: list[str | None] = [None] * len(text_list)
     unit_values = None if units is None else _objects(units)
     if unit_values is not None and pd.notna(unit_values).any():
@@ -217,13 +216,9 @@ def _parse_column(texts: pd.Series, units: pd.Series | None, vocab: _Vocab) -> "
         combined, first = pd.factorize((codes.astype(np.int64) + 1) * (len(u_uniques) + 1) + (u_codes + 1))
         t_part, u_part = first // (len(u_uniques) + 1) - 1, first % (len(u_uniques) + 1) - 1
         u_names = [None if u != u else (str(u) or None) for u in u_uniques]
-        text_list = [text_list[t] if t >= 0 else None for t in t_part.tolist()]
+        text_list = [text_list[t] for t in t_part.tolist()]
         unit_list = [u_names[u] if u >= 0 else None for u in u_part.tolist()]
         codes = combined
-    elif (codes < 0).any():
-        text_list.append(None)
-        unit_list.append(None)
-        codes = np.where(codes < 0, len(text_list) - 1, codes)
     # the canonical "≥12.5万元" shape is read for all values in one regex scan and goes straight into the arrays;
     # the rest goes through the parser, one call per distinct value
     size = len(text_list)
