@@ -407,8 +407,11 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     if problems:
         listed = "\n  ".join(problems[:20])
         more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
-        raise InputFileError(f"填报表与目标表不一致，未读取：\n  {listed}{more}", where=str(p),
-                             hint="锁定的指标、指标值和分值不能修改，也不要增删指标行；请在 evaluator template 重新生成的表中填写")
+        # two kinds of problem land here: entries the clerk typed (a score that is no number …) and changes to the
+        # locked layout (targets, weights, rows); the hint speaks to both
+        raise InputFileError(f"填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
+                             hint="请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，档次从下拉列表中选；"
+                                  "锁定的指标、指标值和分值不能修改，也不要增删指标行")
     return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables)
 
 
