@@ -57,7 +57,7 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
-    from .score import evaluate
+    from .evaluation import evaluate
 
     rules = load_rules(rules_ref)
     if targets.suffix.lower() in FLAT_SUFFIXES:
