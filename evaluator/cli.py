@@ -327,6 +327,58 @@ def whatif_cmd(
     console.print("（只是假设：没有改动任何文件）")
 
 
+@app.command("review-targets")
+def review_targets_cmd(
+    file: Path = typer.Argument(..., help="绩效目标表：数据文件（YAML/JSON）、官方 Word/Excel 表或自评表（CSV/Excel）",
+                                show_default=False),
+    rules: str = RULES_OPT,
+    review_rules: Optional[str] = typer.Option(None, "--review-rules", help="目标审核规则文件（默认 rules/checks/target-review.yaml）"),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值文件：检查目标是否不高于上年实际"),
+    db: Optional[str] = typer.Option(None, "--db", help="从数据库读取本单位上年的实际完成值（SQLAlchemy 地址）"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
+    from .target_review import (
+        load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
+    )
+
+    with _reported():
+        tset, unplaced = load_any_targets(file)
+        rs, review = load_rules(rules), load_review_rules(review_rules)
+        last = None
+        if previous is not None:
+            last = previous_from_actuals(load_actuals(previous), where=str(previous))
+        elif db is not None:
+            last = previous_from_store(_store(db), tset.unit_name, tset.year - 1)
+        findings = review_targets(tset, rs, review, previous=last, file=str(file))
+        ctx = review_context(tset, findings, review)
+    if as_json:
+        sys.stdout.write(dumps({**ctx, "findings": [f.model_dump(mode="json", exclude_none=True) for f in findings]}))
+    else:
+        console = _console()
+        console.print(Text(f"{ctx['unit_name']} {ctx['year'] or ''} 年度绩效目标表审核 — {ctx['title']}（{ctx['rules']}）",
+                           style="bold"))
+        if last is None:
+            console.print("（未提供上年数据：不检查目标是否低于上年实际；可用 --previous 上年实际完成值文件 或 --db）")
+        for t in ctx["tables"]:
+            c = t["counts"]
+            console.print(Text(f"{t['title']}（{t['table']}，{t['indicators']} 项指标）：错误 {c['error']}，警告 {c['warning']}，"
+                               f"提示 {c['info']}", style="bold"))
+            for x in t["items"]:
+                style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[x["severity"]]
+                where = f"第 {x['item']} 项 {x['indicator']}" if x["item"] else "整表"
+                console.print(Text.assemble((f"  [{x['severity_label']}] ", style), (f"{where}：", "bold"), x["message"],
+                                            (f"  ({x['code']})", "dim")))
+                if x["suggestion"]:
+                    console.print(f"      建议：{x['suggestion']}")
+        for f in unplaced:
+            console.print(f"  [未导入] {f.location.describe()}：{f.message}")
+        if not findings:
+            console.print(Text("未发现问题。", style="green"))
+    if ctx["errors"]:
+        raise typer.Exit(1)
+
+
 @app.command("import")
 def import_cmd(
     form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx / .xlsx），可含多张表", show_default=False),
