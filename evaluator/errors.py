@@ -24,6 +24,32 @@ class EvaluatorError(Exception):
         return text
 
 
+QUOTE_CHARS = 80  # the most of any input a message quotes (a message is one line; inputs may be megabytes)
+_CONTROL = {c: " " for c in range(32)} | {0x7F: " "}
+
+
+def quote(value: object, most: int = QUOTE_CHARS) -> str:
+    """An input value as a message quotes it: one line, at most ``most`` characters (a longer one is cut and its
+    length said). Lists and dicts are abbreviated before they are turned into text, huge integers are not printed."""
+    if isinstance(value, bool) or value is None:
+        text = str(value)
+    elif isinstance(value, int):
+        if value.bit_length() > 4 * most:
+            return f"{int(value.bit_length() * 0.30103) + 1} 位的整数"
+        text = str(value)
+    elif isinstance(value, (dict, list, tuple, set)):
+        import reprlib
+
+        r = reprlib.Repr()
+        r.maxlevel, r.maxdict, r.maxlist, r.maxtuple, r.maxset, r.maxstring, r.maxother = 2, 4, 4, 4, 4, most, most
+        text = r.repr(value)
+    else:
+        text = str(value)
+    if len(text) > most:
+        return text[: most - 1].translate(_CONTROL) + f"…（共 {len(text)} 个字符）"
+    return text.translate(_CONTROL)
+
+
 class InputFileError(EvaluatorError):
     """A file that cannot be read or does not have the required structure."""
 
