@@ -61,7 +61,7 @@ def _validation_message(e: ValidationError, data: dict) -> str:
 
 
 _REASONS = {
-    "finite_number": "应为有限的数字", "float_parsing": "应为数字", "float_type": "应为数字", "int_parsing": "应为整数",
+    "finite_number": "应为有限的数字，不能是 inf、nan 或过大的数", "float_parsing": "应为数字", "float_type": "应为数字", "int_parsing": "应为整数",
     "int_type": "应为整数", "int_from_float": "应为整数", "int_parsing_size": "整数位数过多", "bool_parsing": "应为 是/否",
     "string_type": "应为文字", "dict_type": "应为键值映射", "list_type": "应为列表", "enum": "不是可选的取值",
     "literal_error": "不是可选的取值",
@@ -201,6 +201,9 @@ def _yaml_data(text: str) -> Any:
                 return root
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
+        if "nesting depth" in str(getattr(e, "problem", "")):  # libyaml's own limit (1,000 levels), met while scanning
+            raise _DataProblem(f"嵌套层数超过 {MAX_DEPTH} 层", mark.line + 1 if mark else None,
+                               "数据文件只需几层嵌套，请检查文件内容") from None
         raise _DataProblem("文件格式有误，无法解析", mark.line + 1 if mark else None,
                            "YAML 语法错误：请检查缩进、冒号和引号") from None
     finally:
