@@ -136,6 +136,28 @@ def check_office_type(path, what: str = "文件") -> None:
             raise InputFileError(f"{what}扩展名是 {Path(path).suffix}，但实际是{kind}", where=str(path), hint=hint)
 
 
+class OutputFileError(EvaluatorError):
+    """An output that cannot be written: a full disk, a read-only folder, a path that is no folder."""
+
+
+def os_error_message(e: OSError, doing: str = "写入") -> tuple[str, str]:
+    """What went wrong with a file, in Chinese, and what to do: (message, hint)."""
+    import errno
+
+    code = e.errno
+    if code == errno.ENOSPC or code == getattr(errno, "EDQUOT", -1):
+        return f"磁盘空间不足，无法{doing}", "请清理磁盘空间，或用 -o 换一个输出位置"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"没有{doing}权限：目录只读，或文件正被其他程序打开", "请用 -o 换一个可写的位置，或关闭打开该文件的 Excel、WPS"
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return f"路径不存在或其中有一段不是目录，无法{doing}", "请检查路径"
+    if code == errno.EISDIR:
+        return f"路径是一个目录，无法{doing}", "请指定文件名"
+    if code == errno.ENAMETOOLONG:
+        return f"文件名过长，无法{doing}", "请缩短输出路径"
+    return f"无法{doing}（{e.strerror or type(e).__name__}）", "请检查路径和磁盘"
+
+
 class RuleSetError(EvaluatorError):
     """A rule set that fails validation; raised on load, before any data is scored."""
 
