@@ -264,4 +264,6 @@ def _as_text(x):
         return {str(k): _as_text(v) for k, v in x.items()}
     if isinstance(x, list):
         return [_as_text(v) for v in x]
+    if isinstance(x, bool):
+        return str(x).lower()
     return x if x is None or isinstance(x, str) else str(x)
