@@ -144,8 +144,12 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
     """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
-    from .score import Files, _num, _records, _row_findings, _row_text, _table_findings, indicator_rows, \
-        rows_frame, score_frame, table_totals
+    from .columns import num, records
+    from .explain import row_text
+    from .findings import row_findings, table_findings
+    from .frame import Files, indicator_rows, rows_frame
+    from .score import score_frame
+    from .totals import table_totals
 
     rows_in: list[tuple] = []
     meta, pre_findings = {}, {}
@@ -179,8 +183,8 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
     scored = score_frame(rows_frame(rows_in), rules)
     del rows_in
     totals = table_totals(scored, rules)
-    totals_of = dict(zip(totals.index, _records(totals)))
-    rows = _records(scored)
+    totals_of = dict(zip(totals.index, records(totals)))
+    rows = records(scored)
     del scored
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -190,8 +194,8 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         m = meta[table_key]
         files = m["files"]
         t = totals_of[table_key]
-        fnd = list(pre_findings.get(table_key, [])) + _row_findings(trs, rules, files, m["notes"])
-        fnd += _table_findings(table_key, t, trs, rules, files, m["claimed_total"])
+        fnd = list(pre_findings.get(table_key, [])) + row_findings(trs, rules, files, m["notes"])
+        fnd += table_findings(table_key, t, trs, rules, files, m["claimed_total"])
         ok = [r for r in trs if r["status"] == "ok"]
         groups: dict[str, float] = {}
         for r in ok:
@@ -200,20 +204,20 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         sub = {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
-            "total": _num(t["total"]), "raw_total": _num(t["raw_total"]),
+            "total": num(t["total"]), "raw_total": num(t["raw_total"]),
             "grade": t["grade"] if isinstance(t["grade"], str) else None,
-            "complete": int(bool(t["complete"])), "execution_rate": _num(t["rate"]),
-            "execution_score": _num(t["execution_score"]), "claimed_total": m["claimed_total"],
-            "output_score": _num(groups.get("output", 0.0)), "benefit_score": _num(groups.get("benefit", 0.0)),
-            "satisfaction_score": _num(groups.get("satisfaction", 0.0)),
+            "complete": int(bool(t["complete"])), "execution_rate": num(t["rate"]),
+            "execution_score": num(t["execution_score"]), "claimed_total": m["claimed_total"],
+            "output_score": num(groups.get("output", 0.0)), "benefit_score": num(groups.get("benefit", 0.0)),
+            "satisfaction_score": num(groups.get("satisfaction", 0.0)),
             "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
             "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
         }
         inds = [{
             "position": int(r["position"]), "level1": r["level1"], "level2": r["level2"], "level3": r["level3"],
-            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": _num(r["weight"]),
-            "score": _num(r["score"]), "claimed": _num(r["claimed"]), "status": r["status"], "method": r["method"],
-            "explanation": _row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
+            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": num(r["weight"]),
+            "score": num(r["score"]), "claimed": num(r["claimed"]), "status": r["status"], "method": r["method"],
+            "explanation": row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
             "qualitative": int(r["method"] == "qualitative"),
         } for r in trs]
         fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,

@@ -57,7 +57,7 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
-    from .score import evaluate
+    from .evaluation import evaluate
 
     rules = load_rules(rules_ref)
     if targets.suffix.lower() in FLAT_SUFFIXES:
@@ -89,7 +89,7 @@ _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
 _SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
 
 
-def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console) -> None:
+def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: dict | None = None) -> None:
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -123,10 +123,24 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console) -> None:
             partial = fmt(t.raw_total) if t.raw_total is not None else "—"
             console.print(Text(f"  总分暂无法确定：有指标无法计分或缺少预算执行数据（已计部分 {partial} 分），请先处理下列错误",
                                style="bold red"))
+        if losses and losses.get(t.table):
+            _print_losses(losses[t.table], console)
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
     _print_findings(ev, console)
+
+
+def _print_losses(t: dict, console: Console) -> None:
+    """The compact 失分去向 section of one table (losses.losses_context)."""
+    if not t["items"]:
+        return
+    lost = f"，共失 {t['lost']} 分" if t["lost"] is not None else ""
+    console.print(Text(f"  失分去向（满分 {t['full_marks']}{lost}）：", style="bold"))
+    for k, x in enumerate(t["items"], 1):
+        console.print(f"    {k}. {x['text']}")
+    if t["rest"]:
+        console.print(f"    其余 {t['rest']['count']} 项共失 {t['rest']['lost']} 分（全部见 --json 的 losses）")
 
 
 def _print_findings(ev: Evaluation, console: Console) -> None:
@@ -187,17 +201,21 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（字段见 README）"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="同时把 JSON 结果写入此文件"),
 ) -> None:
-    """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级。"""
+    """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
+    from .losses import losses_context, point_losses
+
     with _reported():
-        ev, rs = _load(targets, actuals, budget, spent, rules)
+        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
+        losses = point_losses(tset, aset, rs)
         payload = evaluation_json(ev)
+        payload["losses"] = [t.model_dump() for t in losses]
         if output:
             write_atomic(output, dumps(payload))
     if as_json:
         sys.stdout.write(dumps(payload))
     else:
         console = _console()
-        _print_evaluation(ev, rs, console)
+        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)})
         if output:
             console.print(f"结果已写入 {output}")
 
@@ -260,6 +278,53 @@ def report_cmd(
     console.print(f"已生成 {len(files)} 个文件，位于 {out_dir}：")
     for f in files:
         console.print(f"  {f.name}")
+
+
+@app.command("whatif")
+def whatif_cmd(
+    targets: Path = TARGETS_ARG,
+    actuals: Optional[Path] = ACTUALS_ARG,
+    settings: list[str] = typer.Option([], "--set", "-s", help="假设的实际完成值，如 \"政协常委会=5次\"、\"执行率=95%\"；可多次使用"),
+    table: Optional[str] = typer.Option(None, "--table", help="只在这张表（表编号）中查找指标、调整执行率"),
+    rules: str = RULES_OPT,
+    budget: Optional[float] = BUDGET_OPT,
+    spent: Optional[float] = SPENT_OPT,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
+    from .whatif import parse_settings, run_whatif, whatif_context
+
+    with _reported():
+        if not settings:
+            raise InputFileError("没有指定要假设的值", hint="用法：evaluator whatif 目标表 实际完成值 --set \"政协常委会=5次\"")
+        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
+        result = run_whatif(tset, aset, rs, parse_settings(tset, aset, settings, table), before=ev)
+    if as_json:
+        sys.stdout.write(dumps(result.model_dump()))
+        return
+    ctx = whatif_context(result, rs.rounding.decimals)
+    console = _console()
+    console.print(Text(f"{ctx['unit_name']} {ctx['year'] or ''} 年度 假设分析 — 规则集 {ctx['rule']}；假设："
+                       + "；".join(ctx["settings"]), style="bold"))
+    for t in ctx["tables"]:
+        table_view = Table(title=t["title"], show_lines=True, expand=True, title_justify="left")
+        for col, kw in (("三级指标", {"max_width": 20}), ("年度指标值", {}), ("现在实际", {}), ("假设实际", {}),
+                        ("分值", {"justify": "right"}), ("现在得分", {"justify": "right"}),
+                        ("假设得分", {"justify": "right"}), ("变化", {"justify": "right"}), ("假设下的计算过程", {"ratio": 1})):
+            table_view.add_column(col, overflow="fold", **kw)
+        for r in t["rows"]:
+            table_view.add_row(r["level3"], r["target"], r["before"], r["after"], r["weight"], r["score_before"],
+                               r["score_after"], r["delta"], r["explanation"])
+        ex = t["execution"]
+        if ex["changed"]:
+            table_view.add_row("预算执行率", "100%", ex["rate_before"], ex["rate_after"], "", ex["before"], ex["after"],
+                               ex["delta"], ex["explanation"])
+        console.print(table_view)
+        console.print(Text(f"  总分 {t['total_before']}（{t['grade_before']}）→ {t['total_after']}（{t['grade_after']}）"
+                           + (f"，{t['total_delta']}" if t["total_delta"] else ""), style="bold"))
+    for p in ctx["problems"]:
+        console.print(Text(f"[假设值有问题] {p}", style="yellow"))
+    console.print("（只是假设：没有改动任何文件）")
 
 
 @app.command("import")

@@ -91,7 +91,8 @@ def free_path(path: Path, force: bool = False) -> Path:
 # --------------------------------------------------------------------------- the fill-in workbook
 def template_weights(targets: TargetSet, rules: RuleSet) -> dict[str, list[float | None]]:
     """The 分值 the engine will use for each indicator (given, or split by the rule set), per table."""
-    from .score import indicator_frame, score_frame
+    from .frame import indicator_frame
+    from .score import score_frame
 
     frame, _ = indicator_frame(targets, None)
     # no actuals yet: score_frame still assigns weights; statuses are irrelevant here
