@@ -32,7 +32,7 @@ from .rules import RuleSet
 from .store import Store
 
 __all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
-           "import_reviews", "BatchResult"]
+           "import_reviews", "BatchResult", "Loaded", "score_items"]
 
 TARGET_NAMES = ("targets.yaml", "targets.yml", "targets.json")
 ACTUAL_NAMES = ("actuals.yaml", "actuals.yml", "actuals.json")
@@ -144,15 +144,9 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
     """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
-    from .columns import num, records
-    from .explain import row_text
-    from .findings import row_findings, table_findings
-    from .frame import Files, indicator_rows, rows_frame
-    from .score import score_frame
-    from .totals import table_totals
+    from .frame import Files
 
-    rows_in: list[tuple] = []
-    meta, pre_findings = {}, {}
+    loaded: list[Loaded] = []
     errors: list[tuple[str, str]] = []
     for sub in subs:
         try:
@@ -162,24 +156,55 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
             continue
         if year is not None and targets.year != year:
             continue
-        files = Files(str(sub.targets), str(sub.actuals))
+        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+        loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
+                             str(sub.targets.parent)))
+    items, indicators = score_items(loaded, rules)
+    return items, errors, indicators
+
+
+@dataclass
+class Loaded:
+    """A department read and ready to score: its inputs, where they came from, and their hash."""
+
+    targets: TargetSet
+    actuals: ActualSet
+    files: Any  # frame.Files: the names findings point at
+    digest: str
+    source: str
+
+
+def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
+    """Score departments in one vectorised pass into the items ``Store.record`` takes, and count the indicators.
+
+    ``batch`` calls it on each chunk of files; the web application on a unit's submission."""
+    from .columns import num, records
+    from .explain import row_text
+    from .findings import row_findings, table_findings
+    from .frame import indicator_rows, rows_frame
+    from .score import score_frame
+    from .totals import table_totals
+
+    rows_in: list[tuple] = []
+    meta, pre_findings = {}, {}
+    for one in loaded:
+        targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f"
         dept_rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
         rows_in += dept_rows
-        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
                                              [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
         for t in targets.tables:
             if t.indicators:
                 meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
-                                    "kind": t.kind.value, "inputs_hash": digest, "source": str(sub.targets.parent),
+                                    "kind": t.kind.value, "inputs_hash": digest, "source": one.source,
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
     if not rows_in:
-        return [], errors, 0
+        return [], 0
     scored = score_frame(rows_frame(rows_in), rules)
     del rows_in
     totals = table_totals(scored, rules)
@@ -223,7 +248,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,
                "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
         items.append({"submission": sub, "indicators": inds, "findings": fs})
-    return items, errors, len(rows)
+    return items, len(rows)
 
 
 # --------------------------------------------------------------------------- the view
