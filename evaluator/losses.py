@@ -61,7 +61,9 @@ class TableLosses(BaseModel):
 
 def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet) -> list[TableLosses]:
     """Every table's point losses, largest first (ties in the targets' order)."""
-    from .score import indicator_frame, score_frame, table_totals
+    from .frame import indicator_frame
+    from .score import score_frame
+    from .totals import table_totals
 
     aligned = aligned_actuals(targets, actuals)
     frame, _ = indicator_frame(targets, aligned)
@@ -213,7 +215,7 @@ def _confirm(targets: TargetSet, aligned: ActualSet, rules: RuleSet, proposals: 
              budgets: dict[str, Any]) -> dict[str, Any]:
     """Score all proposed full-marks entries in one what-if (and full execution per table) and keep those the
     engine confirms: the indicator (or execution) scores its full weight, and a cap no longer applies."""
-    from .score import evaluate
+    from .evaluation import evaluate
 
     changes = list(proposals.values())
     for tid, t in budgets.items():

@@ -47,7 +47,7 @@ def aligned_actuals(targets: TargetSet, actuals: ActualSet | None) -> ActualSet:
     Built from ``indicator_frame`` — the engine's own matching of entries to targets — so a change can be made by
     (table, position) and scores exactly as the original entries do. Entries that matched no indicator are left
     out (they are findings of the real evaluation, never scored)."""
-    from .score import indicator_frame
+    from .frame import indicator_frame
 
     frame, _ = indicator_frame(targets, actuals)
     originals = {t.table: t for t in (actuals.tables if actuals else [])}
@@ -241,7 +241,7 @@ class WhatIf(_Plain):
 def run_whatif(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, changes: list[Change],
                before: Evaluation | None = None) -> WhatIf:
     """Score today's entries and the changed copy with the same engine and rule set."""
-    from .score import evaluate
+    from .evaluation import evaluate
 
     before = before or evaluate(targets, actuals, rules)
     after = evaluate(targets, apply_changes(targets, actuals, changes), rules)
