@@ -447,10 +447,12 @@ def batch_cmd(
 
     from .bureau import batch
 
+    from contextlib import ExitStack
+
     try:
-        with _reported():
+        with _reported(), ExitStack() as stack:
             rs = load_rules(rules)
-            store = _store(db)
+            store = stack.enter_context(_store(db))
             with Progress(TextColumn("读取提交"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("read", total=None)
@@ -477,8 +479,8 @@ def compare_cmd(
     """财政局：生成各部门对比（排名、等级分布、一级指标、执行率与得分、疑点、同比、自评与复核）：Excel 和 HTML。"""
     from .bureau import build_view, write_view
 
-    with _reported():
-        view = build_view(_store(db), year, tolerance)
+    with _reported(), _store(db) as store:
+        view = build_view(store, year, tolerance)
         files = write_view(view, output)
     dept = view["departments"]
     typer.echo(f"{int(view['year']['year'].iloc[0])} 年度：{len(dept)} 个部门，{len(view['submissions'])} 张表，"
@@ -504,8 +506,7 @@ def review_sample_cmd(
     from .bureau import draw_sample, write_review_workbook
     from .workbook import free_path
 
-    with _reported():
-        store = _store(db)
+    with _reported(), _store(db) as store:
         sample = draw_sample(store, year, share, seed, stratify)
         path = write_review_workbook(store, sample, free_path(output))
     typer.echo(f"抽取 {len(sample)} 张表（{sample['department'].nunique()} 个部门），复核表已写入 {path}")
@@ -520,8 +521,8 @@ def review_import_cmd(
     """导入复核结果；之后 evaluator compare 会显示自评与复核的偏差。"""
     from .bureau import import_reviews
 
-    with _reported():
-        n = import_reviews(_store(db), file, reviewer)
+    with _reported(), _store(db) as store:
+        n = import_reviews(store, file, reviewer)
     typer.echo(f"已导入 {n} 项复核得分")
 
 
