@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .errors import EvaluatorError, InputFileError
+from .errors import EvaluatorError, InputFileError, quote
 from .load import inputs_hash, load_actuals, load_targets, read_flat_table
 from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
 from .output import dumps, evaluation_json, write_atomic
@@ -47,6 +47,29 @@ def _root(
     version: bool = typer.Option(False, "--version", help="显示版本号并退出", is_eager=True, callback=_show_version),
 ) -> None:
     _state["debug"] = debug
+    _console_safe_streams()
+
+
+def _console_safe_streams() -> None:
+    """A console or redirect in GBK (Chinese Windows) cannot encode every character (✓, emoji): print what it lacks
+    as "?" instead of failing; JSON output escapes them instead (``_write_json``), so it stays exact."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+def _write_json(text: str) -> None:
+    """JSON on stdout; characters the output's encoding lacks become JSON escapes (\\u2713), which read back exactly."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        lacking = {c for c in set(text) if not c.encode(encoding, errors="ignore")}
+        text = text.translate({ord(c): json.dumps(c)[1:-1] for c in lacking})
+    except LookupError:
+        pass
+    sys.stdout.write(text)
 
 
 def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
@@ -183,6 +206,15 @@ def _fail(e: Exception) -> NoReturn:
         typer.echo(f"错误：模板有误（{type(e).__name__}：{e}）。请检查 EVALUATOR_TEMPLATES 中的模板。", err=True)
     elif isinstance(e, EvaluatorError):
         typer.echo(f"错误：{e.render()}", err=True)
+    elif isinstance(e, OSError):  # a file that cannot be read or written, outside the readers' and writers' own checks
+        from .errors import os_error_message
+
+        message, hint = os_error_message(e, "读写")
+        where = f"{quote(e.filename)}：" if e.filename else ""
+        typer.echo(f"错误：{where}{message}（{hint}）", err=True)
+    elif isinstance(e, (RecursionError, MemoryError)):
+        what = "内容嵌套过深" if isinstance(e, RecursionError) else "内存不足"
+        typer.echo(f"错误：输入文件{what}，无法处理（请检查文件是否完整、是否选对了文件）", err=True)
     else:
         typer.echo(f"内部错误（{type(e).__name__}：{e}）。请加 --debug 重新运行并把输出报告给开发者。", err=True)
     raise typer.Exit(1)
@@ -225,7 +257,7 @@ def score_cmd(
         if output:
             write_atomic(output, dumps(payload))
     if as_json:
-        sys.stdout.write(dumps(payload))
+        _write_json(dumps(payload))
     else:
         console = _console()
         _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups)
@@ -246,7 +278,7 @@ def check_cmd(
     with _reported():
         ev, _ = _load(targets, actuals, budget, spent, rules)
     if as_json:
-        sys.stdout.write(dumps(evaluation_json(ev)["findings"]))
+        _write_json(dumps(evaluation_json(ev)["findings"]))
     else:
         _print_findings(ev, _console())
     if any(f.severity == Severity.ERROR for f in ev.findings):
@@ -556,10 +588,12 @@ def batch_cmd(
 
     from .bureau import batch
 
+    from contextlib import ExitStack
+
     try:
-        with _reported():
+        with _reported(), ExitStack() as stack:
             rs = load_rules(rules)
-            store = _store(db)
+            store = stack.enter_context(_store(db))
             with Progress(TextColumn("读取提交"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("read", total=None)
@@ -586,8 +620,8 @@ def compare_cmd(
     """财政局：生成各部门对比（排名、等级分布、一级指标、执行率与得分、疑点、同比、自评与复核）：Excel 和 HTML。"""
     from .bureau import build_view, write_view
 
-    with _reported():
-        view = build_view(_store(db), year, tolerance)
+    with _reported(), _store(db) as store:
+        view = build_view(store, year, tolerance)
         files = write_view(view, output)
     dept = view["departments"]
     typer.echo(f"{int(view['year']['year'].iloc[0])} 年度：{len(dept)} 个部门，{len(view['submissions'])} 张表，"
@@ -613,8 +647,7 @@ def review_sample_cmd(
     from .bureau import draw_sample, write_review_workbook
     from .workbook import free_path
 
-    with _reported():
-        store = _store(db)
+    with _reported(), _store(db) as store:
         sample = draw_sample(store, year, share, seed, stratify)
         path = write_review_workbook(store, sample, free_path(output))
     typer.echo(f"抽取 {len(sample)} 张表（{sample['department'].nunique()} 个部门），复核表已写入 {path}")
@@ -629,8 +662,8 @@ def review_import_cmd(
     """导入复核结果；之后 evaluator compare 会显示自评与复核的偏差。"""
     from .bureau import import_reviews
 
-    with _reported():
-        n = import_reviews(_store(db), file, reviewer)
+    with _reported(), _store(db) as store:
+        n = import_reviews(store, file, reviewer)
     typer.echo(f"已导入 {n} 项复核得分")
 
 

@@ -65,6 +65,8 @@ def test_the_store_survives_a_killed_writer(tmp_path):
     import sqlite3
     import time
 
+    from evaluator.store import Store
+
     script = tmp_path / "w.py"
     script.write_text(
         "import sys\n"
@@ -77,6 +79,7 @@ def test_the_store_survives_a_killed_writer(tmp_path):
         "              'findings': []} for j in range(20)]\n"
         "    store.record(items)\n", encoding="utf-8")
     db = tmp_path / "s.db"
+    Store(f"sqlite:///{db}").close()  # the schema first: the writer is killed while it records, not while it migrates
     rng = random.Random(1)
     for _ in range(5):
         ready = tmp_path / "ready"
