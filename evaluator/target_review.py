@@ -232,7 +232,7 @@ def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear |
     for r in store.indicators_of(list(keys), ("submission_id", "level3", "actual")):
         if r["actual"]:
             tables[keys[r["submission_id"]]][r["level3"]] = r["actual"]
-    return PreviousYear(year=year, where=str(store.url), tables=tables)
+    return PreviousYear(year=year, where=_shown_url(store), tables=tables)
 
 
 # --------------------------------------------------------------------------- reading any targets input
@@ -570,3 +570,10 @@ def review_context(targets: TargetSet, findings: list[ReviewFinding], review: Ta
     return {"unit_name": targets.unit_name, "year": targets.year, "rules": review.label, "title": review.title,
             "tables": tables, "total": len(findings),
             "errors": sum(1 for f in findings if f.severity == Severity.ERROR)}
+
+
+def _shown_url(store: Any) -> str:
+    """The store's address as it may be shown (a PostgreSQL password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(store.url)).render_as_string(hide_password=True)
