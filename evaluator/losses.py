@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .model import ActualSet, BAND_LABEL, Band, TargetSet
+from .model import ActualSet, BAND_LABEL, Band, TargetSet, TargetTable
 from .rules import RuleSet, fmt
 from .whatif import Change, aligned_actuals, apply_changes
 
-__all__ = ["Loss", "TableLosses", "point_losses", "losses_context", "amount_text"]
+__all__ = ["Loss", "TableLosses", "point_losses", "table_losses", "losses_context", "amount_text"]
 
 _EPS = 1e-9
 _SCALE_WORD = {1e4: "万", 1e8: "亿"}
@@ -124,6 +124,14 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet) 
                                   lost=None if total is None else _round(full_marks - total, rules),
                                   losses=items, unscored=unscored))
     return result
+
+
+def table_losses(table: TargetTable, actuals: ActualSet | None, rules: RuleSet) -> TableLosses:
+    """One table's losses (the documents' 偏差分析 lists them in this order)."""
+    targets = TargetSet(unit_name=table.unit_name, year=table.year, tables=[table])
+    found = point_losses(targets, actuals, rules)
+    return found[0] if found else TableLosses(table=table.id, title=table.title, full_marks=0, total=None, grade=None,
+                                              lost=None, losses=[], unscored=[])
 
 
 def _round(x: float, rules: RuleSet) -> float:

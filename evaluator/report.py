@@ -113,6 +113,9 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
                             "values": (line.initial, line.budget, line.spent, None, None, None) if line else (None,) * 6})
     threshold = rules.over_achievement.threshold
     deviations = []
+    from .losses import table_losses  # 偏差分析 in the order of the points lost, with each gap (losses.py)
+
+    lost = {x.position: x for x in table_losses(target, actuals, rules).losses if x.kind == "indicator"}
     for r in rows:
         if r.status == "error":
             continue
@@ -122,8 +125,12 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         if short or over:
             what = (f"得 {_fixed(r.score, d)} 分（分值 {_fixed(r.weight, d)}）" if short else
                     f"超过目标的 {fmt(threshold * 100)}%，应说明指标值是否设定偏低")
+            loss = lost.get(r.position)
+            if short and loss is not None:
+                what += f"，{loss.gap}，少 {fmt(loss.lost)} 分"
             deviations.append({"level3": r.level3, "target": r.target, "actual": r.actual, "what": what,
-                               "reason": r.deviation_note})
+                               "reason": r.deviation_note, "lost": loss.lost if short and loss else 0.0})
+    deviations.sort(key=lambda x: -x["lost"])  # largest loss first; ties (and over-achievers) keep the table order
     counts = {"total": len(rows), "full": sum(1 for r in rows if r.status == "ok" and not _short(r)),
               "short": sum(1 for r in rows if _short(r)), "na": sum(1 for r in rows if r.status == "na"),
               "error": sum(1 for r in rows if r.status == "error")}
