@@ -115,7 +115,7 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
     deviations = []
     from .losses import table_losses  # 偏差分析 in the order of the points lost, with each gap (losses.py)
 
-    lost = {x.position: x for x in table_losses(target, actuals, rules).losses if x.kind == "indicator"}
+    lost = {x.position: x for x in table_losses(target, actuals, rules, confirm=False).losses if x.kind == "indicator"}
     for r in rows:
         if r.status == "error":
             continue

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .columns import num as _num, records
 from .errors import EvaluatorError
 from .model import ActualSet, Actual, Indicator, TableActuals, TableKind, TargetSet, TargetTable
 from .rules import RuleSet, Source, fmt
@@ -160,7 +161,7 @@ def unit_trend(store: Any, unit_name: str, rules: RuleSet, trules: TrendRules | 
     if tables:
         frame, _ = indicator_frame(TargetSet(unit_name=unit, year=years[-1], tables=tables),
                                    ActualSet(unit_name=unit, year=years[-1], tables=entries))
-        for r in score_frame(frame, rules).to_dict("records"):
+        for r in records(score_frame(frame, rules)):
             read[(str(r["table"]), int(r["position"]))] = r
     groups: dict[str, list[dict[str, Any]]] = {}
     for s in subs:
@@ -191,9 +192,6 @@ def unit_trend(store: Any, unit_name: str, rules: RuleSet, trules: TrendRules | 
     return UnitTrend(unit_name=unit, years=years, rules=trules.label, score=_unit_score(subs, years),
                      tables=out_tables)
 
-
-def _num(x: Any) -> float | None:
-    return None if x is None or (isinstance(x, float) and x != x) else float(x)
 
 
 def _label(x: Any) -> str | None:
