@@ -599,3 +599,49 @@ def _render_part(args: tuple) -> dict[str, bytes]:
             out[f"{stem}自评报告.html"] = write_report_html(ctx, blocks, png, (fonts or {}).get("web"),
                                                       (fonts or {}).get("web_head"))
     return out
+
+
+# --------------------------------------------------------------------------- plain Word documents for other stages
+def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
+    """A plain A4 Word document in 宋体 (East Asian font set, black) with pinned metadata, for documents other than
+    the 自评 ones (the 监控表): those use ``office``'s 公文 layout."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    document = Document()
+    for style_name in ("Normal", "Heading 1", "Heading 2", "Title", "Table Grid"):
+        try:
+            style = document.styles[style_name]
+        except KeyError:
+            continue
+        style.font.name = "宋体"
+        rpr = style.element.get_or_add_rPr()
+        rfonts = rpr.find(qn("w:rFonts"))
+        if rfonts is None:
+            rfonts = rpr.makeelement(qn("w:rFonts"), {})
+            rpr.append(rfonts)
+        for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            rfonts.set(qn(attr), "宋体")
+        if style_name == "Normal":
+            style.font.size = Pt(10.5)
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+    for side in ("left_margin", "right_margin"):
+        setattr(section, side, Cm(1.8))
+    props = document.core_properties
+    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    props.title, props.author, props.last_modified_by = title, "evaluator", "evaluator"
+    props.created = props.modified = when
+    props.revision = 1
+    return document
+
+
+def _save_docx(document, path: Path, year: int | None) -> Path:
+    buf = io.BytesIO()
+    document.save(buf)
+    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(year)))
