@@ -190,11 +190,11 @@ def score_cmd(
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级。"""
     with _reported():
         ev, rs = _load(targets, actuals, budget, spent, rules)
-        payload = evaluation_json(ev)
+        text = dumps(evaluation_json(ev)) if as_json or output else ""  # encoded once, for -o and stdout alike
         if output:
-            write_atomic(output, dumps(payload))
+            write_atomic(output, text)
     if as_json:
-        sys.stdout.write(dumps(payload))
+        sys.stdout.write(text)
     else:
         console = _console()
         _print_evaluation(ev, rs, console)
