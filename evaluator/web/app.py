@@ -55,6 +55,35 @@ class CsrfFailed(Exception):
     pass
 
 
+# --------------------------------------------------------------------------- request bodies of the API
+
+class TaskIn(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    title: str = ""
+    rule_set: str = "mof-2020"
+    deadline: str | None = None
+    unit_ids: list[int]
+
+
+class EntryIn(BaseModel):
+    table: str
+    position: int = Field(description="指标序号（从 0 开始）；本表栏目（预算、完成情况）为 -1")
+    field: str = Field(description="actual, deviation_note, band, judged_score, rate_base；或 initial, budget, "
+                                   "spent, achieved_goal, problems, improvements")
+    value: str | None = None
+
+
+class ReviewIn(BaseModel):
+    submission_id: int
+    position: int
+    score: str
+    note: str | None = None
+
+
+class CommentIn(BaseModel):
+    comment: str | None = None
+
+
 # --------------------------------------------------------------------------- templates
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("evaluator.web", "templates"), autoescape=select_autoescape(default=True),
@@ -155,7 +184,11 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             raise EvaluatorError(f"上传的内容过大（{length / 1024 / 1024:.1f} MB，上限 {most / 1024 / 1024:g} MB）",
                                  hint="请确认选对了文件")
         form = await request.form(max_files=1 if files else 0, max_fields=5000, max_part_size=1024 * 1024)
-        check_csrf(request, form)
+        try:
+            check_csrf(request, form)
+        except CsrfFailed:
+            await form.close()
+            raise
         return form
 
     async def call(fn, *args, **kwargs):
@@ -305,12 +338,6 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
                          [_int(u) for u in form.getlist("unit_ids")])
         return RedirectResponse(f"/tasks/{tid}", status_code=303)
 
-    class TaskIn(BaseModel):
-        year: int = Field(ge=2000, le=2100)
-        title: str = ""
-        rule_set: str = "mof-2020"
-        deadline: str | None = None
-        unit_ids: list[int]
 
     @app.post("/api/tasks", tags=["任务"], summary="发布自评任务（财政局）")
     def tasks_api_post(request: Request, body: TaskIn, user: User = Depends(api_user)) -> dict:
@@ -357,12 +384,6 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             return fragment(request, "entry_table.html", ctx)
         return RedirectResponse(f"/filings/{fid}/entry?table={quote(table)}", status_code=303)
 
-    class EntryIn(BaseModel):
-        table: str
-        position: int = Field(description="指标序号（从 0 开始）；本表栏目（预算、完成情况）为 -1")
-        field: str = Field(description="actual, deviation_note, band, judged_score, rate_base；或 initial, budget, "
-                                       "spent, achieved_goal, problems, improvements")
-        value: str | None = None
 
     @app.post("/api/filings/{fid}/entries", tags=["自评"], summary="保存填报内容（可多项）")
     def entries_api(request: Request, fid: int, body: list[EntryIn], user: User = Depends(api_user)) -> dict:
@@ -395,16 +416,20 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------- uploads and downloads
     async def _upload(request: Request, fid: int, user: User, kind: str, suffixes: tuple[str, ...]):
+        await call(wf.filing, store, user, fid, "edit")  # before the body is read: others' uploads are not parsed
         form = await form_of(request, files=True)
-        upload = form.get("file")
-        if upload is None or not hasattr(upload, "read"):
-            raise EvaluatorError("请选择要上传的文件")
-        name = safe_filename(upload.filename)
-        suffix = Path(name).suffix.lower()
-        if suffix not in suffixes:
-            raise EvaluatorError(f"不支持的文件类型“{suffix or '（无扩展名）'}”", where=name,
-                                 hint="可上传：" + "、".join(suffixes))
-        content = await upload.read()
+        try:
+            upload = form.get("file")
+            if upload is None or not hasattr(upload, "read"):
+                raise EvaluatorError("请选择要上传的文件")
+            name = safe_filename(upload.filename)
+            suffix = Path(name).suffix.lower()
+            if suffix not in suffixes:
+                raise EvaluatorError(f"不支持的文件类型“{suffix or '（无扩展名）'}”", where=name,
+                                     hint="可上传：" + "、".join(suffixes))
+            content = await upload.read()
+        finally:
+            await form.close()
         return name, suffix, content
 
     def _staged(content: bytes, suffix: str, folder: str) -> Path:
@@ -544,8 +569,6 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
                 await _act(request, fid, user, action)
                 return RedirectResponse(f"/filings/{fid}", status_code=303)
 
-            class CommentIn(BaseModel):
-                comment: str | None = None
 
             async def api(request: Request, fid: int, body: CommentIn | None = None, user: User = Depends(api_user)
                           ) -> dict:
@@ -659,11 +682,6 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         await call(_save_review, user, fid, scores)
         return RedirectResponse(f"/filings/{fid}/review", status_code=303)
 
-    class ReviewIn(BaseModel):
-        submission_id: int
-        position: int
-        score: str
-        note: str | None = None
 
     @app.post("/api/filings/{fid}/review", tags=["财政局"], summary="录入复核得分")
     def filing_review_api_post(request: Request, fid: int, body: list[ReviewIn], user: User = Depends(api_user)

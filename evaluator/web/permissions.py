@@ -61,7 +61,7 @@ def allowed(user: User | None, action: str, unit: Unit | None = None) -> bool:
     """May ``user`` do ``action`` (one of ACTIONS) to ``unit``? Unknown actions and missing users are refused."""
     if user is None or action not in ACTIONS:
         return False
-    if action in UNIT_ACTIONS and unit is None:
+    if (action in UNIT_ACTIONS) != (unit is not None):  # unit actions need a unit, the others take none
         return False
     role = user.role
     if role == Role.ADMIN:
