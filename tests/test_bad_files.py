@@ -81,8 +81,18 @@ def test_the_store_survives_a_killed_writer(tmp_path):
     Store(f"sqlite:///{db}").close()  # the schema first: the writer is killed while it records, not while it migrates
     rng = random.Random(1)
     for _ in range(5):
+        watch = sqlite3.connect(db)
+        before = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+        watch.close()
         proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}"])
-        time.sleep(1.0 + rng.random() * 1.5)
+        for _ in range(600):  # until the writer has stored something (a loaded machine takes seconds to import)
+            watch = sqlite3.connect(db)
+            stored = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+            watch.close()
+            if stored > before or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.random() * 1.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         con = sqlite3.connect(db)
