@@ -72,6 +72,7 @@ def test_the_store_survives_a_killed_writer(tmp_path):
         "import sys\n"
         "from evaluator.store import Store\n"
         "store = Store(sys.argv[1])\n"
+        "open(sys.argv[2], 'w').close()\n"  # the schema exists: killing from now on hits a write
         "for k in range(1000):\n"
         "    items = [{'submission': {'department': f'd{k}', 'year': 2023, 'table_id': f't{j}', 'inputs_hash': 'h',\n"
         "              'rule_set': 'r'}, 'indicators': [{'position': p, 'level3': 'x' * 50} for p in range(50)],\n"
@@ -84,14 +85,17 @@ def test_the_store_survives_a_killed_writer(tmp_path):
         watch = sqlite3.connect(db)
         before = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
         watch.close()
-        proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}"])
-        for _ in range(600):  # until the writer has stored something (a loaded machine takes seconds to import)
-            watch = sqlite3.connect(db)
-            stored = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
-            watch.close()
-            if stored > before or proc.poll() is not None:
-                break
+        ready = tmp_path / "ready"
+        ready.unlink(missing_ok=True)
+        proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}", str(ready)])
+        deadline = time.monotonic() + 120  # start-up is slow on a loaded machine: wait until it has stored a table
+        stored = before
+        while stored <= before and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
+            if ready.exists():
+                watch = sqlite3.connect(db)
+                stored = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+                watch.close()
         time.sleep(rng.random() * 1.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
