@@ -112,7 +112,8 @@ _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
 _SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
 
 
-def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: dict | None = None) -> None:
+def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: dict | None = None,
+                      followups: dict | None = None) -> None:
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -148,6 +149,10 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                                style="bold red"))
         if losses and losses.get(t.table):
             _print_losses(losses[t.table], console)
+        if followups and followups["tables"].get(t.table):
+            console.print(Text(f"  绩效监控回顾（{followups['period']}的预警及处理）：", style="bold"))
+            for x in followups["tables"][t.table]:
+                console.print(f"    {x['indicator']}：{x['light']}（{x['warning']}）；纠偏措施：{x['action']}；{x['result']}")
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
@@ -232,6 +237,7 @@ def score_cmd(
     spent: Optional[float] = SPENT_OPT,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（字段见 README）"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="同时把 JSON 结果写入此文件"),
+    monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
     from .losses import losses_context, point_losses
@@ -241,13 +247,20 @@ def score_cmd(
         losses = point_losses(tset, aset, rs)
         payload = evaluation_json(ev)
         payload["losses"] = [t.model_dump() for t in losses]
+        followups = None
+        if monitor_file is not None:
+            from .monitor import followup, load_progress, monitor
+
+            result = monitor(tset, load_progress(monitor_file), rs)
+            followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
+            payload["monitor_followup"] = followups
         if output:
             write_atomic(output, dumps(payload))
     if as_json:
         _write_json(dumps(payload))
     else:
         console = _console()
-        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)})
+        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups)
         if output:
             console.print(f"结果已写入 {output}")
 
@@ -357,6 +370,134 @@ def whatif_cmd(
     for p in ctx["problems"]:
         console.print(Text(f"[假设值有问题] {p}", style="yellow"))
     console.print("（只是假设：没有改动任何文件）")
+
+
+@app.command("review-targets")
+def review_targets_cmd(
+    file: Path = typer.Argument(..., help="绩效目标表：数据文件（YAML/JSON）、官方 Word/Excel 表或自评表（CSV/Excel）",
+                                show_default=False),
+    rules: str = RULES_OPT,
+    review_rules: Optional[str] = typer.Option(None, "--review-rules", help="目标审核规则文件（默认 rules/checks/target-review.yaml）"),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值文件：检查目标是否不高于上年实际"),
+    db: Optional[str] = typer.Option(None, "--db", help="从数据库读取本单位上年的实际完成值（SQLAlchemy 地址）"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
+    from .target_review import (
+        load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
+    )
+
+    with _reported():
+        tset, unplaced = load_any_targets(file)
+        rs, review = load_rules(rules), load_review_rules(review_rules)
+        last = None
+        if previous is not None:
+            last = previous_from_actuals(load_actuals(previous), where=str(previous))
+        elif db is not None:
+            last = previous_from_store(_store(db), tset.unit_name, tset.year - 1)
+        findings = review_targets(tset, rs, review, previous=last, file=str(file))
+        ctx = review_context(tset, findings, review)
+    if as_json:
+        sys.stdout.write(dumps({**ctx, "findings": [f.model_dump(mode="json", exclude_none=True) for f in findings]}))
+    else:
+        console = _console()
+        console.print(Text(f"{ctx['unit_name']} {ctx['year'] or ''} 年度绩效目标表审核 — {ctx['title']}（{ctx['rules']}）",
+                           style="bold"))
+        if last is None:
+            console.print("（未提供上年数据：不检查目标是否低于上年实际；可用 --previous 上年实际完成值文件 或 --db）")
+        for t in ctx["tables"]:
+            c = t["counts"]
+            console.print(Text(f"{t['title']}（{t['table']}，{t['indicators']} 项指标）：错误 {c['error']}，警告 {c['warning']}，"
+                               f"提示 {c['info']}", style="bold"))
+            for x in t["items"]:
+                style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[x["severity"]]
+                where = f"第 {x['item']} 项 {x['indicator']}" if x["item"] else "整表"
+                console.print(Text.assemble((f"  [{x['severity_label']}] ", style), (f"{where}：", "bold"), x["message"],
+                                            (f"  ({x['code']})", "dim")))
+                if x["suggestion"]:
+                    console.print(f"      建议：{x['suggestion']}")
+        for f in unplaced:
+            console.print(f"  [未导入] {f.location.describe()}：{f.message}")
+        if not findings:
+            console.print(Text("未发现问题。", style="green"))
+    if ctx["errors"]:
+        raise typer.Exit(1)
+
+
+@app.command("monitor")
+def monitor_cmd(
+    targets: Path = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON）；或财政局：各单位提交所在的目录", show_default=False),
+    progress: Optional[Path] = typer.Argument(None, help="年中进度文件（YAML/JSON，格式见 README）；目录模式下不需要",
+                                              show_default=False),
+    month: Optional[int] = typer.Option(None, "--month", "-m", min=1, max=12, help="监控截至月份（默认取进度文件中的月份）"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出目录（默认 reports/<进度文件名>/ 或 reports/bureau）"),
+    rules: str = RULES_OPT,
+    monitor_rules: Optional[str] = typer.Option(None, "--monitor-rules", help="监控规则：monitor（默认）、monitor-milestones 或规则文件路径"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不写文件）"),
+) -> None:
+    """绩效运行监控（双监控）：预算执行进度与时间进度、各指标目标实现程度和全年预计、偏差预警与纠偏措施；写出绩效运行监控表（xlsx、docx）和预警清单。"""
+    from .monitor import (
+        discover_progress, load_monitor_rules, load_progress, monitor, monitor_context, write_monitor_docx,
+        write_monitor_xlsx, write_warning_list,
+    )
+
+    with _reported():
+        rs, mrules = load_rules(rules), load_monitor_rules(monitor_rules)
+        if targets.is_dir():
+            pairs = discover_progress(targets)
+            if not pairs:
+                raise InputFileError("目录下没有同时含目标表（targets.yaml/json）和进度文件（progress.yaml/json）的提交",
+                                     where=str(targets))
+            contexts, failed = [], []
+            for t_path, p_path in pairs:
+                try:
+                    contexts.append(monitor_context(monitor(load_targets(t_path), load_progress(p_path), rs, mrules,
+                                                            month)))
+                except EvaluatorError as e:
+                    failed.append((str(p_path), e.render()))
+            if not contexts:
+                raise InputFileError("没有一个提交可以读取", where=str(targets), hint=failed[0][1] if failed else None)
+            year, m = contexts[0]["year"], contexts[0]["month"]
+            if as_json:
+                sys.stdout.write(dumps({"units": contexts, "failed": failed}))
+                return
+            out_dir = output or Path("reports") / "bureau"
+            path = write_warning_list(contexts, out_dir / f"绩效监控预警清单-{year}-{m:02d}.xlsx", f"{year}年1–{m}月", year)
+            red = sum(c["counts"]["red"] for c in contexts)
+            yellow = sum(c["counts"]["yellow"] for c in contexts)
+            typer.echo(f"{len(contexts)} 个单位：红色预警 {red} 项，黄色预警 {yellow} 项；预警清单已写入 {path}")
+            for where, message in failed:
+                typer.echo(f"  无法读取 {where}：{message}", err=True)
+            return
+        if progress is None:
+            raise InputFileError("缺少进度文件", where=str(targets), hint="用法：evaluator monitor 目标表.yaml 进度.yaml --month 7")
+        result = monitor(load_targets(targets), load_progress(progress), rs, mrules, month)
+        ctx = monitor_context(result)
+        if as_json:
+            sys.stdout.write(dumps({**ctx, "result": result.model_dump()}))
+            return
+        out_dir = output or Path("reports") / progress.stem
+        files = [write_monitor_xlsx(ctx, out_dir / f"{progress.stem}-绩效运行监控表.xlsx"),
+                 write_monitor_docx(ctx, out_dir / f"{progress.stem}-绩效运行监控表.docx")]
+    console = _console()
+    console.print(Text(f"{ctx['unit_name']} {ctx['period']} 绩效运行监控（时间进度 {ctx['time_share']}，规则 {ctx['rules']}）",
+                       style="bold"))
+    if ctx["example"]:
+        console.print(Text("【示例数据】进度为演示用示例，并非单位真实数据", style="magenta"))
+    styles = {"red": "bold red", "yellow": "yellow", "green": "green", "none": ""}
+    for t in ctx["tables"]:
+        console.print(Text.assemble((f"{t['title']}：", "bold"), (f"[{t['light_label']}] ", styles[t["light"]]), t["message"]))
+        for i in t["indicators"]:
+            if i["light"] in ("red", "yellow"):
+                console.print(Text.assemble("  ", (f"[{i['light_label']}] ", styles[i["light"]]), (f"{i['level3']}：", "bold"),
+                                            i["message"]))
+                if i["action"]:
+                    console.print(f"      纠偏措施：{i['action']}")
+    for u in ctx["unmatched"]:
+        console.print(Text(f"[进度文件中的指标对应不到目标表] {u}", style="yellow"))
+    console.print(f"红色预警 {ctx['counts']['red']} 项，黄色预警 {ctx['counts']['yellow']} 项；已写入：")
+    for f in files:
+        console.print(f"  {f}")
 
 
 @app.command("import")

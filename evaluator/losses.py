@@ -16,7 +16,7 @@ from .model import ActualSet, BAND_LABEL, Band, TargetSet
 from .rules import RuleSet, fmt
 from .whatif import Change, aligned_actuals, apply_changes
 
-__all__ = ["Loss", "TableLosses", "point_losses", "losses_context"]
+__all__ = ["Loss", "TableLosses", "point_losses", "losses_context", "amount_text"]
 
 _EPS = 1e-9
 _SCALE_WORD = {1e4: "万", 1e8: "亿"}
@@ -146,7 +146,7 @@ def _num(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and x != x) else float(x)
 
 
-def _amount(value: float, r: dict[str, Any]) -> str:
+def amount_text(value: float, r: dict[str, Any]) -> str:
     """A number in the target's own terms: 528.244101万, 5次, 0.36次/年/界别 (a quotient to two decimals)."""
     scale = _num(r["t_scale"]) or 1.0
     unit = _text(r["t_unit"]) or ""
@@ -174,8 +174,8 @@ def _indicator_draft(r: dict[str, Any]) -> dict[str, Any]:
         if r["judged_used"]:
             gap += f"，评判得分 {fmt(r['score'])}"
         if r["word_for_number"] and numeric_target:  # a word entry for a number: the number would be scored
-            return {"gap": gap + f"（实际完成值“{r['actual_raw']}”是文字）", "candidate": _amount(t, r),
-                    "full": f"按数值填写实际完成值 {_amount(t, r)}"}
+            return {"gap": gap + f"（实际完成值“{r['actual_raw']}”是文字）", "candidate": amount_text(t, r),
+                    "full": f"按数值填写实际完成值 {amount_text(t, r)}"}
         if r["t_kind"] == "deadline":
             return {"gap": gap, "candidate": r["target_raw"], "full": f"在期限 {r['target_raw']} 前完成"}
         return {"gap": gap, "candidate": "达成", "full": "评为“达成年度指标”"}
@@ -186,20 +186,20 @@ def _indicator_draft(r: dict[str, Any]) -> dict[str, Any]:
         return {"gap": "未达到目标", "candidate": None, "full": ""}
     direction = r["direction_used"]
     if r["over"]:
-        gap = f"实际 {_amount(a, r)} 达到目标 {_amount(t, r)} 的 {fmt(a / t * 100 if t else 0, 1)}%，按规则扣分"
+        gap = f"实际 {amount_text(a, r)} 达到目标 {amount_text(t, r)} 的 {fmt(a / t * 100 if t else 0, 1)}%，按规则扣分"
         return {"gap": gap, "candidate": _entry_value(t, r, base), "full": f"实际为 {_entry_value(t, r, base)}"}
     if direction == "lower":
-        gap = f"超出 {_amount(a - t, r)}"
+        gap = f"超出 {amount_text(a - t, r)}"
         full = f"控制在 {_entry_value(t, r, base)} 以内"
     elif direction == "band":
         tol = _num(r["tol"]) or 0.0
-        gap = f"偏离目标 {_amount(abs(a - t), r)}，超出允许的 ±{_amount(tol, r)}"
-        full = f"实际在 {_amount(t, r)} ± {_amount(tol, r)} 以内"
+        gap = f"偏离目标 {amount_text(abs(a - t), r)}，超出允许的 ±{amount_text(tol, r)}"
+        full = f"实际在 {amount_text(t, r)} ± {amount_text(tol, r)} 以内"
     elif direction == "equal":
-        gap = f"与目标相差 {_amount(abs(a - t), r)}"
+        gap = f"与目标相差 {amount_text(abs(a - t), r)}"
         full = f"实际等于 {_entry_value(t, r, base)}"
     else:
-        gap = f"差 {_amount(t - a, r)}"
+        gap = f"差 {amount_text(t - a, r)}"
         full = f"实际达到 {_entry_value(t, r, base)}"
     if base:  # a per-unit target: the gap also in the total the unit entered
         gap += f"（按计量基数 {fmt(base)} 折合共差 {_total(abs(t - a) * base, r)}）"
@@ -208,7 +208,7 @@ def _indicator_draft(r: dict[str, Any]) -> dict[str, Any]:
 
 def _entry_value(t: float, r: dict[str, Any], base: float | None) -> str:
     """The target as an entry the engine reads back: a total for a per-unit target entered as a total."""
-    return _total(t * base, r) if base else _amount(t, r)
+    return _total(t * base, r) if base else amount_text(t, r)
 
 
 def _confirm(targets: TargetSet, aligned: ActualSet, rules: RuleSet, proposals: dict[tuple[str, int], Change],
