@@ -47,6 +47,7 @@ FLAGS = {
     "total-mismatch": "自评总分与各行得分合计不一致",
     "score-above-spending": "指标得分率高于预算执行率 5 个百分点以上（绩效与资金使用不匹配）",
     "underspent": "预算执行率低于 80%（超过 20% 资金未使用）",
+    "word-actual": "定量指标的实际完成值只写了“已完成”等文字，未填数值（按定性档次计分）",
 }
 
 
@@ -328,7 +329,8 @@ def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.Data
     per = bare.groupby(qual["submission_id"]).agg(["all", "size"])
     rows += [(sid, "qualitative-undescribed") for sid in sorted(per.index[(per["all"]) & (per["size"] >= 2)])]
     for code, flag in ((Code.MISSING_DEVIATION_NOTE.value, "missing-deviation-note"),
-                       (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch")):
+                       (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch"),
+                       (Code.WORD_ACTUAL.value, "word-actual")):
         rows += [(sid, flag) for sid in sorted(set(fnd.loc[fnd["code"] == code, "submission_id"]))]
     # totals that do not match their own rows: claimed 总分 ≠ Σ claimed row scores (computed where none) + 执行
     claimed_rows = inds["claimed"].fillna(inds["score"]).fillna(0).groupby(inds["submission_id"]).sum()

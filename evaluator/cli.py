@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from contextlib import contextmanager
@@ -296,8 +297,10 @@ def report_cmd(
     rules: str = RULES_OPT,
     budget: Optional[float] = BUDGET_OPT,
     spent: Optional[float] = SPENT_OPT,
+    force: bool = typer.Option(False, "--force", help="覆盖生成后又被修改过的文件（默认保留修改过的文件，新文件另存为 .v2）"),
+    money_decimals: int = typer.Option(2, "--money-decimals", min=0, max=6, help="金额（万元）保留的小数位数"),
 ) -> None:
-    """生成每张表的自评表（xlsx、docx）和自评报告（html、docx、pdf，含图表），可直接随决算报送。"""
+    """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from .report import FORMATS, write_reports
 
     with _reported():
@@ -308,11 +311,11 @@ def report_cmd(
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
         out_dir = output or Path("reports") / targets.stem
         if "pdf" in wanted:
-            from .charts import pdf_font_ready
+            from .fonts import pdf_font_ready
 
             if not pdf_font_ready():
-                typer.echo("首次生成 PDF：正在建立中文字体缓存（约 20 秒，每台机器只需一次）……", err=True)
-        files = write_reports(tset, aset, ev, rs, out_dir, wanted)
+                typer.echo("首次生成 PDF：正在建立中文字体缓存（约 40 秒，每台机器只需一次）……", err=True)
+        files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals)
     console = _console()
     for t in ev.tables:
         state = f"总分 {fmt(t.total)}，等级 {t.grade}" if t.complete else "总分暂无法确定（见报告“八、其他需要说明的情况”）"
@@ -323,6 +326,11 @@ def report_cmd(
     console.print(f"已生成 {len(files)} 个文件，位于 {out_dir}：")
     for f in files:
         console.print(f"  {f.name}")
+    kept = [f for f in files if re.search(r"\.v\d+\.[^.]+$", f.name)]
+    if kept:
+        console.print(Text(f"有 {len(kept)} 个文件生成后被修改过，已保留原文件，新文件另存为 .v2 等（覆盖请加 --force）。",
+                           style="yellow"))
+    console.print("签字前请先查看审核清单（…自评审核清单.xlsx）中的问题和计分过程。")
 
 
 @app.command("whatif")

@@ -54,7 +54,7 @@ def test_user_templates_run_in_the_sandbox(tmp_path):
     r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
                         str(tmp_path / "out2"), "--format", "html"], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "自定义报告" in (tmp_path / "out2" / "dept-2023-自评报告.html").read_text(encoding="utf-8")
+    assert "自定义报告" in (tmp_path / "out2" / "石峰区政协2023年部门整体支出绩效自评报告.html").read_text(encoding="utf-8")
 
 
 def test_the_store_survives_a_killed_writer(tmp_path):
