@@ -315,26 +315,19 @@ def test_users_and_units_commands(tmp_path):
 
 def test_serve_starts_the_app_on_the_demo(tmp_path):
     """`evaluator serve --demo` (what `make serve` runs): the demo accounts log in, the task is there."""
-    import socket
     import subprocess
     import sys
-    import time
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.webkit import free_port, wait_for
+
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "evaluator", "serve", "--demo", "--port", str(port), "--db",
                              f"sqlite:///{tmp_path / 'demo.db'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=tmp_path)
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/login", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_for(port)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
             token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
             r = c.post("/login", data={"username": "shifeng-clerk", "password": "demo-2023", "csrf_token": token})

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 from sqlalchemy import func, select
@@ -16,15 +14,9 @@ from sqlalchemy import func, select
 from evaluator.schema import entries, entry_changes, submissions
 from tests.conftest import ROOT
 from tests.test_web import quick_hashes  # noqa: F401  (autouse fixture)
-from tests.webkit import PASSWORD, build_world
+from tests.webkit import PASSWORD, build_world, free_port, wait_for
 
 SEED_FORMS = ROOT / "tests" / "fixtures" / "seed-forms.docx"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server(url: str, port: int) -> subprocess.Popen:
@@ -32,16 +24,6 @@ def _server(url: str, port: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-W", "error", "-m", "uvicorn", "evaluator.web.asgi:app", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-
-
-def _wait(port: int) -> None:
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"server on {port} did not start")
 
 
 def _login(base: str, username: str) -> tuple[httpx.Client, str]:
@@ -64,14 +46,14 @@ def test_two_app_processes_and_a_batch_lose_nothing(db_url, tmp_path):
         c.close()
     w.store.close()
     synth_province(tmp_path / "p", departments=30, seed=3, tables=3, indicators=10)
-    ports = [_port(), _port()]
+    ports = [free_port(), free_port()]
     servers = [_server(db_url, p) for p in ports]
     acknowledged: list[tuple[int, int, str]] = []
     failures: list[str] = []
     lock = threading.Lock()
     try:
         for p in ports:
-            _wait(p)
+            wait_for(p)
         batch = subprocess.Popen([sys.executable, "-W", "error", "-m", "evaluator", "batch", str(tmp_path / "p"),
                                   "--db", db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
                                  env={**os.environ, "EVALUATOR_JOBS": "1"})
