@@ -337,7 +337,7 @@ def _para(text: str, rpr: str, align: str = "left", line: float | None = None, i
 
 
 def _tbl(widths_cm: list[float], header: list[list[tuple[str, int]]], body: list[list[dict]], size: float = 10.5,
-         borders: bool = True) -> str:
+         borders: bool = True, row_height: float | None = None) -> str:
     """A table as WordprocessingML: ``header`` rows of (text, colspan) repeat on every page; ``body`` rows are
     lists of cells {text, span, vmerge ("restart"/"continue"/None), align}."""
     tw = [int(w / 2.54 * 1440) for w in widths_cm]
@@ -351,9 +351,11 @@ def _tbl(widths_cm: list[float], header: list[list[tuple[str, int]]], body: list
            '</w:tblCellMar><w:tblLook w:val="0000"/></w:tblPr><w:tblGrid>'
            + "".join(f'<w:gridCol w:w="{w}"/>' for w in tw) + "</w:tblGrid>"]
 
-    def cell(text: str, col: int, span: int, rp: str, align: str, vmerge: str | None) -> str:
+    def cell(text: str, col: int, span: int, rp: str, align: str, vmerge: str | None, underline: bool = False) -> str:
         width = sum(tw[col:col + span])
         tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>' + (f'<w:gridSpan w:val="{span}"/>' if span > 1 else "")
+        if underline:  # a line to write on
+            tcpr += '<w:tcBorders><w:bottom w:val="single" w:sz="6" w:space="0" w:color="000000"/></w:tcBorders>'
         if vmerge == "restart":
             tcpr += '<w:vMerge w:val="restart"/>'
         elif vmerge == "continue":
@@ -366,14 +368,15 @@ def _tbl(widths_cm: list[float], header: list[list[tuple[str, int]]], body: list
 
     for is_head, rows in ((True, header), (False, body)):
         for row in rows:
-            out.append("<w:tr><w:trPr><w:cantSplit/>" + ("<w:tblHeader/>" if is_head else "") + "</w:trPr>")
+            out.append("<w:tr><w:trPr><w:cantSplit/>" + ("<w:tblHeader/>" if is_head else "")
+                       + (f'<w:trHeight w:val="{int(row_height / 2.54 * 1440)}"/>' if row_height else "") + "</w:trPr>")
             col = 0
             for c in row:
                 if isinstance(c, tuple):
                     c = {"text": c[0], "span": c[1], "head": True}
                 span = c.get("span", 1)
                 out.append(cell(c.get("text", ""), col, span, hrpr if c.get("head") else rpr, c.get("align", "C"),
-                                c.get("vmerge")))
+                                c.get("vmerge"), c.get("underline", False)))
                 col += span
             out.append("</w:tr>")
     out.append("</w:tbl>")
@@ -483,6 +486,7 @@ def _page_numbers(document, first_page_blank: bool = False) -> None:
     p._p.getparent().remove(p._p)
     if first_page_blank:
         section.different_first_page_header_footer = True
+        section.first_page_footer.is_linked_to_previous = False  # an empty footer of its own on the cover
         sect = section._sectPr
         pg = sect.makeelement("{%s}pgNumType" % W_NS, {"{%s}start" % W_NS: "0"})
         sect.append(pg)
@@ -508,6 +512,9 @@ def table_docx(ctx: dict[str, Any]) -> bytes:
     # only the indicator header repeats on a new page (tblHeader rows must open a table): the block above it is a
     # table of its own, drawn flush with the indicator table below
     xml += _tbl(TABLE_CM, [], rows[:header_row])
+    # a hairline paragraph between them, or Word and LibreOffice join the two tables into one
+    xml += (f'<w:p xmlns:w="{W_NS}"><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+            '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>')
     xml += _tbl(TABLE_CM, [rows[header_row]], rows[header_row + 1:])
     sig = dict(_signature_line(ctx))
     xml += _para("", _rpr(FONT_TABLE, 10.5))
@@ -534,7 +541,10 @@ def report_docx(ctx: dict[str, Any], blocks: list, charts: dict[str, bytes]) -> 
     body_rpr = _rpr(FONT_BODY, 16)
     for b in blocks:
         if b.kind == "title":
-            _append(document, _para(b.text, _rpr(FONT_TITLE, 22), "center", line=36, keep_next=True, after=12))
+            title = _para(b.text, _rpr(FONT_TITLE, 22), "center", line=36, keep_next=True, after=12)
+            if any(x.kind == "cover" for x in blocks):
+                title = title.replace("<w:pPr>", "<w:pPr><w:pageBreakBefore/>", 1)
+            _append(document, title)
         elif b.kind == "cover":
             _append(document, _cover_xml(ctx, cover_fields(ctx)))
         elif b.kind == "h1":
@@ -593,14 +603,15 @@ def _cover_xml(ctx: dict[str, Any], fields: list[tuple[str, str | None]]) -> str
     xml = ""
     if ctx.get("example"):
         xml += _para("示例数据：实际完成值仅用于演示，不代表单位的真实完成情况", _rpr(FONT_BODY, 10.5, color="C00000"), "center")
-    xml += _para("", _rpr(FONT_BODY, 16), line=28.95) * 4
+    xml += _para("", _rpr(FONT_BODY, 16), line=28.95) * 3
     xml += _para(f"{ctx['subject']}绩效自评报告", _rpr(FONT_TITLE, 26), "center", line=40)
     if ctx["form_year"]:
         xml += _para(ctx["form_year"], _rpr(FONT_BODY, 16), "center", line=28.95)
-    xml += _para("", _rpr(FONT_BODY, 16), line=28.95) * 4
-    rows = [[{"text": f"{k}：", "align": "L", "head": True}, {"text": v or "", "align": "L"}] for k, v in fields]
-    xml += _tbl([3.6, 9.0], [], rows, size=16, borders=False)
-    xml += _para("", _rpr(FONT_BODY, 16), line=28.95) * 5
+    xml += _para("", _rpr(FONT_BODY, 16), line=28.95) * 3
+    rows = [[{"text": f"{k}：", "align": "L", "head": True}, {"text": v or "", "align": "L", "underline": True}]
+            for k, v in fields]
+    xml += _tbl([3.6, 9.0], [], rows, size=16, borders=False, row_height=0.95)
+    xml += _para("", _rpr(FONT_BODY, 16), line=28.95) * 3
+    # the bureau's line ends the cover page: the report's title starts the next one
     xml += _para(f"{ctx['bureau']}（制）", _rpr(FONT_HEAD, 16), "center", line=28.95)
-    xml += f'<w:p xmlns:w="{W_NS}"><w:r><w:br w:type="page"/></w:r></w:p>'
     return xml

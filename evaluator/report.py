@@ -125,6 +125,14 @@ def _completion(i) -> float | None:
     return 100.0 * (i.score or 0) / i.weight if i.weight else None
 
 
+_SIGNS = str.maketrans({"≧": "≥", "≦": "≤", "═": "=", "＝": "=", "﹦": "="})
+
+
+def _display(text: str | None) -> str:
+    """A 指标值 as a typed form prints it: the look-alike signs some forms carry (≧, ═) as ≥ and =."""
+    return (text or "").translate(_SIGNS)
+
+
 def _short(r) -> bool:
     return r.status == "ok" and r.score is not None and bool(r.weight) and r.score < r.weight - 1e-9
 
@@ -152,8 +160,8 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
     indicators = []
     for r, s1, s2 in zip(rows, l1_spans, l2_spans):
         indicators.append({
-            "level1": r.level1, "level2": r.level2, "level3": r.level3, "target": r.target or "",
-            "actual": r.actual or "", "weight": _fixed(r.weight, d), "weight_value": r.weight,
+            "level1": r.level1, "level2": r.level2, "level3": r.level3, "target": _display(r.target),
+            "actual": _display(r.actual), "weight": _fixed(r.weight, d), "weight_value": r.weight,
             "score": {"ok": _fixed(r.score, d), "na": "不适用", "error": "无法计分"}[r.status],
             "score_value": r.score, "note": r.deviation_note or "", "explanation": r.explanation,
             "short": _short(r), "l1_span": s1, "l2_span": s2, "status": r.status, "method": r.method or "",
@@ -188,7 +196,7 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         if short or over:
             what = (f"得 {_fixed(r.score, d)} 分（分值 {_fixed(r.weight, d)} 分）" if short else
                     f"实际完成值达到指标值的 {fmt(threshold * 100)}% 以上，指标值设定可能偏低")
-            deviations.append({"level3": r.level3, "target": r.target, "actual": r.actual, "what": what,
+            deviations.append({"level3": r.level3, "target": _display(r.target), "actual": _display(r.actual), "what": what,
                                "reason": r.deviation_note})
     if ex.score is not None and ex.weight and ex.score < ex.weight - 1e-9:
         deductions.append({"level3": "预算执行率", "lost": _fixed(ex.weight - ex.score, d), "weight": _fixed(ex.weight, d),
@@ -550,6 +558,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
         ctx = build_context(ev, te, next(t for t in targets.tables if t.id == te.table), actuals, rules, money_decimals)
         blocks = render_blocks(ctx, ev, rules)
         text += [b.text for b in blocks] + [i for b in blocks for i in b.items]
+        text += [write_label(b, ctx) for b in blocks if b.kind == "write"]
         text += [str(v) for i in ctx["indicators"] for v in i.values()]
         text += [str(v) for r in ctx["budget_rows"] for v in r.values()]
         text += [f"{k}{v or ''}" for k, v in cover_fields(ctx) + signature_fields(ctx)]
