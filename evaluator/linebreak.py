@@ -107,17 +107,18 @@ def _cut(piece: str, width: float, measure: Callable[[str], float]) -> list[str]
     return chunks
 
 
+_GLUE = re.compile(r"(?<=[0-9%％‰])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[0-9])")
+_SPACE_UNIT = re.compile(rf"(?<=\d) (?=(?:{_UNIT}))")
+
+
 def glue(text: str) -> str:
     """``text`` marked so that word processors and browsers keep each number with its unit: a WORD JOINER where
-    a digit meets a Chinese unit ("29.80⁠分") and a no-break space for a space inside a number's piece. Their
-    own 禁则 (Word's kinsoku, UAX #14) already keeps punctuation in place."""
-    out = []
-    for p in pieces(str(text)):
-        if len(p) > 1 and any(c.isdigit() for c in p):
-            p = p.replace(" ", "\u00a0")
-            p = re.sub(r"(?<=[0-9%％‰])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[0-9])", JOINER, p)
-        out.append(p)
-    return "".join(out)
+    a digit meets a Chinese character ("29.80⁠分", "第⁠3⁠页") and a no-break space for a space between a number
+    and its unit. Their own 禁则 (Word's kinsoku, UAX #14) already keeps punctuation in place."""
+    text = str(text)
+    if not any(c.isdigit() for c in text):
+        return text
+    return _GLUE.sub(JOINER, _SPACE_UNIT.sub("\u00a0", text))
 
 
 def unglue(text: str) -> str:
