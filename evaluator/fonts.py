@@ -191,7 +191,7 @@ def _glyph_subset(text: str, flavor: str | None, kind: str = "serif", family: st
 def _cached_subset(text: str, flavor: str | None, suffix: str, kind: str = "serif", named: bool = False) -> Path:
     """A glyph subset for ``text``, kept in the cache directory under the hash of its characters (``named``: with
     a family name of its own)."""
-    chars = "".join(sorted({c for c in text if not c.isspace()}))
+    chars = "".join(sorted(c for c in set(text) if not c.isspace()))  # set() first: a page can be megabytes
     base = _pdf_font_path(kind).stem
     key = hashlib.sha1(f"{base}:{flavor}:{named}:{chars}".encode("utf-8")).hexdigest()[:16]
     path = cache_dir() / "subsets" / f"{key}.{suffix}"
