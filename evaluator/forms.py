@@ -759,4 +759,7 @@ def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = Non
 
 def import_form(path: str | Path, unit_name: str | None = None) -> FormImport:
     """Read a .docx/.xlsx file holding one or more official forms."""
-    return parse_forms(path, read_grids(path), unit_name)
+    from .load import values_in_range  # a year, 分值 or amount out of range: the file's one-line error
+
+    with values_in_range(str(path)):
+        return parse_forms(path, read_grids(path), unit_name)

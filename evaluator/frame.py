@@ -1,7 +1,7 @@
 """Models → frame: one row per indicator, actuals joined by table id and indicator name (the first stage of scoring)."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pandas as pd
 
@@ -48,6 +48,7 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
         if t not in known_tables:
             findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
                                     message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    findings += _other_unit_or_year(targets, actuals, file)
     rows: list[tuple] = []
     for table in targets.tables:
         if not table.indicators:
@@ -58,8 +59,9 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
             entries[(a.indicator, None)].append(a)
             if a.level2:
                 entries[(a.indicator, a.level2)].append(a)
-        names = [i.level3 for i in table.indicators]
+        repeated = {name for name, k in Counter(i.level3 for i in table.indicators).items() if k > 1}
         used: set[int] = set()
+        start: dict[tuple[str, str | None], int] = {}  # per candidate list: every entry before this one is used
         seen: set[tuple[str, str]] = set()
         for pos, ind in enumerate(table.indicators):
             key2 = (ind.level2, ind.level3)
@@ -69,14 +71,11 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                                                           indicator=ind.level3),
                                         message="同一二级指标下三级指标重复，请核对是否重复填报"))
             seen.add(key2)
-            candidates = entries.get((ind.level3, ind.level2)) or entries.get((ind.level3, None)) or []
-            candidates = [a for a in candidates if id(a) not in used and (a.level2 in (None, ind.level2))]
-            if ind.id:
-                candidates = [a for a in candidates if a.id in (None, ind.id)] or candidates
-            act = candidates[0] if candidates else None
+            key = (ind.level3, ind.level2) if entries.get((ind.level3, ind.level2)) else (ind.level3, None)
+            act = _pick(entries.get(key, ()), key, start, used, ind)
             if act is not None:
                 used.add(id(act))
-            if names.count(ind.level3) > 1 and act is not None and act.level2 is None:
+            if ind.level3 in repeated and act is not None and act.level2 is None:
                 findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
                                         location=Location(file=file, table=table.id, indicator=ind.level3),
                                         message="三级指标名称在表中重复，实际完成值按出现顺序对应；请填写二级指标以便准确匹配"))
@@ -96,3 +95,46 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                                         location=Location(file=file, table=table.id, indicator=a.indicator),
                                         message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
     return rows, findings
+
+
+def _pick(candidates, key, start: dict, used: set[int], ind):
+    """The actual for ``ind``: the first unused candidate of its 二级指标 (or of none), preferring one whose id is
+    ``ind.id`` or unset. Candidates are used in order, so the scan starts after the used ones: linear overall."""
+    k = start.get(key, 0)
+    while k < len(candidates) and id(candidates[k]) in used:
+        k += 1
+    start[key] = k
+    first = None
+    for a in candidates[k:]:
+        if id(a) in used or a.level2 not in (None, ind.level2):
+            continue
+        if not ind.id or a.id in (None, ind.id):
+            return a
+        first = first or a
+    return first
+
+
+def _other_unit_or_year(targets: TargetSet, actuals: ActualSet | None, file: str | None) -> list[Finding]:
+    """Actuals written for another unit or another year than the targets (a file picked from the wrong folder)."""
+    from difflib import SequenceMatcher
+
+    from .errors import quote
+    from .parse import normalise_text
+
+    first = next((t.id for t in targets.tables if t.indicators), None)
+    if actuals is None or first is None:
+        return []
+    out = []
+    where = Location(file=file, table=first, column="year")
+    if actuals.year and targets.year and actuals.year != targets.year:
+        out.append(Finding(code=Code.ACTUALS_OTHER_YEAR, severity=Severity.ERROR, location=where,
+                           message=f"实际完成值文件是 {actuals.year} 年度的，目标表是 {targets.year} 年度的；"
+                                   "请核对是否选错了文件"))
+    a, t = normalise_text(actuals.unit_name), normalise_text(targets.unit_name)
+    if a and t and a not in t and t not in a:
+        alike = SequenceMatcher(None, a, t).ratio() >= 0.5
+        out.append(Finding(code=Code.ACTUALS_OTHER_UNIT, severity=Severity.WARNING if alike else Severity.ERROR,
+                           location=where.model_copy(update={"column": "unit_name"}),
+                           message=f"实际完成值文件的单位“{quote(actuals.unit_name)}”与目标表的单位“{quote(targets.unit_name)}”"
+                                   + ("写法不一致；请核对" if alike else "完全不同；请核对是否选错了文件")))
+    return out

@@ -11,17 +11,18 @@ import io
 import json
 import math
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import EvaluatorError, InputFileError, check_cell, check_file_size, check_sheet_size, quote
-from .model import ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
-from .parse import normalise_text
+from .errors import EvaluatorError, InputFileError, check_cell, check_file_size, check_sheet_size, limit, quote
+from .model import MAX_POINTS, ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
+from .parse import excel_error, normalise_text
 
-__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "FLAT_COLUMNS"]
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range", "FLAT_COLUMNS"]
 
 
 def inputs_hash(*paths: str | Path) -> str:
@@ -44,11 +45,11 @@ def _read_mapping(path: Path) -> dict:
     return data
 
 
-def _validation_message(e: ValidationError, data: dict) -> str:
+def _validation_message(e: ValidationError, data: dict, labels: bool = False) -> str:
     msgs = []
     for err in e.errors()[:5]:
         loc = err["loc"]
-        where = _describe_loc(loc, data)
+        where = _describe_loc(tuple(FIELD_LABELS.get(p, p) if labels else p for p in loc), data)
         kind = err["type"]
         if kind == "extra_forbidden":
             msgs.append(f"{where}：未知的键“{loc[-1]}”，请检查拼写")
@@ -79,6 +80,22 @@ def _reason(err: dict) -> str:
     if kind == "value_error":
         return str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
     return _REASONS.get(kind, err["msg"])
+
+
+@contextmanager
+def values_in_range(where: str) -> Iterator[None]:
+    """Around a reader building models from cells: a value out of range (a year 1999 in a title, a 分值 of 150, an
+    ``inf`` budget) is the file's one-line error, never a pydantic traceback."""
+    try:
+        yield
+    except ValidationError as e:
+        raise InputFileError(_validation_message(e, {}, labels=True), where=where,
+                             hint="请检查表中的年度、分值和金额（年度 2000–2100，分值 0–100，金额为有限的数字）") from e
+
+
+FIELD_LABELS = {"year": "年度", "weight": "分值", "claimed_score": "得分", "judged_score": "评判得分", "rate_base": "计量基数",
+                "budget": "全年预算数", "spent": "全年执行数", "initial": "年初预算数", "amount": "金额", "total": "资金总额",
+                "claimed_total": "自评得分"}
 
 
 def _describe_loc(loc: tuple, data: Any) -> str:
@@ -329,6 +346,9 @@ def _canon(header: str) -> str | None:
     return None
 
 
+EXCEL_ROWS = 1_048_576  # the CSV reader's default row limit: what Excel admits (time and memory are linear)
+
+
 def _rows_from_csv(path: Path) -> list[list[str]]:
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
@@ -343,10 +363,12 @@ def _rows_from_csv(path: Path) -> list[list[str]]:
         rows = [row for row in csv.reader(io.StringIO(text))]
     except csv.Error as e:  # e.g. a field larger than the csv module's limit
         raise InputFileError(f"CSV 格式有误（{e}）", where=str(path), hint="请用 Excel/WPS 另存为 CSV") from e
-    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path))
+    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path), default_rows=EXCEL_ROWS)
+    most = limit("MAX_CELL_CHARS", 20_000)  # read once; a location is built only for a cell over the limit
     for r, row in enumerate(rows, start=1):
-        for c, cell in enumerate(row):
-            check_cell(cell, f"{path} 第 {r} 行第 {c + 1} 列")
+        if len(row) and max(map(len, row)) > most:
+            c = next(c for c, cell in enumerate(row) if len(cell) > most)
+            check_cell(row[c], f"{path} 第 {r} 行第 {c + 1} 列")
     return rows
 
 
@@ -424,10 +446,11 @@ def read_flat_table(path: str | Path, *, budget: float | None = None, spent: flo
     name = unit_name or p.stem
     table = TargetTable(id=p.stem, kind=TableKind.PROJECT, title=p.stem, unit_name=name, year=year or 0,
                         indicators=indicators)
-    execution = BudgetExecution(budget=budget, spent=spent) if budget is not None or spent is not None else None
-    return (TargetSet(unit_name=name, year=year or 0, source=str(p), tables=[table]),
-            ActualSet(unit_name=name, year=year or 0, tables=[TableActuals(table=p.stem, budget=execution,
-                                                                          indicators=actuals)]))
+    with values_in_range(str(p)):  # --budget/--spent or a year out of range
+        execution = BudgetExecution(budget=budget, spent=spent) if budget is not None or spent is not None else None
+        return (TargetSet(unit_name=name, year=year or 0, source=str(p), tables=[table]),
+                ActualSet(unit_name=name, year=year or 0, tables=[TableActuals(table=p.stem, budget=execution,
+                                                                              indicators=actuals)]))
 
 
 def _note(text: str) -> str | None:
@@ -435,11 +458,17 @@ def _note(text: str) -> str | None:
 
 
 def _number_or_error(text: str, path: Path, row: int, column: str, indicator: str) -> float | None:
+    """A 分值 or 得分 cell: blank, or a finite number on the 100-point scale; anything else is the file's located error."""
     t = normalise_text(text).rstrip("分")
     if t in ("", "/", "-", "无"):
         return None
+    where, hint = f"{path} 第 {row} 行，指标“{quote(indicator, 40)}”", "请填写 0–100 之间的数字或留空"
+    if err := excel_error(text):
+        raise InputFileError(f"“{column}”是 Excel 的错误值“{err}”（公式出错）", where=where, hint="请改正公式或直接填写数字")
     try:
-        return float(t)
+        value = float(t)
     except ValueError:
-        raise InputFileError(f"“{column}”应为数字，实际为“{text}”", where=f"{path} 第 {row} 行，指标“{indicator}”",
-                             hint="请填写数字或留空") from None
+        raise InputFileError(f"“{column}”应为数字，实际为“{quote(text)}”", where=where, hint=hint) from None
+    if not (math.isfinite(value) and 0 <= value <= MAX_POINTS):
+        raise InputFileError(f"“{column}”应为 0–100 之间的数字，实际为“{quote(text)}”", where=where, hint=hint)
+    return value

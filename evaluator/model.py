@@ -32,6 +32,7 @@ class ValueKind(StrEnum):
     NOT_APPLICABLE = "na"
     BLANK = "blank"
     UNREADABLE = "unreadable"
+    NO_ANSWER = "no-answer"  # 不详, 待统计, TBD, ?, nan, inf, an Excel error value (#DIV/0!): never a score
 
 
 class Band(StrEnum):
