@@ -351,6 +351,14 @@ class Store:
                 select(submissions).where(submissions.c.department == department, submissions.c.year == year,
                                           submissions.c.table_id == table_id).order_by(submissions.c.version))]
 
+    def state_key(self) -> tuple:
+        """A cheap fingerprint of what the bureau's view reads: it changes whenever a submission or a 复核 score
+        is added (both only ever grow), so a view computed for one key stays right until the key changes."""
+        with self.engine.connect() as conn:
+            subs = conn.execute(select(func.max(submissions.c.id), func.count()).select_from(submissions)).first()
+            revs = conn.execute(select(func.max(reviews.c.id)).select_from(reviews)).scalar()
+        return (*subs, revs)
+
     def submissions_by_id(self, ids: list[int]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for k in range(0, len(ids), 900) for r in conn.execute(
