@@ -27,7 +27,7 @@ def _indicator(i) -> dict[str, Any]:
 def _table(t) -> dict[str, Any]:
     return {
         "table": t.table, "title": t.title, "kind": t.kind.value, "total": t.total, "grade": t.grade,
-        "complete": t.complete, "cap": t.cap,
+        "complete": t.complete, "undetermined": t.undetermined, "cap": t.cap,
         "execution": {"rate": t.execution.rate, "score": t.execution.score, "budget": t.execution.budget,
                       "spent": t.execution.spent, "explanation": t.execution.explanation},
         "groups": t.groups,
@@ -85,7 +85,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False, allow_nan=False) + "\n"  # never NaN/Infinity
 
 
 def no_formulas(wb) -> None:
