@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import EvaluatorError, InputFileError, check_cell, check_file_size, check_sheet_size, quote
+from .errors import EvaluatorError, InputFileError, check_cell, check_file_size, check_sheet_size, limit, quote
 from .model import MAX_POINTS, ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
 from .parse import excel_error, normalise_text
 
@@ -346,6 +346,9 @@ def _canon(header: str) -> str | None:
     return None
 
 
+EXCEL_ROWS = 1_048_576  # the CSV reader's default row limit: what Excel admits (time and memory are linear)
+
+
 def _rows_from_csv(path: Path) -> list[list[str]]:
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
@@ -360,10 +363,12 @@ def _rows_from_csv(path: Path) -> list[list[str]]:
         rows = [row for row in csv.reader(io.StringIO(text))]
     except csv.Error as e:  # e.g. a field larger than the csv module's limit
         raise InputFileError(f"CSV 格式有误（{e}）", where=str(path), hint="请用 Excel/WPS 另存为 CSV") from e
-    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path))
+    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path), default_rows=EXCEL_ROWS)
+    most = limit("MAX_CELL_CHARS", 20_000)  # read once; a location is built only for a cell over the limit
     for r, row in enumerate(rows, start=1):
-        for c, cell in enumerate(row):
-            check_cell(cell, f"{path} 第 {r} 行第 {c + 1} 列")
+        if len(row) and max(map(len, row)) > most:
+            c = next(c for c, cell in enumerate(row) if len(cell) > most)
+            check_cell(row[c], f"{path} 第 {r} 行第 {c + 1} 列")
     return rows
 
 
