@@ -456,10 +456,8 @@ def entry_value(field: str, raw: Any) -> tuple[Any, str | None]:
     except ValueError:
         value = math.nan
     shown = quote(raw)
-    if field == "judged_score" and not (math.isfinite(value) and value >= 0):
-        return None, f"“{shown}”不是不小于 0 的数字"
-    if field == "judged_score" and value > MAX_POINTS:
-        return None, f"“{shown}”超过 100 分"
+    if field == "judged_score" and not (math.isfinite(value) and 0 <= value <= MAX_POINTS):
+        return None, f"“{shown}”不是 0–100 之间的数字"
     if field == "rate_base" and not (math.isfinite(value) and 0 < value <= MAX_AMOUNT):
         return None, f"“{shown}”不是大于 0 的数字"
     if field in BUDGET_FIELDS and not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
