@@ -113,8 +113,8 @@ def main() -> None:
         if args.readme:
             pick = {"report-page1": "demo-*部门整体支出绩效自评报告-pdf-2.png", "report-cover": "demo-*部门整体支出绩效自评报告-pdf-1.png",
                     "report-docx": "demo-*部门整体支出绩效自评报告-docx-2.png", "xlsx-table": "demo-*业务性*自评表-xlsx-1.png",
-                    "docx-table": "demo-*业务性*自评表-docx-1.png", "dashboard": "bureau-*.png",
-                    "bureau-xlsx": "bureau-*绩效自评汇总*-xlsx-1.png", "case-report": "case-*自评报告-pdf-3.png"}
+                    "docx-table": "demo-*业务性*自评表-docx-1.png", "dashboard": "bureau-*绩效自评汇总-*-html.png",
+                    "bureau-xlsx": "bureau-*绩效自评汇总*-xlsx-01.png", "review-xlsx": "bureau-*复核表-xlsx-02.png", "case-report": "case-*自评报告-pdf-3.png"}
             for name, pattern in pick.items():
                 found = sorted(out.glob(pattern))
                 if found:
