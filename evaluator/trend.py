@@ -256,9 +256,11 @@ def trend_context(result: UnitTrend) -> dict[str, Any]:
             "tables": tables, "flagged": sum(len(t["flagged"]) for t in tables)}
 
 
-def trend_charts(result: UnitTrend, limit: int = 12) -> dict[str, bytes]:
+def trend_charts(result: UnitTrend, limit: int = 9) -> dict[str, bytes]:
     """PNG charts (charts.py conventions: Agg, the bundled CJK font, plain-text labels): the score trend, and per
     table the target (line) and actual (bars) of its numeric indicators across the years, flagged ones first."""
+    from matplotlib.ticker import MaxNLocator
+
     from .charts import COLORS, _save, _short, _style
 
     out: dict[str, bytes] = {}
@@ -296,13 +298,18 @@ def trend_charts(result: UnitTrend, limit: int = 12) -> dict[str, bytes]:
                        label="实际")
                 ax.plot(xs, [p.target_value / i.scale for p in pts], color=COLORS["short"], marker="o",
                         linewidth=1.2, label="目标")
-                ax.set_xticks(years)
-                ax.set_xticklabels([str(y)[2:] for y in years], fontsize=7)
+                # labels as plain texts, few ticks: title and tick layout is most of a small chart's cost
+                ax.set_xticks([])
+                ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
+                for y in years:
+                    ax.text(y, -0.06, str(y)[2:], transform=ax.get_xaxis_transform(), ha="center", va="top",
+                            fontsize=7)
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
                 ax.tick_params(axis="y", labelsize=6)
                 word = {1e4: "万", 1e8: "亿"}.get(i.scale, "")
                 title = _short(i.level3, 11) + (f"（{word}{i.unit or ''}）" if i.unit or word else "")
-                ax.set_title(("● " if i.note else "") + title, fontsize=7.5,
-                             color=COLORS["short"] if i.note else "black")
+                ax.text(0.5, 1.06, ("● " if i.note else "") + title, transform=ax.transAxes, ha="center",
+                        va="bottom", fontsize=7.5, color=COLORS["short"] if i.note else "black")
             for ax in list(axes.flat)[len(shown):]:
                 ax.axis("off")
             fig.suptitle(f"{_short(t.title, 28)}：目标（线）与实际（柱）", fontsize=9)
