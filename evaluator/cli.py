@@ -187,10 +187,14 @@ def _print_findings(ev: Evaluation, console: Console) -> None:
 
 
 @contextmanager
-def _reported() -> Iterator[None]:
-    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback)."""
+def _reported(*inputs: Optional[Path]) -> Iterator[None]:
+    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback);
+    nothing written inside may replace one of the command's ``inputs``."""
+    from .output import inputs_protected
+
     try:
-        yield
+        with inputs_protected(*inputs):
+            yield
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001 - turned into a one-line message
@@ -248,7 +252,7 @@ def score_cmd(
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
     from .losses import losses_context, point_losses
 
-    with _reported():
+    with _reported(targets, actuals):
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
         losses = point_losses(tset, aset, rs)
         payload = evaluation_json(ev)
@@ -309,7 +313,7 @@ def report_cmd(
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from .report import FORMATS, write_reports
 
-    with _reported():
+    with _reported(targets, actuals):
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = [f for f in wanted if f not in FORMATS]
         if unknown or not wanted:
@@ -353,7 +357,7 @@ def whatif_cmd(
     """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
     from .whatif import parse_settings, run_whatif, whatif_context
 
-    with _reported():
+    with _reported(targets, actuals):
         if not settings:
             raise InputFileError("没有指定要假设的值", hint="用法：evaluator whatif 目标表 实际完成值 --set \"政协常委会=5次\"")
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
@@ -401,7 +405,7 @@ def review_targets_cmd(
         load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
     )
 
-    with _reported():
+    with _reported(file, previous):
         tset, unplaced = load_any_targets(file)
         rs, review = load_rules(rules), load_review_rules(review_rules)
         last = None
@@ -455,7 +459,7 @@ def monitor_cmd(
         write_monitor_xlsx, write_warning_list,
     )
 
-    with _reported():
+    with _reported(targets, progress):
         rs, mrules = load_rules(rules), load_monitor_rules(monitor_rules)
         if targets.is_dir():
             pairs = discover_progress(targets)
@@ -561,7 +565,7 @@ def import_cmd(
     from .forms import import_form
     from .workbook import dump_yaml, free_path
 
-    with _reported():
+    with _reported(form):
         result = import_form(form, unit_name=unit)
         stem = form.stem
         header = f"# 由 evaluator import 从 {form.name} 导入；请核对后使用。\n"
@@ -597,7 +601,7 @@ def template_cmd(
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
     from .workbook import free_path, write_template
 
-    with _reported():
+    with _reported(targets, actuals):
         tset = load_targets(targets)
         aset = None
         if actuals is not None:
@@ -650,12 +654,14 @@ def batch_cmd(
         typer.echo("已中断：已评分的部门已存入数据库；再次运行 batch 会跳过未变化的提交，从中断处继续。", err=True)
         raise typer.Exit(130)
     c = result.counts
+    if result.errors:  # listed before the summary, so the last line says what happened overall
+        typer.echo(f"有 {len(result.errors)} 个提交未评分（无法读取，或与另一目录重名），已跳过：", err=True)
+        for where, message in result.errors:
+            typer.echo(f"  {where}：{message}", err=True)
     typer.echo(f"已评分 {result.scored_tables} 张表（{result.indicators} 项指标）：新增 {c.get('new', 0)}，"
                f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.url}")
     if result.errors:
-        typer.echo(f"有 {len(result.errors)} 个提交无法读取，已跳过：", err=True)
-        for where, message in result.errors:
-            typer.echo(f"  {where}：{message}", err=True)
+        raise typer.Exit(1)  # a run with an unreadable submission is not a clean run (scripts can tell)
 
 
 @app.command("compare")
@@ -899,42 +905,16 @@ def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编�
             console.print("查看某个规则集的全部设置：evaluator rules 编号")
             return
         rs = load_rules(rule_id)
-    console.print(Text(f"{rs.id} 版本 {rs.version}：{rs.title}", style="bold"))
-    if rs.description:
-        console.print(rs.description.strip())
-    console.print(Text("依据：", style="bold"))
-    for s in rs.sources:
-        console.print(f"  [{s.tag}] {s.title}" + (f"  {s.url}" if s.url else "") + (f"\n      {s.note}" if s.note else ""))
-    console.print(Text("权重：", style="bold"))
-    for g in rs.weights.groups:
-        match = "、".join(g.match_level1) + (f"（二级指标含 {'、'.join(g.match_level2)} 也归入此组）" if g.match_level2 else "")
-        console.print(f"  {g.label} {fmt(g.weight)} 分 — 一级指标含 {match}")
-    console.print(f"  预算执行率 {fmt(rs.weights.execution)} 分；目标表无分值时：" +
-                  ("一级指标分值平均分配到三级指标" if rs.weights.split == "even" else "先平均分到二级指标，再平均分到三级指标"))
-    console.print(Text("计分方法：", style="bold"))
-    for key, label in (("higher", "正向（≥、＞）"), ("lower", "反向（≤、＜、成本）"), ("equal", "等于（=）"),
-                       ("band", "区间（±）"), ("deadline", "时效（期限）"), ("qualitative", "定性")):
-        m = getattr(rs.scoring, key)
-        params = {k: v for k, v in m.model_dump(mode="json").items() if k != "method"}
-        extra = ""
-        if key == "qualitative":
-            extra = "；".join(f"{BAND_LABEL[b]} {fmt(s.range[0])}–{fmt(s.range[1])}%（默认 {fmt(s.default)}%）"
-                             for b, s in m.bands.items())
-        elif params:
-            extra = json.dumps(params, ensure_ascii=False)
-        console.print(f"  {label}：{m.method} — {METHODS[m.method].label}" + (f"；{extra}" if extra else ""))
-    console.print(f"  不适用指标：{'按适用指标折算' if rs.not_applicable == 'rescale' else '计满分'}；"
-                  f"缺少实际完成值：{'报错，不计分' if rs.missing_actual == 'error' else '计 0 分并提示'}")
-    oa = rs.over_achievement
-    console.print("  超额完成：" + (f"达到目标 {fmt(oa.threshold * 100)}% 及以上扣 {fmt(oa.deduction)} 分" if oa.enabled else "不扣分"))
-    ex = rs.execution
-    console.print("  预算执行率：" + ("执行率 × 分值" if ex.method == "proportional" else
-                                  f"100% 得满分，每低于 {fmt(ex.step)}% 扣 {fmt(ex.points)} 分") +
-                  (f"；低于 {fmt(ex.reason_below * 100)}% 须说明原因" if ex.reason_below else ""))
-    for c in ex.total_caps:
-        console.print(f"    执行率低于 {fmt(c.below * 100)}% 时总分不超过 {fmt(c.cap)}")
-    console.print(f"  取整：保留 {rs.rounding.decimals} 位小数（{rs.rounding.mode}）")
-    console.print("  等级：" + "，".join(f"{g.grade} ≥ {fmt(g.min)}" for g in rs.grades))
+        from .ruledoc import describe_rules
+
+        tables = describe_rules(rs)
+    for title, header, rows in tables:
+        table = Table(title=title, show_lines=True, title_justify="left", expand=True)
+        for k, col in enumerate(header):
+            table.add_column(col, overflow="fold", ratio=3 if k == len(header) - 1 else 1)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
 
 
 def main() -> None:
