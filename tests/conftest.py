@@ -18,7 +18,8 @@ from evaluator.model import ActualSet, Actual, BudgetExecution, Indicator, Table
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TARGETS = ROOT / "data" / "targets" / "shifeng-cppcc-2023.yaml"
 SEED_ACTUALS = ROOT / "data" / "actuals" / "shifeng-cppcc-2023.yaml"
-CASES = ROOT.parent / "shared" / "cases"
+CASES = next((p for p in (ROOT.parent / "shared" / "cases", ROOT.parents[1] / "shared" / "cases") if p.is_dir()),
+             ROOT.parent / "shared" / "cases")  # beside the repository (CI), or beside a worktree folder
 
 # In CI (.ci/run sets EVALUATOR_CI=1) every optional system part is installed, so a skip is a failure.
 STRICT = os.environ.get("EVALUATOR_CI") == "1"

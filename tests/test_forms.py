@@ -49,9 +49,9 @@ def test_merged_cells_in_both_directions_are_read_once():
     grids = read_grids(FIXTURES / "seed-forms.docx")
     g = grids[0]
     r = next(k for k, row in enumerate(g.cells) if row[3] == "政协常委会")
-    assert g.cells[r][1] == "产出指标" and g.origin[r][1] != (r, 1)  # carried down a vertical merge
+    assert g.cells[r][1] == "产出指标" and g.origin(r, 1) != (r, 1)  # carried down a vertical merge
     title = next(k for k, row in enumerate(g.cells) if row[0] == "2023年部门整体支出绩效目标表")
-    assert set(g.cells[title]) == {"2023年部门整体支出绩效目标表"} and g.origin[title][4] == (title, 0)
+    assert set(g.cells[title]) == {"2023年部门整体支出绩效目标表"} and g.origin(title, 4) == (title, 0)
 
 
 def test_three_column_variant_with_weights():
@@ -105,10 +105,10 @@ def test_docx_with_title_as_a_paragraph_is_not_required(tmp_path):
 
 @pytest.mark.parametrize("name,content,expected", [
     ("truncated.docx", None, "无法打开 Word 文件"),
-    ("not-a-docx.docx", b"plain text pretending", "无法打开 Word 文件"),
+    ("not-a-docx.docx", b"plain text pretending", "扩展名是 .docx，但实际是文本文件"),
     ("truncated.xlsx", None, "无法打开 Excel 文件"),
     ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "设置了打开密码的 Office 文件"),
-    ("form.pdf", b"%PDF-1.4", "不支持的文件类型"),
+    ("form.pdf", b"%PDF-1.4", "文件是 PDF 文件，不是绩效目标表或自评表"),
 ])
 def test_broken_files_give_located_errors(tmp_path, name, content, expected):
     path = tmp_path / name
