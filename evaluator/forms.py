@@ -775,8 +775,8 @@ class _Parser:
         for row in rows[rows.index(head) + 1:]:
             if row.grid is not head.grid:
                 break
-            if head.grid.cells[block[0]][block[1]] and row.grid is head.grid and row.grid.origin(row.r, 0) != block:
-                break
+            if head.grid.cells[block[0]][block[1]] and row.grid.origin(row.r, 0) != block and row.cells[0].strip():
+                break  # past the merged 项目资金 label (in a CSV, the label's column is blank below it)
             own = [(c, t) for c, t in row.own() if c < first_value]
             label = next((t for c, t in own if _number(t) is None), None)
             if label is None or re.match(r"^(年度总体目标|年度绩效目标|绩效指标|预期目标)", _key(label)):

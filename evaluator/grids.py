@@ -465,13 +465,13 @@ def _check_quotes(path: Path, text: str, rows: list[list[str]], starts: list[int
     if not rows:
         return
     width = max(len(r) for r in rows[: min(len(rows), 30)])
+    odd = text.count('"') % 2 == 1
     for k, row in enumerate(rows):
         for cell in row:
             if "\n" not in cell:
                 continue
             swallowed = [x for x in cell.split("\n") if x.count(",") >= max(2, width - 2)]
-            last = k == len(rows) - 1 and not text.rstrip("\r\n").endswith('"')
-            if swallowed or last:
+            if swallowed or (odd and k == len(rows) - 1):
                 n = cell.count("\n")
                 raise InputFileError(f"引号没有配对：从这一行开始的引号一直没有结束，后面 {n} 行被读进了同一个单元格",
                                      where=f"{path} 第 {starts[k]} 行",
