@@ -107,7 +107,8 @@ def read_submissions(province: Path) -> tuple[float, int]:
 
 def score_once(frame: pd.DataFrame) -> float:
     from evaluator import load_rules
-    from evaluator.score import clear_caches, score_frame, table_totals
+    from evaluator.score import clear_caches, score_frame
+    from evaluator.totals import table_totals
 
     rules = load_rules()
     clear_caches()  # parse every distinct string again: each run is a cold start

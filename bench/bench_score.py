@@ -18,7 +18,8 @@ import pandas as pd
 
 from evaluator import load_rules
 from evaluator.parse import parse_value
-from evaluator.score import clear_caches, score_frame, table_totals
+from evaluator.score import clear_caches, score_frame
+from evaluator.totals import table_totals
 
 TARGETS = [  # (level1, level2, target text, unit for generated actuals, base value)
     ("产出指标", "数量指标", "≥{v}次", "次", 5), ("产出指标", "数量指标", "{v}个", "个", 20),

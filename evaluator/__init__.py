@@ -9,7 +9,10 @@ from .model import (
 )
 from .parse import parse_value
 from .rules import RuleSet, list_rule_sets, load_rules
-from .score import evaluate, indicator_frame, score_frame, table_totals
+from .evaluation import evaluate
+from .frame import indicator_frame
+from .score import score_frame
+from .totals import table_totals
 from .output import evaluation_json, write_atomic
 
 __version__ = "0.1.0"

@@ -32,7 +32,7 @@ from .rules import RuleSet
 from .store import Store
 
 __all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
-           "import_reviews", "BatchResult"]
+           "import_reviews", "BatchResult", "Loaded", "score_items"]
 
 TARGET_NAMES = ("targets.yaml", "targets.yml", "targets.json")
 ACTUAL_NAMES = ("actuals.yaml", "actuals.yml", "actuals.json")
@@ -144,11 +144,9 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
     """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
-    from .score import Files, _num, _records, _row_findings, _row_text, _table_findings, indicator_rows, \
-        rows_frame, score_frame, table_totals
+    from .frame import Files
 
-    rows_in: list[tuple] = []
-    meta, pre_findings = {}, {}
+    loaded: list[Loaded] = []
     errors: list[tuple[str, str]] = []
     for sub in subs:
         try:
@@ -158,29 +156,60 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
             continue
         if year is not None and targets.year != year:
             continue
-        files = Files(str(sub.targets), str(sub.actuals))
+        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+        loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
+                             str(sub.targets.parent)))
+    items, indicators = score_items(loaded, rules)
+    return items, errors, indicators
+
+
+@dataclass
+class Loaded:
+    """A department read and ready to score: its inputs, where they came from, and their hash."""
+
+    targets: TargetSet
+    actuals: ActualSet
+    files: Any  # frame.Files: the names findings point at
+    digest: str
+    source: str
+
+
+def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
+    """Score departments in one vectorised pass into the items ``Store.record`` takes, and count the indicators.
+
+    ``batch`` calls it on each chunk of files; the web application on a unit's submission."""
+    from .columns import num, records
+    from .explain import row_text
+    from .findings import row_findings, table_findings
+    from .frame import indicator_rows, rows_frame
+    from .score import score_frame
+    from .totals import table_totals
+
+    rows_in: list[tuple] = []
+    meta, pre_findings = {}, {}
+    for one in loaded:
+        targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f"
         dept_rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
         rows_in += dept_rows
-        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
                                              [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
         for t in targets.tables:
             if t.indicators:
                 meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
-                                    "kind": t.kind.value, "inputs_hash": digest, "source": str(sub.targets.parent),
+                                    "kind": t.kind.value, "inputs_hash": digest, "source": one.source,
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
     if not rows_in:
-        return [], errors, 0
+        return [], 0
     scored = score_frame(rows_frame(rows_in), rules)
     del rows_in
     totals = table_totals(scored, rules)
-    totals_of = dict(zip(totals.index, _records(totals)))
-    rows = _records(scored)
+    totals_of = dict(zip(totals.index, records(totals)))
+    rows = records(scored)
     del scored
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -190,8 +219,8 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         m = meta[table_key]
         files = m["files"]
         t = totals_of[table_key]
-        fnd = list(pre_findings.get(table_key, [])) + _row_findings(trs, rules, files, m["notes"])
-        fnd += _table_findings(table_key, t, trs, rules, files, m["claimed_total"])
+        fnd = list(pre_findings.get(table_key, [])) + row_findings(trs, rules, files, m["notes"])
+        fnd += table_findings(table_key, t, trs, rules, files, m["claimed_total"])
         ok = [r for r in trs if r["status"] == "ok"]
         groups: dict[str, float] = {}
         for r in ok:
@@ -200,26 +229,26 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
         sub = {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
-            "total": _num(t["total"]), "raw_total": _num(t["raw_total"]),
+            "total": num(t["total"]), "raw_total": num(t["raw_total"]),
             "grade": t["grade"] if isinstance(t["grade"], str) else None,
-            "complete": int(bool(t["complete"])), "execution_rate": _num(t["rate"]),
-            "execution_score": _num(t["execution_score"]), "claimed_total": m["claimed_total"],
-            "output_score": _num(groups.get("output", 0.0)), "benefit_score": _num(groups.get("benefit", 0.0)),
-            "satisfaction_score": _num(groups.get("satisfaction", 0.0)),
+            "complete": int(bool(t["complete"])), "execution_rate": num(t["rate"]),
+            "execution_score": num(t["execution_score"]), "claimed_total": m["claimed_total"],
+            "output_score": num(groups.get("output", 0.0)), "benefit_score": num(groups.get("benefit", 0.0)),
+            "satisfaction_score": num(groups.get("satisfaction", 0.0)),
             "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
             "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
         }
         inds = [{
             "position": int(r["position"]), "level1": r["level1"], "level2": r["level2"], "level3": r["level3"],
-            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": _num(r["weight"]),
-            "score": _num(r["score"]), "claimed": _num(r["claimed"]), "status": r["status"], "method": r["method"],
-            "explanation": _row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
+            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": num(r["weight"]),
+            "score": num(r["score"]), "claimed": num(r["claimed"]), "status": r["status"], "method": r["method"],
+            "explanation": row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
             "qualitative": int(r["method"] == "qualitative"),
         } for r in trs]
         fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,
                "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
         items.append({"submission": sub, "indicators": inds, "findings": fs})
-    return items, errors, len(rows)
+    return items, len(rows)
 
 
 # --------------------------------------------------------------------------- the view
@@ -383,8 +412,13 @@ def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Pat
 
 
 def import_reviews(store: Store, path: Path, reviewer: str | None = None) -> int:
-    """Read the reviewers' workbook: each 复核得分 is stored against its submission and row."""
+    """Read the reviewers' workbook: each 复核得分 is stored against its submission and row.
+
+    Every sheet whose first row holds 提交编号, 序号 and 复核得分 is read. A score must be a finite number from 0 to the
+    row's 分值 (as stored, not as the sheet shows it), for a 提交编号 and 序号 the store knows; a formula Excel never
+    calculated is refused too. Any problem refuses the whole file, each named by its cell."""
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
     from .errors import check_file_size
 
@@ -393,31 +427,78 @@ def import_reviews(store: Store, path: Path, reviewer: str | None = None) -> int
         wb = load_workbook(path, data_only=True)
     except Exception as e:
         raise InputFileError(f"无法打开复核表（{type(e).__name__}）", where=str(path)) from e
-    ws = wb.worksheets[0]
-    head = [str(c.value or "").strip() for c in ws[1]]
-    missing = [h for h in ("提交编号", "序号", "复核得分") if h not in head]
-    if missing:
+    need = ("提交编号", "序号", "复核得分")
+    sheets = []
+    for ws in wb.worksheets:
+        head = [str(c.value or "").strip() for c in next(ws.iter_rows(min_row=1, max_row=1), ())]
+        if all(h in head for h in need):
+            sheets.append((ws, {h: head.index(h) for h in head if h}))
+    if not sheets:
+        first = [str(c.value or "").strip() for c in next(wb.worksheets[0].iter_rows(max_row=1), ())]
+        missing = [h for h in need if h not in first]
         raise InputFileError(f"复核表缺少列：{'、'.join(missing)}", where=f"{path} 第 1 行")
-    col = {h: head.index(h) for h in head}
+    raw = []  # (cell named, submission id, 序号, score, note, is an uncalculated formula)
+    formulas = None
+    for ws, col in sheets:
+        letter = get_column_letter(col["复核得分"] + 1)
+        for k, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+            where = f"工作表“{ws.title}”{letter}{k}"
+            cell = lambda h: row[col[h]] if h in col and col[h] < len(row) else None  # noqa: E731
+            score = cell("复核得分")
+            if score in (None, ""):
+                if formulas is None:
+                    formulas = load_workbook(path, data_only=False)
+                f = formulas[ws.title].cell(row=k, column=col["复核得分"] + 1).value
+                if isinstance(f, str) and f.startswith("="):
+                    raw.append((where, cell("提交编号"), cell("序号"), f, None, True))
+                continue
+            raw.append((where, cell("提交编号"), cell("序号"), score, cell("复核意见"), False))
+    ids = sorted({n for _, v, *_ in raw if (n := _whole(v)) is not None})
+    weights = {(r["submission_id"], r["position"]): r["weight"]
+               for r in store.indicators_of(ids, ("submission_id", "position", "weight"))}
+    known = {sid for sid, _ in weights}
     rows, problems = [], []
-    for k, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
-        score = row[col["复核得分"]]
-        if score in (None, ""):
+    for where, sid, pos, score, note, formula in raw:
+        if formula:
+            problems.append(f"{where}（复核得分）是公式“{score}”，但没有计算结果：请在 Excel/WPS 中打开并保存后再导入，或直接填写数值")
+            continue
+        sid_n, pos_n = _whole(sid), _whole(pos)
+        if sid_n is None or sid_n not in known:
+            problems.append(f"{where}：提交编号“{sid}”不在数据库中（请使用本数据库导出的复核表）")
+            continue
+        if pos_n is None or (sid_n, pos_n - 1) not in weights:
+            problems.append(f"{where}：提交 {sid_n} 没有序号“{pos}”的指标")
             continue
         try:
-            value = float(str(score).strip())
+            value = float(str(score).strip()) if not isinstance(score, bool) else math.nan
         except ValueError:
-            problems.append(f"第 {k} 行“复核得分”不是数字：{score}")
+            value = None
+        if value is None or not math.isfinite(value):
+            problems.append(f"{where}（复核得分）：“{score}”不是数字")
             continue
-        weight = row[col["分值"]] if "分值" in col else None
+        weight = weights[(sid_n, pos_n - 1)]
+        if value < 0:
+            problems.append(f"{where}（复核得分）：{value:g} 小于 0")
+            continue
         if weight is not None and value > float(weight) + 1e-9:
-            problems.append(f"第 {k} 行复核得分 {value:g} 超过分值 {weight}")
+            problems.append(f"{where}（复核得分）：{value:g} 超过该指标的分值 {float(weight):g}")
             continue
-        rows.append({"submission_id": int(row[col["提交编号"]]), "position": int(row[col["序号"]]) - 1, "score": value,
-                     "reviewer": reviewer, "note": (row[col["复核意见"]] if "复核意见" in col else None)})
+        rows.append({"submission_id": sid_n, "position": pos_n - 1, "score": value, "reviewer": reviewer,
+                     "note": None if note in (None, "") else str(note)})
     if problems:
-        raise InputFileError("复核表有误，未导入：\n  " + "\n  ".join(problems[:20]), where=str(path))
+        more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+        raise InputFileError(f"复核表有 {len(problems)} 处问题，未导入：\n  " + "\n  ".join(problems[:20]) + more,
+                             where=str(path), hint="请逐格改正后重新导入")
     return store.save_reviews(rows)
+
+
+def _whole(v: Any) -> int | None:
+    """A whole number typed or stored in a cell (12, 12.0, "12"), else None."""
+    try:
+        f = float(str(v).strip())
+    except (TypeError, ValueError):
+        return None
+    return int(f) if math.isfinite(f) and f.is_integer() else None
 
 
 def _review_view(store: Store, subs: pd.DataFrame, inds: pd.DataFrame, tolerance: float) -> pd.DataFrame:
@@ -433,6 +514,8 @@ def _review_view(store: Store, subs: pd.DataFrame, inds: pd.DataFrame, tolerance
     full_self = (merged["self"] >= merged["weight"] - 1e-9).groupby(merged["submission_id"]).mean()
     full_review = (merged["review"] >= merged["weight"] - 1e-9).groupby(merged["submission_id"]).mean()
     per["self_full"], per["review_full"] = full_self, full_review
+    scorable = inds[inds["status"] != "na"].groupby("submission_id").size()
+    per["partial"] = [bool(per.loc[i, "items"] < scorable.get(i, 0)) for i in per.index]  # not every row reviewed
     s = subs.set_index("id")
     # 自评 total: the unit's own total if it stated one, else the engine's; 复核 total: rows as reviewed
     rest = inds[~inds.set_index(["submission_id", "position"]).index.isin(
@@ -449,8 +532,8 @@ def _review_view(store: Store, subs: pd.DataFrame, inds: pd.DataFrame, tolerance
     per["deviation"] = per["self_total"] - per["review_total"]
     per["flag"] = (per["deviation"].abs() >= tolerance) | (per["self_grade"] != per["review_grade"])
     per = per.join(s[["department", "table_id", "title"]]).reset_index()
-    return per[["submission_id", "department", "table_id", "title", "items", "self_total", "review_total", "deviation",
-                "self_grade", "review_grade", "self_full", "review_full", "flag"]]
+    return per[["submission_id", "department", "table_id", "title", "items", "partial", "self_total", "review_total",
+                "deviation", "self_grade", "review_grade", "self_full", "review_full", "flag"]]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -534,7 +617,8 @@ def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]
         sheets["自评与复核"] = review.rename(columns={
             "submission_id": "提交编号", "department": "部门", "table_id": "表编号", "title": "表名称", "items": "复核指标数",
             "self_total": "自评总分", "review_total": "复核总分", "deviation": "偏差", "self_grade": "自评等级",
-            "review_grade": "复核等级", "self_full": "自评满分率", "review_full": "复核满分率", "flag": "超出容差"})
+            "review_grade": "复核等级", "self_full": "自评满分率", "review_full": "复核满分率", "flag": "超出容差",
+            "partial": "部分复核"})
     files = [_write_xlsx(sheets, out / f"绩效自评汇总-{year}.xlsx")]
     charts = _charts(view)
     files.append(_write_html(view, charts, out / f"绩效自评汇总-{year}.html"))

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .errors import EvaluatorError, InputFileError
-from .load import inputs_hash
+from .errors import EvaluatorError, InputFileError, quote
+from .load import inputs_hash, load_actuals, load_targets
 from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
 from .output import dumps, evaluation_json, write_atomic
 from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
@@ -46,6 +46,29 @@ def _root(
     version: bool = typer.Option(False, "--version", help="显示版本号并退出", is_eager=True, callback=_show_version),
 ) -> None:
     _state["debug"] = debug
+    _console_safe_streams()
+
+
+def _console_safe_streams() -> None:
+    """A console or redirect in GBK (Chinese Windows) cannot encode every character (✓, emoji): print what it lacks
+    as "?" instead of failing; JSON output escapes them instead (``_write_json``), so it stays exact."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+def _write_json(text: str) -> None:
+    """JSON on stdout; characters the output's encoding lacks become JSON escapes (\\u2713), which read back exactly."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        lacking = {c for c in set(text) if not c.encode(encoding, errors="ignore")}
+        text = text.translate({ord(c): json.dumps(c)[1:-1] for c in lacking})
+    except LookupError:
+        pass
+    sys.stdout.write(text)
 
 
 def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
@@ -56,8 +79,8 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
+    from .evaluation import evaluate
     from .intake import read_inputs
-    from .score import evaluate
 
     rules = load_rules(rules_ref)
     got = read_inputs(targets, actuals, budget, spent)
@@ -80,7 +103,8 @@ _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
 _SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
 
 
-def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console) -> None:
+def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: dict | None = None,
+                      followups: dict | None = None) -> None:
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -114,10 +138,28 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console) -> None:
             partial = fmt(t.raw_total) if t.raw_total is not None else "—"
             console.print(Text(f"  总分暂无法确定：有指标无法计分或缺少预算执行数据（已计部分 {partial} 分），请先处理下列错误",
                                style="bold red"))
+        if losses and losses.get(t.table):
+            _print_losses(losses[t.table], console)
+        if followups and followups["tables"].get(t.table):
+            console.print(Text(f"  绩效监控回顾（{followups['period']}的预警及处理）：", style="bold"))
+            for x in followups["tables"][t.table]:
+                console.print(f"    {x['indicator']}：{x['light']}（{x['warning']}）；纠偏措施：{x['action']}；{x['result']}")
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
     _print_findings(ev, console)
+
+
+def _print_losses(t: dict, console: Console) -> None:
+    """The compact 失分去向 section of one table (losses.losses_context)."""
+    if not t["items"]:
+        return
+    lost = f"，共失 {t['lost']} 分" if t["lost"] is not None else ""
+    console.print(Text(f"  失分去向（满分 {t['full_marks']}{lost}）：", style="bold"))
+    for k, x in enumerate(t["items"], 1):
+        console.print(f"    {k}. {x['text']}")
+    if t["rest"]:
+        console.print(f"    其余 {t['rest']['count']} 项共失 {t['rest']['lost']} 分（全部见 --json 的 losses）")
 
 
 def _print_findings(ev: Evaluation, console: Console) -> None:
@@ -155,6 +197,15 @@ def _fail(e: Exception) -> NoReturn:
         typer.echo(f"错误：模板有误（{type(e).__name__}：{e}）。请检查 EVALUATOR_TEMPLATES 中的模板。", err=True)
     elif isinstance(e, EvaluatorError):
         typer.echo(f"错误：{e.render()}", err=True)
+    elif isinstance(e, OSError):  # a file that cannot be read or written, outside the readers' and writers' own checks
+        from .errors import os_error_message
+
+        message, hint = os_error_message(e, "读写")
+        where = f"{quote(e.filename)}：" if e.filename else ""
+        typer.echo(f"错误：{where}{message}（{hint}）", err=True)
+    elif isinstance(e, (RecursionError, MemoryError)):
+        what = "内容嵌套过深" if isinstance(e, RecursionError) else "内存不足"
+        typer.echo(f"错误：输入文件{what}，无法处理（请检查文件是否完整、是否选对了文件）", err=True)
     else:
         typer.echo(f"内部错误（{type(e).__name__}：{e}）。请加 --debug 重新运行并把输出报告给开发者。", err=True)
     raise typer.Exit(1)
@@ -178,18 +229,30 @@ def score_cmd(
     spent: Optional[float] = SPENT_OPT,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（字段见 README）"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="同时把 JSON 结果写入此文件"),
+    monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
-    """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级。"""
+    """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
+    from .losses import losses_context, point_losses
+
     with _reported():
-        ev, rs = _load(targets, actuals, budget, spent, rules)
+        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
+        losses = point_losses(tset, aset, rs)
         payload = evaluation_json(ev)
+        payload["losses"] = [t.model_dump() for t in losses]
+        followups = None
+        if monitor_file is not None:
+            from .monitor import followup, load_progress, monitor
+
+            result = monitor(tset, load_progress(monitor_file), rs)
+            followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
+            payload["monitor_followup"] = followups
         if output:
             write_atomic(output, dumps(payload))
     if as_json:
-        sys.stdout.write(dumps(payload))
+        _write_json(dumps(payload))
     else:
         console = _console()
-        _print_evaluation(ev, rs, console)
+        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups)
         if output:
             console.print(f"结果已写入 {output}")
 
@@ -207,7 +270,7 @@ def check_cmd(
     with _reported():
         ev, _ = _load(targets, actuals, budget, spent, rules)
     if as_json:
-        sys.stdout.write(dumps(evaluation_json(ev)["findings"]))
+        _write_json(dumps(evaluation_json(ev)["findings"]))
     else:
         _print_findings(ev, _console())
     if any(f.severity == Severity.ERROR for f in ev.findings):
@@ -252,6 +315,181 @@ def report_cmd(
     console.print(f"已生成 {len(files)} 个文件，位于 {out_dir}：")
     for f in files:
         console.print(f"  {f.name}")
+
+
+@app.command("whatif")
+def whatif_cmd(
+    targets: Path = TARGETS_ARG,
+    actuals: Optional[Path] = ACTUALS_ARG,
+    settings: list[str] = typer.Option([], "--set", "-s", help="假设的实际完成值，如 \"政协常委会=5次\"、\"执行率=95%\"；可多次使用"),
+    table: Optional[str] = typer.Option(None, "--table", help="只在这张表（表编号）中查找指标、调整执行率"),
+    rules: str = RULES_OPT,
+    budget: Optional[float] = BUDGET_OPT,
+    spent: Optional[float] = SPENT_OPT,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
+    from .whatif import parse_settings, run_whatif, whatif_context
+
+    with _reported():
+        if not settings:
+            raise InputFileError("没有指定要假设的值", hint="用法：evaluator whatif 目标表 实际完成值 --set \"政协常委会=5次\"")
+        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
+        result = run_whatif(tset, aset, rs, parse_settings(tset, aset, settings, table), before=ev)
+    if as_json:
+        sys.stdout.write(dumps(result.model_dump()))
+        return
+    ctx = whatif_context(result, rs.rounding.decimals)
+    console = _console()
+    console.print(Text(f"{ctx['unit_name']} {ctx['year'] or ''} 年度 假设分析 — 规则集 {ctx['rule']}；假设："
+                       + "；".join(ctx["settings"]), style="bold"))
+    for t in ctx["tables"]:
+        table_view = Table(title=t["title"], show_lines=True, expand=True, title_justify="left")
+        for col, kw in (("三级指标", {"max_width": 20}), ("年度指标值", {}), ("现在实际", {}), ("假设实际", {}),
+                        ("分值", {"justify": "right"}), ("现在得分", {"justify": "right"}),
+                        ("假设得分", {"justify": "right"}), ("变化", {"justify": "right"}), ("假设下的计算过程", {"ratio": 1})):
+            table_view.add_column(col, overflow="fold", **kw)
+        for r in t["rows"]:
+            table_view.add_row(r["level3"], r["target"], r["before"], r["after"], r["weight"], r["score_before"],
+                               r["score_after"], r["delta"], r["explanation"])
+        ex = t["execution"]
+        if ex["changed"]:
+            table_view.add_row("预算执行率", "100%", ex["rate_before"], ex["rate_after"], "", ex["before"], ex["after"],
+                               ex["delta"], ex["explanation"])
+        console.print(table_view)
+        console.print(Text(f"  总分 {t['total_before']}（{t['grade_before']}）→ {t['total_after']}（{t['grade_after']}）"
+                           + (f"，{t['total_delta']}" if t["total_delta"] else ""), style="bold"))
+    for p in ctx["problems"]:
+        console.print(Text(f"[假设值有问题] {p}", style="yellow"))
+    console.print("（只是假设：没有改动任何文件）")
+
+
+@app.command("review-targets")
+def review_targets_cmd(
+    file: Path = typer.Argument(..., help="绩效目标表：数据文件（YAML/JSON）、官方 Word/Excel 表或自评表（CSV/Excel）",
+                                show_default=False),
+    rules: str = RULES_OPT,
+    review_rules: Optional[str] = typer.Option(None, "--review-rules", help="目标审核规则文件（默认 rules/checks/target-review.yaml）"),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值文件：检查目标是否不高于上年实际"),
+    db: Optional[str] = typer.Option(None, "--db", help="从数据库读取本单位上年的实际完成值（SQLAlchemy 地址）"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+) -> None:
+    """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
+    from .target_review import (
+        load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
+    )
+
+    with _reported():
+        tset, unplaced = load_any_targets(file)
+        rs, review = load_rules(rules), load_review_rules(review_rules)
+        last = None
+        if previous is not None:
+            last = previous_from_actuals(load_actuals(previous), where=str(previous))
+        elif db is not None:
+            last = previous_from_store(_store(db), tset.unit_name, tset.year - 1)
+        findings = review_targets(tset, rs, review, previous=last, file=str(file))
+        ctx = review_context(tset, findings, review)
+    if as_json:
+        sys.stdout.write(dumps({**ctx, "findings": [f.model_dump(mode="json", exclude_none=True) for f in findings]}))
+    else:
+        console = _console()
+        console.print(Text(f"{ctx['unit_name']} {ctx['year'] or ''} 年度绩效目标表审核 — {ctx['title']}（{ctx['rules']}）",
+                           style="bold"))
+        if last is None:
+            console.print("（未提供上年数据：不检查目标是否低于上年实际；可用 --previous 上年实际完成值文件 或 --db）")
+        for t in ctx["tables"]:
+            c = t["counts"]
+            console.print(Text(f"{t['title']}（{t['table']}，{t['indicators']} 项指标）：错误 {c['error']}，警告 {c['warning']}，"
+                               f"提示 {c['info']}", style="bold"))
+            for x in t["items"]:
+                style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[x["severity"]]
+                where = f"第 {x['item']} 项 {x['indicator']}" if x["item"] else "整表"
+                console.print(Text.assemble((f"  [{x['severity_label']}] ", style), (f"{where}：", "bold"), x["message"],
+                                            (f"  ({x['code']})", "dim")))
+                if x["suggestion"]:
+                    console.print(f"      建议：{x['suggestion']}")
+        for f in unplaced:
+            console.print(f"  [未导入] {f.location.describe()}：{f.message}")
+        if not findings:
+            console.print(Text("未发现问题。", style="green"))
+    if ctx["errors"]:
+        raise typer.Exit(1)
+
+
+@app.command("monitor")
+def monitor_cmd(
+    targets: Path = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON）；或财政局：各单位提交所在的目录", show_default=False),
+    progress: Optional[Path] = typer.Argument(None, help="年中进度文件（YAML/JSON，格式见 README）；目录模式下不需要",
+                                              show_default=False),
+    month: Optional[int] = typer.Option(None, "--month", "-m", min=1, max=12, help="监控截至月份（默认取进度文件中的月份）"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出目录（默认 reports/<进度文件名>/ 或 reports/bureau）"),
+    rules: str = RULES_OPT,
+    monitor_rules: Optional[str] = typer.Option(None, "--monitor-rules", help="监控规则：monitor（默认）、monitor-milestones 或规则文件路径"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不写文件）"),
+) -> None:
+    """绩效运行监控（双监控）：预算执行进度与时间进度、各指标目标实现程度和全年预计、偏差预警与纠偏措施；写出绩效运行监控表（xlsx、docx）和预警清单。"""
+    from .monitor import (
+        discover_progress, load_monitor_rules, load_progress, monitor, monitor_context, write_monitor_docx,
+        write_monitor_xlsx, write_warning_list,
+    )
+
+    with _reported():
+        rs, mrules = load_rules(rules), load_monitor_rules(monitor_rules)
+        if targets.is_dir():
+            pairs = discover_progress(targets)
+            if not pairs:
+                raise InputFileError("目录下没有同时含目标表（targets.yaml/json）和进度文件（progress.yaml/json）的提交",
+                                     where=str(targets))
+            contexts, failed = [], []
+            for t_path, p_path in pairs:
+                try:
+                    contexts.append(monitor_context(monitor(load_targets(t_path), load_progress(p_path), rs, mrules,
+                                                            month)))
+                except EvaluatorError as e:
+                    failed.append((str(p_path), e.render()))
+            if not contexts:
+                raise InputFileError("没有一个提交可以读取", where=str(targets), hint=failed[0][1] if failed else None)
+            year, m = contexts[0]["year"], contexts[0]["month"]
+            if as_json:
+                sys.stdout.write(dumps({"units": contexts, "failed": failed}))
+                return
+            out_dir = output or Path("reports") / "bureau"
+            path = write_warning_list(contexts, out_dir / f"绩效监控预警清单-{year}-{m:02d}.xlsx", f"{year}年1–{m}月", year)
+            red = sum(c["counts"]["red"] for c in contexts)
+            yellow = sum(c["counts"]["yellow"] for c in contexts)
+            typer.echo(f"{len(contexts)} 个单位：红色预警 {red} 项，黄色预警 {yellow} 项；预警清单已写入 {path}")
+            for where, message in failed:
+                typer.echo(f"  无法读取 {where}：{message}", err=True)
+            return
+        if progress is None:
+            raise InputFileError("缺少进度文件", where=str(targets), hint="用法：evaluator monitor 目标表.yaml 进度.yaml --month 7")
+        result = monitor(load_targets(targets), load_progress(progress), rs, mrules, month)
+        ctx = monitor_context(result)
+        if as_json:
+            sys.stdout.write(dumps({**ctx, "result": result.model_dump()}))
+            return
+        out_dir = output or Path("reports") / progress.stem
+        files = [write_monitor_xlsx(ctx, out_dir / f"{progress.stem}-绩效运行监控表.xlsx"),
+                 write_monitor_docx(ctx, out_dir / f"{progress.stem}-绩效运行监控表.docx")]
+    console = _console()
+    console.print(Text(f"{ctx['unit_name']} {ctx['period']} 绩效运行监控（时间进度 {ctx['time_share']}，规则 {ctx['rules']}）",
+                       style="bold"))
+    if ctx["example"]:
+        console.print(Text("【示例数据】进度为演示用示例，并非单位真实数据", style="magenta"))
+    styles = {"red": "bold red", "yellow": "yellow", "green": "green", "none": ""}
+    for t in ctx["tables"]:
+        console.print(Text.assemble((f"{t['title']}：", "bold"), (f"[{t['light_label']}] ", styles[t["light"]]), t["message"]))
+        for i in t["indicators"]:
+            if i["light"] in ("red", "yellow"):
+                console.print(Text.assemble("  ", (f"[{i['light_label']}] ", styles[i["light"]]), (f"{i['level3']}：", "bold"),
+                                            i["message"]))
+                if i["action"]:
+                    console.print(f"      纠偏措施：{i['action']}")
+    for u in ctx["unmatched"]:
+        console.print(Text(f"[进度文件中的指标对应不到目标表] {u}", style="yellow"))
+    console.print(f"红色预警 {ctx['counts']['red']} 项，黄色预警 {ctx['counts']['yellow']} 项；已写入：")
+    for f in files:
+        console.print(f"  {f}")
 
 
 @app.command("import")
@@ -349,10 +587,12 @@ def batch_cmd(
 
     from .bureau import batch
 
+    from contextlib import ExitStack
+
     try:
-        with _reported():
+        with _reported(), ExitStack() as stack:
             rs = load_rules(rules)
-            store = _store(db)
+            store = stack.enter_context(_store(db))
             with Progress(TextColumn("读取提交"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("read", total=None)
@@ -379,8 +619,8 @@ def compare_cmd(
     """财政局：生成各部门对比（排名、等级分布、一级指标、执行率与得分、疑点、同比、自评与复核）：Excel 和 HTML。"""
     from .bureau import build_view, write_view
 
-    with _reported():
-        view = build_view(_store(db), year, tolerance)
+    with _reported(), _store(db) as store:
+        view = build_view(store, year, tolerance)
         files = write_view(view, output)
     dept = view["departments"]
     typer.echo(f"{int(view['year']['year'].iloc[0])} 年度：{len(dept)} 个部门，{len(view['submissions'])} 张表，"
@@ -406,8 +646,7 @@ def review_sample_cmd(
     from .bureau import draw_sample, write_review_workbook
     from .workbook import free_path
 
-    with _reported():
-        store = _store(db)
+    with _reported(), _store(db) as store:
         sample = draw_sample(store, year, share, seed, stratify)
         path = write_review_workbook(store, sample, free_path(output))
     typer.echo(f"抽取 {len(sample)} 张表（{sample['department'].nunique()} 个部门），复核表已写入 {path}")
@@ -422,8 +661,8 @@ def review_import_cmd(
     """导入复核结果；之后 evaluator compare 会显示自评与复核的偏差。"""
     from .bureau import import_reviews
 
-    with _reported():
-        n = import_reviews(_store(db), file, reviewer)
+    with _reported(), _store(db) as store:
+        n = import_reviews(store, file, reviewer)
     typer.echo(f"已导入 {n} 项复核得分")
 
 

@@ -28,6 +28,32 @@ class EvaluatorError(Exception):
         return text
 
 
+QUOTE_CHARS = 80  # the most of any input a message quotes (a message is one line; inputs may be megabytes)
+_CONTROL = {c: " " for c in range(32)} | {0x7F: " "}
+
+
+def quote(value: object, most: int = QUOTE_CHARS) -> str:
+    """An input value as a message quotes it: one line, at most ``most`` characters (a longer one is cut and its
+    length said). Lists and dicts are abbreviated before they are turned into text, huge integers are not printed."""
+    if isinstance(value, bool) or value is None:
+        text = str(value)
+    elif isinstance(value, int):
+        if value.bit_length() > 4 * most:
+            return f"{int(value.bit_length() * 0.30103) + 1} 位的整数"
+        text = str(value)
+    elif isinstance(value, (dict, list, tuple, set)):
+        import reprlib
+
+        r = reprlib.Repr()
+        r.maxlevel, r.maxdict, r.maxlist, r.maxtuple, r.maxset, r.maxstring, r.maxother = 2, 4, 4, 4, 4, most, most
+        text = r.repr(value)
+    else:
+        text = str(value)
+    if len(text) > most:
+        return text[: most - 1].translate(_CONTROL) + f"…（共 {len(text)} 个字符）"
+    return text.translate(_CONTROL)
+
+
 class InputFileError(EvaluatorError):
     """A file that cannot be read or does not have the required structure."""
 
@@ -135,6 +161,28 @@ def check_file_size(path, what: str = "文件") -> None:
     with open(path, "rb") as fh:
         if fh.read(4) == b"PK\x03\x04":  # any zip (an Office file whatever its extension): unpacked size first
             check_zip(path, what)
+
+
+class OutputFileError(EvaluatorError):
+    """An output that cannot be written: a full disk, a read-only folder, a path that is no folder."""
+
+
+def os_error_message(e: OSError, doing: str = "写入") -> tuple[str, str]:
+    """What went wrong with a file, in Chinese, and what to do: (message, hint)."""
+    import errno
+
+    code = e.errno
+    if code == errno.ENOSPC or code == getattr(errno, "EDQUOT", -1):
+        return f"磁盘空间不足，无法{doing}", "请清理磁盘空间，或用 -o 换一个输出位置"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"没有{doing}权限：目录只读，或文件正被其他程序打开", "请用 -o 换一个可写的位置，或关闭打开该文件的 Excel、WPS"
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return f"路径不存在或其中有一段不是目录，无法{doing}", "请检查路径"
+    if code == errno.EISDIR:
+        return f"路径是一个目录，无法{doing}", "请指定文件名"
+    if code == errno.ENAMETOOLONG:
+        return f"文件名过长，无法{doing}", "请缩短输出路径"
+    return f"无法{doing}（{e.strerror or type(e).__name__}）", "请检查路径和磁盘"
 
 
 class RuleSetError(EvaluatorError):

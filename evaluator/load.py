@@ -5,18 +5,22 @@ which reports it as findings.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputFileError, check_file_size
+from .errors import EvaluatorError, InputFileError, check_file_size, quote
 from .model import ActualSet, TargetSet
 
-__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash"]
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data"]
 
 
 def inputs_hash(*paths: str | Path) -> str:
@@ -33,13 +37,7 @@ def _read_mapping(path: Path) -> dict:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputFileError("文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8") from e
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else getattr(e, "lineno", None)
-        where = f"{path} 第 {line} 行" if line else str(path)
-        raise InputFileError("文件格式有误，无法解析", where=where, hint="请检查缩进、冒号和引号") from e
+    data = parse_data(text, str(path), as_json=path.suffix.lower() == ".json")
     if not isinstance(data, dict):
         raise InputFileError("文件内容应为键值映射（YAML/JSON 对象）", where=str(path))
     return data
@@ -56,9 +54,30 @@ def _validation_message(e: ValidationError, data: dict) -> str:
         elif kind == "missing":
             msgs.append(f"{where}：缺少必填项“{loc[-1]}”")
         else:
-            msgs.append(f"{where}：取值“{err.get('input')}”无效（{err['msg']}）")
+            msgs.append(f"{where}：取值“{quote(err.get('input'))}”无效（{_reason(err)}）")
     more = len(e.errors()) - 5
     return "；".join(msgs) + (f"；另有 {more} 处" if more > 0 else "")
+
+
+_REASONS = {
+    "finite_number": "应为有限的数字，不能是 inf、nan 或过大的数", "float_parsing": "应为数字", "float_type": "应为数字", "int_parsing": "应为整数",
+    "int_type": "应为整数", "int_from_float": "应为整数", "int_parsing_size": "整数位数过多", "bool_parsing": "应为 是/否",
+    "string_type": "应为文字", "dict_type": "应为键值映射", "list_type": "应为列表", "enum": "不是可选的取值",
+    "literal_error": "不是可选的取值",
+}
+_BOUNDS = {"greater_than_equal": ("ge", "应不小于 {}"), "greater_than": ("gt", "应大于 {}"),
+           "less_than_equal": ("le", "应不大于 {}"), "less_than": ("lt", "应小于 {}")}
+
+
+def _reason(err: dict) -> str:
+    """pydantic's reason in Chinese (the common ones); a custom check's own message as it is."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _BOUNDS:
+        key, text = _BOUNDS[kind]
+        return text.format(f"{ctx.get(key):g}" if isinstance(ctx.get(key), float) else ctx.get(key))
+    if kind == "value_error":
+        return str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
+    return _REASONS.get(kind, err["msg"])
 
 
 def _describe_loc(loc: tuple, data: Any) -> str:
@@ -84,15 +103,7 @@ def _validate(model: type[BaseModel], data: dict, path: Path) -> Any:
 
 
 def _load(model: type[BaseModel], p: Path) -> Any:
-    """Read and validate a data file. JSON goes straight to pydantic's JSON validator (no Python dicts in
-    between: the bureau's batch reads thousands); anything it rejects is read again the slow way, which gives
-    the located Chinese message."""
-    if p.suffix.lower() == ".json":
-        check_file_size(p)
-        try:
-            return model.model_validate_json(p.read_bytes())
-        except (ValidationError, ValueError):
-            pass
+    """Read and validate a data file (YAML or JSON, read as data by ``parse_data``)."""
     return _validate(model, _read_mapping(p), p)
 
 
@@ -110,6 +121,185 @@ def load_actuals(path: str | Path) -> ActualSet:
     """A data/actuals file (YAML or JSON) → ``ActualSet``."""
     p = Path(path)
     return _load(ActualSet, p)
+
+# --------------------------------------------------------------------------- data files: YAML and JSON read as data
+MAX_DEPTH = 32  # nesting of mappings and lists in a data file (the models need 5)
+MAX_DIGITS = 30  # digits of an integer in a JSON file (years, 分值 and 万元 amounts need far fewer)
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
+class _DataProblem(Exception):
+    def __init__(self, message: str, line: int | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.line, self.hint = message, line, hint
+
+
+def parse_data(text: str, where: str, *, as_json: bool = False, error: type[EvaluatorError] = InputFileError) -> Any:
+    """The text of a YAML or JSON data file → plain dicts, lists, strings (and numbers, in JSON).
+
+    YAML is read as data, not by YAML 1.1's guesses: every plain scalar stays the text the user wrote (``yes``,
+    ``010``, ``1:30``, ``2023-12-20``) except ``null``/``~``/empty, and the models convert where they want numbers.
+    Duplicate keys, aliases (``*x``: billion laughs), several documents and nesting deeper than ``MAX_DEPTH`` are
+    refused with their line; so are NaN/Infinity and integers longer than ``MAX_DIGITS`` in JSON."""
+    try:
+        return _json_data(text) if as_json else _yaml_data(text)
+    except _DataProblem as p:
+        raise error(p.message, where=f"{where} 第 {p.line} 行" if p.line else where,
+                    hint=p.hint or "请检查缩进、冒号和引号") from None
+
+
+def _yaml_data(text: str) -> Any:
+    loader = (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)(text)
+    root: Any = None
+    stack: list[list] = []  # frames [container, pending key (or _NO_KEY), line of each key]
+    documents = 0
+
+    def add(value: Any, line: int, key_text: str | None = None) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        frame = stack[-1]
+        if isinstance(frame[0], list):
+            frame[0].append(value)
+        elif frame[1] is _NO_KEY:
+            if key_text is None:
+                raise _DataProblem("键必须是简单的文字（不能是列表或映射）", line)
+            if key_text in frame[2]:
+                raise _DataProblem(f"键“{quote(key_text)}”重复（第 {frame[2][key_text]} 行已出现）", line,
+                                   "同一层级的键只能出现一次，请删除或合并重复的键")
+            frame[1], frame[2][key_text] = key_text, line
+        else:
+            frame[0][frame[1]] = value
+            frame[1] = _NO_KEY
+
+    try:
+        while True:
+            event = loader.get_event()
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.ScalarEvent):
+                text_ = event.value
+                plain = not event.style  # '' or None: plain; quoted otherwise
+                add(None if plain and text_ in _NULLS and not event.tag else text_, line, text_)
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise _DataProblem(f"嵌套层数超过 {MAX_DEPTH} 层", line, "数据文件只需几层嵌套，请检查文件内容")
+                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                add(container, line)
+                stack.append([container, _NO_KEY, {}])
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                stack.pop()
+            elif isinstance(event, yaml.AliasEvent):
+                raise _DataProblem(f"数据文件中不能使用 YAML 别名（*{quote(event.anchor or '', 20)}）", line,
+                                   "请把别名处的内容直接写出来")
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _DataProblem("文件中有多个 YAML 文档（---）", line, "一个数据文件只能有一个文档")
+            elif isinstance(event, yaml.StreamEndEvent):
+                return root
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        if "nesting depth" in str(getattr(e, "problem", "")):  # libyaml's own limit (1,000 levels), met while scanning
+            raise _DataProblem(f"嵌套层数超过 {MAX_DEPTH} 层", mark.line + 1 if mark else None,
+                               "数据文件只需几层嵌套，请检查文件内容") from None
+        raise _DataProblem("文件格式有误，无法解析", mark.line + 1 if mark else None,
+                           "YAML 语法错误：请检查缩进、冒号和引号") from None
+    finally:
+        loader.dispose()
+
+
+_NO_KEY = object()
+
+
+def _json_data(text: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        obj = dict(items)
+        if len(obj) != len(items):
+            seen: set[str] = set()
+            raise _Duplicate(next(k for k, _ in items if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+        return obj
+
+    def integer(s: str) -> int:
+        if len(s.lstrip("-")) > MAX_DIGITS:
+            raise _BadNumber(f"整数位数过多（{len(s.lstrip('-'))} 位）")
+        return int(s)
+
+    def real(s: str) -> float:
+        x = float(s)
+        if not math.isfinite(x):
+            raise _BadNumber(f"数值“{quote(s, 20)}”超出范围")
+        return x
+
+    def constant(s: str) -> float:
+        raise _BadNumber(f"JSON 中不能写 {s}", hint="请填写有限的数字或留空")
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs, parse_int=integer, parse_float=real, parse_constant=constant)
+    except _Duplicate as d:
+        line = _json_duplicate_line(text, d.key)
+        raise _DataProblem(f"键“{quote(d.key)}”重复", line, "同一层级的键只能出现一次，请删除或合并重复的键") from None
+    except _BadNumber as b:
+        raise _DataProblem(b.message, None, b.hint or "请填写合理范围内的数字") from None
+    except json.JSONDecodeError as e:
+        raise _DataProblem("文件格式有误，无法解析", e.lineno, "JSON 语法错误：请检查括号、逗号和引号") from None
+    except RecursionError:
+        raise _DataProblem(f"嵌套层数超过 {MAX_DEPTH} 层", None, "数据文件只需几层嵌套，请检查文件内容") from None
+    if _depth(data) > MAX_DEPTH:
+        raise _DataProblem(f"嵌套层数超过 {MAX_DEPTH} 层", None, "数据文件只需几层嵌套，请检查文件内容")
+    return data
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+class _BadNumber(Exception):
+    def __init__(self, message: str, hint: str | None = None):
+        self.message, self.hint = message, hint
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and dicts nest (iterative: a deep file cannot exhaust the stack)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        node, d = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, d)
+            if d <= MAX_DEPTH:
+                todo.extend((v, d + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
+
+
+def _json_duplicate_line(text: str, key: str) -> int | None:
+    """The line of a key's second appearance in the same object (only run once a duplicate was found)."""
+    stack: list[set[str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "{[":
+            stack.append(set() if c == "{" else None)  # type: ignore[arg-type]
+        elif c in "}]":
+            stack.pop() if stack else None
+        elif c == '"':
+            m = _JSON_KEY.match(text, i)
+            if m and stack and stack[-1] is not None:
+                k = json.loads(f'"{m.group(1)}"')
+                if k == key and k in stack[-1]:
+                    return text.count("\n", 0, i) + 1
+                stack[-1].add(k)
+                i = m.end()
+                continue
+            j = i + 1  # skip a string value
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            i = j
+        i += 1
+    return None
 
 
 # --------------------------------------------------------------------------- flat 自评表 (CSV / Excel / Word)

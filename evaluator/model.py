@@ -6,9 +6,9 @@ data file can be written with either 三级指标 or level3.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 
 # ----------------------------------------------------------------------------- parsed values
@@ -138,7 +138,28 @@ class Finding(BaseModel):
 
 # ----------------------------------------------------------------------------- inputs
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+    # allow_inf_nan=False: no .inf / NaN weight, amount or score gets in (it would print "总分 inf" or NaN JSON)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True, allow_inf_nan=False)
+
+
+# Ranges every input number is checked against when it is read (docs/security.md): a value outside is the file's
+# located error, never a score.
+YEARS = (2000, 2100)
+MAX_AMOUNT = 1e12  # 万元 (or 元): far above any budget, far below where float sums lose whole units
+MAX_POINTS = 100.0  # 分值 and scores are on the 100-point scale
+
+
+def _year(v: int) -> int:
+    if v != 0 and not YEARS[0] <= v <= YEARS[1]:  # 0: not stated (a flat 自评表 without a year)
+        raise ValueError(f"年度应在 {YEARS[0]}–{YEARS[1]} 之间")
+    return v
+
+
+Year = Annotated[int, AfterValidator(_year)]
+Amount = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Spending = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+Points = Annotated[float, Field(ge=0, le=MAX_POINTS)]
+Count = Annotated[float, Field(gt=0, le=MAX_AMOUNT)]
 
 
 def _alias(*names: str) -> Any:
@@ -176,10 +197,10 @@ class Indicator(_Strict):
     level3: str = Field(validation_alias=_alias("level3", "三级指标", "indicator"))
     target: str = Field("", validation_alias=_alias("target", "年度指标值", "指标值"))
     unit: str | None = Field(None, validation_alias=_alias("unit", "度量单位"))
-    weight: float | None = Field(None, ge=0, validation_alias=_alias("weight", "分值"))
+    weight: Points | None = Field(None, validation_alias=_alias("weight", "分值"))
     standard: str | None = Field(None, validation_alias=_alias("standard", "绩效标准"))
     direction: Direction | None = Field(None, validation_alias=_alias("direction", "指标方向"))
-    rate_base: float | None = Field(None, gt=0, validation_alias=_alias("rate_base", "计量基数"))
+    rate_base: Count | None = Field(None, validation_alias=_alias("rate_base", "计量基数"))
     scoring: dict[str, Any] | None = Field(None, validation_alias=_alias("scoring", "评分规则"))
     row: int | None = Field(None, ge=1, description="row in the source sheet, set by the readers")
 
@@ -202,7 +223,7 @@ class FundItem(_Strict):
 
     seq: str | None = Field(None, validation_alias=_alias("seq", "序号"))
     name: str = Field(validation_alias=_alias("name", "名称"))
-    amount: float = Field(validation_alias=_alias("amount", "金额"))
+    amount: Amount = Field(validation_alias=_alias("amount", "金额"))
     long_term_goal: str | None = Field(None, validation_alias=_alias("long_term_goal", "实施期绩效目标"))
     annual_goal: str | None = Field(None, validation_alias=_alias("annual_goal", "年度绩效目标"))
 
@@ -212,16 +233,16 @@ class CostNote(_Strict):
 
     summary: str | None = Field(None, validation_alias=_alias("summary", "支出内容简介"))
     detail: str | None = Field(None, validation_alias=_alias("detail", "支出明细"))
-    amount: float | None = Field(None, validation_alias=_alias("amount", "金额"))
+    amount: Amount | None = Field(None, validation_alias=_alias("amount", "金额"))
     basis: str | None = Field(None, validation_alias=_alias("basis", "支出测算依据及过程说明"))
 
 
 class BudgetPlan(_Strict):
     """年度预算申请 (万元), by 收入性质 (source) and 支出性质 (nature)."""
 
-    total: float = Field(validation_alias=_alias("total", "资金总额"))
-    by_source: dict[str, float] = Field(default_factory=dict, validation_alias=_alias("by_source", "按收入性质分"))
-    by_nature: dict[str, float] = Field(default_factory=dict, validation_alias=_alias("by_nature", "按支出性质分"))
+    total: Amount = Field(validation_alias=_alias("total", "资金总额"))
+    by_source: dict[str, Amount] = Field(default_factory=dict, validation_alias=_alias("by_source", "按收入性质分"))
+    by_nature: dict[str, Amount] = Field(default_factory=dict, validation_alias=_alias("by_nature", "按支出性质分"))
 
 
 class Contacts(_Strict):
@@ -237,7 +258,7 @@ class TargetTable(_Strict):
     kind: TableKind
     title: str
     unit_name: str = Field(validation_alias=_alias("unit_name", "部门名称", "单位名称"))
-    year: int
+    year: Year
     form: str | None = None  # 附表1 …
     form_title: str | None = Field(None, validation_alias=_alias("form_title", "表名"))  # as printed, when not the title
     project: str | None = Field(None, validation_alias=_alias("project", "项目名称"))
@@ -245,7 +266,7 @@ class TargetTable(_Strict):
     project_lead_phone: str | None = Field(None, validation_alias=_alias("project_lead_phone", "项目负责人联系电话"))
     supervisor: str | None = Field(None, validation_alias=_alias("supervisor", "主管部门"))
     fund: str | None = Field(None, validation_alias=_alias("fund", "所属专项"))
-    amount: float | None = Field(None, validation_alias=_alias("amount", "项目金额"))
+    amount: Amount | None = Field(None, validation_alias=_alias("amount", "项目金额"))
     amount_unit: str = "万元"
     period: str | None = Field(None, validation_alias=_alias("period", "项目实施期"))
     budget: BudgetPlan | None = None
@@ -269,7 +290,7 @@ class TargetSet(_Strict):
     """A department's 绩效目标表 for one year: the contents of one data/targets file."""
 
     unit_name: str
-    year: int
+    year: Year
     source: str | None = None
     tables: list[TargetTable]
 
@@ -283,9 +304,9 @@ class Actual(_Strict):
     actual: str | None = Field(None, validation_alias=_alias("actual", "实际完成值"))
     deviation_note: str | None = Field(None, validation_alias=_alias("deviation_note", "偏差原因分析及改进措施"))
     band: Band | None = Field(None, validation_alias=_alias("band", "评判档次"))
-    judged_score: float | None = Field(None, ge=0, validation_alias=_alias("judged_score", "评判得分"))
-    claimed_score: float | None = Field(None, validation_alias=_alias("claimed_score", "得分"))
-    rate_base: float | None = Field(None, gt=0, validation_alias=_alias("rate_base", "计量基数"))
+    judged_score: Points | None = Field(None, validation_alias=_alias("judged_score", "评判得分"))
+    claimed_score: Points | None = Field(None, validation_alias=_alias("claimed_score", "得分"))
+    rate_base: Count | None = Field(None, validation_alias=_alias("rate_base", "计量基数"))
 
     @field_validator("actual", mode="before")
     @classmethod
@@ -303,9 +324,9 @@ class Actual(_Strict):
 class BudgetLine(_Strict):
     """年初预算数 / 全年预算数 / 全年执行数 for one source of funds (万元)."""
 
-    initial: float | None = Field(None, validation_alias=_alias("initial", "年初预算数"))
-    budget: float | None = Field(None, ge=0, validation_alias=_alias("budget", "全年预算数"))
-    spent: float | None = Field(None, ge=0, validation_alias=_alias("spent", "全年执行数"))
+    initial: Amount | None = Field(None, validation_alias=_alias("initial", "年初预算数"))
+    budget: Spending | None = Field(None, validation_alias=_alias("budget", "全年预算数"))
+    spent: Spending | None = Field(None, validation_alias=_alias("spent", "全年执行数"))
 
 
 class BudgetExecution(BudgetLine):
@@ -325,7 +346,7 @@ class TableActuals(_Strict):
     achieved_goal: str | None = Field(None, validation_alias=_alias("achieved_goal", "实际完成情况"))
     problems: str | None = Field(None, validation_alias=_alias("problems", "存在的问题"))
     improvements: str | None = Field(None, validation_alias=_alias("improvements", "改进措施"))
-    claimed_total: float | None = Field(None, validation_alias=_alias("claimed_total", "自评得分"))
+    claimed_total: Points | None = Field(None, validation_alias=_alias("claimed_total", "自评得分"))
     indicators: list[Actual] = Field(default_factory=list)
 
 
@@ -333,7 +354,7 @@ class ActualSet(_Strict):
     """A department's year-end actuals: the contents of one data/actuals file."""
 
     unit_name: str
-    year: int
+    year: Year
     example: bool = Field(False, validation_alias=_alias("example", "示例数据"))
     note: str | None = None
     contacts: Contacts | None = None

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .errors import OutputFileError, os_error_message
 from .model import Evaluation, TableKind
 
 __all__ = ["evaluation_json", "write_atomic", "no_formulas", "wrapped_lines"]
@@ -59,17 +60,24 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
     """Write to a temporary file beside ``path`` and rename it into place: readers see the old or the new file."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as e:  # a read-only or missing folder: the one-line message, never a traceback
+        message, hint = os_error_message(e)
+        raise OutputFileError(message, where=str(p), hint=hint) from e
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)  # a full disk leaves no half-written file, and the old one in place
+        if isinstance(e, OSError):
+            message, hint = os_error_message(e)
+            raise OutputFileError(message, where=str(p), hint=hint) from e
         raise
     return p
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from .errors import quote
 from .model import Band, Comparator, ParsedValue, ValueKind
 
 __all__ = ["parse_value", "normalise_text", "classify_phrase", "chinese_number", "normalise_unit", "parse_scoring_text",
@@ -67,10 +68,14 @@ _UNIT_ALIASES = {
 TIME_UNITS = {"年", "月", "季度", "季", "周", "天", "日", "期", "学期", "年度"}
 _SCALES = {"万": 1e4, "亿": 1e8}
 
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+# Every repetition in this module is bounded (and every text is cut to MAX_TEXT before a regex sees it), so no
+# pattern can backtrack quadratically: a 20,000-character cell parses in well under a millisecond per 1,000 characters.
+# A number has at most 20 digits before its point and 12 after: longer ones are not 指标值.
+_INT, _FRAC = r"\d{1,20}", r"\.\d{1,12}"
+_NUM = rf"\d{{1,3}}(?:,\d{{3}}){{1,6}}(?:{_FRAC})?|{_INT}(?:{_FRAC})?|{_FRAC}"
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _NUMBER_RE = re.compile(
-    rf"^(?:(?P<center>{_NUM})(?=±))?(?P<pm>±)?(?P<sign>-)?(?P<num>{_NUM}|[{_CN_DIGITS}]+)(?P<scale>万|亿)?(?P<unit>[^\d/±]*?)(?P<per>(?:/[^\d/]+)*)$"
+    rf"^(?:(?P<center>{_NUM})(?=±))?(?P<pm>±)?(?P<sign>-)?(?P<num>{_NUM}|[{_CN_DIGITS}]{{1,20}})(?P<scale>万|亿)?(?P<unit>[^\d/±]{{0,20}}?)(?P<per>(?:/[^\d/]{{1,12}}){{0,4}})$"
 )
 _ANY_NUMBER = re.compile(rf"({_NUM})")
 
@@ -216,7 +221,7 @@ def _deadline(s: str, raw: str, comparator: Comparator | None) -> ParsedValue | 
 # the common shape, already in canonical spelling: "93.5", "12次", "≥528.244101万", "≤29.86万元", "=96%"
 # (no 月: "12月" is a deadline, read by the general path)
 _SIMPLE_UNITS = "次|个|人次|人|户|场|期|篇|份|件|项|种|所|元|%|天|年|米|名|例|家|台|套|条|本|座|处|间|张|部|批|亩|吨|小时"
-_SIMPLE_SHAPE = rf"([≥≤><=])?(\d+(?:\.\d+)?)(万)?({_SIMPLE_UNITS})?"
+_SIMPLE_SHAPE = rf"([≥≤><=])?({_INT}(?:{_FRAC})?)(万)?({_SIMPLE_UNITS})?"
 _SIMPLE = re.compile(rf"^{_SIMPLE_SHAPE}$")
 _SIMPLE_LINES = re.compile(rf"^{_SIMPLE_SHAPE}$", re.MULTILINE)
 _SIMPLE_OPS = {"≥": Comparator.GE, "≤": Comparator.LE, ">": Comparator.GT, "<": Comparator.LT, "=": Comparator.EQ}
@@ -302,7 +307,7 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
 
     numbers = _ANY_NUMBER.findall(s)
     if not numbers:
-        if re.search(f"[{_CN_DIGITS}]+[次个人项场期篇份件种所户名]$", s):
+        if len(s) > 1 and s[-1] in "次个人项场期篇份件种所户名" and s[-2] in _CN_DIGITS:  # "五次": no regex search
             n = _number(core, raw, comparator)
             if n:
                 return n
@@ -315,7 +320,7 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
         if pos > 0 and re.match(r"[A-Za-z.\d]", s[pos - 1]):
             return _unreadable(raw, comparator)
         tail = s[pos:]
-        tail_m = re.match(rf"(-?(?:{_NUM}))(万|亿)?(%|[\u4e00-\u9fff]{{1,2}})?", tail)
+        tail_m = _TAIL.match(tail)
         if tail_m:
             piece = tail_m.group(0)
             unit_word = tail_m.group(3) or ""
@@ -328,9 +333,12 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
     return _unreadable(raw, comparator)
 
 
+_TAIL = re.compile(rf"(-?(?:{_NUM}))(万|亿)?(%|[\u4e00-\u9fff]{{1,2}})?")
+
+
 def _unreadable(raw: str, comparator: Comparator | None) -> ParsedValue:
     return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, comparator=comparator, band=classify_phrase(raw),
-                       problem=f"无法识别“{raw.strip()}”的数值、单位或期限")
+                       problem=f"无法识别“{quote(raw.strip())}”的数值、单位或期限")
 
 
 def _looks_like_date(s: str, number: str) -> bool:
@@ -339,9 +347,11 @@ def _looks_like_date(s: str, number: str) -> bool:
 
 # --------------------------------------------------------------------------- scoring rules written as text
 _CN_STEP = {"一个百分点": 1.0, "1个百分点": 1.0, "一个百分比": 1.0}
-_STEP_RE = re.compile(r"每(超过|超出|高于|多于|低于|少于|减少|增加)(一个百分点|[\d.]+个?百分点|[\d.]+%)扣([\d.]+)分")
-_FULL_RE = re.compile(r"(≤|≥|=|<|>)?\s*(-?[\d.]+)(%?)(以下|以上)?(\(含\))?[,，]?\s*计(满分|[\d.]+分)")
-_BAND_RE = re.compile(r"(-?[\d.]+)%?-(-?[\d.]+)%?(\(含\))?[,，]?计([\d.]+)分")
+_SN = r"[\d.]{1,24}"  # a number in a 评分标准 (bounded: the searches below start at every position)
+_STEP_RE = re.compile(rf"每(超过|超出|高于|多于|低于|少于|减少|增加)(一个百分点|{_SN}个?百分点|{_SN}%)扣({_SN})分")
+_FULL_RE = re.compile(rf"(≤|≥|=|<|>)?(-?{_SN})(%?)(以下|以上)?(\(含\))?[,，]?计(满分|{_SN}分)")
+_BAND_RE = re.compile(rf"(-?{_SN})%?-(-?{_SN})%?(\(含\))?[,，]?计({_SN})分")
+_FIRST_BAND_RE = re.compile(rf"=(-?{_SN})%?[,，]?计({_SN})分")
 
 
 def parse_scoring_text(text: str) -> tuple[ParsedValue, dict] | None:
@@ -350,28 +360,38 @@ def parse_scoring_text(text: str) -> tuple[ParsedValue, dict] | None:
     "在职人员控制率≤100%，计5分；每超过一个百分点扣0.5分，扣完为止" → target ≤100%, step-deduction 1 point, 0.5;
     "100%计满分，每低于5%扣2分" → target ≥100%, step 5, 2; "=0，计5分；0-10%(含)，计4分；…；大于30%不得分" → bands.
     None when the text is not such a rule."""
+    if len(text) > MAX_TEXT:
+        return None
     s = normalise_text(text)
     if m := _STEP_RE.search(s):
         over = m.group(1) in ("超过", "超出", "高于", "多于", "增加")
         size = m.group(2)
-        step = _CN_STEP.get(size) or float(re.sub(r"[^\d.]", "", size))
-        points = float(m.group(3))
+        step, points = _CN_STEP.get(size) or _float(re.sub(r"[^\d.]", "", size)), _float(m.group(3))
         head = s[: m.start()]
         full = None
         for f in _FULL_RE.finditer(head):
             full = f
-        if full is None:
+        value = _float(full.group(2)) if full else None
+        if value is None or not step or points is None:
             return None
-        value = float(full.group(2))
         unit = "%" if full.group(3) or "%" in size else None
         comparator = Comparator.LE if over else Comparator.GE
         target = ParsedValue(raw=text, kind=ValueKind.NUMBER, comparator=comparator, value=value, unit=unit)
         return target, {"method": "step-deduction", "step": step, "points": points, "basis": "absolute"}
     bands = _BAND_RE.findall(s)
-    if bands and (first := re.search(r"=\s*(-?[\d.]+)%?[,，]?计([\d.]+)分", s)):
-        steps = [{"max": float(first.group(1)), "points": float(first.group(2))}]
-        steps += [{"max": float(hi), "points": float(pts)} for _, hi, _, pts in bands]
-        target = ParsedValue(raw=text, kind=ValueKind.NUMBER, comparator=Comparator.LE, value=float(first.group(1)),
+    if bands and (first := _FIRST_BAND_RE.search(s)):
+        steps = [(_float(first.group(1)), _float(first.group(2)))] + [(_float(hi), _float(pts)) for _, hi, _, pts in bands]
+        if any(x is None for step in steps for x in step):
+            return None
+        target = ParsedValue(raw=text, kind=ValueKind.NUMBER, comparator=Comparator.LE, value=steps[0][0],
                              unit="%" if "%" in s else None)
-        return target, {"method": "value-bands", "bands": steps}
+        return target, {"method": "value-bands", "bands": [{"max": hi, "points": pts} for hi, pts in steps]}
     return None
+
+
+def _float(text: str) -> float | None:
+    """A number of a 评分标准 ("1.5"; "1.2.3" or "." is none)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None

@@ -514,14 +514,15 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
+    from .load import parse_data  # YAML read as data: no 1.1 guesses, no aliases, no duplicate keys
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise RuleSetError(f"无法读取规则文件：{e.strerror}", where=str(path)) from e
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        loc = f"第 {mark.line + 1} 行" if mark else ""
-        raise RuleSetError(f"规则文件不是有效的 YAML {loc}", where=str(path), hint="请检查缩进和冒号") from e
+    except UnicodeDecodeError as e:
+        raise RuleSetError("规则文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8") from e
+    data = parse_data(text, str(path), error=RuleSetError)
     if not isinstance(data, dict):
         raise RuleSetError("规则文件应为键值映射", where=str(path))
     return data

@@ -1,75 +1,48 @@
-"""The finance bureau's store: every scored submission, version by version, in SQLite (or any SQLAlchemy URL).
+"""The store: every scored submission, version by version, and the web workflow, in SQLite or PostgreSQL.
 
 A submission is one department's table for one year. Scoring the same inputs under the same rule set again
-changes nothing; changed inputs add a new version and keep the old ones. The schema is created and migrated by
-the program (``migrate``), recorded in the ``meta`` table.
+changes nothing; changed inputs add a new version and keep the old ones. The schema (``schema.py``) is built and
+upgraded by the Alembic revisions shipped in ``evaluator/migrations``; a store made before them (``meta``
+schema_version 1) is recognised and upgraded in place. Opening a store that is up to date writes nothing, so a
+read-only database can be compared; a file that is not an evaluator store is refused untouched.
+
+Ids come from the database. On SQLite every writing transaction starts with ``BEGIN IMMEDIATE`` (writers queue
+behind a busy timeout instead of failing), on PostgreSQL writers that number versions take an advisory lock.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from types import SimpleNamespace
+from typing import Any, Iterable, Iterator
 
-from sqlalchemy import (
-    Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, func,
-    insert, select, text,
-)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import create_engine, event, func, insert, inspect, select, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import EvaluatorError
+from .schema import findings, indicators, meta, metadata, reviews, samples, submissions
 
-__all__ = ["Store", "SCHEMA_VERSION", "default_url"]
+__all__ = ["Store", "HEAD", "REVISIONS", "default_url", "now"]
 
-SCHEMA_VERSION = 1
-metadata = MetaData()
+REVISIONS = ("0001", "0002", "0003")  # the Alembic revisions in evaluator/migrations/versions, in order (tested)
+HEAD = REVISIONS[-1]
+OLD_TABLES = {"meta", "submissions", "indicators", "findings", "reviews", "samples"}  # evaluator 0.1's store
+BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for another one before giving up
+_LOCK_KEY = 0x65766C  # PostgreSQL advisory lock: schema changes and version numbering, one writer at a time
+DRIVERS = {"psycopg": "pip install 'evaluator[postgres]'（PostgreSQL 驱动 psycopg 3）",
+           "psycopg2": "pip install psycopg2-binary，或改用 postgresql+psycopg://…（pip install 'evaluator[postgres]'）"}
 
-meta = Table("meta", metadata, Column("key", String, primary_key=True), Column("value", String))
-submissions = Table(
-    "submissions", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("department", String, nullable=False), Column("year", Integer, nullable=False),
-    Column("table_id", String, nullable=False), Column("version", Integer, nullable=False),
-    Column("title", String), Column("kind", String),
-    Column("inputs_hash", String, nullable=False), Column("rule_set", String, nullable=False),
-    Column("source", String), Column("created_at", String),
-    Column("total", Float), Column("raw_total", Float), Column("grade", String), Column("complete", Integer),
-    Column("execution_rate", Float), Column("execution_score", Float), Column("claimed_total", Float),
-    Column("output_score", Float), Column("benefit_score", Float), Column("satisfaction_score", Float),
-    Column("indicator_weight", Float), Column("indicator_score", Float),
-    UniqueConstraint("department", "year", "table_id", "version"),
-)
-Index("ix_submissions_key", submissions.c.department, submissions.c.year, submissions.c.table_id)
-indicators = Table(
-    "indicators", metadata,
-    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("level1", String), Column("level2", String), Column("level3", String), Column("group_key", String),
-    Column("target", String), Column("actual", String), Column("weight", Float), Column("score", Float),
-    Column("claimed", Float), Column("status", String), Column("method", String), Column("explanation", Text),
-    Column("deviation_note", Text), Column("band", String), Column("qualitative", Integer),
-)
-Index("ix_indicators_submission", indicators.c.submission_id)
-findings = Table(
-    "findings", metadata,
-    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
-    Column("code", String), Column("severity", String), Column("message", Text), Column("location", Text),
-)
-Index("ix_findings_submission", findings.c.submission_id)
-reviews = Table(
-    "reviews", metadata,
-    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
-    Column("position", Integer),  # NULL: the table's total
-    Column("score", Float), Column("reviewer", String), Column("note", Text), Column("imported_at", String),
-)
-samples = Table(
-    "samples", metadata,
-    Column("sample", String, nullable=False), Column("submission_id", Integer, ForeignKey("submissions.id")),
-    Column("share", Float), Column("seed", Integer), Column("stratified", Integer), Column("created_at", String),
-)
 
-def _insert_many(conn, table: Table, rows: list[dict[str, Any]]) -> None:
+def now() -> str:
+    """The current time as the store writes it: ISO-8601 UTC with seconds."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _insert_many(conn, table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows. On SQLite, one plain ``executemany`` with tuples: SQLAlchemy's per-row parameter
     processing costs more than SQLite's own work here (hundreds of thousands of indicator rows per batch)."""
     if not rows:
@@ -82,46 +55,177 @@ def _insert_many(conn, table: Table, rows: list[dict[str, Any]]) -> None:
     conn.exec_driver_sql(sql, [tuple(map(r.get, names)) for r in rows])
 
 
-MIGRATIONS: dict[int, list[str]] = {
-    # version → SQL to go from version-1; version 1 is metadata.create_all
-}
+def _first_line(e: Exception) -> str:
+    return str(getattr(e, "orig", None) or e).strip().splitlines()[0][:200] if str(e).strip() else ""
 
 
 def default_url(path: str | Path = "evaluator.db") -> str:
     return f"sqlite:///{Path(path)}"
 
 
+def _sqlite_file(url) -> Path | None:
+    """The file of a SQLite URL (None for memory databases)."""
+    db = url.database or ""
+    if url.get_backend_name() != "sqlite" or db in ("", ":memory:") or url.query.get("mode") == "memory":
+        return None
+    return Path(db.removeprefix("file:")) if url.query.get("uri") else Path(db)
+
+
+def _read_only(url, path: Path):
+    """A SQLite file we may not write (read-only file, folder or file system) is opened read-only; when even
+    the WAL index beside it cannot be created, as immutable (nobody can change a file there)."""
+    query = {"mode": "ro", "uri": "true"}
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists():
+        query["immutable"] = "1"
+    return url.set(database=f"file:{path.resolve()}", query=query)
+
+
+def _create_engine(url_text: str) -> Engine:
+    """An engine for ``url_text``; a missing driver or a malformed URL is the one-line Chinese message."""
+    hint = "例如 sqlite:///evaluator.db 或 postgresql+psycopg://用户@主机/数据库"
+    try:
+        url = make_url(url_text)
+    except ArgumentError as e:
+        raise EvaluatorError("数据库地址无法识别", where=url_text, hint=hint) from e
+    sqlite = url.get_backend_name() == "sqlite"
+    path = _sqlite_file(url) if sqlite else None
+    if path is not None and not path.exists() and not path.parent.is_dir():
+        raise EvaluatorError("数据库所在的文件夹不存在", where=str(path.parent), hint="请先建立该文件夹，或换一个路径")
+    if path is not None and path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        url = _read_only(url, path)
+    try:
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S} if sqlite else {})
+    except NoSuchModuleError as e:
+        raise EvaluatorError(f"不支持的数据库类型“{url.drivername}”", where=url_text, hint=hint) from e
+    except ImportError as e:
+        name = (e.name or "").split(".")[0] or url.get_driver_name()
+        raise EvaluatorError(f"缺少数据库驱动 {name}", where=url.render_as_string(hide_password=True),
+                             hint="请安装：" + DRIVERS.get(name, f"pip install {name}")) from e
+    if sqlite:
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
+            dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writing") else "BEGIN")
+    return engine
+
+
 class Store:
-    """A thin layer over the database: connect, migrate, record submissions, query views."""
+    """A thin layer over the database: open (and upgrade) it, record submissions, query views.
+
+    Use it as a context manager, or call ``close()``: the engine's connections are closed then."""
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
+        self.engine: Engine = _create_engine(self.url)
+        self._writer = self.engine.execution_options(writing=True)
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
-            self.migrate()
+            self._open()
+        except EvaluatorError:
+            self.close()
+            raise
         except SQLAlchemyError as e:
-            raise EvaluatorError(f"无法打开数据库（{type(e).__name__}）", where=self.url,
+            self.close()
+            raise EvaluatorError(f"无法打开数据库（{type(e).__name__}：{_first_line(e)}）", where=self._shown(),
                                  hint="请检查 --db 参数，例如 sqlite:///evaluator.db") from e
 
-    def migrate(self) -> int:
-        """Create the schema on first use, then apply any newer migrations in order."""
-        with self.engine.begin() as conn:
-            if self.url.startswith("sqlite"):
-                conn.execute(text("PRAGMA journal_mode=WAL"))
-            metadata.create_all(conn)
-            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            current = int(row[0]) if row else 0
-            if current == 0:
-                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                return SCHEMA_VERSION
-            if current > SCHEMA_VERSION:
-                raise EvaluatorError(f"数据库由更新版本的 evaluator 创建（结构版本 {current}）", where=self.url,
+    # lifecycle -------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _shown(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A writing transaction: on SQLite it holds the write lock from its first statement."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except OperationalError as e:  # a read-only database, a full disk, a lock held too long
+            reason = _first_line(e)
+            what = "数据库是只读的，无法写入" if "readonly" in reason or "read-only" in reason else f"无法写入数据库（{reason}）"
+            raise EvaluatorError(what, where=self._shown(),
+                                 hint="请检查数据库文件和所在文件夹的写权限、磁盘空间") from e
+
+    def lock(self, conn: Connection) -> None:
+        """Serialise writers that number things (versions, schema) on PostgreSQL; SQLite's BEGIN IMMEDIATE
+        already does."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+    # schema ----------------------------------------------------------------------------------------------
+    def _open(self) -> None:
+        """Check what the database holds without writing; upgrade it (under a lock) only when it needs it."""
+        url = make_url(self.url)
+        path = _sqlite_file(url)
+        if path is not None and path.is_file() and path.stat().st_size:
+            with open(path, "rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise EvaluatorError("这个文件不是 SQLite 数据库，未做任何修改", where=str(path),
+                                         hint="请用 --db 指定 evaluator 的数据库文件，或一个新的文件名")
+        with self.engine.connect() as conn:
+            state = self._state(conn)
+        if state == HEAD:
+            return
+        if path is not None:
+            raw = self.engine.raw_connection()  # outside any transaction: the journal mode cannot change inside one
+            try:
+                cur = raw.cursor()
+                if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+                cur.close()
+            finally:
+                raw.close()
+        with self.writing() as conn:
+            self.lock(conn)
+            self._upgrade(conn, self._state(conn))  # again: another process may have done it meanwhile
+
+    def _state(self, conn: Connection) -> str | None:
+        """The schema revision the database is at: None when empty, "old" for a store of evaluator 0.1."""
+        names = set(inspect(conn).get_table_names())
+        if "alembic_version" in names:
+            rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if rev is not None and rev not in REVISIONS:
+                raise EvaluatorError(f"数据库由更新版本的 evaluator 创建（结构版本 {rev}）", where=self._shown(),
                                      hint="请升级 evaluator")
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for sql in MIGRATIONS.get(version, []):
-                    conn.execute(text(sql))
-            conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
-        return SCHEMA_VERSION
+            return rev
+        if not names:
+            return None
+        if OLD_TABLES <= names:
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            if row and row[0] == "1":
+                return "old"
+        shown = "、".join(sorted(names)[:5]) + ("等" if len(names) > 5 else "")
+        raise EvaluatorError(f"数据库中已有其他程序的表（{shown}），不是 evaluator 的数据库；为免损坏，未做任何修改",
+                             where=self._shown(), hint="请用 --db 指定 evaluator 的数据库，或一个新的（空的）数据库")
+
+    def _upgrade(self, conn: Connection, state: str | None) -> None:
+        if state == HEAD:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", "evaluator:migrations")
+        cfg.attributes["connection"] = conn
+        if state == "old":
+            command.stamp(cfg, "0001")
+        command.upgrade(cfg, "head")
+
+    def migrate(self) -> str:
+        """The schema revision after opening (opening upgrades the store)."""
+        with self.engine.connect() as conn:
+            return self._state(conn)
 
     # writing ---------------------------------------------------------------------------------------------
     def latest(self, conn, department: str, year: int, table_id: str) -> Any:
@@ -134,36 +238,60 @@ class Store:
     def record(self, items: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store scored tables: each item has 'submission' (columns), 'indicators' and 'findings' (lists of dicts).
 
-        One query finds the latest versions, then each table goes in with one statement: unchanged inputs
-        (same hash and rule set) are skipped, changed ones get the next version number.
-        Returns counts of new, new-version and unchanged submissions."""
+        Unchanged inputs (same hash and rule set as the latest version) are skipped, changed ones get the next
+        version number. Returns counts of new, new-version and unchanged submissions."""
+        return self.record_ids(items)[0]
+
+    def record_ids(self, items: Iterable[dict[str, Any]]) -> tuple[dict[str, int], list[int]]:
+        """``record``, also returning each item's submission id (the new version's, or the unchanged latest's).
+
+        One query finds the latest versions; ids come from the database (``RETURNING``), in the items' order.
+        The whole call is one transaction that holds the write lock, so two writers never number the same
+        version twice."""
         items = list(items)
         counts = {"new": 0, "updated": 0, "unchanged": 0}
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        with self.engine.begin() as conn:
+        stamp = now()
+        columns = [c.name for c in submissions.columns if c.name != "id"]
+        with self.writing() as conn:
+            self.lock(conn)
             latest = {}
-            for r in conn.execute(select(submissions.c.department, submissions.c.year, submissions.c.table_id,
-                                         submissions.c.version, submissions.c.inputs_hash, submissions.c.rule_set)):
+            for r in conn.execute(select(submissions.c.id, submissions.c.department, submissions.c.year,
+                                         submissions.c.table_id, submissions.c.version, submissions.c.inputs_hash,
+                                         submissions.c.rule_set)):
                 key = (r.department, r.year, r.table_id)
                 if key not in latest or r.version > latest[key].version:
                     latest[key] = r
-            next_id = (conn.execute(select(func.max(submissions.c.id))).scalar() or 0) + 1
-            subs, inds, finds = [], [], []
+            ids: list[int | None] = []
+            subs, fresh = [], []
             for item in items:
                 sub = item["submission"]
-                last = latest.get((sub["department"], sub["year"], sub["table_id"]))
+                key = (sub["department"], sub["year"], sub["table_id"])
+                last = latest.get(key)
                 if last and last.inputs_hash == sub["inputs_hash"] and last.rule_set == sub["rule_set"]:
                     counts["unchanged"] += 1
+                    ids.append(last.id)
                     continue
                 counts["updated" if last else "new"] += 1
-                sid, next_id = next_id, next_id + 1
-                subs.append({**sub, "id": sid, "version": (last.version + 1) if last else 1, "created_at": now})
-                inds += [{**row, "submission_id": sid} for row in item["indicators"]]
-                finds += [{**f, "submission_id": sid} for f in item["findings"]]
-            for table, rows in ((submissions, subs), (indicators, inds), (findings, finds)):
+                version = (last.version + 1) if last else 1
+                row = {**sub, "version": version, "created_at": stamp}
+                subs.append({c: row.get(c) for c in columns})
+                # the same table twice in one call: the second is compared with the first
+                latest[key] = SimpleNamespace(id=None, version=version, inputs_hash=sub["inputs_hash"],
+                                              rule_set=sub["rule_set"])
+                fresh.append((len(ids), item))
+                ids.append(None)
+            inds, finds = [], []
+            for k in range(0, len(subs), 10_000):
+                new_ids = conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
+                                       subs[k:k + 10_000]).scalars().all()
+                for (slot, item), sid in zip(fresh[k:k + 10_000], new_ids):
+                    ids[slot] = sid
+                    inds += [{**row, "submission_id": sid} for row in item["indicators"]]
+                    finds += [{**f, "submission_id": sid} for f in item["findings"]]
+            for table, rows in ((indicators, inds), (findings, finds)):
                 for k in range(0, len(rows), 50_000):
                     _insert_many(conn, table, rows[k:k + 50_000])
-        return counts
+        return counts, ids  # type: ignore[return-value]
 
     # reading ---------------------------------------------------------------------------------------------
     def current(self, year: int | None = None) -> list[dict[str, Any]]:
@@ -221,29 +349,31 @@ class Store:
                                           submissions.c.table_id == table_id).order_by(submissions.c.version))]
 
     def save_sample(self, name: str, ids: list[int], share: float, seed: int, stratified: bool) -> None:
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(samples.delete().where(samples.c.sample == name))
             if ids:
                 conn.execute(insert(samples), [{"sample": name, "submission_id": i, "share": share, "seed": seed,
-                                                "stratified": int(stratified), "created_at": now} for i in ids])
+                                                "stratified": int(stratified), "created_at": now()} for i in ids])
 
     def save_reviews(self, rows: list[dict[str, Any]]) -> int:
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        with self.engine.begin() as conn:
-            for sid in {r["submission_id"] for r in rows}:
-                conn.execute(reviews.delete().where(reviews.c.submission_id == sid))
+        """Add 复核 scores; earlier ones stay in the store (the latest per row is the one that counts)."""
+        stamp = now()
+        with self.writing() as conn:
             if rows:
-                conn.execute(insert(reviews), [{**r, "imported_at": now} for r in rows])
+                conn.execute(insert(reviews), [{**r, "imported_at": stamp} for r in rows])
         return len(rows)
 
-    def reviews_of(self, ids: list[int]) -> list[dict[str, Any]]:
+    def reviews_of(self, ids: list[int], history: bool = False) -> list[dict[str, Any]]:
+        """The latest 复核 score of each reviewed row of these submissions (every one with ``history``)."""
+        out: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
-            out = []
             for k in range(0, len(ids), 900):
                 out += [dict(r._mapping) for r in conn.execute(
-                    select(reviews).where(reviews.c.submission_id.in_(ids[k:k + 900])))]
+                    select(reviews).where(reviews.c.submission_id.in_(ids[k:k + 900])).order_by(reviews.c.id))]
+        if history:
             return out
+        latest = {(r["submission_id"], r["position"]): r for r in out}
+        return sorted(latest.values(), key=lambda r: r["id"])
 
     @staticmethod
     def location_json(location: dict[str, Any]) -> str:

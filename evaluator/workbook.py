@@ -91,7 +91,8 @@ def free_path(path: Path, force: bool = False) -> Path:
 # --------------------------------------------------------------------------- the fill-in workbook
 def template_weights(targets: TargetSet, rules: RuleSet) -> dict[str, list[float | None]]:
     """The 分值 the engine will use for each indicator (given, or split by the rule set), per table."""
-    from .score import indicator_frame, score_frame
+    from .frame import indicator_frame
+    from .score import score_frame
 
     frame, _ = indicator_frame(targets, None)
     # no actuals yet: score_frame still assigns weights; statuses are irrelevant here
@@ -436,6 +437,33 @@ def _merged_value(ws, row: int, col: int) -> Any:
     return cell.value
 
 
+def entry_value(field: str, raw: Any) -> tuple[Any, str | None]:
+    """One typed entry → (value, None), or (None, why not) in Chinese: the rule a fill-in workbook cell and a field
+    typed in the web application both go through. Fields: band (定性评判档次), judged_score (评判得分, a number ≥ 0),
+    rate_base (计量基数, > 0), initial / budget / spent (万元; thousands separators and 万元 allowed). Blank is None."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    if field == "band":
+        text = normalise_text(str(raw))
+        band = next((b for b, label in BAND_LABEL.items() if normalise_text(label) == text or text == b.value), None)
+        return (band, None) if band is not None else (None, f"“{raw}”不是可选的档次")
+    try:
+        value = float(normalise_text(str(raw)).replace(",", "").removesuffix("万元") if field in BUDGET_FIELDS
+                      else normalise_text(str(raw)))
+    except ValueError:
+        value = math.nan
+    if field == "judged_score" and not (math.isfinite(value) and value >= 0):
+        return None, f"“{raw}”不是不小于 0 的数字"
+    if field == "rate_base" and not (math.isfinite(value) and value > 0):
+        return None, f"“{raw}”不是大于 0 的数字"
+    if field in BUDGET_FIELDS and not math.isfinite(value):
+        return None, f"“{raw}”不是数字"
+    return value, None
+
+
+BUDGET_FIELDS = ("initial", "budget", "spent")
+
+
 def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, problems: list[str],
                       weights: list[Any] | None) -> TableActuals:
     from openpyxl.utils import get_column_letter
@@ -482,33 +510,16 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
                 problems.append(f"{where(r, name)}：被改为“{values.get(name) or ''}”，目标表为“{want}”")
         actual_cell = ws.cell(row=r, column=cols["实际完成值"]) if cols.get("实际完成值") else None
         actual = _text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
-        band_text = _text(values.get("定性评判档次"))
-        band = None
-        if band_text:
-            band = next((b for b, label in BAND_LABEL.items() if normalise_text(label) == normalise_text(band_text)
-                         or normalise_text(band_text) in (b.value,)), None)
-            if band is None:
-                problems.append(f"{where(r, '定性评判档次')}：“{band_text}”不是可选的档次")
-        judged_raw = values.get("评判得分")
-        judged = None
-        if judged_raw not in (None, ""):
-            try:
-                judged = float(normalise_text(str(judged_raw)))
-                if not (math.isfinite(judged) and judged >= 0):
-                    raise ValueError
-            except ValueError:
-                problems.append(f"{where(r, '评判得分')}：“{judged_raw}”不是不小于 0 的数字")
-                judged = None
+        band, problem = entry_value("band", _text(values.get("定性评判档次")))
+        if problem:
+            problems.append(f"{where(r, '定性评判档次')}：{problem}")
+        judged, problem = entry_value("judged_score", values.get("评判得分"))
+        if problem:
+            problems.append(f"{where(r, '评判得分')}：{problem}")
         note = _text(values.get("偏差原因分析及改进措施"))
-        base_raw, base = values.get("计量基数"), None
-        if base_raw not in (None, ""):
-            try:
-                base = float(normalise_text(str(base_raw)))
-                if not (math.isfinite(base) and base > 0):
-                    raise ValueError
-            except ValueError:
-                problems.append(f"{where(r, '计量基数')}：“{base_raw}”不是大于 0 的数字")
-                base = None
+        base, problem = entry_value("rate_base", values.get("计量基数"))
+        if problem:
+            problems.append(f"{where(r, '计量基数')}：{problem}")
         actuals.append(Actual(indicator=ind.level3, level2=ind.level2, actual=actual, deviation_note=note,
                               band=band, judged_score=judged, rate_base=base))
     narrative = {}
@@ -540,15 +551,9 @@ def _read_budget(wb, tables: dict[str, TargetTable], problems: list[str], path: 
             continue
         nums = {}
         for key, name in (("initial", "年初预算数"), ("budget", "全年预算数"), ("spent", "全年执行数")):
-            v = ws.cell(row=r, column=head[name]).value
-            if v in (None, ""):
-                nums[key] = None
-                continue
-            try:
-                nums[key] = float(normalise_text(str(v)).replace(",", "").removesuffix("万元"))
-            except ValueError:
-                problems.append(f"工作表“{ws.title}”第 {r} 行（{name}）：“{v}”不是数字")
-                nums[key] = None
+            nums[key], problem = entry_value(key, ws.cell(row=r, column=head[name]).value)
+            if problem:
+                problems.append(f"工作表“{ws.title}”第 {r} 行（{name}）：{problem}")
         source = str(ws.cell(row=r, column=head["资金来源"]).value or "").strip()
         lines.setdefault(tid, {})[source] = BudgetLine(**nums)
     out = {}

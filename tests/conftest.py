@@ -18,8 +18,9 @@ from evaluator.model import ActualSet, Actual, BudgetExecution, Indicator, Table
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TARGETS = ROOT / "data" / "targets" / "shifeng-cppcc-2023.yaml"
 SEED_ACTUALS = ROOT / "data" / "actuals" / "shifeng-cppcc-2023.yaml"
+# ../shared/cases beside the repository, or beside the folder of git worktrees (/work/wt/<name> → /work/shared)
 CASES = next((p for p in (ROOT.parent / "shared" / "cases", ROOT.parents[1] / "shared" / "cases") if p.is_dir()),
-             ROOT.parent / "shared" / "cases")  # beside the repository (CI), or beside a worktree folder
+             ROOT.parent / "shared" / "cases")
 
 # In CI (.ci/run sets EVALUATOR_CI=1) every optional system part is installed, so a skip is a failure.
 STRICT = os.environ.get("EVALUATOR_CI") == "1"
@@ -99,3 +100,34 @@ def one_table(rows: list[tuple], *, budget: float | None = 100.0, spent: float |
     ex = BudgetExecution(budget=budget, spent=spent) if budget is not None else None
     return (TargetSet(unit_name="测试单位", year=year, tables=[table]),
             ActualSet(unit_name="测试单位", year=year, tables=[TableActuals(table="t", budget=ex, indicators=actuals)]))
+
+
+# ------------------------------------------------------------------ databases: SQLite and a real PostgreSQL server
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server started for this test session (initdb + pg_ctl, 127.0.0.1 only), stopped at the end."""
+    from tests import pgserver
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        need(False, "psycopg (PostgreSQL driver)", "pip install 'evaluator[postgres]'")
+    need(pgserver.pg_bin() is not None, "PostgreSQL (initdb, pg_ctl)", "apt-get install postgresql")
+    try:
+        server = pgserver.start()
+    except RuntimeError as e:
+        need(False, f"a PostgreSQL server that starts ({e})", "apt-get install postgresql")
+    yield server
+    server.stop()
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """A new, empty database on SQLite and on the session's PostgreSQL server: every test using it runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'evaluator.db'}"
+    server = request.getfixturevalue("pg_server")
+    return server.create_database(f"t{next(_databases)}")

@@ -65,21 +65,30 @@ def test_the_store_survives_a_killed_writer(tmp_path):
     import sqlite3
     import time
 
+    from evaluator.store import Store
+
     script = tmp_path / "w.py"
     script.write_text(
         "import sys\n"
         "from evaluator.store import Store\n"
         "store = Store(sys.argv[1])\n"
+        "open(sys.argv[2], 'w').close()\n"  # the schema exists: killing from now on hits a write
         "for k in range(1000):\n"
         "    items = [{'submission': {'department': f'd{k}', 'year': 2023, 'table_id': f't{j}', 'inputs_hash': 'h',\n"
         "              'rule_set': 'r'}, 'indicators': [{'position': p, 'level3': 'x' * 50} for p in range(50)],\n"
         "              'findings': []} for j in range(20)]\n"
         "    store.record(items)\n", encoding="utf-8")
     db = tmp_path / "s.db"
+    Store(f"sqlite:///{db}").close()  # the schema first: the writer is killed while it records, not while it migrates
     rng = random.Random(1)
     for _ in range(5):
-        proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}"])
-        time.sleep(1.0 + rng.random() * 1.5)
+        ready = tmp_path / "ready"
+        ready.unlink(missing_ok=True)
+        proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}", str(ready)])
+        deadline = time.monotonic() + 120  # start-up is slow on a loaded machine: wait for the store, then kill
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2 + rng.random() * 1.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         con = sqlite3.connect(db)

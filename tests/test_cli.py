@@ -136,3 +136,71 @@ def test_help_is_in_chinese():
 def test_version():
     r = run("--version", script=False)
     assert r.returncode == 0 and r.stdout.startswith("evaluator ")
+
+
+# --------------------------------------------------------------------------- consoles and disks (issue 11 §4)
+ODD_ACTUALS = """unit_name: 测试单位✓
+year: 2023
+tables:
+  - table: business-2023
+    indicators:
+      - {indicator: 政协全会, actual: "1次 ✓ ﹦ 🎉 ≥"}
+"""
+
+
+@pytest.mark.parametrize("command", [["score"], ["score", "--json"], ["check"], ["check", "--json"]])
+def test_a_gbk_console_gets_output_not_a_traceback(tmp_path, command):
+    """A Chinese Windows console or redirect (GBK) lacks ✓, ﹦ and emoji: text output shows them as "?", JSON as
+    escapes that read back exactly; never a UnicodeEncodeError."""
+    actuals = tmp_path / "actuals.yaml"
+    actuals.write_text(ODD_ACTUALS, encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "gbk"}
+    r = subprocess.run([sys.executable, "-m", "evaluator", command[0], str(SEED_TARGETS), str(actuals), *command[1:]],
+                       capture_output=True, cwd=ROOT, env=env, timeout=120)
+    out, err = r.stdout.decode("gbk"), r.stderr.decode("gbk")
+    assert r.returncode == (1 if command[0] == "check" else 0), err
+    assert "Traceback" not in err and "内部错误" not in err
+    if "--json" in command:
+        data = json.loads(out)
+        if command[0] == "score":
+            assert any(i["actual"] == "1次 ✓ ﹦ 🎉 ≥" for i in data["indicators"]) and data["unit_name"] == "石峰区政协"
+        else:
+            assert data and all(f["message"] for f in data)
+    elif command[0] == "score":
+        assert "1次 ? ﹦ ? ≥" in out or "1次 ?" in out  # rich may wrap the cell; ﹦ and ≥ exist in GBK
+
+
+def test_an_unwritable_output_gets_the_one_line_message(tmp_path, monkeypatch):
+    """A read-only -o (simulated: root may write anywhere) and a full disk: the one-line Chinese message, exit 1, no
+    traceback, and no file half-written."""
+    import errno
+
+    from typer.testing import CliRunner
+
+    from evaluator import output
+    from evaluator.cli import app
+
+    out = tmp_path / "out" / "result.json"
+
+    def read_only(*a, **k):
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(output.tempfile, "mkstemp", read_only)
+    r = CliRunner().invoke(app, ["score", str(SEED_TARGETS), str(SEED_ACTUALS), "-o", str(out)])
+    assert r.exit_code == 1 and "没有写入权限：目录只读" in r.output and str(out) in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    monkeypatch.undo()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output.os, "fsync", full)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("old", encoding="utf-8")
+    for args in (["score", str(SEED_TARGETS), str(SEED_ACTUALS), "-o", str(out)],
+                 ["report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o", str(tmp_path / "reports"), "--format", "html"]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 1 and "磁盘空间不足，无法写入" in r.output, r.output
+        assert "Traceback" not in r.output and "内部错误" not in r.output
+    assert out.read_text(encoding="utf-8") == "old"  # the old file stays; no temporary file is left beside it
+    assert sorted(p.name for p in out.parent.iterdir()) == ["result.json"]

@@ -152,3 +152,118 @@ def test_unmatched_actual_is_a_finding(tmp_path, seed_targets, mof):
     ev = evaluate(seed_targets, actuals, mof)
     codes = [(f.code, f.location.table) for f in ev.findings if f.code == "unmatched-actual"]
     assert codes == [("unmatched-actual", "no-such-table"), ("unmatched-actual", "business-2023")]
+
+
+# --------------------------------------------------------------------------- YAML and JSON read as data (issue 10 §4, 11 §3–§4)
+ACTUALS_HEAD = "unit_name: x\nyear: 2023\ntables:\n  - table: t\n    indicators:\n"
+
+
+@pytest.mark.parametrize("written,read", [
+    ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"), ("010", "010"), ("1:30", "1:30"),
+    ("2023-12-20", "2023-12-20"), ("0.50", "0.50"), ("1e3", "1e3"), ("'是'", "是"), ("~", None), ("", None),
+    ("'null'", "null"), ("5次", "5次"), ("0x1F", "0x1F"), (".inf", ".inf"),
+])
+def test_yaml_plain_scalars_stay_the_text_the_user_wrote(tmp_path, written, read):
+    p = tmp_path / "a.yaml"
+    p.write_text(ACTUALS_HEAD + f"      - indicator: 会议\n        actual: {written}\n", encoding="utf-8")
+    assert load_actuals(p).tables[0].indicators[0].actual == read
+
+
+def test_yaml_numbers_still_reach_number_fields(tmp_path):
+    p = tmp_path / "a.yaml"
+    p.write_text("unit_name: x\nyear: 2023\nexample: true\ntables:\n  - table: t\n    budget: {budget: 100, spent: 95.5}\n"
+                 "    indicators: []\n", encoding="utf-8")
+    a = load_actuals(p)
+    assert (a.year, a.example, a.tables[0].budget.budget, a.tables[0].budget.spent) == (2023, True, 100.0, 95.5)
+
+
+@pytest.mark.parametrize("name,text,message", [
+    ("dup.yaml", "unit_name: x\nyear: 2023\ntables: []\nunit_name: y\n", "第 4 行：键“unit_name”重复（第 1 行已出现）"),
+    ("dup-nested.yaml", ACTUALS_HEAD + "      - {indicator: a, actual: 1, actual: 2}\n", "第 6 行：键“actual”重复"),
+    ("dup.json", '{"unit_name": "x", "year": 2023,\n "tables": [{"table": "t", "table": "u"}]}', "第 2 行：键“table”重复"),
+    ("alias.yaml", "unit_name: &n x\nyear: 2023\ntables: []\nnote: *n\n", "第 4 行：数据文件中不能使用 YAML 别名（*n）"),
+    ("merge.yaml", "base: &b {year: 2023}\n<<: *b\nunit_name: x\ntables: []\n", "数据文件中不能使用 YAML 别名"),
+    ("docs.yaml", "unit_name: x\n---\nyear: 2023\n", "第 2 行：文件中有多个 YAML 文档"),
+    ("deep.yaml", "unit_name: " + "[" * 40 + "]" * 40 + "\n", "嵌套层数超过 32 层"),
+    ("deep.json", '{"unit_name": ' + "[" * 40 + "]" * 40 + "}", "嵌套层数超过 32 层"),
+    ("inf.json", '{"unit_name": "x", "year": Infinity, "tables": []}', "JSON 中不能写 Infinity"),
+    ("big.json", '{"unit_name": "x", "year": 1e999, "tables": []}', "数值“1e999”超出范围"),
+    ("bigint.json", '{"unit_name": "x", "year": ' + "7" * 4400 + ', "tables": []}', "整数位数过多（4400 位）"),
+    ("key.yaml", "? [a, b]\n: 1\n", "键必须是简单的文字"),
+])
+def test_data_files_that_are_not_plain_data_are_refused_with_their_line(tmp_path, name, text, message):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFileError) as e:
+        load_actuals(p)
+    assert message in str(e.value) and str(p) in str(e.value)
+
+
+def test_billion_laughs_is_refused_at_once(tmp_path):
+    """~1 KB of nested aliases expands to 9^9 leaves: refused at the first alias, in milliseconds."""
+    import time
+
+    laughs = "".join(f"l{k}: &l{k} [" + ", ".join([f"*l{k - 1}" if k else '"哈"'] * 9) + "]\n" for k in range(9))
+    p = tmp_path / "laughs.yaml"
+    p.write_text(laughs + "unit_name: *l8\nyear: 2023\ntables: []\n", encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(InputFileError, match="不能使用 YAML 别名"):
+        load_actuals(p)
+    assert time.perf_counter() - start < 5  # was 100 s and 13.8 GB
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("year", "100000000000000000000", "年度应在 2000–2100 之间"),
+    ("year", "99999", "年度应在 2000–2100 之间"),
+    ("year", "1999", "年度应在 2000–2100 之间"),
+    ("weight", ".inf", "应为数字"),
+    ("weight", "inf", "应为有限的数字"),
+    ("weight", "nan", "应为有限的数字"),
+    ("weight", "101", "应不大于 100"),
+    ("weight", "-1", "应不小于 0"),
+    ("weight", "1" * 5000, "应为有限的数字"),
+])
+def test_input_numbers_are_range_checked_at_load(tmp_path, field, value, message):
+    year, weight = (value, "90") if field == "year" else ("2023", value)
+    p = tmp_path / "t.yaml"
+    p.write_text(f"unit_name: x\nyear: {year}\ntables:\n  - {{id: t, kind: 项目, title: t, unit_name: x, year: 2023,\n"
+                 f"     indicators: [{{level1: 产出指标, level2: 数量指标, level3: 会议, target: ≥5次, weight: {weight}}}]}}\n",
+                 encoding="utf-8")
+    with pytest.raises(InputFileError) as e:
+        load_targets(p)
+    text = str(e.value)
+    assert message in text and f"{field}：取值" in text
+    assert len(text) < 400  # the input is quoted, not printed whole
+
+
+def test_budget_amounts_are_finite_and_bounded(tmp_path):
+    p = tmp_path / "a.yaml"
+    p.write_text("unit_name: x\nyear: 2023\ntables:\n  - table: t\n    budget: {budget: 1e300, spent: -5}\n", encoding="utf-8")
+    with pytest.raises(InputFileError) as e:
+        load_actuals(p)
+    assert "budget → budget：取值“1e300”无效（应不大于 1e+12）" in str(e.value)
+    assert "budget → spent：取值“-5”无效（应不小于 0）" in str(e.value)
+
+
+def test_yaml_read_as_data_matches_pyyaml_with_every_scalar_as_text():
+    """The loader builds plain data from libyaml's events (bench/bench_load.py measures it against PyYAML)."""
+    import yaml
+
+    from evaluator.load import parse_data
+
+    from .conftest import SEED_ACTUALS, SEED_TARGETS
+
+    for path in (SEED_TARGETS, SEED_ACTUALS):
+        text = path.read_text(encoding="utf-8")
+        assert parse_data(text, "x") == _as_text(yaml.safe_load(text))
+
+
+def _as_text(x):
+    """PyYAML's reading with every scalar turned back into text (what the data reader keeps)."""
+    if isinstance(x, dict):
+        return {str(k): _as_text(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_as_text(v) for v in x]
+    if isinstance(x, bool):
+        return str(x).lower()
+    return x if x is None or isinstance(x, str) else str(x)

@@ -339,3 +339,57 @@ def test_canonical_numbers_scan_agrees_with_one_at_a_time(texts):
     for i, *fields in zip(hits, *columns):
         got[i] = tuple(fields)
     assert got == expected  # (a text with a newline goes to the general parser instead)
+
+
+# --------------------------------------------------------------------------- long and hostile texts (issue 11 §4)
+def _median_ms(f, text: str, repeats: int = 5) -> float:
+    """Median wall time of ``f(text)`` over a few repeats (a median is robust to a shared machine's hiccups)."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f(text)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+# what made the old patterns backtrack: long runs a repeated group can split many ways, then a character that fails
+WORST = {
+    "dots then x": "." * 20_000 + "x",
+    "digits then x": "1" * 20_000 + "x",
+    "每超过 then digits": "每超过" + "1" * 19_997,
+    "numbers then 计": "1." * 10_000 + "计",
+    "bands": "0-10%计4分；" * 2_000,
+    "numerals": "一" * 20_000,
+    "units": "5" + "次" * 19_999,
+    "per": "5" + "/年" * 9_999 + "x",
+    "plus-minus": "±1" * 10_000,
+    "words": "达成" * 10_000,
+    "spaces": "1 " * 10_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(WORST))
+@pytest.mark.parametrize("cut", [20_000, 1_999])  # over the parser's text limit, and just under it (parsed in full)
+def test_worst_case_texts_parse_in_linear_time(name, cut):
+    from evaluator.parse import parse_scoring_text
+
+    text = WORST[name][:cut]
+    assert _median_ms(parse_value.__wrapped__, text) < 50
+    assert _median_ms(parse_scoring_text, text) < 50  # was 4.3 s for 20,000 dots + "x"
+
+
+def test_scoring_text_with_a_malformed_number_is_not_a_rule():
+    from evaluator.parse import parse_scoring_text
+
+    assert parse_scoring_text("1.2.3%计满分，每低于5%扣2分") is None  # raised ValueError before
+    assert parse_scoring_text("=0，计5分；0-1.2.3%(含)，计4分") is None
+    assert parse_scoring_text("100%计满分，每低于5%扣2分")[1] == {"method": "step-deduction", "step": 5.0,
+                                                              "points": 2.0, "basis": "absolute"}
+
+
+def test_unreadable_message_quotes_at_most_80_characters():
+    p = parse_value("说明" * 900 + "5次与6次")
+    assert p.kind == U and len(p.problem) < 120 and "共 1805 个字符" in p.problem

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from evaluator import evaluate
-from evaluator.score import indicator_frame, score_frame, table_totals
+from evaluator.frame import indicator_frame
+from evaluator.score import score_frame
+from evaluator.totals import table_totals
 
 from .conftest import one_table
 

@@ -1,0 +1,262 @@
+"""Column codecs for the vectorised core: text columns → integer codes and parsed-value arrays (each distinct
+value parsed once), and scored frames → plain row dicts."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import Code
+from .model import Band
+from .parse import canonical_numbers, parse_value
+
+# Labels used inside the hot path are small integer codes: comparisons and np.where on int8 arrays run in C.
+KINDS = ("number", "rate", "deadline", "qualitative", "na", "blank", "unreadable")
+K = {name: i for i, name in enumerate(KINDS)}
+CMPS = ("", "ge", "gt", "le", "lt", "eq", "band")
+C = {name: i for i, name in enumerate(CMPS)}
+BANDS = ("", Band.ACHIEVED.value, Band.PARTIAL.value, Band.NOT_ACHIEVED.value)
+BD = {name: i for i, name in enumerate(BANDS)}
+DIRECTIONS = ("higher", "lower", "equal", "band")
+D = {name: i for i, name in enumerate(DIRECTIONS)}
+METHOD_KEYS = ("", "qualitative", "deadline", "@higher", "@lower", "@equal", "@band", "missing-zero", "@custom", "na-full")
+M = {name: i for i, name in enumerate(METHOD_KEYS)}
+DIRECTION_OF_CMP = np.array([{"ge": D["higher"], "gt": D["higher"], "le": D["lower"], "lt": D["lower"], "eq": D["equal"],
+                               "band": D["band"]}.get(c, -1) for c in CMPS], dtype=np.int8)  # -1: no operator
+STATUSES = ("ok", "na", "error")
+REASONS = ("", Code.NOT_APPLICABLE.value, Code.UNREADABLE_TARGET.value, Code.MISSING_ACTUAL.value,
+           Code.UNREADABLE_ACTUAL.value, Code.UNIT_MISMATCH.value, Code.RATE_NEEDS_BASE.value)
+RS = {name: i for i, name in enumerate(REASONS)}
+
+
+class Vocab:
+    """Distinct unit / per strings shared by the target and actual columns, as integer codes (-1 = none)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def code(self, value: str | None) -> int:
+        if not isinstance(value, str) or not value:  # None, or NaN after factorising
+            return -1
+        return self.codes.setdefault(value, len(self.codes))
+
+    def code_array(self, values: np.ndarray) -> np.ndarray:
+        """Codes for an array of unit strings, one dictionary lookup per distinct string."""
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        table = np.array([self.code(u) for u in uniques], dtype=np.int32)
+        return table[codes] if len(values) else np.zeros(0, dtype=np.int32)
+
+    def labels(self, codes: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=list(self.codes))  # code -1 → missing
+
+
+# A factorisation sizes its hash table for the worst case (every row distinct) unless told otherwise; real
+# columns have few distinct values, so a small hint saves allocating and touching a table of len(column) slots.
+_HINT = 1024
+
+
+def _factorize(values: np.ndarray, keep_missing: bool = False, hint: int = _HINT) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing, unless missing is kept as a value) and distinct values of an object column."""
+    return pd.factorize(values, use_na_sentinel=not keep_missing, size_hint=min(len(values), hint))
+
+
+def factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``_factorize`` for a column whose values come in runs (table ids, 一级指标 names): only the first value of
+    each run is hashed — comparing neighbours is several times cheaper than hashing every row."""
+    n = len(values)
+    if n < 2:
+        return _factorize(values, keep_missing=keep_missing)
+    head = np.empty(n, dtype=bool)
+    head[0] = True
+    try:
+        np.not_equal(values[1:], values[:-1], out=head[1:])
+    except TypeError:  # pd.NA compares as NA, not as a bool
+        return _factorize(values, keep_missing=keep_missing)
+    starts = np.flatnonzero(head)
+    if len(starts) > n // 2:
+        return _factorize(values, keep_missing=keep_missing)
+    # the first values of runs are often all distinct (table ids): size the table for them when that is cheap
+    codes, uniques = _factorize(values[starts], keep_missing=keep_missing, hint=max(_HINT, min(len(starts), 1 << 16)))
+    return np.repeat(codes, np.diff(np.append(starts, n))), uniques
+
+
+def objects(column: pd.Series) -> np.ndarray:
+    """The column's values as objects; missing text stays NaN or None (factorising treats both as missing)."""
+    return column.to_numpy(dtype=object)
+
+
+@lru_cache(maxsize=200_000)
+def parsed_fields(text: str | None, unit: str | None) -> tuple:
+    """The parsed value of one distinct (text, unit) as the flat tuple of fields the arrays are built from."""
+    p = parse_value(text, unit)
+    dl = p.deadline
+    return (K[p.kind.value], C[p.comparator.value] if p.comparator else 0,
+            np.nan if p.value is None else p.value, np.nan if p.tolerance is None else p.tolerance,
+            p.unit, "/".join(p.per) if p.per else None, p.scale, p.loose,
+            np.nan if not dl or dl[0] is None else dl[0], np.nan if not dl else dl[1] * 100 + dl[2],
+            BD[p.band.value] if p.band else 0, p.problem)
+
+
+_NUMBER = K["number"]
+FIELDS = (("kind", np.int8), ("cmp", np.int8), ("val", float), ("tol", float), ("unit", object), ("per", object),
+           ("scale", float), ("loose", bool), ("dl_y", float), ("dl_md", float), ("band", np.int8), ("problem", object))
+
+
+def parse_column(texts: pd.Series, units: pd.Series | None, vocab: Vocab) -> "_Spread":
+    """Parse each distinct (text, unit) once and spread the fields back over the rows as arrays."""
+    values = objects(texts)
+    missing = pd.isna(values)
+    if missing.any():  # missing reads as blank; all-text columns factorise much faster (pandas' string table)
+        values = values.copy()
+        values[missing] = ""
+    codes, uniques = _factorize(values)  # (no missing value left: every code is >= 0)
+    text_list: list[str | None] = [str(u) for u in uniques]
+    unit_list: list[str | None] = [None] * len(text_list)
+    unit_values = None if units is None else objects(units)
+    if unit_values is not None and pd.notna(unit_values).any():
+        # combine (text code, unit code) as one integer key: no per-row string concatenation
+        u_codes, u_uniques = _factorize(unit_values)
+        combined, first = pd.factorize((codes.astype(np.int64) + 1) * (len(u_uniques) + 1) + (u_codes + 1))
+        t_part, u_part = first // (len(u_uniques) + 1) - 1, first % (len(u_uniques) + 1) - 1
+        u_names = [None if u != u else (str(u) or None) for u in u_uniques]
+        text_list = [text_list[t] for t in t_part.tolist()]
+        unit_list = [u_names[u] if u >= 0 else None for u in u_part.tolist()]
+        codes = combined
+    # the canonical "≥12.5万元" shape is read for all values in one regex scan and goes straight into the arrays;
+    # the rest goes through the parser, one call per distinct value
+    size = len(text_list)
+    hits, ops, numbers, units_found, scales = canonical_numbers(
+        text_list if units is None else [t if u is None else None for t, u in zip(text_list, unit_list)])
+    distinct = {
+        "kind": np.full(size, _NUMBER, dtype=np.int8), "cmp": np.zeros(size, dtype=np.int8),
+        "val": np.full(size, np.nan), "tol": np.full(size, np.nan), "unit": np.full(size, None, dtype=object),
+        "per": np.full(size, None, dtype=object), "scale": np.ones(size), "loose": np.zeros(size, dtype=bool),
+        "dl_y": np.full(size, np.nan), "dl_md": np.full(size, np.nan), "band": np.zeros(size, dtype=np.int8),
+        "problem": np.full(size, None, dtype=object),
+    }
+    if hits:
+        distinct["cmp"][hits] = [C[op.value] if op else 0 for op in ops]
+        distinct["val"][hits] = numbers
+        distinct["unit"][hits] = units_found
+        distinct["scale"][hits] = scales
+    found = set(hits)
+    rest = [i for i in range(size) if i not in found]
+    if rest:
+        rows = [parsed_fields(text_list[i] or "", unit_list[i]) for i in rest]
+        for (name, _), column in zip(FIELDS, zip(*rows)):
+            distinct[name][rest] = column
+    distinct["unit"] = vocab.code_array(distinct["unit"])
+    distinct["per"] = vocab.code_array(distinct["per"])
+    return _Spread(distinct, codes)
+
+
+class _Spread(dict):
+    """The fields of the distinct values, spread over the rows when first used (unused fields cost nothing)."""
+
+    def __init__(self, distinct: dict[str, np.ndarray], codes: np.ndarray):
+        super().__init__()
+        self.distinct, self.codes = distinct, codes
+
+    def __missing__(self, name: str) -> np.ndarray:
+        values = self[name] = self.distinct[name][self.codes]
+        return values
+
+    def rows(self, name: str, mask: np.ndarray) -> np.ndarray:
+        """One field on the rows of ``mask`` only, without spreading it over every row."""
+        return self[name][mask] if name in self else self.distinct[name][self.codes[mask]]
+
+
+def floats(column: pd.Series) -> np.ndarray:
+    """A column as floats, text that is not a number as NaN (a column of None costs one isna, not a parse)."""
+    if column.dtype.kind in "biuf":
+        return column.to_numpy(dtype=float)
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.all():
+        return np.full(len(values), np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
+def mapped(column: pd.Series, mapping: dict[str, int]) -> np.ndarray:
+    """Codes of a label column through ``mapping`` (NaN where missing or unknown), one lookup per distinct label."""
+    values = objects(column)
+    if not pd.notna(values).any():  # the usual case: no overrides given
+        return np.full(len(values), np.nan)
+    codes, uniques = _factorize(values)
+    table = np.array([*(mapping.get(u, np.nan) for u in uniques), np.nan], dtype=float)
+    return table[codes]  # code -1 → the trailing NaN
+
+
+def code_labels(names: tuple[str | None, ...], codes: np.ndarray) -> pd.Categorical:
+    """Integer codes → their labels as a categorical (no per-row objects); "" and None label as missing."""
+    keep = [i for i, x in enumerate(names) if x]
+    remap = np.full(len(names), -1, dtype=np.int8)
+    remap[keep] = np.arange(len(keep))
+    return pd.Categorical.from_codes(remap[codes], categories=[names[i] for i in keep])
+
+
+def ordinal_days(year: np.ndarray, md: np.ndarray) -> np.ndarray:
+    """(year, month*100+day) → a day count; vectorised via numpy datetime64."""
+    ok = ~(np.isnan(year) | np.isnan(md))
+    out = np.full(len(year), np.nan)
+    if ok.any():
+        y = year[ok].astype(int)
+        m = (md[ok] // 100).astype(int)
+        d = (md[ok] % 100).astype(int)
+        base = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1).astype("timedelta64[M]")
+        out[ok] = (base.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")).astype(float)
+    return out
+
+
+class NameCodes:
+    """A text column factorised once (sorted codes + distinct values), reused by every check on it."""
+
+    def __init__(self, values: pd.Series, rows: np.ndarray | None = None):
+        """``rows``: only these rows' names are needed (the others read as "")."""
+        if rows is None or rows.all():
+            codes, uniques = factorize_runs(objects(values))
+        else:
+            codes = np.full(len(values), -1, dtype=np.intp)
+            codes[rows], uniques = _factorize(objects(values)[rows])
+        # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
+        names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
+        remap, self.uniques = pd.factorize(names, sort=True)
+        self.codes = remap[codes]  # code -1 (missing) takes the trailing ""
+
+    def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
+        """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
+        if not words or not len(self.uniques):
+            return np.zeros(len(self.codes), dtype=bool)
+        pattern = re.compile("|".join(map(re.escape, words)))
+        hits = np.array([bool(pattern.search(str(u))) for u in self.uniques], dtype=bool)
+        return hits[self.codes]
+
+
+def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts, with missing text (NaN in pandas' str columns, a missing label) as None.
+
+    Built column by column (one ``tolist`` each) rather than with ``to_dict``, which boxes every cell on its own."""
+    names = list(df.columns) if columns is None else columns
+    lists = [_column_list(df[c]) for c in names]
+    return [dict(zip(names, values)) for values in zip(*lists)]
+
+
+def _column_list(column: pd.Series) -> list[Any]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        labels = np.array([*column.cat.categories, None], dtype=object)
+        return labels[column.cat.codes.to_numpy()].tolist()  # code -1 → None
+    if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        values = column.to_numpy(dtype=object)
+        missing = pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = None
+        return values.tolist()
+    return column.tolist()
+
+
+def num(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)

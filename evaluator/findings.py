@@ -1,0 +1,163 @@
+"""Findings of a scored department: per row (missing 偏差原因, claimed ≠ rule, target quality …) and per table
+(weights, budget, caps, claimed totals), each located in the file that holds the offending cell."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import num
+from .errors import Code
+from .explain import method_label, row_text
+from .frame import Files
+from .model import Band, BAND_LABEL, Finding, Location, Severity
+from .rules import RuleSet, fmt
+
+__all__ = ["row_findings", "table_findings"]
+
+
+_TARGET_COLUMNS = {"年度指标值", "分值", "度量单位"}
+
+
+def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, files: "Files", column: str | None = None
+             ) -> Finding:
+    """A finding on one indicator, located in the file that holds the offending cell."""
+    file = files.targets if column in _TARGET_COLUMNS else files.actuals
+    row = r.get("row")
+    # built without validation: every field comes from the scored frame, already typed (one finding per row
+    # and check, so validating them again was a large share of a bureau batch)
+    location = Location.model_construct(file=file, table=r["table"], row=int(row) if row == row and row else None,
+                                        item=int(r["position"]) + 1, column=column, indicator=r["level3"])
+    return Finding.model_construct(code=code.value, severity=sev, message=message, location=location)
+
+
+def row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: Files, notes: dict[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    tol = rules.claimed_tolerance
+    for r in rows:
+        st, reason = r["status"], r["reason"]
+        if st == "error":
+            msg = row_text(r, rules).removeprefix("无法计分：")
+            column = "年度指标值" if reason == Code.UNREADABLE_TARGET.value else "实际完成值"
+            action = {
+                Code.MISSING_ACTUAL.value: "请填写实际完成值；确实不适用的填“无”",
+                Code.UNREADABLE_TARGET.value: "请按“≥5次”“100%”“2023年底”等格式改写年度指标值",
+                Code.UNREADABLE_ACTUAL.value: "请填写数值（可带单位）、完成日期或达成情况",
+                Code.UNIT_MISMATCH.value: "请统一计量单位",
+                Code.RATE_NEEDS_BASE.value: "请在实际完成值中按同样的“每…”口径填写，或提供计量基数（rate_base）",
+            }.get(reason, "")
+            out.append(_finding(Code(reason), Severity.ERROR, r, f"{msg}。{action}", file, column))
+        if r["target_from_rule"]:
+            out.append(_finding(Code.TARGET_FROM_RULE, Severity.INFO, r,
+                                f"年度指标值是评分标准的文字，已按其规则计分（{method_label(r)}）", file, "年度指标值"))
+        if r["target_from_name"]:
+            out.append(_finding(Code.TARGET_FROM_NAME, Severity.INFO, r,
+                                "年度指标值为空，已从指标名称中读取目标值；建议在年度指标值列中填写", file, "年度指标值"))
+        if r["t_kind"] == "blank":
+            out.append(_finding(Code.BLANK_TARGET, Severity.WARNING, r,
+                                "年度指标值为空：按指标名称作为定性目标评判；建议补充可衡量的指标值", file, "年度指标值"))
+        if st == "ok" and r["word_for_number"]:
+            out.append(_finding(Code.WORD_ACTUAL, Severity.WARNING, r,
+                                f"定量指标的实际完成值为文字“{r['actual_raw']}”，按定性档次计分；建议填写具体数值", file, "实际完成值"))
+        elif st == "ok" and r["qual_assumed"]:
+            out.append(_finding(Code.QUALITATIVE_ASSUMED, Severity.INFO, r,
+                                f"实际完成值“{r['actual_raw']}”未表明档次，按“达成”计分；如需调整请填写评判档次或评判得分",
+                                file, "实际完成值"))
+        if st == "ok" and r["cost_fill"]:
+            out.append(_finding(Code.COST_FROM_SPENT, Severity.INFO, r,
+                                "成本指标未填实际值，已用本表全年执行数比较", file, "实际完成值"))
+        if r["judged_outside"]:
+            band = BAND_LABEL[Band(r["band_used"])]
+            out.append(_finding(Code.JUDGED_OUT_OF_BAND, Severity.WARNING, r,
+                                f"评判得分 {fmt(r['judged_score'])} 不在“{band}”档次的分值范围内，已按档次边界计 {fmt(r['score'])}",
+                                file, "评判得分"))
+        if r["negative"]:
+            out.append(_finding(Code.NEGATIVE_ACTUAL, Severity.WARNING, r, "实际完成值为负数，按 0 计", file, "实际完成值"))
+        if r["over"]:
+            out.append(_finding(Code.OVER_ACHIEVEMENT, Severity.WARNING, r,
+                                f"实际完成值达到目标的 {fmt(rules.over_achievement.threshold * 100)}% 以上，按规则扣分；"
+                                "请说明指标值是否设定偏低", file, "实际完成值"))
+        if st == "ok" and r["score"] < r["weight"] - 1e-9 and not (r["deviation_note"] or "").strip():
+            out.append(_finding(Code.MISSING_DEVIATION_NOTE, Severity.WARNING, r,
+                                f"得分 {fmt(r['score'])} 低于分值 {fmt(r['weight'])}，须填写偏差原因分析及改进措施", file,
+                                "偏差原因分析及改进措施"))
+        claimed = r["claimed"]
+        if claimed is not None and not (isinstance(claimed, float) and np.isnan(claimed)) and st == "ok" \
+                and abs(float(claimed) - r["score"]) > tol + 1e-9:
+            out.append(_finding(Code.CLAIMED_SCORE_MISMATCH, Severity.WARNING, r,
+                                f"自评得分 {fmt(float(claimed))} 与按规则计算的 {fmt(r['score'])} 不一致；"
+                                f"{row_text(r, rules)}", file, "得分"))
+        # target quality
+        level2, cmp_ = r["level2"] or "", r["t_cmp"]
+        if "成本" in level2 and (r["t_kind"] in ("qualitative", "blank") or cmp_ in ("ge", "gt")):
+            out.append(_finding(Code.COST_WITHOUT_CEILING, Severity.WARNING, r,
+                                "成本指标没有可比较的上限（应写成“≤X万元”）", file, "年度指标值"))
+        if "数量" in level2 and cmp_ in ("le", "lt"):
+            contradiction = _notes_contradiction(r, notes.get(r["table"], ""))
+            if contradiction:
+                out.append(_finding(Code.TARGET_CONTRADICTS_NOTES, Severity.WARNING, r,
+                                    f"数量指标写作“{r['target_raw']}”（上限），而本表测算说明写“{contradiction}”（下限）；"
+                                    "请核对指标性质", file, "年度指标值"))
+            else:
+                out.append(_finding(Code.QUANTITY_CEILING, Severity.INFO, r,
+                                    f"数量指标写作“{r['target_raw']}”（上限），数量指标通常为“≥”；请核对", file, "年度指标值"))
+    return out
+
+
+def _notes_contradiction(r: dict[str, Any], notes: str) -> str | None:
+    """Does the table's 测算说明 state a floor (不少于/不低于/≥ N) for an indicator whose target is a ceiling?"""
+    import re
+
+    if not notes:
+        return None
+    name = str(r["level3"])
+    keys = {name, name[:2], name[-2:]} if len(name) >= 2 else {name}
+    for key in sorted(keys, key=len, reverse=True):
+        m = re.search(re.escape(key) + r"[^，。；,;]{0,6}?(不少于|不低于|至少|≥)\s*(\d+(?:\.\d+)?)\s*([\u4e00-\u9fff%]?)", notes)
+        if m and abs(float(m.group(2)) - (r["t_val"] or 0)) < 1e-9:
+            return m.group(0)
+    return None
+
+
+def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet, file: Files,
+                    claimed_total: float | None) -> list[Finding]:
+    out: list[Finding] = []
+    loc = Location(file=file.targets, table=table_id)
+    budget_loc = Location(file=file.actuals, table=table_id, column="budget")
+    given = [r["weight_given"] for r in rows if r["weight_given"] is not None and not pd.isna(r["weight_given"])]
+    if given:
+        missing = [r for r in rows if (r["weight_given"] is None or pd.isna(r["weight_given"])) and r["status"] != "na"]
+        for r in missing:
+            out.append(_finding(Code.MISSING_WEIGHT, Severity.ERROR, r,
+                                "本表其他指标填写了分值，此指标分值为空，按 0 分计；请补填分值", file, "分值"))
+        total_w = sum(given) + rules.weights.execution
+        if abs(total_w - 100) > rules.weights.tolerance:
+            out.append(Finding(code=Code.WEIGHTS_NOT_100, severity=Severity.ERROR, location=loc,
+                               message=f"指标分值合计 {fmt(sum(given))} + 预算执行率 {fmt(rules.weights.execution)} = "
+                                       f"{fmt(total_w)}，不等于 100；请核对分值"))
+    if not given and rules.not_applicable == "rescale":
+        present = {r["group"] for r in rows if r["status"] != "na"}
+        absent = [g for g in rules.weights.groups if g.key not in present]
+        if absent and present - {None}:
+            names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
+            out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
+                               message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
+    unknown = sorted({r["level1"] for r in rows if r["group"] is None})
+    if unknown and not given:
+        out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
+                           message=f"一级指标“{'、'.join(unknown)}”不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
+                                   "无法分配分值；请填写分值或选用相应规则集"))
+    if num(t["rate"]) is None:
+        out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=budget_loc,
+                           message="缺少全年预算数或全年执行数，预算执行率无法计分；请在实际完成值文件的 budget 中填写"))
+    elif rules.execution.reason_below and t["rate"] < rules.execution.reason_below:
+        out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=budget_loc,
+                           message=f"预算执行率 {t['rate'] * 100:.2f}% 低于 {rules.execution.reason_below * 100:.0f}%，须说明原因"))
+    if num(t["cap"]) is not None and t["raw_total"] > t["cap"]:
+        out.append(Finding(code=Code.TOTAL_CAPPED, severity=Severity.INFO, location=loc,
+                           message=f"预算执行率 {t['rate'] * 100:.2f}%，总分由 {fmt(t['raw_total'])} 封顶为 {fmt(t['cap'])}"))
+    if claimed_total is not None and num(t["total"]) is not None and abs(claimed_total - t["total"]) > rules.claimed_tolerance:
+        out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING, location=budget_loc.model_copy(update={"column": "自评得分"}),
+                           message=f"自评总分 {fmt(claimed_total)} 与按规则计算的 {fmt(t['total'])} 不一致"))
+    return out

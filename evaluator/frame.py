@@ -1,0 +1,98 @@
+"""Models → frame: one row per indicator, actuals joined by table id and indicator name (the first stage of scoring)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+
+from .errors import Code
+from .model import ActualSet, Finding, Location, Severity, TargetSet
+
+__all__ = ["indicator_frame", "indicator_rows", "rows_frame", "Files", "FRAME_COLUMNS"]
+
+FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level3", "target_raw", "unit_col",
+                  "weight_given", "direction", "rate_base", "scoring", "actual_raw", "deviation_note", "band",
+                  "judged_score", "claimed", "actual_rate_base", "has_actual_entry", "budget", "spent"]
+
+
+class Files:
+    """The targets and actuals files findings point at (the same file for a flat 自评表)."""
+
+    def __init__(self, targets: str | None, actuals: str | None):
+        self.targets, self.actuals = targets, actuals
+
+
+def indicator_frame(targets: TargetSet, actuals: ActualSet | None, files: "Files | None" = None
+                    ) -> tuple[pd.DataFrame, list[Finding]]:
+    """One row per indicator, actuals joined by table id and indicator name (二级指标 when names repeat)."""
+    rows, findings = indicator_rows(targets, actuals, files)
+    return rows_frame(rows), findings
+
+
+def rows_frame(rows: list[tuple]) -> pd.DataFrame:
+    """``indicator_rows`` of one or many departments as the frame ``score_frame`` takes."""
+    return pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS, nrows=len(rows)) if rows \
+        else pd.DataFrame(columns=FRAME_COLUMNS)
+
+
+def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files | None" = None,
+                   table_prefix: str = "") -> tuple[list[tuple], list[Finding]]:
+    """The rows of ``indicator_frame`` as tuples (columns ``FRAME_COLUMNS``), table ids prefixed with
+    ``table_prefix``: the bureau's batch collects many departments' rows and builds one frame from them."""
+    findings: list[Finding] = []
+    files = files or Files(None, None)
+    file = files.actuals
+    by_table = {t.table: t for t in (actuals.tables if actuals else [])}
+    known_tables = {t.id for t in targets.tables}
+    for t in by_table:
+        if t not in known_tables:
+            findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
+                                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    rows: list[tuple] = []
+    for table in targets.tables:
+        if not table.indicators:
+            continue
+        ta = by_table.get(table.id)
+        entries: dict[tuple[str, str | None], list] = defaultdict(list)
+        for a in (ta.indicators if ta else []):
+            entries[(a.indicator, None)].append(a)
+            if a.level2:
+                entries[(a.indicator, a.level2)].append(a)
+        names = [i.level3 for i in table.indicators]
+        used: set[int] = set()
+        seen: set[tuple[str, str]] = set()
+        for pos, ind in enumerate(table.indicators):
+            key2 = (ind.level2, ind.level3)
+            if key2 in seen:
+                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
+                                        location=Location(file=files.targets, table=table.id, item=pos + 1, row=ind.row,
+                                                          indicator=ind.level3),
+                                        message="同一二级指标下三级指标重复，请核对是否重复填报"))
+            seen.add(key2)
+            candidates = entries.get((ind.level3, ind.level2)) or entries.get((ind.level3, None)) or []
+            candidates = [a for a in candidates if id(a) not in used and (a.level2 in (None, ind.level2))]
+            if ind.id:
+                candidates = [a for a in candidates if a.id in (None, ind.id)] or candidates
+            act = candidates[0] if candidates else None
+            if act is not None:
+                used.add(id(act))
+            if names.count(ind.level3) > 1 and act is not None and act.level2 is None:
+                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
+                                        location=Location(file=file, table=table.id, indicator=ind.level3),
+                                        message="三级指标名称在表中重复，实际完成值按出现顺序对应；请填写二级指标以便准确匹配"))
+            budget = ta.budget if ta else None
+            rows.append((  # in the order of FRAME_COLUMNS
+                table_prefix + table.id, pos, ind.row, table.year, ind.level1, ind.level2, ind.level3,
+                ind.target or "", ind.unit, ind.weight, ind.direction.value if ind.direction else None,
+                ind.rate_base, ind.scoring,
+                act.actual if act else None, act.deviation_note if act else None,
+                act.band.value if act and act.band else None, act.judged_score if act else None,
+                act.claimed_score if act else None, act.rate_base if act else None, act is not None,
+                budget.budget if budget else None, budget.spent if budget else None,
+            ))
+        for a in (ta.indicators if ta else []):
+            if id(a) not in used:
+                findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR,
+                                        location=Location(file=file, table=table.id, indicator=a.indicator),
+                                        message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
+    return rows, findings
