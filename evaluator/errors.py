@@ -125,6 +125,37 @@ def remove_controls(text: str, where: str, location=None) -> str:
     return CONTROL_CHARACTERS.sub("", text)
 
 
+def clean_lines(text: str, file: str) -> str:
+    """A text file without control characters, each line that had some named in a finding (before any parser sees
+    them: YAML refuses them outright)."""
+    if not CONTROL_CHARACTERS.search(text):
+        return text
+    from .model import Location
+
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if CONTROL_CHARACTERS.search(line):
+            lines[k] = remove_controls(line, f"{file} 第 {k + 1} 行", Location(file=file, row=k + 1))
+    return "\n".join(lines)
+
+
+def clean_strings(data, file: str, path: tuple = ()):
+    """Every string in parsed data (a JSON "\\u000b", a YAML "\\v" escape) without control characters; located
+    by its keys."""
+    if isinstance(data, str):
+        if CONTROL_CHARACTERS.search(data):
+            from .model import Location
+
+            where = " → ".join(str(p) for p in path) or "（根）"
+            return remove_controls(data, f"{file} {where}", Location(file=file, column=where))
+        return data
+    if isinstance(data, dict):
+        return {k: clean_strings(v, file, (*path, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [clean_strings(v, file, (*path, k + 1)) for k, v in enumerate(data)]
+    return data
+
+
 _CONTROL_NAMES = {"\x00": "NUL", "\x0b": "垂直制表符 \\v", "\x0c": "换页符 \\f", "\x1b": "ESC", "\x7f": "DEL"}
 
 

@@ -62,7 +62,7 @@ class Row:
     def own(self) -> list[tuple[int, str]]:
         """The cells that start in this row (not carried from above, not repeated by a horizontal merge)."""
         merged, r = self.grid.merged, self.r
-        if not merged:
+        if not merged or r not in self.grid.merged_rows:
             return [(c, t) for c, t in enumerate(self.cells) if t]
         return [(c, t) for c, t in enumerate(self.cells) if t and (r, c) not in merged]
 
@@ -97,8 +97,13 @@ _NUM = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def _number(text: str) -> float | None:
+    if _NUM.match(text):
+        return float(text)
     t = normalise_text(text).replace(",", "").removesuffix("万元").removesuffix("元")
     return float(t) if _NUM.match(t) else None
+
+
+_NO_NOTE = frozenset({"", "0", "无", "/", "-"})
 
 
 _MONEY = re.compile(r"^(-?\d+(?:\.\d+)?)(万元|万|元)?$")
@@ -459,7 +464,8 @@ class _Parser:
             self.take(row, label_col)
         label = row.cells[label_col] if label_col >= 0 else ""
         wanted = set(cols.values()) | {label_col}
-        indicators, actuals = [], []
+        pending: list[dict[str, Any]] = []
+        actuals: list[Actual] = []
         weights: list[tuple[Row, str]] = []
         last1 = last2 = ""
         end = k + 1
@@ -483,7 +489,9 @@ class _Parser:
             if label_col >= 0 and first and first != label:
                 break  # the next section of the form (支出明细…, 单位负责人签字…)
             cells = row.cells
-            cell = lambda key: cells[cols[key]].strip() if key in cols and cols[key] < len(cells) else ""  # noqa: E731
+            n = len(cells)
+            values = {key: cells[c].strip() if c < n else "" for key, c in cols.items()}
+            cell = lambda key: values.get(key, "")  # noqa: E731
             l1, l2, l3 = _name(cell("level1")) or last1, _name(cell("level2")) or last2, _name(cell("level3"))
             end += 1
             if not l3:
@@ -499,36 +507,37 @@ class _Parser:
             if weight_text:
                 weights.append((row, weight_text))
             ident = f"r{at}" if self_eval else None
-            indicators.append(Indicator(id=ident, level1=l1, level2=l2, level3=l3,
-                                        target=cell("comparator") + cell("target"), unit=cell("unit") or None,
-                                        standard=cell("standard") or None, row=at))
+            pending.append(dict(id=ident, level1=l1, level2=l2, level3=l3, target=cell("comparator") + cell("target"),
+                                unit=cell("unit") or None, standard=cell("standard") or None, row=at))
             if self_eval:
                 note = cell("note")
                 actuals.append(Actual(indicator=l3, level2=l2, id=ident, actual=cell("actual") or None,
-                                      deviation_note=None if normalise_text(note) in ("", "0", "无", "/", "-") else note,
+                                      deviation_note=None if note in _NO_NOTE or normalise_text(note) in _NO_NOTE else note,
                                       claimed_score=self.score_cell(row, cols.get("claimed"), cell("claimed"))))
-        block = _Block(indicators, actuals, k, end, self_eval)
-        self.weights(block, weights, cols.get("weight"))
-        return block
+        by_row, percent = self.weights(weights, cols.get("weight"))
+        indicators = [Indicator(**fields, weight=by_row.get(fields["row"])) for fields in pending]
+        return _Block(indicators, actuals, k, end, self_eval, percent)
 
     def score_cell(self, row: Row, c: int | None, text: str) -> float | None:
-        if not text or normalise_text(text) in ("/", "-", "—", "无"):
+        if not text:
+            return None
+        if _NUM.match(text):
+            return float(text)
+        if normalise_text(text) in ("/", "-", "—", "无"):
             return None
         value = _number(text.rstrip("分"))
         if value is None:
             self.note(row, c, f"得分应为数字，实际为“{_short(text)}”", Severity.ERROR)
         return value
 
-    def weights(self, block: _Block, weights: list[tuple[Row, str]], col: int | None) -> None:
-        """分值 as numbers, or printed as percentages ("20%", 100% in all: Sichuan's 区域绩效自评表) — read as points on
-        the 100-point scale."""
-        by_row = {}
-        percent = bool(weights) and all(normalise_text(t).endswith("%") for _, t in weights if normalise_text(t)
-                                          not in ("/", "-", "—"))
-        for row, text in weights:
-            t = normalise_text(text).rstrip("分")
-            if t in ("/", "-", "—", "无"):
-                continue
+    def weights(self, weights: list[tuple[Row, str]], col: int | None) -> tuple[dict[int, float], bool]:
+        """分值 by source row: numbers, or printed as percentages ("20%", 100% in all: Sichuan's 区域绩效自评表) — read as
+        points on the 100-point scale — or percent-formatted Excel cells (0.2 = 20%)."""
+        by_row: dict[int, float] = {}
+        texts = [(row, t if _NUM.match(t) else normalise_text(t).rstrip("分")) for row, t in weights]
+        texts = [(row, t) for row, t in texts if t not in ("/", "-", "—", "无")]
+        percent = bool(texts) and all(t.endswith("%") for _, t in texts)
+        for (row, t), (_, text) in zip(texts, weights):
             value = _number(t.rstrip("%")) if percent else _number(t)
             if value is None:
                 self.note(row, col, f"分值应为数字，实际为“{_short(text)}”", Severity.ERROR)
@@ -537,16 +546,13 @@ class _Parser:
         values = list(by_row.values())
         fractions = bool(values) and not percent and all(0 <= v <= 1 for v in values) and 0.5 <= sum(values) <= 1.0001 \
             and any(not float(v).is_integer() for v in values)
-        if fractions:  # a percent-formatted Excel column read as its values (0.2 = 20%)
+        if fractions:
             by_row = {r: round(v * 100, 6) for r, v in by_row.items()}
         if percent or fractions:
-            block.percent_weights = True
-            row = weights[0][0]
+            row = texts[0][0]
             self.findings.append(Finding(code=Code.FORM_UNPLACED, severity=Severity.INFO, location=row.where(col).model_copy(
                 update={"file": str(self.path)}), message="分值按百分比填写，已按百分制折算为分值（20% → 20 分）"))
-        for k, ind in enumerate(block.indicators):
-            if (w := by_row.get(ind.row)) is not None:
-                block.indicators[k] = ind.model_copy(update={"weight": w})
+        return by_row, percent or fractions
 
     # one form --------------------------------------------------------------------------------------------
     def parse(self, title: str | None, rows: list[Row], index: int) -> tuple[TargetTable, TableActuals | None]:
@@ -847,7 +853,9 @@ class _Parser:
 
 def _name(text: str) -> str:
     """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
-    return re.sub(r"\s+", "", text or "")
+    if not text or (text.isprintable() and " " not in text and "\u3000" not in text and "\xa0" not in text):
+        return text or ""
+    return re.sub(r"\s+", "", text)
 
 
 def _short(text: str, n: int = 40) -> str:

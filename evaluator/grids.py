@@ -38,6 +38,14 @@ class Grid:
     kind: str = "table"  # "table" | "paragraph" | "sheet" | "csv"
     file: str | None = None
 
+    @property
+    def merged_rows(self) -> set[int]:
+        """The rows that have a covered cell (computed once)."""
+        rows = self.__dict__.get("_merged_rows")
+        if rows is None:
+            rows = self.__dict__["_merged_rows"] = {r for r, _ in self.merged}
+        return rows
+
     def origin(self, r: int, c: int) -> tuple[int, int]:
         return self.merged.get((r, c), (r, c))
 
@@ -266,7 +274,8 @@ def _sheet_grid(sheet, label: str, file: str, specials: dict[tuple[int, int], tu
     rows: list[int] = []
     width = 0
     for r, values in enumerate(sheet.iter_rows()):  # rows from the sheet's first row, columns from its first column
-        row = [_cell_text(v) for v in values]
+        row = [v if type(v) is str and (not v or (v[0] > " " and v[-1] > " " and "\n" not in v)) else _cell_text(v)
+               for v in values]
         if start_c:
             row = [""] * start_c + row
         if not any(row) and r not in covered_rows and r not in special_rows:

@@ -349,11 +349,16 @@ def read_actuals(path: Path, targets: TargetSet) -> ActualSet:
                 raise InputFileError("这是目标表数据文件，不是实际完成值", where=str(path),
                                      hint="是否把目标表和实际完成值的顺序写反了？用法：evaluator score 目标表 实际完成值") from None
             raise
-    if kind in SHEETS and _is_fill_in_workbook(path):
+    if kind in SHEETS:
         from .workbook import read_workbook
 
-        return read_workbook(path, targets)
-    if kind in FORMS:
+        try:
+            return read_workbook(path, targets)
+        except InputFileError:
+            if _is_fill_in_workbook(path) or not _is_form(path):
+                raise
+        kind = "form"
+    if kind in FORMS or kind == "form":
         raise InputFileError("这是一份绩效目标表或自评表，不是实际完成值文件", where=str(path),
                              hint="实际完成值请用 evaluator template 目标表 生成的填报表填写；已填好的自评表请单独给出："
                                   "evaluator score 自评表")
@@ -382,6 +387,16 @@ def _is_fill_in_workbook(path: Path) -> bool:
     except Exception:  # noqa: BLE001 - unreadable: the reader that opens it says so
         return False
     return META_SHEET in names or INSTRUCTIONS_SHEET in names
+
+
+def _is_form(path: Path) -> bool:
+    from .forms import parse_forms
+
+    try:
+        parse_forms(path, form_grids(path))
+    except InputFileError:
+        return False
+    return True
 
 
 def _mapping(path: Path) -> dict | None:

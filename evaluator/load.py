@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import EvaluatorError, InputFileError, check_file_size, quote
+from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, quote
 from .model import ActualSet, TargetSet
 
 __all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data"]
@@ -37,10 +37,10 @@ def _read_mapping(path: Path) -> dict:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputFileError("文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8") from e
-    data = parse_data(text, str(path), as_json=path.suffix.lower() == ".json")
+    data = parse_data(clean_lines(text, str(path)), str(path), as_json=path.suffix.lower() == ".json")
     if not isinstance(data, dict):
         raise InputFileError("文件内容应为键值映射（YAML/JSON 对象）", where=str(path))
-    return data
+    return clean_strings(data, str(path))  # control characters: removed, each with a finding (errors.check_cell)
 
 
 def _validation_message(e: ValidationError, data: dict) -> str:

@@ -140,7 +140,8 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         "id": te.table, "title": te.title, "kind": te.kind.value, "is_department": is_dept, "year": year,
         "form_title": f"{kind_word}绩效自评表（{year}年度）",
         "report_title": f"{ev.unit_name}{year}年度{'部门整体支出' if is_dept else te.title + ' '}绩效自评报告"
-        if is_dept else f"{te.title.split('（')[-1].rstrip('）') if '（' in te.title else te.title}{year}年度绩效自评报告",
+        if is_dept else f"{target.project or (te.title.split('（')[-1].rstrip('）') if '（' in te.title else te.title)}"
+                        f"{year}年度绩效自评报告",
         "unit_name": ev.unit_name, "supervisor": target.supervisor, "fund": target.fund,
         "amount": _num(target.amount, 6), "period": target.period,
         "long_term_goal": target.long_term_goal, "annual_goal": annual_goal,

@@ -110,7 +110,8 @@ def _is_qualitative(target: str) -> bool:
 def _sheet_names(tables: list[TargetTable]) -> list[str]:
     names, seen = [], set()
     for t in tables:
-        base = re.sub(r"[\[\]:*?/\\]", "", (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title))[:28]
+        name = t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title)
+        base = re.sub(r"[\[\]:*?/\\]", "", name)[:28]
         name, n = base or t.id[:28], 2
         while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET):
             name, n = f"{base[:26]}{n}", n + 1

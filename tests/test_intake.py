@@ -258,3 +258,22 @@ def test_size_is_checked_from_the_dimension_before_reading(tmp_path, monkeypatch
     with pytest.raises(InputFileError, match="表格过大（3000 行 × 2 列，上限 1000 行"):
         import_form(path)
     assert time.perf_counter() - start < 5
+
+
+def test_control_characters_in_yaml_and_json_data_files(tmp_path):
+    """A literal \\v in a YAML file (which YAML itself refuses) and an escaped \\u000b in JSON: removed, located."""
+    text = SEED_ACTUALS.read_text(encoding="utf-8")
+    y = tmp_path / "actuals.yaml"
+    y.write_text(text.replace("unit_name: 石峰区政协", "unit_name: 石峰区\x0b政协", 1), encoding="utf-8")
+    got = read_inputs(SEED_TARGETS, y)
+    assert got.actuals.unit_name == "石峰区政协"
+    assert [(f.code, f.location.row) for f in got.findings] == [("control-character", 4)]
+    from evaluator.load import parse_data
+
+    data = parse_data(text, str(SEED_ACTUALS))
+    data["unit_name"] = "石峰区\x0b政协"
+    j = tmp_path / "actuals.json"
+    j.write_text(json.dumps(data, ensure_ascii=True), encoding="utf-8")  # written as \\u000b
+    got = read_inputs(SEED_TARGETS, j)
+    assert got.actuals.unit_name == "石峰区政协"
+    assert [(f.code, f.location.column) for f in got.findings] == [("control-character", "unit_name")]
