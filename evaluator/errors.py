@@ -78,8 +78,9 @@ def check_sheet_size(rows: int, columns: int, where: str) -> None:
                                   "EVALUATOR_MAX_COLUMNS")
 
 
-# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the two non-characters Excel rejects
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the two non-characters Excel rejects;
+# and the same controls as Excel writes them into its XML (_x000B_), which some readers hand back literally
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]|_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])_")
 _NOTICES: ContextVar[list | None] = ContextVar("evaluator_input_notices", default=None)
 
 
@@ -117,7 +118,7 @@ def remove_controls(text: str, where: str, location=None) -> str:
     """The text without its control characters; a warning finding says where they were and which."""
     from .model import Finding, Location, Severity
 
-    found = sorted(set(CONTROL_CHARACTERS.findall(text)))
+    found = sorted({chr(int(ch[2:6], 16)) if len(ch) > 1 else ch for ch in CONTROL_CHARACTERS.findall(text)})
     names = "、".join(_CONTROL_NAMES.get(ch, f"U+{ord(ch):04X}") for ch in found)
     notice(Finding(code=Code.CONTROL_CHARACTER, severity=Severity.WARNING,
                    location=location or Location(file=where),

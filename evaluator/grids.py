@@ -244,15 +244,15 @@ def sheet_grids(path: Path, visible_only: bool = True) -> list[Grid]:
             label = f"工作表“{meta.name}”"
             where = f"{file} {label}"
             part = parts.get(meta.name)
-            if part is not None:
-                dims = _xlsx_dimension(path, part)
-                if dims is not None:
-                    check_sheet_size(dims[0], dims[1], where)
+            dims = _xlsx_dimension(path, part) if part is not None else None
+            if dims is not None:
+                check_sheet_size(dims[0], dims[1], where)
             try:
                 sheet = book.get_sheet_by_name(meta.name)
             except Exception as e:  # noqa: BLE001 - a broken sheet inside a readable workbook
                 raise _open_error(path, e) from e
-            if part is None:  # .xls/.et: BIFF has no cheap dimension; a sheet holds at most 65,536 rows anyway
+            if dims is None:  # .xls/.et (BIFF: at most 65,536 rows), or an .xlsx written without its <dimension>:
+                # calamine holds the sheet compactly; the check comes before any Python object is built
                 check_sheet_size(sheet.total_height + 1 if sheet.height else 0, sheet.total_width + 1, where)
             specials = _xlsx_specials(path, part) if part is not None else {}
             grids.append(_sheet_grid(sheet, label, file, specials))

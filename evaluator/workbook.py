@@ -16,7 +16,8 @@ import yaml
 
 from .errors import InputFileError, check_cell, check_file_size, check_sheet_size
 from .model import (
-    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
+    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Location, TableActuals, TargetSet, TargetTable,
+    ValueKind,
 )
 from .output import no_formulas, wrapped_lines, write_atomic
 from .parse import normalise_text, parse_value
@@ -486,8 +487,9 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
     while r <= ws.max_row and len(rows) < len(table.indicators) + 1:
         values = {h: _merged_value(ws, r, c) for h, c in cols.items() if c}
         for h, v in values.items():
-            if isinstance(v, str):
-                check_cell(v, f"工作表“{ws.title}”第 {r} 行（{h}）")
+            if isinstance(v, str):  # too long: refused; control characters: removed, with a finding
+                values[h] = check_cell(v, f"工作表“{ws.title}”第 {r} 行（{h}）",
+                                       Location(sheet=f"工作表“{ws.title}”", row=r, column=h))
         if any(v not in (None, "") for v in values.values()):
             if any(str(values.get(h) or "").strip() in dict(NARRATIVE).values() for h in ("序号",)):
                 break

@@ -277,3 +277,27 @@ def test_control_characters_in_yaml_and_json_data_files(tmp_path):
     got = read_inputs(SEED_TARGETS, j)
     assert got.actuals.unit_name == "石峰区政协"
     assert [(f.code, f.location.column) for f in got.findings] == [("control-character", "unit_name")]
+
+
+def test_control_characters_typed_into_the_fill_in_workbook(tmp_path):
+    """A \\v pasted into a 偏差原因 of the clerk's workbook never reaches the report (issue 11 §3)."""
+    from openpyxl import load_workbook
+
+    book = tmp_path / "填报.xlsx"
+    assert run("template", str(SEED_TARGETS), "-o", str(book)).returncode == 0
+    wb = load_workbook(book)
+    ws = wb.worksheets[2]
+    head = next(r for r in range(1, 10) if ws.cell(row=r, column=4).value == "三级指标")
+    cols = {ws.cell(row=head, column=c).value: c for c in range(1, ws.max_column + 1)}
+    ws.cell(row=head + 1, column=cols["实际完成值"], value="1次")
+    ws.cell(row=head + 1, column=cols["偏差原因分析及改进措施"], value="原因QQVT说明")
+    import zipfile
+
+    wb.save(tmp_path / "raw.xlsx")
+    with zipfile.ZipFile(tmp_path / "raw.xlsx") as zin, zipfile.ZipFile(book, "w") as zout:
+        for item in zin.infolist():  # Excel writes a pasted \v as _x000B_
+            zout.writestr(item, zin.read(item).replace(b"QQVT", b"_x000B_"))
+    got = read_inputs(SEED_TARGETS, book)
+    notes = [a.deviation_note for t in got.actuals.tables for a in t.indicators if a.deviation_note]
+    assert notes == ["原因说明"]
+    assert [f.code for f in got.findings] == ["control-character"]
