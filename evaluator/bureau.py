@@ -32,7 +32,7 @@ from .rules import RuleSet
 from .store import Store
 
 __all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
-           "import_reviews", "BatchResult", "Loaded", "score_items"]
+           "import_reviews", "review_score", "BatchResult", "Loaded", "score_items"]
 
 TARGET_NAMES = ("targets.yaml", "targets.yml", "targets.json")
 ACTUAL_NAMES = ("actuals.yaml", "actuals.yml", "actuals.json")
@@ -47,6 +47,7 @@ FLAGS = {
     "total-mismatch": "自评总分与各行得分合计不一致",
     "score-above-spending": "指标得分率高于预算执行率 5 个百分点以上（绩效与资金使用不匹配）",
     "underspent": "预算执行率低于 80%（超过 20% 资金未使用）",
+    "word-actual": "定量指标的实际完成值只写了“已完成”等文字，未填数值（按定性档次计分）",
 }
 
 
@@ -326,7 +327,8 @@ def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.Data
     per = bare.groupby(qual["submission_id"]).agg(["all", "size"])
     rows += [(sid, "qualitative-undescribed") for sid in sorted(per.index[(per["all"]) & (per["size"] >= 2)])]
     for code, flag in ((Code.MISSING_DEVIATION_NOTE.value, "missing-deviation-note"),
-                       (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch")):
+                       (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch"),
+                       (Code.WORD_ACTUAL.value, "word-actual")):
         rows += [(sid, flag) for sid in sorted(set(fnd.loc[fnd["code"] == code, "submission_id"]))]
     # totals that do not match their own rows: claimed 总分 ≠ Σ claimed row scores (computed where none) + 执行
     claimed_rows = inds["claimed"].fillna(inds["score"]).fillna(0).groupby(inds["submission_id"]).sum()
@@ -467,19 +469,9 @@ def import_reviews(store: Store, path: Path, reviewer: str | None = None) -> int
         if pos_n is None or (sid_n, pos_n - 1) not in weights:
             problems.append(f"{where}：提交 {sid_n} 没有序号“{pos}”的指标")
             continue
-        try:
-            value = float(str(score).strip()) if not isinstance(score, bool) else math.nan
-        except ValueError:
-            value = None
-        if value is None or not math.isfinite(value):
-            problems.append(f"{where}（复核得分）：“{score}”不是数字")
-            continue
-        weight = weights[(sid_n, pos_n - 1)]
-        if value < 0:
-            problems.append(f"{where}（复核得分）：{value:g} 小于 0")
-            continue
-        if weight is not None and value > float(weight) + 1e-9:
-            problems.append(f"{where}（复核得分）：{value:g} 超过该指标的分值 {float(weight):g}")
+        value, problem = review_score(score, weights[(sid_n, pos_n - 1)])
+        if problem:
+            problems.append(f"{where}（复核得分）：{problem}")
             continue
         rows.append({"submission_id": sid_n, "position": pos_n - 1, "score": value, "reviewer": reviewer,
                      "note": None if note in (None, "") else str(note)})
@@ -488,6 +480,22 @@ def import_reviews(store: Store, path: Path, reviewer: str | None = None) -> int
         raise InputFileError(f"复核表有 {len(problems)} 处问题，未导入：\n  " + "\n  ".join(problems[:20]) + more,
                              where=str(path), hint="请逐格改正后重新导入")
     return store.save_reviews(rows)
+
+
+def review_score(raw: Any, weight: float | None) -> tuple[float | None, str | None]:
+    """A 复核得分 as typed → (score, None), or (None, why not): a finite number from 0 to the row's 分值. The one
+    rule for the reviewers' workbook and the web application."""
+    try:
+        value = float(str(raw).strip()) if not isinstance(raw, bool) else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        return None, f"“{raw}”不是数字"
+    if value < 0:
+        return None, f"{value:g} 小于 0"
+    if weight is not None and value > float(weight) + 1e-9:
+        return None, f"{value:g} 超过该指标的分值 {float(weight):g}"
+    return value, None
 
 
 def _whole(v: Any) -> int | None:

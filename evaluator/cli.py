@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from contextlib import contextmanager
@@ -288,8 +289,10 @@ def report_cmd(
     rules: str = RULES_OPT,
     budget: Optional[float] = BUDGET_OPT,
     spent: Optional[float] = SPENT_OPT,
+    force: bool = typer.Option(False, "--force", help="覆盖生成后又被修改过的文件（默认保留修改过的文件，新文件另存为 .v2）"),
+    money_decimals: int = typer.Option(2, "--money-decimals", min=0, max=6, help="金额（万元）保留的小数位数"),
 ) -> None:
-    """生成每张表的自评表（xlsx、docx）和自评报告（html、docx、pdf，含图表），可直接随决算报送。"""
+    """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from .report import FORMATS, write_reports
 
     with _reported():
@@ -300,11 +303,11 @@ def report_cmd(
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
         out_dir = output or Path("reports") / targets.stem
         if "pdf" in wanted:
-            from .charts import pdf_font_ready
+            from .fonts import pdf_font_ready
 
             if not pdf_font_ready():
-                typer.echo("首次生成 PDF：正在建立中文字体缓存（约 20 秒，每台机器只需一次）……", err=True)
-        files = write_reports(tset, aset, ev, rs, out_dir, wanted)
+                typer.echo("首次生成 PDF：正在建立中文字体缓存（约 40 秒，每台机器只需一次）……", err=True)
+        files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals)
     console = _console()
     for t in ev.tables:
         state = f"总分 {fmt(t.total)}，等级 {t.grade}" if t.complete else "总分暂无法确定（见报告“八、其他需要说明的情况”）"
@@ -315,6 +318,11 @@ def report_cmd(
     console.print(f"已生成 {len(files)} 个文件，位于 {out_dir}：")
     for f in files:
         console.print(f"  {f.name}")
+    kept = [f for f in files if re.search(r"\.v\d+\.[^.]+$", f.name)]
+    if kept:
+        console.print(Text(f"有 {len(kept)} 个文件生成后被修改过，已保留原文件，新文件另存为 .v2 等（覆盖请加 --force）。",
+                           style="yellow"))
+    console.print("签字前请先查看审核清单（…自评审核清单.xlsx）中的问题和计分过程。")
 
 
 @app.command("whatif")
@@ -664,6 +672,156 @@ def review_import_cmd(
     with _reported(), _store(db) as store:
         n = import_reviews(store, file, reviewer)
     typer.echo(f"已导入 {n} 项复核得分")
+
+
+@app.command("serve")
+def serve_cmd(
+    db: Optional[str] = DB_OPT,
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址（默认只接受本机访问）"),
+    port: int = typer.Option(8000, "--port", help="端口"),
+    workers: int = typer.Option(1, "--workers", help="工作进程数（PostgreSQL 部署可多开，见 docs/deploy.md）"),
+    demo: bool = typer.Option(False, "--demo", help="数据库还没有账号时，先装入演示数据（财政局、石峰区政协、示例单位和 2023 年度任务）"),
+) -> None:
+    """启动网页版（自评任务、填报、送审、退回、复核、对比）。默认使用当前目录的 evaluator.db。"""
+    import uvicorn
+
+    from .store import Store, default_url
+
+    url = db or default_url()
+    with _reported():
+        with Store(url) as store:
+            if demo:
+                from .web.demo import DEMO_PASSWORD, seed_demo
+
+                if seed_demo(store).get("users"):
+                    typer.echo(f"已装入演示数据。账号：bureau（财政局）、shifeng-clerk（石峰区政协填报人）、shifeng-head"
+                               f"（负责人）、supervisor（主管部门）、unit1-clerk …，密码均为 {DEMO_PASSWORD}")
+            from .web.auth import list_users
+
+            if not list_users(store):
+                typer.echo("数据库中还没有账号：请先运行 evaluator users add 用户名 --role bureau 开设账号", err=True)
+    typer.echo(f"evaluator 网页版：http://{host}:{port}/  （数据库 {url}；Ctrl-C 停止）")
+    import os
+
+    os.environ["EVALUATOR_DB"] = url
+    uvicorn.run("evaluator.web.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                proxy_headers=True)
+
+
+users_app = typer.Typer(help="账号：开设、列出、改密码、停用、程序访问令牌", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(users_app, name="users")
+
+
+def _password(password: Optional[str]) -> str:
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再输入一次：") != first:
+        raise EvaluatorError("两次输入的密码不一致")
+    return first
+
+
+@users_app.command("add")
+def users_add_cmd(
+    username: str = typer.Argument(..., help="用户名（登录用）", show_default=False),
+    role: str = typer.Option(..., "--role", help="clerk 单位填报人 | head 单位负责人 | supervisor 主管部门 | bureau 财政局 | admin 管理员"),
+    unit: Optional[str] = typer.Option(None, "--unit", help="所属单位（填报人、负责人、主管部门须填）"),
+    name: Optional[str] = typer.Option(None, "--name", help="姓名"),
+    password: Optional[str] = typer.Option(None, "--password", help="密码（不填则从终端或标准输入读取）"),
+    db: Optional[str] = DB_OPT,
+) -> None:
+    """开设账号（密码以 argon2 散列保存）。"""
+    from .web.auth import add_user
+
+    with _reported(), _store(db) as store:
+        user = add_user(store, username, _password(password), role, unit, name)
+    typer.echo(f"已开设账号 {user.username}（{user.role.value}）")
+
+
+@users_app.command("list")
+def users_list_cmd(db: Optional[str] = DB_OPT) -> None:
+    """列出全部账号。"""
+    from .web.auth import list_users
+    from .web.permissions import ROLE_LABEL, Role
+
+    with _reported(), _store(db) as store:
+        rows = list_users(store)
+    for r in rows:
+        typer.echo(f"{r['username']}\t{ROLE_LABEL[Role(r['role'])]}\t{r['unit'] or '—'}\t{r['name'] or ''}\t"
+                   f"{'正常' if r['active'] else '已停用'}")
+
+
+@users_app.command("passwd")
+def users_passwd_cmd(username: str = typer.Argument(..., show_default=False),
+                     password: Optional[str] = typer.Option(None, "--password"), db: Optional[str] = DB_OPT) -> None:
+    """修改密码（该账号已登录的会话全部失效）。"""
+    from .web.auth import set_password
+
+    with _reported(), _store(db) as store:
+        set_password(store, username, _password(password))
+    typer.echo(f"已修改 {username} 的密码")
+
+
+@users_app.command("disable")
+def users_disable_cmd(username: str = typer.Argument(..., show_default=False), db: Optional[str] = DB_OPT) -> None:
+    """停用账号（会话和令牌随即失效；记录保留）。"""
+    from .web.auth import set_active
+
+    with _reported(), _store(db) as store:
+        set_active(store, username, False)
+    typer.echo(f"已停用 {username}")
+
+
+@users_app.command("enable")
+def users_enable_cmd(username: str = typer.Argument(..., show_default=False), db: Optional[str] = DB_OPT) -> None:
+    """重新启用账号。"""
+    from .web.auth import set_active
+
+    with _reported(), _store(db) as store:
+        set_active(store, username, True)
+    typer.echo(f"已启用 {username}")
+
+
+@users_app.command("token")
+def users_token_cmd(username: str = typer.Argument(..., show_default=False),
+                    name: Optional[str] = typer.Option(None, "--name", help="令牌用途，例如 省平台"),
+                    db: Optional[str] = DB_OPT) -> None:
+    """为程序访问 /api/ 生成令牌（只显示这一次）：Authorization: Bearer 令牌。"""
+    from .web.auth import new_api_token
+
+    with _reported(), _store(db) as store:
+        token = new_api_token(store, username, name)
+    typer.echo(token)
+
+
+units_app = typer.Typer(help="单位：导入单位名单（含主管部门）、列出", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(units_app, name="units")
+
+
+@units_app.command("import")
+def units_import_cmd(file: Path = typer.Argument(..., help="单位名单（CSV 或 .xlsx）：单位名称、主管部门、单位编码（可选）",
+                                                 show_default=False), db: Optional[str] = DB_OPT) -> None:
+    """导入单位名单；主管部门不存在时一并建立。已有的单位更新其主管部门和编码。"""
+    from .web.workflow import import_units
+
+    with _reported(), _store(db) as store:
+        counts = import_units(store, file)
+    typer.echo(f"读取 {counts['rows']} 行，新增 {counts['new']} 个单位（含主管部门）")
+
+
+@units_app.command("list")
+def units_list_cmd(db: Optional[str] = DB_OPT) -> None:
+    """列出全部单位及其主管部门。"""
+    from .web.workflow import list_units
+
+    with _reported(), _store(db) as store:
+        rows = list_units(store)
+    for r in rows:
+        typer.echo(f"{r['name']}\t{r['parent'] or '—'}\t{r['code'] or ''}")
 
 
 @app.command("synth")

@@ -14,7 +14,7 @@ from .model import Band
 from .parse import canonical_numbers, parse_value
 
 # Labels used inside the hot path are small integer codes: comparisons and np.where on int8 arrays run in C.
-KINDS = ("number", "rate", "deadline", "qualitative", "na", "blank", "unreadable")
+KINDS = ("number", "rate", "deadline", "qualitative", "na", "blank", "unreadable", "no-answer")
 K = {name: i for i, name in enumerate(KINDS)}
 CMPS = ("", "ge", "gt", "le", "lt", "eq", "band")
 C = {name: i for i, name in enumerate(CMPS)}

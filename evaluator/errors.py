@@ -246,6 +246,8 @@ class Code(StrEnum):
     CLAIMED_SCORE_MISMATCH = "claimed-score-mismatch"
     CLAIMED_TOTAL_MISMATCH = "claimed-total-mismatch"
     UNMATCHED_ACTUAL = "unmatched-actual"
+    ACTUALS_OTHER_UNIT = "actuals-other-unit"
+    ACTUALS_OTHER_YEAR = "actuals-other-year"
     DUPLICATE_INDICATOR = "duplicate-indicator"
     OVER_ACHIEVEMENT = "over-achievement"
     NOT_APPLICABLE = "not-applicable"

@@ -10,6 +10,7 @@ guessed silently.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,9 +21,9 @@ from .errors import Code, InputFileError, check_file_size, notice
 from .grids import Grid, clean_text, col_name
 from .model import (
     Actual, ActualSet, BudgetExecution, BudgetLine, BudgetPlan, Contacts, CostNote, Finding, FundItem, Indicator,
-    Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
+    MAX_POINTS, Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
 )
-from .parse import normalise_text
+from .parse import excel_error, normalise_text
 
 __all__ = ["Grid", "read_grids", "parse_forms", "import_form", "FormImport", "clean_text"]
 
@@ -505,7 +506,7 @@ class _Parser:
             at = row.grid.row_number(row.r)
             weight_text = cell("weight")
             if weight_text:
-                weights.append((row, weight_text))
+                weights.append((row, weight_text, l3))
             ident = f"r{at}" if self_eval else None
             pending.append(dict(id=ident, level1=l1, level2=l2, level3=l3, target=cell("comparator") + cell("target"),
                                 unit=cell("unit") or None, standard=cell("standard") or None, row=at))
@@ -513,43 +514,57 @@ class _Parser:
                 note = cell("note")
                 actuals.append(Actual(indicator=l3, level2=l2, id=ident, actual=cell("actual") or None,
                                       deviation_note=None if note in _NO_NOTE or normalise_text(note) in _NO_NOTE else note,
-                                      claimed_score=self.score_cell(row, cols.get("claimed"), cell("claimed"))))
+                                      claimed_score=self.points(row, cols.get("claimed"), cell("claimed"), "得分", l3)))
         by_row, percent = self.weights(weights, cols.get("weight"))
         indicators = [Indicator(**fields, weight=by_row.get(fields["row"])) for fields in pending]
         return _Block(indicators, actuals, k, end, self_eval, percent)
 
-    def score_cell(self, row: Row, c: int | None, text: str) -> float | None:
+    def points(self, row: Row, c: int | None, text: str, column: str, indicator: str, percent: bool = False
+               ) -> float | None:
+        """A 分值 or 得分 cell: blank, or a finite number on the 100-point scale; an Excel error value, a word or a
+        number out of range is an error finding naming the row and indicator (a 自评表 with one is not scored)."""
         if not text:
             return None
         if _NUM.match(text):
-            return float(text)
-        if normalise_text(text) in ("/", "-", "—", "无"):
+            value = float(text)
+        else:
+            t = normalise_text(text).rstrip("分")
+            if t in ("/", "-", "—", "无", ""):
+                return None
+            if err := excel_error(text):
+                self.point_error(row, indicator, f"“{column}”是 Excel 的错误值“{err}”（公式出错）")
+                return None
+            value = _number(t.rstrip("%") if percent else t)
+            if value is None:
+                self.point_error(row, indicator, f"“{column}”应为数字，实际为“{_short(text)}”")
+                return None
+        if not (math.isfinite(value) and 0 <= value <= MAX_POINTS):
+            self.point_error(row, indicator, f"“{column}”应为 0–100 之间的数字，实际为“{_short(text)}”")
             return None
-        value = _number(text.rstrip("分"))
-        if value is None:
-            self.note(row, c, f"得分应为数字，实际为“{_short(text)}”", Severity.ERROR)
         return value
 
-    def weights(self, weights: list[tuple[Row, str]], col: int | None) -> tuple[dict[int, float], bool]:
+    def point_error(self, row: Row, indicator: str, message: str) -> None:
+        loc = row.where().model_copy(update={"file": str(self.path), "indicator": indicator})
+        self.findings.append(Finding(code=Code.FORM_UNPLACED, severity=Severity.ERROR, location=loc, message=message))
+
+    def weights(self, weights: list[tuple[Row, str, str]], col: int | None) -> tuple[dict[int, float], bool]:
         """分值 by source row: numbers, or printed as percentages ("20%", 100% in all: Sichuan's 区域绩效自评表) — read as
         points on the 100-point scale — or percent-formatted Excel cells (0.2 = 20%)."""
+        shown = [normalise_text(t) for _, t, _ in weights]
+        shown = [t for t in shown if t not in ("/", "-", "—", "无")]
+        percent = bool(shown) and all(t.endswith("%") for t in shown)
         by_row: dict[int, float] = {}
-        texts = [(row, t if _NUM.match(t) else normalise_text(t).rstrip("分")) for row, t in weights]
-        texts = [(row, t) for row, t in texts if t not in ("/", "-", "—", "无")]
-        percent = bool(texts) and all(t.endswith("%") for _, t in texts)
-        for (row, t), (_, text) in zip(texts, weights):
-            value = _number(t.rstrip("%")) if percent else _number(t)
-            if value is None:
-                self.note(row, col, f"分值应为数字，实际为“{_short(text)}”", Severity.ERROR)
-                continue
-            by_row[row.grid.row_number(row.r)] = value
+        for row, text, indicator in weights:
+            value = self.points(row, col, text, "分值", indicator, percent)
+            if value is not None:
+                by_row[row.grid.row_number(row.r)] = value
         values = list(by_row.values())
         fractions = bool(values) and not percent and all(0 <= v <= 1 for v in values) and 0.5 <= sum(values) <= 1.0001 \
             and any(not float(v).is_integer() for v in values)
         if fractions:
             by_row = {r: round(v * 100, 6) for r, v in by_row.items()}
         if percent or fractions:
-            row = texts[0][0]
+            row = weights[0][0]
             self.findings.append(Finding(code=Code.FORM_UNPLACED, severity=Severity.INFO, location=row.where(col).model_copy(
                 update={"file": str(self.path)}), message="分值按百分比填写，已按百分制折算为分值（20% → 20 分）"))
         return by_row, percent or fractions
@@ -911,6 +926,9 @@ def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = Non
 
 def import_form(path: str | Path, unit_name: str | None = None) -> FormImport:
     """Read a Word/Excel/CSV file holding one or more official forms (any format ``intake`` accepts)."""
+    from .load import values_in_range  # a year, 分值 or amount out of range: the file's one-line error
+
     p = Path(path)
     check_file_size(p)
-    return parse_forms(p, read_grids(p), unit_name)
+    with values_in_range(str(p)):
+        return parse_forms(p, read_grids(p), unit_name)

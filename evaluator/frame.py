@@ -48,6 +48,7 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
         if t not in known_tables:
             findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
                                     message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    findings += _other_unit_or_year(targets, actuals, file)
     rows: list[tuple] = []
     for table in targets.tables:
         if not table.indicators:
@@ -96,3 +97,29 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                                         location=Location(file=file, table=table.id, indicator=a.indicator),
                                         message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
     return rows, findings
+
+
+def _other_unit_or_year(targets: TargetSet, actuals: ActualSet | None, file: str | None) -> list[Finding]:
+    """Actuals written for another unit or another year than the targets (a file picked from the wrong folder)."""
+    from difflib import SequenceMatcher
+
+    from .errors import quote
+    from .parse import normalise_text
+
+    first = next((t.id for t in targets.tables if t.indicators), None)
+    if actuals is None or first is None:
+        return []
+    out = []
+    where = Location(file=file, table=first, column="year")
+    if actuals.year and targets.year and actuals.year != targets.year:
+        out.append(Finding(code=Code.ACTUALS_OTHER_YEAR, severity=Severity.ERROR, location=where,
+                           message=f"实际完成值文件是 {actuals.year} 年度的，目标表是 {targets.year} 年度的；"
+                                   "请核对是否选错了文件"))
+    a, t = normalise_text(actuals.unit_name), normalise_text(targets.unit_name)
+    if a and t and a not in t and t not in a:
+        alike = SequenceMatcher(None, a, t).ratio() >= 0.5
+        out.append(Finding(code=Code.ACTUALS_OTHER_UNIT, severity=Severity.WARNING if alike else Severity.ERROR,
+                           location=where.model_copy(update={"column": "unit_name"}),
+                           message=f"实际完成值文件的单位“{quote(actuals.unit_name)}”与目标表的单位“{quote(targets.unit_name)}”"
+                                   + ("写法不一致；请核对" if alike else "完全不同；请核对是否选错了文件")))
+    return out

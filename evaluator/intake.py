@@ -268,7 +268,10 @@ def read_targets(path: Path, unit_name: str | None = None) -> tuple[TargetSet, A
         raise InputFileError("这是自评填报表（实际完成值），不是目标表", where=str(path),
                              hint="是否把目标表和实际完成值的顺序写反了？用法：evaluator score 目标表 自评填报.xlsx")
     if kind in FORMS:
-        result = parse_forms(path, form_grids(path, kind), unit_name)
+        from .load import values_in_range  # a year, 分值 or amount out of range: the file's one-line error
+
+        with values_in_range(str(path)):
+            result = parse_forms(path, form_grids(path, kind), unit_name)
         return result.targets, result.actuals, result.findings
     raise _refuse(path, kind, "不能作为目标表")
 
@@ -293,7 +296,7 @@ def _one_file(path: Path, tset: TargetSet, aset: ActualSet | None, findings: lis
     for f in findings:
         if f.severity == "error":
             raise InputFileError(f.message, where=f.location.describe().removeprefix("文件 "),
-                                 hint="请填写数字或留空后再试")
+                                 hint="请改正公式，或填写 0–100 之间的数字，或留空")
     if not tset.unit_name:  # a bare indicator table: named by its file, as before
         name = unit_name or path.stem
         tset = tset.model_copy(update={"unit_name": name, "tables": [
@@ -303,7 +306,10 @@ def _one_file(path: Path, tset: TargetSet, aset: ActualSet | None, findings: lis
     if year:
         tset = tset.model_copy(update={"year": year, "tables": [t.model_copy(update={"year": year}) for t in tset.tables]})
         aset = aset.model_copy(update={"year": year})
-    return tset, _override_budget(aset, budget, spent), findings
+    from .load import values_in_range
+
+    with values_in_range(str(path)):  # --budget/--spent out of range
+        return tset, _override_budget(aset, budget, spent), findings
 
 
 def read_inputs(targets: Path, actuals: Path | None, budget: float | None = None, spent: float | None = None,
@@ -372,7 +378,7 @@ def _override_budget(aset: ActualSet, budget: float | None, spent: float | None)
     for t in aset.tables:
         b = t.budget or BudgetExecution()
         update = {k: v for k, v in (("budget", budget), ("spent", spent)) if v is not None}
-        tables.append(t.model_copy(update={"budget": b.model_copy(update=update)}))
+        tables.append(t.model_copy(update={"budget": BudgetExecution.model_validate({**b.model_dump(), **update})}))
     return aset.model_copy(update={"tables": tables})
 
 

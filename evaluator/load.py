@@ -11,8 +11,9 @@ import io
 import json
 import math
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, quote
 from .model import ActualSet, TargetSet
 
-__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data"]
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range"]
 
 
 def inputs_hash(*paths: str | Path) -> str:
@@ -43,11 +44,11 @@ def _read_mapping(path: Path) -> dict:
     return clean_strings(data, str(path))  # control characters: removed, each with a finding (errors.check_cell)
 
 
-def _validation_message(e: ValidationError, data: dict) -> str:
+def _validation_message(e: ValidationError, data: dict, labels: bool = False) -> str:
     msgs = []
     for err in e.errors()[:5]:
         loc = err["loc"]
-        where = _describe_loc(loc, data)
+        where = _describe_loc(tuple(FIELD_LABELS.get(p, p) if labels else p for p in loc), data)
         kind = err["type"]
         if kind == "extra_forbidden":
             msgs.append(f"{where}：未知的键“{loc[-1]}”，请检查拼写")
@@ -78,6 +79,22 @@ def _reason(err: dict) -> str:
     if kind == "value_error":
         return str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
     return _REASONS.get(kind, err["msg"])
+
+
+@contextmanager
+def values_in_range(where: str) -> Iterator[None]:
+    """Around a reader building models from cells: a value out of range (a year 1999 in a title, a 分值 of 150, an
+    ``inf`` budget) is the file's one-line error, never a pydantic traceback."""
+    try:
+        yield
+    except ValidationError as e:
+        raise InputFileError(_validation_message(e, {}, labels=True), where=where,
+                             hint="请检查表中的年度、分值和金额（年度 2000–2100，分值 0–100，金额为有限的数字）") from e
+
+
+FIELD_LABELS = {"year": "年度", "weight": "分值", "claimed_score": "得分", "judged_score": "评判得分", "rate_base": "计量基数",
+                "budget": "全年预算数", "spent": "全年执行数", "initial": "年初预算数", "amount": "金额", "total": "资金总额",
+                "claimed_total": "自评得分"}
 
 
 def _describe_loc(loc: tuple, data: Any) -> str:

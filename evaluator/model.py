@@ -32,6 +32,7 @@ class ValueKind(StrEnum):
     NOT_APPLICABLE = "na"
     BLANK = "blank"
     UNREADABLE = "unreadable"
+    NO_ANSWER = "no-answer"  # 不详, 待统计, TBD, ?, nan, inf, an Excel error value (#DIV/0!): never a score
 
 
 class Band(StrEnum):
@@ -360,6 +361,13 @@ class ActualSet(_Strict):
     contacts: Contacts | None = None
     report_date: str | None = Field(None, validation_alias=_alias("report_date", "报告日期"))
     budget_code: str | None = Field(None, validation_alias=_alias("budget_code", "预算编码"))
+    # what the 自评报告 says that only the unit can write; absent, the report leaves a marked place to write
+    organization: str | None = Field(None, validation_alias=_alias("organization", "机构设置及人员情况"))
+    evaluation_work: str | None = Field(None, validation_alias=_alias("evaluation_work", "自评工作开展情况"))
+    results_use: str | None = Field(None, validation_alias=_alias("results_use", "结果应用"))
+    other_notes: str | None = Field(None, validation_alias=_alias("other_notes", "其他需要说明的情况"))
+    bureau: str | None = Field(None, validation_alias=_alias("bureau", "财政部门"))  # who issues the form (cover)
+    evaluator_org: str | None = Field(None, validation_alias=_alias("evaluator_org", "评价机构"))
     tables: list[TableActuals]
 
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from .errors import OutputFileError, os_error_message
 from .model import Evaluation, TableKind
 
-__all__ = ["evaluation_json", "write_atomic", "no_formulas", "wrapped_lines"]
+__all__ = ["evaluation_json", "write_atomic", "no_formulas", "wrapped_lines", "safe_name", "unique_names"]
 
 
 def _indicator(i) -> dict[str, Any]:
@@ -103,3 +105,36 @@ def wrapped_lines(text: str, columns: float) -> int:
     Excel does not grow rows for wrapped text when a file is opened, so writers size them from this."""
     room = max(columns, 1)
     return sum(max(1, -(-sum(2 if ord(c) > 0x2E7F else 1 for c in part) // room)) for part in str(text).split("\n"))
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u2028\u2029]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
+def safe_name(name: str, limit: int = 120) -> str:
+    """A file or folder name made from input text (a unit name, a title, a table id) that is safe on every system:
+    no path separators or characters Windows forbids, no leading dots ("../x" cannot climb), no reserved device
+    names (CON, NUL …), at most ``limit`` bytes of UTF-8 (cut at a character); never empty."""
+    text = unicodedata.normalize("NFC", str(name))
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    text = re.sub(r"_+", "_", text).strip("_ .") or "未命名"
+    if _RESERVED.match(text):
+        text = f"_{text}"
+    raw = text.encode("utf-8")
+    if len(raw) > limit:
+        text = raw[:limit].decode("utf-8", errors="ignore").rstrip(" .")
+    return text
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """``names`` with repeats numbered ("x", "x（2）"), compared without case as Windows and macOS do."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        candidate, n = name, 2
+        while candidate.casefold() in seen:
+            candidate, n = f"{name}（{n}）", n + 1
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out

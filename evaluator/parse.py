@@ -15,7 +15,7 @@ from .errors import quote
 from .model import Band, Comparator, ParsedValue, ValueKind
 
 __all__ = ["parse_value", "normalise_text", "classify_phrase", "chinese_number", "normalise_unit", "parse_scoring_text",
-           "canonical_number", "canonical_numbers"]
+           "canonical_number", "canonical_numbers", "excel_error", "no_answer", "EXCEL_ERRORS"]
 
 # --------------------------------------------------------------------------- normalisation
 _SYMBOLS = str.maketrans(
@@ -37,6 +37,42 @@ def normalise_text(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- vocabulary
+# the error values Excel and WPS store in a cell whose formula failed: unreadable, never 0 and never full marks
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
+                          "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#PYTHON!"})
+# words that stand where an answer should be (compared in lower case, after normalise_text)
+NO_ANSWER = frozenset({
+    "不详", "待统计", "未统计", "无法统计", "暂未统计", "尚未统计", "暂无统计", "统计中", "正在统计", "待定", "未定", "待核实",
+    "待核定", "待确认", "待补充", "待补", "待填", "待填写", "待更新", "待报", "待核", "未知", "不清楚", "不明", "未填", "未填写",
+    "未录入", "暂缺", "缺失", "空白", "略", "tbd", "tbc", "todo", "xx", "xxx", "nan", "none", "null", "inf", "+inf", "-inf",
+    "infinity", "+infinity", "-infinity", "∞", "+∞", "-∞",
+})
+_PLACEHOLDER_CHARS = frozenset("?.…*×#")  # "？", "……", "***", "×××" alone say nothing
+
+
+def excel_error(text: object) -> str | None:
+    """The Excel/WPS error value a cell holds ("#DIV/0!", "#N/A", "＃REF！" …) in its usual spelling, else None.
+    Every reader asks this of a cell before reading it as a number or a word."""
+    if not isinstance(text, str) or not 2 <= len(text) <= 20:
+        return None
+    s = normalise_text(text).upper()
+    return s if s in EXCEL_ERRORS else None
+
+
+def no_answer(text: str) -> str | None:
+    """Why a text is no answer at all (an Excel error value, a placeholder word, nan/inf), in Chinese; else None."""
+    if len(text) > 20:
+        return None
+    if err := excel_error(text):
+        return f"“{err}”是 Excel 的错误值（公式出错），不是可计分的值"
+    s = normalise_text(text).lower()
+    if s in NO_ANSWER:
+        return f"“{quote(text.strip())}”不是数值或完成情况" + ("（不是有限的数字）" if "inf" in s or "nan" in s or "∞" in s else "")
+    if s and set(s) <= _PLACEHOLDER_CHARS:
+        return f"“{quote(text.strip())}”是占位符号，不是数值或完成情况"
+    return None
+
+
 NOT_APPLICABLE = {"无", "/", "\\", "不适用", "不涉及", "N/A", "n/a", "NA", "na", "无此项", "暂无", "无此指标", "//"}
 DASHES = {"-", "--", "---", "一", "——", "_", "~"}
 
@@ -276,6 +312,8 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
         return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, problem=f"文字过长（{len(raw)} 个字符），不是指标值")
     if unit is None and (c := canonical_number(raw)):
         return ParsedValue(raw=raw, kind=ValueKind.NUMBER, comparator=c[0], value=c[1], unit=c[2], scale=c[3])
+    if why := no_answer(raw):
+        return ParsedValue(raw=raw, kind=ValueKind.NO_ANSWER, problem=why)
     s = normalise_text(raw)
     if unit and (u := normalise_text(unit)) and not s.endswith(u) and s not in NOT_APPLICABLE and s not in DASHES:
         s += u

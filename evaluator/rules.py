@@ -381,10 +381,41 @@ class Weights(_Strict):
         return self
 
 
+def _words(v: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if any(not w.strip() for w in v):
+        raise ValueError(f"{what}中有空的词")
+    return tuple(w.strip() for w in v)
+
+
 class DirectionRules(_Strict):
+    """Which indicators are lower-is-better (反向) when the target has no operator: those under a 二级指标 in
+    ``lower_level2`` (成本) and those whose 三级指标 name contains a word of ``lower_names`` — unless it also contains
+    a word of ``higher_names`` (投诉办结率, 血压控制率: the same word, higher is better). An operator always wins."""
+
     lower_level2: tuple[str, ...] = ("成本",)
     lower_names: tuple[str, ...] = ("控制率", "调整率", "结余率", "结转率", "投诉率", "差错率", "事故率", "发生率",
                                     "超支率", "变动率", "失误率", "不合格率")
+    higher_names: tuple[str, ...] = ()
+
+    @field_validator("lower_level2", "lower_names", "higher_names")
+    @classmethod
+    def _no_blank(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _words(v, "方向词表")
+
+    @model_validator(mode="after")
+    def _no_word_both_ways(self) -> "DirectionRules":
+        both = sorted(set(self.lower_names) & set(self.higher_names))
+        if both:
+            raise ValueError(f"“{'、'.join(both)}”同时列在 lower_names 和 higher_names 中")
+        return self
+
+
+# The words a unit may write as the actual of a quantitative target instead of a number (scored by the qualitative
+# band they name, with a warning): domain.md §3–§4. Any other text there is an error, never full marks.
+WORD_ACTUALS = ("达成年度指标", "达成", "已达成", "达成预期指标", "达成预期目标", "完成", "已完成", "全部完成", "全面完成",
+                "圆满完成", "按计划完成", "达到", "已达到", "达到预期", "达标", "已达标", "实现", "已实现",
+                "部分达成年度指标并具有一定效果", "部分达成", "部分完成", "基本完成", "基本达成", "基本达到",
+                "未达成年度指标且效果较差", "未达成", "未完成", "未达到", "未达标")
 
 
 class Scoring(_Strict):
@@ -461,6 +492,7 @@ class RuleSet(_Strict):
     sources: tuple[Source, ...] = Field(min_length=1)
     weights: Weights
     direction: DirectionRules = DirectionRules()
+    word_actuals: tuple[str, ...] = WORD_ACTUALS
     scoring: Scoring
     not_applicable: Literal["rescale", "full"] = "rescale"
     missing_actual: Literal["error", "zero"] = "error"
@@ -470,6 +502,18 @@ class RuleSet(_Strict):
     rounding: Rounding = Rounding()
     grades: tuple[Grade, ...] = Field(min_length=1)
     claimed_tolerance: float = Field(0.01, ge=0)
+
+    @field_validator("word_actuals")
+    @classmethod
+    def _word_list(cls, v):
+        return _words(v, "word_actuals ")
+
+    @property
+    def word_actual_keys(self) -> frozenset[str]:
+        """``word_actuals`` as compared: normalised, without end punctuation."""
+        from .parse import normalise_text
+
+        return frozenset(normalise_text(w).rstrip("。.！!") for w in self.word_actuals)
 
     @field_validator("grades")
     @classmethod

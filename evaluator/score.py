@@ -13,9 +13,9 @@ from .columns import (
     BANDS, BD, C, CMPS, D, DIRECTION_OF_CMP, DIRECTIONS, FIELDS, K, KINDS, M, METHOD_KEYS, REASONS, RS, STATUSES,
     NameCodes, Vocab, code_labels, factorize_runs, floats, mapped, objects, ordinal_days, parse_column, parsed_fields,
 )
-from .errors import Code
+from .errors import Code, quote
 from .model import Band
-from .parse import parse_scoring_text, parse_value
+from .parse import normalise_text, parse_scoring_text, parse_value
 from .rules import RuleSet, method_from_dict
 
 __all__ = ["score_frame", "clear_caches"]
@@ -83,7 +83,8 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
 
     # --- direction: operator, else override, else 二级指标 / name
     cost = level2.contains_any(rules.direction.lower_level2)
-    lower_by_name = cost | level3.contains_any(rules.direction.lower_names)
+    lower_by_name = (cost | level3.contains_any(rules.direction.lower_names)) \
+        & ~level3.contains_any(rules.direction.higher_names)
     direction = DIRECTION_OF_CMP[cmp_]
     direction[unsaid] = np.where(lower_by_name[unsaid], D["lower"], D["higher"])
     override = mapped(out["direction"], D)  # None / NaN where not overridden
@@ -155,7 +156,15 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     t_qual = (tk == K["qualitative"]) | (tk == K["blank"])
     # a word actual ("完成") for a numeric target, or a 时效 target answered in words, is judged by its band
     word_for_number = (t_num | (tk == K["deadline"])) & (a_kind == K["qualitative"])
-    qual = (t_qual & ~a_na & ~a_blank) | word_for_number | (has_band & ~t_na) | (has_judged & ~t_na)
+    # ... but on a numeric target only the words the rule set lists (已完成, 达成年度指标 …): "abc" is no number; and a
+    # non-answer (不详, 待统计, TBD, nan, #DIV/0! …) is never scored, whatever the target
+    word_refused = word_for_number & t_num & ~_listed(out["actual_raw"], word_for_number & t_num, rules)
+    word_for_number &= ~word_refused
+    a_none, t_none = ak == K["no-answer"], tk == K["no-answer"]
+    if word_refused.any() or a_none.any() or t_none.any():
+        _no_answer_problems(out, ap["problem"], tp["problem"], word_refused, a_none, t_none)
+    qual = ((t_qual & ~a_na & ~a_blank) | word_for_number | (has_band & ~t_na) | (has_judged & ~t_na)) \
+        & ~word_refused & ~a_none
     qual_assumed = qual & (a_band == 0)
     unknown_phrase_error = qual_assumed & (rules.scoring.qualitative.unknown_phrase == "error") \
         & (a_kind == K["qualitative"])
@@ -175,7 +184,8 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     status[na & ~na_full] = NA
     reason[na] = RS[Code.NOT_APPLICABLE.value]
     qual = qual & ~na_full
-    fail(tk == K["unreadable"], Code.UNREADABLE_TARGET.value)
+    fail((tk == K["unreadable"]) | t_none, Code.UNREADABLE_TARGET.value)
+    fail(a_none | word_refused, Code.UNREADABLE_ACTUAL.value)
     fail(a_blank & ~qual, Code.MISSING_ACTUAL.value)
     fail((a_kind == K["unreadable"]) & ~qual, Code.UNREADABLE_ACTUAL.value)
     fail(unknown_phrase_error, Code.UNREADABLE_ACTUAL.value)
@@ -278,6 +288,30 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
                                        index=out.index, copy=False)
                           for k, v in cols.items()}, index=out.index, copy=False)
     return pd.concat([out, added], axis=1)
+
+
+def _listed(actuals: pd.Series, rows: np.ndarray, rules: RuleSet) -> np.ndarray:
+    """Is the actual on each of ``rows`` one of the rule set's ``word_actuals``? (checked once per distinct text)"""
+    out = np.zeros(len(rows), dtype=bool)
+    if rows.any():
+        idx = np.flatnonzero(rows)
+        codes, uniques = pd.factorize(objects(actuals)[idx])
+        keys = rules.word_actual_keys
+        out[idx] = np.array([normalise_text(str(u)).rstrip("。.！!") in keys for u in uniques], dtype=bool)[codes]
+    return out
+
+
+def _no_answer_problems(out: pd.DataFrame, a_problem: np.ndarray, t_problem: np.ndarray, word_refused: np.ndarray,
+                        a_none: np.ndarray, t_none: np.ndarray) -> None:
+    """The reason shown for a non-answer, in place (only these rows: they are few)."""
+    actual = objects(out["actual_raw"])
+    for i in np.flatnonzero(word_refused):
+        a_problem[i] = (f"无法识别的实际完成值“{quote(str(actual[i]).strip())}”：定量指标须填写数值（可带单位），"
+                        "或填写规则集认可的完成情况用语（如“已完成”“达成年度指标”）")
+    for i in np.flatnonzero(a_none):
+        a_problem[i] = f"无法识别的实际完成值：{a_problem[i]}"
+    for i in np.flatnonzero(t_none):
+        t_problem[i] = f"无法识别的年度指标值：{t_problem[i]}"
 
 
 def clear_caches() -> None:

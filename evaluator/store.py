@@ -157,11 +157,14 @@ class Store:
             raise EvaluatorError(what, where=self._shown(),
                                  hint="请检查数据库文件和所在文件夹的写权限、磁盘空间") from e
 
-    def lock(self, conn: Connection) -> None:
-        """Serialise writers that number things (versions, schema) on PostgreSQL; SQLite's BEGIN IMMEDIATE
-        already does."""
+    def lock(self, conn: Connection, key: int | None = None) -> None:
+        """Serialise writers that number things (versions, schema), or that change one thing (``key``, e.g. a
+        filing), on PostgreSQL until the transaction ends; SQLite's BEGIN IMMEDIATE already serialises writers."""
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            if key is None:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            else:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k, :n)"), {"k": _LOCK_KEY, "n": int(key)})
 
     # schema ----------------------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -347,6 +350,11 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(
                 select(submissions).where(submissions.c.department == department, submissions.c.year == year,
                                           submissions.c.table_id == table_id).order_by(submissions.c.version))]
+
+    def submissions_by_id(self, ids: list[int]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for k in range(0, len(ids), 900) for r in conn.execute(
+                select(submissions).where(submissions.c.id.in_(ids[k:k + 900])).order_by(submissions.c.id))]
 
     def save_sample(self, name: str, ids: list[int], share: float, seed: int, stratified: bool) -> None:
         with self.writing() as conn:

@@ -14,13 +14,14 @@ from typing import Any
 
 import yaml
 
-from .errors import InputFileError, check_cell, check_file_size, check_sheet_size
+from .errors import InputFileError, check_cell, check_file_size, check_sheet_size, quote
 from .model import (
+    MAX_AMOUNT, MAX_POINTS,
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Location, TableActuals, TargetSet, TargetTable,
     ValueKind,
 )
 from .output import no_formulas, wrapped_lines, write_atomic
-from .parse import normalise_text, parse_value
+from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
 __all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights"]
@@ -449,17 +450,22 @@ def entry_value(field: str, raw: Any) -> tuple[Any, str | None]:
         text = normalise_text(str(raw))
         band = next((b for b, label in BAND_LABEL.items() if normalise_text(label) == text or text == b.value), None)
         return (band, None) if band is not None else (None, f"“{raw}”不是可选的档次")
+    if err := excel_error(raw):
+        return None, f"“{err}”是 Excel 的错误值（公式出错），请改正公式或直接填写数字"
     try:
         value = float(normalise_text(str(raw)).replace(",", "").removesuffix("万元") if field in BUDGET_FIELDS
                       else normalise_text(str(raw)))
     except ValueError:
         value = math.nan
-    if field == "judged_score" and not (math.isfinite(value) and value >= 0):
-        return None, f"“{raw}”不是不小于 0 的数字"
-    if field == "rate_base" and not (math.isfinite(value) and value > 0):
-        return None, f"“{raw}”不是大于 0 的数字"
-    if field in BUDGET_FIELDS and not math.isfinite(value):
-        return None, f"“{raw}”不是数字"
+    shown = quote(raw)
+    if field == "judged_score" and not (math.isfinite(value) and 0 <= value <= MAX_POINTS):
+        return None, f"“{shown}”不是 0–100 之间的数字"
+    if field == "rate_base" and not (math.isfinite(value) and 0 < value <= MAX_AMOUNT):
+        return None, f"“{shown}”不是大于 0 的数字"
+    if field in BUDGET_FIELDS and not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
+        return None, f"“{shown}”不是数字"
+    if field in ("budget", "spent") and value < 0:
+        return None, f"“{shown}”不能是负数"
     return value, None
 
 

@@ -54,7 +54,7 @@ def test_user_templates_run_in_the_sandbox(tmp_path):
     r = subprocess.run([sys.executable, "-m", "evaluator", "report", str(SEED_TARGETS), str(SEED_ACTUALS), "-o",
                         str(tmp_path / "out2"), "--format", "html"], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "自定义报告" in (tmp_path / "out2" / "dept-2023-自评报告.html").read_text(encoding="utf-8")
+    assert "自定义报告" in (tmp_path / "out2" / "石峰区政协2023年部门整体支出绩效自评报告.html").read_text(encoding="utf-8")
 
 
 def test_the_store_survives_a_killed_writer(tmp_path):
@@ -82,13 +82,21 @@ def test_the_store_survives_a_killed_writer(tmp_path):
     Store(f"sqlite:///{db}").close()  # the schema first: the writer is killed while it records, not while it migrates
     rng = random.Random(1)
     for _ in range(5):
+        watch = sqlite3.connect(db)
+        before = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+        watch.close()
         ready = tmp_path / "ready"
         ready.unlink(missing_ok=True)
         proc = subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}", str(ready)])
-        deadline = time.monotonic() + 120  # start-up is slow on a loaded machine: wait for the store, then kill
-        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120  # start-up is slow on a loaded machine: wait until it has stored a table
+        stored = before
+        while stored <= before and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2 + rng.random() * 1.5)
+            if ready.exists():
+                watch = sqlite3.connect(db)
+                stored = watch.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+                watch.close()
+        time.sleep(rng.random() * 1.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         con = sqlite3.connect(db)

@@ -396,3 +396,170 @@ def test_extreme_weights_found_by_fuzzing(mof, rows):
     ev = _score(rows, mof, budget=None)
     for i in ev.tables[0].indicators:
         assert i.score is None or 0 <= i.score <= i.weight + 1e-9
+
+
+# --------------------------------------------------------------------------- no score from a non-answer (issue 10 §4)
+NON_ANSWERS = ["不详", "待统计", "未统计", "无法统计", "待定", "TBD", "abc", "nan", "inf", "？", "#DIV/0!", "#N/A", "#REF!",
+               "#VALUE!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "Infinity", "……", "待核实", "数据待补充"]
+
+
+@pytest.mark.parametrize("actual", NON_ANSWERS)
+def test_a_non_answer_to_a_quantitative_target_is_an_error_never_full_marks(mof, actual):
+    t, a = one_table([("产出指标", "数量指标", "专题调研", "4个", actual, 90)])
+    ev = evaluate(t, a, mof)
+    i = ev.tables[0].indicators[0]
+    assert (i.status, i.score) == ("error", None) and ev.tables[0].total is None and ev.tables[0].grade is None
+    found = [f for f in ev.findings if f.code == "unreadable-actual"]
+    assert len(found) == 1 and found[0].location.column == "实际完成值"
+    assert found[0].message.startswith("无法识别的实际完成值")
+
+
+@pytest.mark.parametrize("actual", ["不详", "待统计", "TBD", "？", "#N/A", "nan"])
+def test_a_non_answer_to_a_qualitative_target_is_an_error_too(mof, actual):
+    t, a = one_table([("效益指标", "社会效益指标", "委员履职能力", "有所提升", actual, 90)])
+    i = evaluate(t, a, mof).tables[0].indicators[0]
+    assert (i.status, i.score) == ("error", None) and "无法识别的实际完成值" in i.explanation
+
+
+@pytest.mark.parametrize("actual", ["-", "—", "--", ""])
+def test_a_dash_is_a_missing_actual(mof, actual):
+    t, a = one_table([("产出指标", "数量指标", "专题调研", "4个", actual, 90)])
+    i = evaluate(t, a, mof).tables[0].indicators[0]
+    assert (i.status, i.score) == ("error", None) and "缺少实际完成值" in i.explanation
+
+
+@pytest.mark.parametrize("actual,band,score", [
+    ("达成年度指标", "achieved", 90), ("已完成", "achieved", 90), ("完成", "achieved", 90), ("达到", "achieved", 90),
+    ("已完成。", "achieved", 90), ("部分完成", "partial", 63), ("未完成", "not-achieved", 27),
+])
+def test_achievement_words_the_rule_set_lists_keep_the_band_with_a_warning(mof, actual, band, score):
+    t, a = one_table([("产出指标", "数量指标", "专题调研", "4个", actual, 90)])
+    ev = evaluate(t, a, mof)
+    i = ev.tables[0].indicators[0]
+    assert (i.status, i.score, i.inputs["band"]) == ("ok", score, band)
+    assert [f.code for f in ev.findings if f.code == "word-actual"] == ["word-actual"]
+
+
+def test_the_achievement_words_are_a_rule_set_setting(tmp_path, mof):
+    import yaml
+
+    from evaluator import load_rules
+
+    t, a = one_table([("产出指标", "数量指标", "专题调研", "4个", "已完成", 90)])
+    data = mof.model_dump(mode="json", exclude={"extends"})
+    data["word_actuals"] = ["达成年度指标"]
+    path = tmp_path / "strict.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    i = evaluate(t, a, load_rules(path)).tables[0].indicators[0]
+    assert (i.status, i.score) == ("error", None) and "无法识别的实际完成值“已完成”" in i.explanation
+
+
+def test_a_non_answer_target_is_an_unreadable_target(mof):
+    t, a = one_table([("产出指标", "数量指标", "专题调研", "待定", "4个", 90)])
+    i = evaluate(t, a, mof).tables[0].indicators[0]
+    assert (i.status, i.score) == ("error", None) and "无法识别的年度指标值" in i.explanation
+
+
+@pytest.mark.parametrize("name,target,actual,score", [
+    ("森林火灾受害率", "0.9%", "0%", 10),  # 梁平区林业局 2022: a reverse indicator, full marks
+    ("主要林业有害生物成灾率", "0.4%", "0.1%", 10),
+    ("主要林业有害生物成灾率", "0.4%", "0.6%", 5),  # linear to zero at twice the target: (1 − 0.5) × 10
+    ("传染病发病率", "1‰", "0.5‰", 10),
+    ("安全生产事故率", "0%", "0%", 10),
+    ("群众投诉率", "5%", "2%", 10),
+    ("贷款逾期率", "3%", "1%", 10),
+    ("公租房空置率", "5%", "4%", 10),
+    ("工程返工率", "2%", "1%", 10),
+    ("合同违约率", "1%", "0%", 10),
+    ("产品漏检率", "1%", "0.5%", 10),
+    ("测量误差率", "2%", "1%", 10),
+    ("项目超支率", "5%", "0%", 10),
+    ("“三公经费”变动率", "0%", "-3%", 10),
+    ("在职人员控制率", "100%", "98%", 10),
+    ("预算调整率", "10%", "5%", 10),
+    ("结转结余率", "5%", "3%", 10),
+    ("业务差错率", "1%", "0%", 10),
+    # the same words where higher is better
+    ("投诉办结率", "95%", "76%", 8),
+    ("安全事故处理率", "100%", "90%", 9),
+    ("管理人群血压控制率", "60%", "30%", 5),
+    ("林业有害生物防治率", "90%", "90%", 10),
+    ("预算执行率", "100%", "90%", 9),
+])
+def test_reverse_indicators_are_recognised_from_their_names(mof, name, target, actual, score):
+    t, a = one_table([("效益指标", "生态效益指标", name, target, actual, 10)])
+    i = evaluate(t, a, mof).tables[0].indicators[0]
+    assert (i.status, i.score) == ("ok", score), i.explanation
+
+
+def test_an_operator_wins_over_the_name(mof):
+    t, a = one_table([("效益指标", "生态效益指标", "森林火灾受害率", "≥0.9%", "0%", 10)])
+    assert evaluate(t, a, mof).tables[0].indicators[0].score == 0
+
+
+def test_direction_words_are_validated_on_load(tmp_path, mof):
+    import yaml
+
+    from evaluator import RuleSetError, load_rules
+
+    data = mof.model_dump(mode="json", exclude={"extends"})
+    data["direction"]["higher_names"] = ["受害率"]
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RuleSetError, match="“受害率”同时列在 lower_names 和 higher_names 中"):
+        load_rules(path)
+
+
+@pytest.mark.parametrize("unit,year,expected", [
+    ("测试单位", 2023, []),
+    ("株洲市测试单位", 2023, []),  # the same unit, written in full
+    ("测试单位（本级）", 2019, [("actuals-other-year", "error")]),
+    ("完全不同的单位", 2023, [("actuals-other-unit", "error")]),
+    ("测试单元", 2023, [("actuals-other-unit", "warning")]),  # alike: a spelling difference
+])
+def test_actuals_of_another_unit_or_year_give_a_finding(mof, unit, year, expected):
+    t, a = one_table([("产出指标", "数量指标", "专题调研", "4个", "4个", 90)])
+    a = a.model_copy(update={"unit_name": unit, "year": year})
+    ev = evaluate(t, a, mof)
+    got = [(f.code, f.severity.value) for f in ev.findings if f.code.startswith("actuals-other")]
+    assert got == expected
+    assert all(f.location.table == "t" for f in ev.findings)
+
+
+def test_excel_error_values_are_unreadable_in_every_reader(tmp_path, mof, seed_targets):
+    """A stored Excel error value (a failed formula) in the flat 自评表, the fill-in workbook and a form is never 0 and
+    never full marks: an unscorable actual, or the cell named when it is a number column."""
+    from openpyxl import Workbook, load_workbook
+
+    from evaluator import InputFileError, read_flat_table
+    from evaluator.workbook import read_workbook, write_template
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值"])
+    ws.append(["产出指标", "数量指标", "会议", "≥5次", "#DIV/0!", 45])
+    ws.append(["产出指标", "质量指标", "合格率", "≥95%", "#N/A", 45])
+    flat = tmp_path / "flat.xlsx"
+    wb.save(flat)
+    assert load_workbook(flat)["Sheet"]["E2"].data_type == "e"  # stored as an error value, as Excel stores it
+    t, a = read_flat_table(flat, budget=1, spent=1)
+    ev = evaluate(t, a, mof)
+    assert [(i.status, i.score) for i in ev.tables[0].indicators] == [("error", None), ("error", None)]
+    assert "“#DIV/0!”是 Excel 的错误值" in ev.tables[0].indicators[0].explanation
+    ws["F2"] = "#REF!"
+    wb.save(flat)
+    with pytest.raises(InputFileError, match="第 2 行，指标“会议”：“分值”是 Excel 的错误值“#REF!”"):
+        read_flat_table(flat, budget=1, spent=1)
+
+    book = tmp_path / "book.xlsx"
+    write_template(seed_targets, mof, book)
+    wb = load_workbook(book)
+    ws = wb.worksheets[2]
+    ws["G4"], ws["J5"] = "#VALUE!", "#DIV/0!"
+    wb.save(book)
+    with pytest.raises(InputFileError, match="“#DIV/0!”是 Excel 的错误值"):
+        read_workbook(book, seed_targets)
+    ws["J5"] = None
+    wb.save(book)
+    i = evaluate(seed_targets, read_workbook(book, seed_targets), mof).tables[0].indicators[0]
+    assert (i.status, i.score) == ("error", None) and "Excel 的错误值" in i.explanation

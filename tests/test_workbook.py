@@ -192,8 +192,8 @@ def test_judged_scores_and_rate_bases_out_of_range_are_located(template, seed_ta
     ws["J4"], ws["J5"], ws["K6"] = -1, "nan", "inf"
     wb.save(template)
     msg = _rejection(template, seed_targets)
-    assert "第 4 行 J 列（评判得分）：“-1”不是不小于 0 的数字" in msg
-    assert "第 5 行 J 列（评判得分）：“nan”不是不小于 0 的数字" in msg
+    assert "第 4 行 J 列（评判得分）：“-1”不是 0–100 之间的数字" in msg
+    assert "第 5 行 J 列（评判得分）：“nan”不是 0–100 之间的数字" in msg
     assert "第 6 行 K 列（计量基数）：“inf”不是大于 0 的数字" in msg
 
 

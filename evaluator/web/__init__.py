@@ -1,0 +1,10 @@
+"""The web application (``evaluator serve``): the 自评 workflow for clerks, heads, 主管部门 and the bureau.
+
+``app`` (routes, rendering, sessions) · ``pages`` (one context per page) · ``workflow`` (tasks, filings,
+entries, audit trail in the store) · ``auth`` (accounts, sessions, throttling) · ``permissions`` (``allowed``) ·
+``demo`` (the bundled demo) · ``templates/`` and ``static/`` (htmx, vendored).
+"""
+from .app import create_app
+from .permissions import allowed
+
+__all__ = ["create_app", "allowed"]
