@@ -172,7 +172,14 @@ def test_control_characters_are_removed_with_a_located_finding(tmp_path, mof):
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "out").glob("*.html").__next__().read_text(encoding="utf-8")
     assert "会议次数" in html and "\x0b" not in html and "\x00" not in html
-    assert "不可见的控制字符" in html  # the finding is listed in the report
+    import zipfile
+
+    for made in (tmp_path / "out").iterdir():
+        parts = [made.read_bytes()] if not zipfile.is_zipfile(made) else \
+            [z.read(n) for z in [zipfile.ZipFile(made)] for n in z.namelist() if n.endswith(".xml")]
+        assert not any(b"\x0b" in x or b"_x000B_" in x or b"&#11;" in x for x in parts), made.name
+    r = run("check", str(p), "--budget", "1", "--spent", "1")
+    assert "第 2 行，列“C”：内容中有不可见的控制字符（垂直制表符 \\v），已删除" in r.stdout
 
 
 def test_control_characters_in_excel_cells(tmp_path):
