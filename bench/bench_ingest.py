@@ -61,11 +61,10 @@ def timed(fn) -> float:
 
 
 def peak_mb(code: str) -> float:
-    """Peak RSS of a fresh interpreter running ``code`` (imports included)."""
-    out = subprocess.run([sys.executable, "-c", code + "\nimport resource;print(resource.getrusage("
-                          "resource.RUSAGE_SELF).ru_maxrss)"], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-    return int(out.stdout.split()[-1]) / 1024
+    """Peak RSS of a fresh interpreter running ``code`` (imports included), as /usr/bin/time measures it."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:
@@ -92,8 +91,9 @@ def main() -> None:
         print(f"  {k:28s} {v:6.2f} s   ratio to pd.read_excel (openpyxl): {v / med['pd.read_excel (openpyxl)']:.2f}")
     code = f"from evaluator.load import read_flat_table; read_flat_table({str(path)!r}, budget=1, spent=1)"
     pandas_code = f"import pandas as pd; pd.read_excel({str(path)!r}, header=1, engine='openpyxl')"
-    print(f"  peak RSS, evaluator read in a fresh process: {peak_mb(code):.0f} MB; pd.read_excel: "
-          f"{peak_mb(pandas_code):.0f} MB")
+    if Path("/usr/bin/time").exists():
+        print(f"  peak RSS in a fresh process: evaluator {peak_mb(code):.0f} MB; pd.read_excel (openpyxl) "
+              f"{peak_mb(pandas_code):.0f} MB; importing pandas alone {peak_mb('import pandas'):.0f} MB")
 
     # 2. growth with the row count
     print("growth (evaluator read):")

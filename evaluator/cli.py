@@ -247,10 +247,11 @@ def score_cmd(
             result = monitor(tset, load_progress(monitor_file), rs)
             followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
             payload["monitor_followup"] = followups
+        text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
         if output:
-            write_atomic(output, dumps(payload))
+            write_atomic(output, text)
     if as_json:
-        _write_json(dumps(payload))
+        _write_json(text)
     else:
         console = _console()
         _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups)

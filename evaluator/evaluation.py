@@ -64,18 +64,19 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: Ru
         )
         for r in rows
     ]
+    # rows of each weight group, then of each 一级指标 outside the groups (in order of appearance): one pass
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    by_level1: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["group"] is None:
+            by_level1.setdefault(r["level1"], []).append(r)
+        else:
+            by_group.setdefault(r["group"], []).append(r)
+    named = [(g.label, by_group[g.key]) for g in rules.weights.groups if g.key in by_group]
     groups: dict[str, dict[str, float | None]] = {}
-    for g in rules.weights.groups:
-        members = [r for r in rows if r["group"] == g.key]
-        if members:
-            groups[g.label] = {"weight": round(sum(r["weight"] for r in members), decimals),
-                               "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
-    other = [r for r in rows if r["group"] is None]
-    if other:
-        for l1 in dict.fromkeys(r["level1"] for r in other):
-            members = [r for r in other if r["level1"] == l1]
-            groups[l1] = {"weight": round(sum(r["weight"] for r in members), decimals),
-                          "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
+    for label, members in [*named, *by_level1.items()]:
+        groups[label] = {"weight": round(sum(r["weight"] for r in members), decimals),
+                         "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
     rate = num(t["rate"])
     ex_score = num(t["execution_score"])
     budget, spent = num(t["budget"]), num(t["spent"])

@@ -146,7 +146,7 @@ def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rule
     unknown = sorted({r["level1"] for r in rows if r["group"] is None})
     if unknown and not given:
         out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
-                           message=f"一级指标“{'、'.join(unknown)}”不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
+                           message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
                                    "无法分配分值；请填写分值或选用相应规则集"))
     if num(t["rate"]) is None:
         out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=budget_loc,
@@ -161,3 +161,9 @@ def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rule
         out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING, location=budget_loc.model_copy(update={"column": "自评得分"}),
                            message=f"自评总分 {fmt(claimed_total)} 与按规则计算的 {fmt(t['total'])} 不一致"))
     return out
+
+
+def _quoted(names: list[str], most: int = 5) -> str:
+    """“a、b” — at most ``most`` names, then how many in all: a message stays one line however many rows there are."""
+    shown = f"“{'、'.join(names[:most])}”"
+    return shown + (f"等 {len(names)} 个" if len(names) > most else "")

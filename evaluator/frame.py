@@ -1,7 +1,7 @@
 """Models → frame: one row per indicator, actuals joined by table id and indicator name (the first stage of scoring)."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pandas as pd
 
@@ -59,8 +59,9 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
             entries[(a.indicator, None)].append(a)
             if a.level2:
                 entries[(a.indicator, a.level2)].append(a)
-        names = [i.level3 for i in table.indicators]
+        repeated = {name for name, k in Counter(i.level3 for i in table.indicators).items() if k > 1}
         used: set[int] = set()
+        start: dict[tuple[str, str | None], int] = {}  # per candidate list: every entry before this one is used
         seen: set[tuple[str, str]] = set()
         for pos, ind in enumerate(table.indicators):
             key2 = (ind.level2, ind.level3)
@@ -70,14 +71,11 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                                                           indicator=ind.level3),
                                         message="同一二级指标下三级指标重复，请核对是否重复填报"))
             seen.add(key2)
-            candidates = entries.get((ind.level3, ind.level2)) or entries.get((ind.level3, None)) or []
-            candidates = [a for a in candidates if id(a) not in used and (a.level2 in (None, ind.level2))]
-            if ind.id:
-                candidates = [a for a in candidates if a.id in (None, ind.id)] or candidates
-            act = candidates[0] if candidates else None
+            key = (ind.level3, ind.level2) if entries.get((ind.level3, ind.level2)) else (ind.level3, None)
+            act = _pick(entries.get(key, ()), key, start, used, ind)
             if act is not None:
                 used.add(id(act))
-            if names.count(ind.level3) > 1 and act is not None and act.level2 is None:
+            if ind.level3 in repeated and act is not None and act.level2 is None:
                 findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
                                         location=Location(file=file, table=table.id, indicator=ind.level3),
                                         message="三级指标名称在表中重复，实际完成值按出现顺序对应；请填写二级指标以便准确匹配"))
@@ -97,6 +95,23 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                                         location=Location(file=file, table=table.id, indicator=a.indicator),
                                         message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
     return rows, findings
+
+
+def _pick(candidates, key, start: dict, used: set[int], ind):
+    """The actual for ``ind``: the first unused candidate of its 二级指标 (or of none), preferring one whose id is
+    ``ind.id`` or unset. Candidates are used in order, so the scan starts after the used ones: linear overall."""
+    k = start.get(key, 0)
+    while k < len(candidates) and id(candidates[k]) in used:
+        k += 1
+    start[key] = k
+    first = None
+    for a in candidates[k:]:
+        if id(a) in used or a.level2 not in (None, ind.level2):
+            continue
+        if not ind.id or a.id in (None, ind.id):
+            return a
+        first = first or a
+    return first
 
 
 def _other_unit_or_year(targets: TargetSet, actuals: ActualSet | None, file: str | None) -> list[Finding]:

@@ -76,7 +76,7 @@ def test_rules_option_changes_the_result():
     data = json.loads(r.stdout)
     assert data["indicators"][0]["rule"] == "provincial-platform-2022@2022.1"
     dept = data["tables"][0]
-    scores = [i["score"] for i in dept["indicators"] if i["score"] is not None]
+    scores = [i["score"] for i in data["indicators"] if i["table"] == dept["table"] and i["score"] is not None]
     assert all(round(x, 1) == x for x in scores)  # one decimal in this rule set
     assert data["total"] == round(sum(scores) + dept["execution"]["score"], 1)
 
@@ -136,6 +136,18 @@ def test_help_is_in_chinese():
 def test_version():
     r = run("--version", script=False)
     assert r.returncode == 0 and r.stdout.startswith("evaluator ")
+
+
+def test_json_written_once_the_same_for_stdout_and_file(tmp_path):
+    """`-o` writes exactly what `--json` prints; every indicator appears once (in `indicators`, not again in
+    `tables`); no NaN/Infinity."""
+    out = tmp_path / "r.json"
+    r = run("score", str(SEED_TARGETS), str(SEED_ACTUALS), "--json", "-o", str(out))
+    assert r.returncode == 0
+    assert out.read_text(encoding="utf-8") == r.stdout
+    data = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert all("indicators" not in t for t in data["tables"])
+    assert sorted({i["table"] for i in data["indicators"]}) == sorted(t["table"] for t in data["tables"])
 
 
 # --------------------------------------------------------------------------- consoles and disks (issue 11 §4)
