@@ -69,16 +69,10 @@ def limit(name: str, default: float) -> float:
         return default
 
 
-<<<<<<< HEAD
-def check_sheet_size(rows: int, columns: int, where: str) -> None:
-    """Refuse a sheet or table larger than the limits before building it in memory."""
-    max_rows, max_cols = limit("MAX_ROWS", 1_048_576), limit("MAX_COLUMNS", 200)
-=======
-def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 100_000) -> None:
-    """Refuse a sheet or table larger than the limits before building it in memory. ``default_rows``: a reader
-    whose time and memory stay linear admits more by default (the CSV reader: 1,048,576, what Excel admits)."""
+def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 1_048_576) -> None:
+    """Refuse a sheet or table larger than the limits before building it in memory. The default admits what Excel
+    admits (1,048,576 rows): every reader's time and memory stay linear; EVALUATOR_MAX_ROWS sets a lower limit."""
     max_rows, max_cols = limit("MAX_ROWS", default_rows), limit("MAX_COLUMNS", 200)
->>>>>>> main
     if rows > max_rows or columns > max_cols:
         raise InputFileError(f"表格过大（{rows} 行 × {columns} 列，上限 {max_rows:g} 行 × {max_cols:g} 列）", where=where,
                              hint="请确认选对了文件并删除多余的空行空列；确需处理更大的表，可设置 EVALUATOR_MAX_ROWS / "

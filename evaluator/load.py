@@ -18,14 +18,8 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-<<<<<<< HEAD
 from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, quote
 from .model import ActualSet, TargetSet
-=======
-from .errors import EvaluatorError, InputFileError, check_cell, check_file_size, check_sheet_size, limit, quote
-from .model import MAX_POINTS, ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
-from .parse import excel_error, normalise_text
->>>>>>> main
 
 __all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range"]
 
@@ -325,73 +319,7 @@ def _json_duplicate_line(text: str, key: str) -> int | None:
     return None
 
 
-<<<<<<< HEAD
 # --------------------------------------------------------------------------- flat 自评表 (CSV / Excel / Word)
-=======
-# --------------------------------------------------------------------------- flat 自评表 (CSV / xlsx)
-FLAT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "level1": ("一级指标", "level1"),
-    "level2": ("二级指标", "level2"),
-    "level3": ("三级指标", "level3", "指标名称"),
-    "comparator": ("指标性质", "comparator"),
-    "target": ("年度指标值", "指标值", "目标值", "年度目标值", "指标值及单位", "target"),
-    "unit": ("度量单位", "计量单位", "unit"),
-    "actual": ("实际完成值", "全年实际值", "实际值", "完成值", "actual"),
-    "weight": ("分值", "权重", "weight"),
-    "claimed": ("得分", "自评得分", "published_score", "claimed_score"),
-    "note": ("偏差原因分析及改进措施", "偏差原因分析及改进", "未完成原因及拟采取的改进措施", "偏差原因", "deviation_reason",
-             "deviation_note"),
-}
-_REQUIRED = ("level1", "level2", "level3", "target", "actual", "weight")
-
-
-def _canon(header: str) -> str | None:
-    h = normalise_text(str(header or "")).replace("\n", "")
-    h = re.sub(r"\(.*?\)", "", h)
-    for key, names in FLAT_COLUMNS.items():
-        if h in {normalise_text(n) for n in names}:
-            return key
-    return None
-
-
-EXCEL_ROWS = 1_048_576  # the CSV reader's default row limit: what Excel admits (time and memory are linear)
-
-
-def _rows_from_csv(path: Path) -> list[list[str]]:
-    raw = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise InputFileError("无法识别文件编码", where=str(path), hint="请另存为 UTF-8 CSV")
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text))]
-    except csv.Error as e:  # e.g. a field larger than the csv module's limit
-        raise InputFileError(f"CSV 格式有误（{e}）", where=str(path), hint="请用 Excel/WPS 另存为 CSV") from e
-    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path), default_rows=EXCEL_ROWS)
-    most = limit("MAX_CELL_CHARS", 20_000)  # read once; a location is built only for a cell over the limit
-    for r, row in enumerate(rows, start=1):
-        if len(row) and max(map(len, row)) > most:
-            c = next(c for c, cell in enumerate(row) if len(cell) > most)
-            check_cell(row[c], f"{path} 第 {r} 行第 {c + 1} 列")
-    return rows
-
-
-def _rows_from_xlsx(path: Path) -> list[list[str]]:
-    """The sheet holding the 自评表 header (the first sheet if none does), merged regions filled."""
-    from .forms import read_grids
-
-    grids = read_grids(path)
-    for grid in grids:
-        if any({"level3", "target"} <= {_canon(c) for c in row} for row in grid.cells[:30]):
-            return grid.cells
-    return grids[0].cells if grids else []
-
-
->>>>>>> main
 def read_flat_table(path: str | Path, *, budget: float | None = None, spent: float | None = None,
                     unit_name: str | None = None, year: int | None = None) -> tuple[TargetSet, ActualSet]:
     """A filled-in 自评表 (CSV, Excel or Word; the official layout with its header, or just the indicator columns) →
