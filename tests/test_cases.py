@@ -139,11 +139,12 @@ def _published(name: str, suffix: str):
     return read_inputs(PUBLISHED / f"{name}{suffix}", None)
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".docx"])
 @pytest.mark.parametrize("name", _cases())
 def test_published_layout_scores_with_its_header_read_from_the_file(name, suffix, mof):
     """No --budget/--spent, no names given: 项目名称, 主管部门, 实施单位, the year and the budget block come from the
-    file, and every indicator and the execution score come out as from the transcription with the meta's figures."""
+    file (Excel with merged cells, CSV, Word with the title above the table), and every indicator and the execution
+    score come out as from the transcription with the meta's figures."""
     import sys
 
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
@@ -186,7 +187,7 @@ def test_published_fixtures_are_what_the_generator_writes(tmp_path):
     subprocess.run([sys.executable, str(work / "make_published.py"), str(CASES)], check=True, capture_output=True)
     for made in sorted((work / "published").iterdir()):
         committed = PUBLISHED / made.name
-        if made.suffix == ".csv":
+        if made.suffix in (".csv", ".docx"):
             assert made.read_bytes() == committed.read_bytes(), made.name
         else:
             from openpyxl import load_workbook
@@ -194,4 +195,4 @@ def test_published_fixtures_are_what_the_generator_writes(tmp_path):
             a, b = load_workbook(made).active, load_workbook(committed).active
             assert list(a.values) == list(b.values) and set(map(str, a.merged_cells.ranges)) == \
                 set(map(str, b.merged_cells.ranges)), made.name
-    assert len(list((work / "published").iterdir())) == 2 * len(_cases())
+    assert len(list((work / "published").iterdir())) == 3 * len(_cases())
