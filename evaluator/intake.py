@@ -226,6 +226,12 @@ def form_grids(path: Path, kind: str | None = None) -> list[Grid]:
     raise _refuse(path, kind, "不是绩效目标表或自评表的 Word/Excel/CSV 文件")
 
 
+def table_rows(path: Path) -> list[list[str]]:
+    """The rows of a plain list (CSV, or the first visible sheet of a workbook), read like every input."""
+    grids = form_grids(path)
+    return grids[0].cells if grids else []
+
+
 def _converted(path: Path, to: str) -> list[Grid]:
     data = convert_with_libreoffice(path, to)
     with tempfile.TemporaryDirectory(prefix="evaluator-read-") as tmp:
