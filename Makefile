@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test fuzz bench clean help
+.PHONY: demo test fuzz bench serve clean help
 
 help:
 	@echo "make demo   — 安装并对随附的石峰区政协示例数据评分，结果写入 reports/"
 	@echo "make test   — 安装测试依赖并运行全部测试"
 	@echo "make fuzz   — 模糊测试（指标值解析器 ≥ 100,000 个样例等）"
 	@echo "make bench  — 运行性能基准（bench/）"
+	@echo "make serve  — 启动网页版（演示数据，http://127.0.0.1:8000/，账号见 README）"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ test: $(VENV)/.installed-test
 
 fuzz: $(VENV)/.installed-test
 	EVALUATOR_FUZZ=1 $(BIN)/python -m pytest tests/test_fuzz.py
+
+serve: $(VENV)/.installed
+	$(BIN)/evaluator serve --demo --db sqlite:///reports/demo.db
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_score.py

@@ -26,7 +26,9 @@ import pandas as pd
 
 from .errors import Code, EvaluatorError, InputFileError
 from .load import load_targets
-from .model import ActualSet, TableKind, TargetSet
+from markupsafe import Markup
+
+from .model import TABLE_KIND_LABEL, ActualSet, TableKind, TargetSet
 from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store
@@ -39,11 +41,17 @@ ACTUAL_NAMES = ("actuals.yaml", "actuals.yml", "actuals.json")
 STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到预期", "完成", "已完成", "有效", "良好", "是", "持续促进",
                  "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
 
+# how much each flag weighs: an 错误 is an inconsistency the unit must correct, a 警告 a likely inflated
+# self-evaluation to look into, a 提示 worth a glance
+FLAG_SEVERITY = {"total-mismatch": "错误", "claimed-score-mismatch": "警告", "full-low-execution": "警告",
+                 "score-above-spending": "警告", "missing-deviation-note": "提示", "qualitative-undescribed": "提示",
+                 "underspent": "提示", "word-actual": "提示"}
+SEVERITY_ORDER = ("错误", "警告", "提示")
 FLAGS = {
     "full-low-execution": "所有指标满分，但预算执行率低于 90%",
     "qualitative-undescribed": "定性指标全部只写“达成”等套话，没有完成情况描述",
-    "missing-deviation-note": "未得满分的指标缺少偏差原因",
-    "claimed-score-mismatch": "自评得分与按规则计算的得分不一致",
+    "missing-deviation-note": "未得满分的指标多数缺少偏差原因（至少 2 项且过半）",
+    "claimed-score-mismatch": "申报得分比按规则计算的得分合计高出 3 分以上",
     "total-mismatch": "自评总分与各行得分合计不一致",
     "score-above-spending": "指标得分率高于预算执行率 5 个百分点以上（绩效与资金使用不匹配）",
     "underspent": "预算执行率低于 80%（超过 20% 资金未使用）",
@@ -90,6 +98,8 @@ def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
     return targets, read_actuals(sub.actuals, targets)
 
 
+MISSING_NOTES_MIN = 2  # missing-deviation-note: at least this many shortfalls unexplained, and half of them
+CLAIMED_OVER_POINTS = 3.0  # claimed-score-mismatch: the unit's row scores exceed the rule's by this many points
 HTML_FLAG_ROWS = 500  # the dashboard lists this many flags; the workbook has them all
 CHUNK = 200  # departments scored and stored together: bounds memory, keeps the vectorised pass large
 MAX_JOBS = 4  # default cap on batch worker processes (memory grows with each; $EVALUATOR_JOBS overrides)
@@ -326,10 +336,19 @@ def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.Data
     bare = qual["actual"].fillna("").map(lambda a: re.sub(r"\s+", "", a) in STOCK_PHRASES)
     per = bare.groupby(qual["submission_id"]).agg(["all", "size"])
     rows += [(sid, "qualitative-undescribed") for sid in sorted(per.index[(per["all"]) & (per["size"] >= 2)])]
-    for code, flag in ((Code.MISSING_DEVIATION_NOTE.value, "missing-deviation-note"),
-                       (Code.CLAIMED_SCORE_MISMATCH.value, "claimed-score-mismatch"),
-                       (Code.WORD_ACTUAL.value, "word-actual")):
-        rows += [(sid, flag) for sid in sorted(set(fnd.loc[fnd["code"] == code, "submission_id"]))]
+    # calibrated on the synthetic province (README): one reason forgotten, or one score typed a point high, is
+    # ordinary; a table where most shortfalls go unexplained, or the claimed scores run well above the rule, is not
+    short = ok[ok["score"] < ok["weight"] - 1e-9]
+    missing = fnd[fnd["code"] == Code.MISSING_DEVIATION_NOTE.value].groupby("submission_id").size()
+    n_short = short.groupby("submission_id").size()
+    both = pd.concat([missing.rename("missing"), n_short.rename("short")], axis=1).fillna(0)
+    rows += [(sid, "missing-deviation-note") for sid in
+             sorted(both.index[(both["missing"] >= MISSING_NOTES_MIN) & (both["missing"] * 2 >= both["short"])])]
+    claimed = inds[inds["claimed"].notna() & (inds["status"] == "ok")]
+    over = (claimed["claimed"] - claimed["score"]).clip(lower=0)
+    inflation = over.groupby(claimed["submission_id"]).sum()
+    rows += [(sid, "claimed-score-mismatch") for sid in sorted(inflation.index[inflation >= CLAIMED_OVER_POINTS])]
+    rows += [(sid, "word-actual") for sid in sorted(set(fnd.loc[fnd["code"] == Code.WORD_ACTUAL.value, "submission_id"]))]
     # totals that do not match their own rows: claimed 总分 ≠ Σ claimed row scores (computed where none) + 执行
     claimed_rows = inds["claimed"].fillna(inds["score"]).fillna(0).groupby(inds["submission_id"]).sum()
     stated = subs[subs["claimed_total"].notna()].set_index("id")
@@ -341,6 +360,7 @@ def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.Data
     rows += [(sid, "score-above-spending") for sid in red["id"]]
     out = pd.DataFrame(rows, columns=["submission_id", "flag"]).drop_duplicates()
     out["description"] = out["flag"].map(FLAGS)
+    out["severity"] = out["flag"].map(FLAG_SEVERITY)
     return out.sort_values(["submission_id", "flag"]).reset_index(drop=True)
 
 
@@ -365,49 +385,93 @@ def draw_sample(store: Store, year: int | None = None, share: float = 0.15, seed
     return sample
 
 
-REVIEW_HEADER = ("提交编号", "部门", "表编号", "序号", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值",
-                 "自评得分", "复核得分", "复核意见")
+REVIEW_HEADER = ("提交编号", "表名称", "序号", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值",
+                 "申报得分", "规则得分", "计算过程", "偏差原因", "复核得分", "复核意见")
+REVIEW_WIDTHS = (8, 24, 5, 10, 12, 24, 12, 14, 7, 8, 8, 40, 30, 9, 30)
+REVIEW_SHEETS_MAX = 200  # more departments than this: one sheet, filtered by 部门, instead of a sheet each
 
 
 def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Path:
-    """The reviewers' workbook: every indicator of the sampled tables, with 复核得分 / 复核意见 to fill."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
-    from openpyxl.worksheet.datavalidation import DataValidation
+    """The reviewers' workbook: a 目录 and one sheet per department (one filtered sheet for a large sample) with
+    every indicator of its sampled tables. Each word means one thing: 申报得分 is what the unit claimed, 规则得分
+    what the rule gives (with its 计算过程), then the unit's 偏差原因; reviewers fill 复核得分 / 复核意见."""
+    import datetime as dt
+    import io
+
+    import xlsxwriter
+
+    from .output import safe_name
 
     inds = pd.DataFrame(store.indicators_of(sample["id"].tolist()))
     by_id = sample.set_index("id")
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "复核"
-    ws.append(list(REVIEW_HEADER))
-    for c in ws[1]:
-        c.font = Font(name="宋体", bold=True)
-    dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                        showErrorMessage=True, errorTitle="复核得分", error="请填写不小于 0 的数字")
-    ws.add_data_validation(dv)
-    fill = PatternFill("solid", fgColor="FFF2CC")
-    for _, r in inds.iterrows():
-        s = by_id.loc[r["submission_id"]]
-        ws.append([int(r["submission_id"]), s["department"], s["table_id"], int(r["position"]) + 1, r["level1"],
-                   r["level2"], r["level3"], r["target"], r["actual"], r["weight"],
-                   r["claimed"] if pd.notna(r["claimed"]) else r["score"], None, None])
-        row = ws.max_row
-        for c in (12, 13):
-            ws.cell(row=row, column=c).protection = Protection(locked=False)
-            ws.cell(row=row, column=c).fill = fill
-        dv.add(ws.cell(row=row, column=12))
-        for c in range(1, 14):
-            ws.cell(row=row, column=c).alignment = Alignment(wrap_text=True, vertical="center")
-    for col, w in zip("ABCDEFGHIJKLM", (8, 20, 16, 5, 10, 12, 30, 14, 14, 7, 9, 9, 30)):
-        ws.column_dimensions[col].width = w
-    ws.freeze_panes = "L2"
-    ws.protection.sheet = True
-    import io
-
+    year = int(sample["year"].max()) if len(sample) and "year" in sample else 2000
     buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    wb.set_properties({"created": dt.datetime(year + 1, 1, 1), "author": "", "title": "复核表"})
+    base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter", "text_wrap": True}
+    head = wb.add_format({**base, "bold": True, "bg_color": "#D9D9D9", "align": "center", "locked": True})
+    text = wb.add_format({**base, "locked": True, "bg_color": "#F2F2F2"})
+    num = wb.add_format({**base, "locked": True, "bg_color": "#F2F2F2", "num_format": "0.00"})
+    fill = wb.add_format({**base, "locked": False, "bg_color": "#FFF2CC"})
+    fill_num = wb.add_format({**base, "locked": False, "bg_color": "#FFF2CC", "num_format": "0.00"})
+    index = wb.add_worksheet("目录")
+    index.write_row(0, 0, ["部门", "工作表", "抽查表数", "指标数"], head)
+    depts = sorted(sample["department"].unique()) if len(sample) else []
+    one_sheet = len(depts) > REVIEW_SHEETS_MAX
+    names, used = {}, {"目录"}
+    for d in depts:
+        base_name = re.sub(r"[\[\]:*?/\\]", "", safe_name(d))[:28] or "部门"
+        name, n = base_name, 2
+        while name.casefold() in used:
+            name, n = f"{base_name[:25]}（{n}）", n + 1
+        used.add(name.casefold())
+        names[d] = "复核" if one_sheet else name
+    inds["department"] = inds["submission_id"].map(by_id["department"])
+    inds = inds.sort_values(["department", "submission_id", "position"], kind="stable")
+    groups = [("复核", inds)] if one_sheet else [(names[d], part) for d, part in inds.groupby("department", sort=True)]
+    header = (["部门"] if one_sheet else []) + list(REVIEW_HEADER)
+    off = 1 if one_sheet else 0
+    for sheet_name, part in groups:
+        ws = wb.add_worksheet(sheet_name)
+        ws.write_row(0, 0, header, head)
+        for k, r in enumerate(part.itertuples(index=False), start=1):
+            s = by_id.loc[r.submission_id]
+            values = [int(r.submission_id), s["title"], int(r.position) + 1, r.level1, r.level2, r.level3, r.target,
+                      r.actual, r.weight, r.claimed, r.score, r.explanation, r.deviation_note]
+            if one_sheet:
+                ws.write_string(k, 0, str(s["department"]), text)
+            for c, v in enumerate(values):
+                missing = v is None or (isinstance(v, float) and v != v)
+                if missing:
+                    ws.write_blank(k, c + off, None, text)
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(k, c + off, float(v) if c in (8, 9, 10) else int(v), num if c in (8, 9, 10) else text)
+                else:
+                    ws.write_string(k, c + off, str(v), text)
+            ws.write_blank(k, 13 + off, None, fill_num)
+            ws.write_blank(k, 14 + off, None, fill)
+        n = len(part)
+        if n:
+            ws.data_validation(1, 13 + off, n, 13 + off, {
+                "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
+                "error_title": "复核得分", "error_message": "请填写 0 到该指标分值之间的数字"})
+        for c, w in enumerate(((16,) if one_sheet else ()) + REVIEW_WIDTHS):
+            ws.set_column(c, c, w)
+        ws.freeze_panes(1, 6 + off)
+        ws.autofilter(0, 0, max(n, 1), len(header) - 1)
+        ws.protect("", {"autofilter": True, "sort": False, "format_columns": True, "format_rows": True})
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+    for k, d in enumerate(depts, start=1):
+        part = sample[sample["department"] == d]
+        index.write_row(k, 0, [d, names[d], len(part), int((inds["department"] == d).sum())], text)
+    index.set_column(0, 0, 30)
+    index.set_column(1, 1, 24)
+    index.set_column(2, 3, 10)
+    index.freeze_panes(1, 0)
+    wb.close()
     return write_atomic(path, buf.getvalue())
 
 
@@ -545,20 +609,41 @@ def _review_view(store: Store, subs: pd.DataFrame, inds: pd.DataFrame, tolerance
 # --------------------------------------------------------------------------- rendering
 def _charts(view: dict[str, pd.DataFrame]) -> dict[str, bytes]:
     from . import charts
+    from .fonts import chart_font
 
+    dept = view["departments"].dropna(subset=["score"])
+    shown = "".join(dept.head(15)["department"]) + "".join(dept.tail(15)["department"])
+    charts.use_font(chart_font(shown + "得分最高的部门最低（共个，按总分）评价等级分布按表优良中差无法确定各一级指标得分率产出效益满意度"
+                                       "预算执行率与指标正常高于个百分点以上…%" + "".join(map(chr, range(32, 127)))))
+    try:
+        return _draw_charts(view, charts)
+    finally:
+        charts.use_font(None)
+
+
+def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
     with charts._style() as plt:
         out = {}
         dept = view["departments"].dropna(subset=["score"])
-        n = min(len(dept), 30)
-        top = dept.head(n)
-        fig, ax = plt.subplots(figsize=(7.5, max(2.5, 0.22 * n + 1)))
-        fig.subplots_adjust(left=0.3, right=0.97, top=0.93, bottom=0.08)
-        ax.barh(range(n), top["score"], color="#2f5597")
-        ax.set_yticks(range(n), [charts._short(d, 14) for d in top["department"]], fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_title(f"部门总分排名（前 {n} 名，共 {len(dept)} 个部门）")
-        out["ranking"] = charts._save(fig, plt, "png")
+        colors = {"优": "#2f5597", "良": "#5b9bd5", "中": "#ffc000", "差": "#c55a11"}
+        for key, part, title in (("ranking", dept.head(15), "得分最高的部门"),
+                                 ("weakest", dept.tail(15).iloc[::-1], "得分最低的部门")):
+            n = len(part)
+            if not n:
+                continue
+            fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.26 * n + 0.9)))
+            fig.subplots_adjust(left=0.34, right=0.95, top=1 - 0.42 / max(2.2, 0.26 * n + 0.9), bottom=0.12)
+            ax.barh(range(n), part["score"], color=[colors.get(g, "#a5a5a5") for g in part["grade"]], height=0.65)
+            # the axis starts near the lowest score shown: differences of a few points stay visible
+            low = max(0.0, math.floor((float(dept["score"].min()) - 3) / 5) * 5)
+            ax.set_xlim(low, 100)
+            for i, v in enumerate(part["score"]):
+                ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
+            charts._row_labels(ax, [charts._short(d, 14) for d in part["department"]], 7)
+            ax.set_ylim(n - 0.5, -0.5)
+            ax.set_xlabel("总分")
+            ax.set_title(f"{title}（共 {len(dept)} 个部门，按总分）")
+            out[key] = charts._save(fig, plt, "png")
 
         g = view["grades"]
         fig, ax = plt.subplots(figsize=(6, 2.6))
@@ -601,23 +686,32 @@ def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]
     out = Path(out_dir)
     year = int(view["year"]["year"].iloc[0])
     dept, subs, flags, review = view["departments"], view["submissions"], view["flags"], view["review"]
+    dept = dept.merge(_rollup(flags), on="department", how="left")
+    for sev in SEVERITY_ORDER:
+        dept[sev] = dept[sev].fillna(0).astype(int)
+    subs = subs.assign(kind=subs["kind"].map({k.value: v for k, v in TABLE_KIND_LABEL.items()}).fillna(subs["kind"]),
+                       complete=subs["complete"].astype(bool))
     sheets = {
-        "部门排名": dept.rename(columns={"rank": "名次", "department": "部门", "score": "总分", "grade": "等级",
-                                     "execution_rate": "预算执行率", "tables": "表数", "complete": "完整表数",
-                                     "mean_table": "各表平均分", "output": "产出得分(表均)", "benefit": "效益得分(表均)",
-                                     "satisfaction": "满意度得分(表均)", "flags": "疑点表数", "previous": "上年总分",
-                                     "change": "变化"}),
-        "各表得分": subs[["department", "table_id", "title", "kind", "version", "total", "grade", "execution_rate",
+        "部门排名": dept[["rank", "department", "score", "grade", "execution_rate", "tables", "complete", "mean_table",
+                      "output", "benefit", "satisfaction", "flags", *SEVERITY_ORDER, "previous", "change"]].rename(
+            columns={"rank": "名次", "department": "部门", "score": "总分", "grade": "等级",
+                     "execution_rate": "预算执行率", "tables": "表数", "complete": "完整表数",
+                     "mean_table": "各表平均分", "output": "产出得分(表均)", "benefit": "效益得分(表均)",
+                     "satisfaction": "满意度得分(表均)", "flags": "疑点表数", "previous": "上年总分", "change": "变化"}),
+        "各表得分": subs[["department", "title", "kind", "version", "total", "grade", "complete", "execution_rate",
                           "execution_score", "output_score", "benefit_score", "satisfaction_score", "claimed_total",
-                          "flags", "rule_set", "inputs_hash"]].rename(columns={
+                          "flags", "table_id", "rule_set", "inputs_hash"]].rename(columns={
                               "department": "部门", "table_id": "表编号", "title": "表名称", "kind": "类型",
-                              "version": "版本", "total": "总分", "grade": "等级", "execution_rate": "预算执行率",
-                              "execution_score": "执行率得分", "output_score": "产出得分", "benefit_score": "效益得分",
-                              "satisfaction_score": "满意度得分", "claimed_total": "自评总分", "flags": "疑点",
-                              "rule_set": "规则集", "inputs_hash": "输入摘要"}),
+                              "version": "版本", "total": "总分", "grade": "等级", "complete": "完整",
+                              "execution_rate": "预算执行率", "execution_score": "执行率得分", "output_score": "产出得分",
+                              "benefit_score": "效益得分", "satisfaction_score": "满意度得分", "claimed_total": "自评总分",
+                              "flags": "疑点", "rule_set": "规则集", "inputs_hash": "输入摘要"}),
         "等级分布": view["grades"].rename(columns={"tables": "表数", "departments": "部门数"}).rename_axis("等级").reset_index(),
-        "疑点清单": flags[["department", "table_id", "title", "flag", "description"]].rename(columns={
-            "department": "部门", "table_id": "表编号", "title": "表名称", "flag": "疑点代码", "description": "说明"}),
+        "疑点清单": flags.assign(order=flags["severity"].map({s: k for k, s in enumerate(SEVERITY_ORDER)})).sort_values(
+            ["order", "department", "table_id", "flag"], kind="stable")[
+            ["severity", "department", "title", "description", "flag", "table_id"]].rename(columns={
+                "severity": "严重程度", "department": "部门", "table_id": "表编号", "title": "表名称", "flag": "疑点代码",
+                "description": "说明"}),
     }
     if not review.empty:
         sheets["自评与复核"] = review.rename(columns={
@@ -625,37 +719,112 @@ def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]
             "self_total": "自评总分", "review_total": "复核总分", "deviation": "偏差", "self_grade": "自评等级",
             "review_grade": "复核等级", "self_full": "自评满分率", "review_full": "复核满分率", "flag": "超出容差",
             "partial": "部分复核"})
-    files = [_write_xlsx(sheets, out / f"绩效自评汇总-{year}.xlsx")]
-    charts = _charts(view)
-    files.append(_write_html(view, charts, out / f"绩效自评汇总-{year}.html"))
-    return files
+    xlsx, html = out / f"绩效自评汇总-{year}.xlsx", out / f"绩效自评汇总-{year}.html"
+    # the workbook and the dashboard are independent: with two cores, the workbook is written in a forked worker
+    if (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods() and len(subs) > 2000:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; the worker only writes
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+                job = pool.submit(_write_xlsx, sheets, xlsx, year)
+                _write_html(view, dept, _charts(view), html)
+                job.result()
+    else:
+        _write_xlsx(sheets, xlsx, year)
+        _write_html(view, dept, _charts(view), html)
+    return [xlsx, html]
 
 
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+def _rollup(flags: pd.DataFrame) -> pd.DataFrame:
+    """Per department: how many 疑点 of each severity its tables raise."""
+    if flags.empty:
+        return pd.DataFrame(columns=["department", *SEVERITY_ORDER])
+    table = flags.groupby(["department", "severity"]).size().unstack(fill_value=0)
+    return table.reindex(columns=list(SEVERITY_ORDER), fill_value=0).reset_index()
+
+
+PERCENT_COLUMNS = {"预算执行率", "自评满分率", "复核满分率", "得分率"}
+INTEGER_COLUMNS = {"名次", "表数", "完整表数", "疑点表数", "部门数", "版本", "复核指标数", "提交编号", "错误", "警告", "提示"}
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], when: "dt.datetime") -> bytes:
+    """Data frames as a workbook a clerk can print, sort and filter: 宋体, borders, the header frozen and filtered,
+    percentages and scores formatted, 是/否 for yes/no, A4 landscape fit to the page width with the header row
+    repeated. Written with XlsxWriter (fast, streaming) and dated ``when``: the same data gives the same bytes."""
     import io
 
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, df in sheets.items():
-            df.to_excel(writer, sheet_name=name, index=False)
-            ws = writer.sheets[name]
-            ws.freeze_panes = "B2"
-            for k, col in enumerate(df.columns, start=1):
-                width = max([len(str(col)) * 2] + [min(40, len(str(v)) * 2) for v in df[col].head(200)]) + 2
-                ws.column_dimensions[get_column_letter(k)].width = min(width, 50)
-        no_formulas(writer.book)
-    return write_atomic(path, buf.getvalue())
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "nan_inf_to_errors": True})
+    wb.set_properties({"created": when, "author": "", "title": ""})
+    base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter"}
+    fmt = {"text": wb.add_format({**base, "text_wrap": True}), "head": wb.add_format({
+        **base, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "align": "center"}),
+        "pct": wb.add_format({**base, "num_format": "0.00%"}), "int": wb.add_format({**base, "num_format": "0"}),
+        "num": wb.add_format({**base, "num_format": "0.00"}), "flag": wb.add_format({**base, "align": "center"})}
+    for name, df in sheets.items():
+        ws = wb.add_worksheet(name)
+        cols = list(df.columns)
+        kinds = []
+        for c in cols:
+            s = df[c]
+            if c in PERCENT_COLUMNS:
+                kinds.append("pct")
+            elif s.dtype == bool or c in ("完整", "超出容差", "部分复核"):
+                kinds.append("flag")
+            elif c in INTEGER_COLUMNS:
+                kinds.append("int")
+            elif pd.api.types.is_numeric_dtype(s):
+                kinds.append("num")
+            else:
+                kinds.append("text")
+        ws.write_row(0, 0, cols, fmt["head"])
+        values = []
+        for c, kind in zip(cols, kinds):
+            s = df[c]
+            if kind == "flag":
+                values.append([None if v is None or v != v else ("是" if v else "否") for v in s.tolist()])
+            elif kind in ("pct", "int", "num"):
+                values.append([None if v is None or v != v else (int(v) if kind == "int" else float(v))
+                               for v in s.tolist()])
+            else:
+                values.append([None if v is None or v != v else str(v) for v in s.tolist()])
+        for k, c in enumerate(cols):
+            ws.write_column(1, k, [("" if v is None else v) for v in values[k]], fmt[kinds[k]])
+            texts = [len(str(v)) for v in values[k][:300] if v is not None]
+            width = max([len(str(c)) * 2] + [min(40, n * 2) for n in texts]) + 2 if kinds[k] == "text" else \
+                max(len(str(c)) * 2 + 2, 10)
+            ws.set_column(k, k, min(width, 46))
+        ws.freeze_panes(1, 1 if len(cols) > 1 else 0)
+        ws.autofilter(0, 0, max(len(df), 1), len(cols) - 1)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+    wb.close()
+    return buf.getvalue()
 
 
-def _write_html(view: dict[str, pd.DataFrame], charts: dict[str, bytes], path: Path) -> Path:
+def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, year: int) -> Path:
+    import datetime as dt
+
+    return write_atomic(path, write_workbook(sheets, dt.datetime(year + 1, 1, 1)))
+
+
+def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[str, bytes], path: Path) -> Path:
+    """The dashboard: cards, charts, the 疑点 by severity, a sortable and filterable department table, and a page
+    per department (its tables, scores, flags, year on year), drawn in the browser from the page's own data."""
+    import json
+
+    from .fonts import web_font
     from .report import _env
 
     year = int(view["year"]["year"].iloc[0])
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items()}
-    dept = view["departments"]
     review = view["review"]
+    subs, flags = view["submissions"], view["flags"]
     summary = None
     if not review.empty:
         summary = {"tables": len(review), "mean": round(float(review["deviation"].mean()), 2),
@@ -663,15 +832,37 @@ def _write_html(view: dict[str, pd.DataFrame], charts: dict[str, bytes], path: P
                    "review_full": round(float(review["review_full"].mean()) * 100, 1),
                    "grade_changes": int((review["self_grade"] != review["review_grade"]).sum()),
                    "flagged": int(review["flag"].sum())}
-    from .charts import web_font
-
+    num = lambda v, d=2: None if v is None or v != v else round(float(v), d)  # noqa: E731
+    flags_of: dict[int, list] = {}
+    for f in flags.itertuples(index=False):
+        flags_of.setdefault(int(f.submission_id), []).append([f.severity, f.description])
+    tables_of: dict[str, list] = {}
+    for t in subs.sort_values(["department", "table_id"]).itertuples(index=False):
+        tables_of.setdefault(t.department, []).append(
+            [t.title, TABLE_KIND_LABEL.get(TableKind(t.kind), t.kind) if t.kind in TableKind._value2member_map_ else t.kind,
+             num(t.total), t.grade, num(t.execution_rate, 4), num(t.output_score), num(t.benefit_score),
+             num(t.satisfaction_score), num(t.claimed_total), flags_of.get(int(t.id), [])])
+    rows = [[int(d.rank), d.department, num(d.score), d.grade, num(d.execution_rate, 4), int(d.tables),
+             int(getattr(d, "错误")), int(getattr(d, "警告")), int(getattr(d, "提示")), num(d.previous), num(d.change)]
+            for d in dept.itertuples(index=False)]
+    data = json.dumps({"departments": rows, "tables": tables_of, "previous": _plain_year(view)}, ensure_ascii=False,
+                      separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # inert inside <script>
+    n_tables = len(subs)
+    counts = flags.groupby("flag")["submission_id"].nunique().to_dict() if not flags.empty else {}
+    flag_rows = [{"code": code, "name": FLAGS[code], "severity": FLAG_SEVERITY[code], "tables": counts.get(code, 0),
+                  "share": counts.get(code, 0) / n_tables * 100 if n_tables else 0.0} for code in
+                 sorted(FLAGS, key=lambda c: (SEVERITY_ORDER.index(FLAG_SEVERITY[c]), c))]
     template = _env().get_template("bureau.html.j2")
-    args = dict(year=year, previous=view["year"]["previous"].iloc[0], images=images,
-                departments=dept.to_dict("records"), grades=view["grades"].reset_index().to_dict("records"),
-                flags=view["flags"].head(HTML_FLAG_ROWS).to_dict("records"), flag_total=len(view["flags"]),
-                flag_names=FLAGS,
-                flag_counts=view["flags"]["flag"].value_counts().to_dict(), review=review.to_dict("records"),
-                summary=summary, n_tables=len(view["submissions"]),
-                flagged_tables=int(view["flags"]["submission_id"].nunique()))
-    font = web_font(template.render(**args, font=""))  # the page's own characters, embedded: no tofu anywhere
+    args = dict(year=year, previous=_plain_year(view), images=images, n_departments=len(dept),
+                grades=view["grades"].reset_index().to_dict("records"), flag_rows=flag_rows,
+                review=review.to_dict("records"), summary=summary, n_tables=n_tables,
+                flagged_tables=int(flags["submission_id"].nunique()) if not flags.empty else 0,
+                data=Markup(data))
+    font = web_font(template.render(**args, font="") + data)  # the page's own characters, embedded: no tofu
     return write_atomic(path, template.render(**args, font=font))
+
+
+def _plain_year(view: dict[str, pd.DataFrame]) -> int | None:
+    p = view["year"]["previous"].iloc[0]
+    return None if p is None or p != p else int(p)

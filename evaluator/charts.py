@@ -22,11 +22,26 @@ COLORS = {"weight": "#d9d9d9", "score": "#2f5597", "ok": "#2f5597", "short": "#c
           "budget": "#a9c4eb", "spent": "#2f5597"}
 
 
-@lru_cache(maxsize=2)
+_RUN_FONT: dict[str, Path] = {}  # a small subset with every character of the run: registered in a blink
+
+
+def use_font(path: Path | None, kind: str = "sans") -> None:
+    """Draw the charts of this run with ``path`` (a subset of the face holding the run's characters) instead of
+    the whole 8 MB face, which matplotlib takes a second to load."""
+    if path is None:
+        _RUN_FONT.pop(kind, None)
+    else:
+        _RUN_FONT[kind] = path
+
+
 def font_family(kind: str = "sans") -> str:
+    return _font_family(str(_RUN_FONT.get(kind) or font_path(kind)))
+
+
+@lru_cache(maxsize=8)
+def _font_family(path: str) -> str:
     from matplotlib import font_manager
 
-    path = str(font_path(kind))
     font_manager.fontManager.addfont(path)
     return font_manager.FontProperties(fname=path).get_name()
 

@@ -2,7 +2,7 @@
 
 A line never starts with closing punctuation (，。、；：！？）」』” …) and never ends with opening punctuation
 (（「『“ …); a number stays whole with its sign, decimals, percent sign and unit ("29.80分", "528.24万元",
-"≥5次", "2024年3月15日"). The PDF writer breaks its lines here (fpdf2 would break anywhere); the docx and HTML
+"≥5次", "2024年" "3月"). The PDF writer breaks its lines here (fpdf2 would break anywhere); the docx and HTML
 writers mark the same unbreakable pieces so Word, LibreOffice and browsers keep them together too.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ UNITS = ("万元", "亿元", "元", "万", "亿", "分", "个", "次", "人次",
 _UNIT = "|".join(re.escape(u) for u in sorted(set(UNITS), key=len, reverse=True))
 _NUMBER = (r"(?:第\s?)?[≥≤＞＜>=<±≧≦约近]?[-+]?\d+(?:[.,]\d+)*(?:[%％‰])?"
            rf"(?:\s?(?:{_UNIT}))?(?:/[\u4e00-\u9fff]{{1,3}})*")
-_DATE = r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?(?:底|初|末)?"
-_PIECE = re.compile(rf"{_DATE}|{_NUMBER}|[A-Za-z][A-Za-z0-9_.@'\-]*|——|……|\s+|.", re.S)
+# a date is three numbers with their units ("2023年" "12月" "20日"): it may break between them, never inside one
+_PIECE = re.compile(rf"{_NUMBER}|[A-Za-z][A-Za-z0-9_.@'\-]*|——|……|\s+|.", re.S)
 JOINER = "\u2060"  # WORD JOINER: no break here, no width (Word, LibreOffice and browsers honour it)
 
 
@@ -107,17 +107,18 @@ def _cut(piece: str, width: float, measure: Callable[[str], float]) -> list[str]
     return chunks
 
 
+_GLUE = re.compile(r"(?<=[0-9%％‰])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[0-9])")
+_SPACE_UNIT = re.compile(rf"(?<=\d) (?=(?:{_UNIT}))")
+
+
 def glue(text: str) -> str:
     """``text`` marked so that word processors and browsers keep each number with its unit: a WORD JOINER where
-    a digit meets a Chinese unit ("29.80⁠分") and a no-break space for a space inside a number's piece. Their
-    own 禁则 (Word's kinsoku, UAX #14) already keeps punctuation in place."""
-    out = []
-    for p in pieces(str(text)):
-        if len(p) > 1 and any(c.isdigit() for c in p):
-            p = p.replace(" ", "\u00a0")
-            p = re.sub(r"(?<=[0-9%％‰])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[0-9])", JOINER, p)
-        out.append(p)
-    return "".join(out)
+    a digit meets a Chinese character ("29.80⁠分", "第⁠3⁠页") and a no-break space for a space between a number
+    and its unit. Their own 禁则 (Word's kinsoku, UAX #14) already keeps punctuation in place."""
+    text = str(text)
+    if not any(c.isdigit() for c in text):
+        return text
+    return _GLUE.sub(JOINER, _SPACE_UNIT.sub("\u00a0", text))
 
 
 def unglue(text: str) -> str:

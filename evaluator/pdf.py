@@ -192,19 +192,8 @@ class Layout:
         """A heading that is never the last thing on a page: ``keep_with`` mm of what follows must fit too."""
         width = self.width - indent * style.size * MM_PER_PT
         lines = self.lines(style, text, width)
-        natural = next((k + len(w) for w in ("年度", "年") if (k := text.find(w)) > 0), None)
-        if align == "C" and len(lines) == 2 and natural and all(
-                len(self.lines(style, part, width)) == 1 for part in (text[:natural], text[natural:])):
-            lines = [text[:natural], text[natural:]]  # a title breaks after its year, as titles are set
-        elif align == "C" and len(lines) > 1:  # else into lines of even length
-            lo, hi = self.measure(style, text) / len(lines), width
-            for _ in range(12):
-                mid = (lo + hi) / 2
-                if len(self.lines(style, text, mid)) > len(lines):
-                    lo = mid
-                else:
-                    hi = mid
-            lines = self.lines(style, text, hi)
+        if align == "C" and len(lines) > 1:
+            lines = _title_lines(self, style, text, width)
         need = before + len(lines) * style.leading + after + keep_with
         if not self.started or self.y + need > self.page_bottom + 1e-6:
             self.new_page()
@@ -399,6 +388,28 @@ class Layout:
 
 
 
+def _title_lines(layout: Layout, style: Style, text: str, width: float) -> list[str]:
+    """A title's lines as titles are set: broken after the year and before "绩效自评报告" when the parts fit, else
+    into lines of even length (never a lone word on the last line)."""
+    lines = layout.lines(style, text, width)
+    if len(lines) < 2:
+        return lines
+    cuts = sorted({k + 2 for k in [text.find("年度")] if k > 0} | {k for k in [text.rfind("绩效自评")] if k > 0})
+    for n in range(1, len(cuts) + 1):
+        for chosen in ([cuts[:n]] if n == len(cuts) else [cuts[-n:], cuts[:n]]):
+            parts = [text[a:b] for a, b in zip([0, *chosen], [*chosen, len(text)])]
+            if all(len(layout.lines(style, p, width)) == 1 for p in parts):
+                return parts
+    lo, hi = layout.measure(style, text) / len(lines), width
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        if len(layout.lines(style, text, mid)) > len(lines):
+            lo = mid
+        else:
+            hi = mid
+    return layout.lines(style, text, hi)
+
+
 # --------------------------------------------------------------------------------------------- the 自评报告
 TITLE = Style("title", 22, 12.5)
 H1 = Style("head", 16, 10.2, heavy=0.012)
@@ -453,7 +464,7 @@ def _cover(layout: Layout, ctx: dict, fields: list, heavy_title: bool) -> None:
                        layout.left, layout.top - 12, layout.width, "C")
     big = Style("title", 26, 14, heavy=0 if heavy_title else 0.04)
     y = layout.top + 38
-    for line in layout.lines(big, f"{ctx['subject']}绩效自评报告", layout.width):
+    for line in _title_lines(layout, big, f"{ctx['subject']}绩效自评报告", layout.width):
         layout.text_at(line, big, layout.left, y, layout.width, "C")
         y += big.leading
     if ctx["form_year"]:

@@ -128,6 +128,14 @@ def _completion(i) -> float | None:
     return 100.0 * (i.score or 0) / i.weight if i.weight else None
 
 
+_SIGNS = str.maketrans({"≧": "≥", "≦": "≤", "═": "=", "＝": "=", "﹦": "="})
+
+
+def _display(text: str | None) -> str:
+    """A 指标值 as a typed form prints it: the look-alike signs some forms carry (≧, ═) as ≥ and =."""
+    return (text or "").translate(_SIGNS)
+
+
 def _short(r) -> bool:
     return r.status == "ok" and r.score is not None and bool(r.weight) and r.score < r.weight - 1e-9
 
@@ -155,8 +163,8 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
     indicators = []
     for r, s1, s2 in zip(rows, l1_spans, l2_spans):
         indicators.append({
-            "level1": r.level1, "level2": r.level2, "level3": r.level3, "target": r.target or "",
-            "actual": r.actual or "", "weight": _fixed(r.weight, d), "weight_value": r.weight,
+            "level1": r.level1, "level2": r.level2, "level3": r.level3, "target": _display(r.target),
+            "actual": _display(r.actual), "weight": _fixed(r.weight, d), "weight_value": r.weight,
             "score": {"ok": _fixed(r.score, d), "na": "不适用", "error": "无法计分"}[r.status],
             "score_value": r.score, "note": r.deviation_note or "", "explanation": r.explanation,
             "short": _short(r), "l1_span": s1, "l2_span": s2, "status": r.status, "method": r.method or "",
@@ -191,7 +199,7 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         if short or over:
             what = (f"得 {_fixed(r.score, d)} 分（分值 {_fixed(r.weight, d)} 分）" if short else
                     f"实际完成值达到指标值的 {fmt(threshold * 100)}% 以上，指标值设定可能偏低")
-            deviations.append({"level3": r.level3, "target": r.target, "actual": r.actual, "what": what,
+            deviations.append({"level3": r.level3, "target": _display(r.target), "actual": _display(r.actual), "what": what,
                                "reason": r.deviation_note})
     if ex.score is not None and ex.weight and ex.score < ex.weight - 1e-9:
         deductions.append({"level3": "预算执行率", "lost": _fixed(ex.weight - ex.score, d), "weight": _fixed(ex.weight, d),
@@ -292,6 +300,8 @@ def _data(value: Any) -> Markup:
     with "#", "- " or "[[cover]]" stays a sentence."""
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", "" if value is None else str(value))
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    # a space between two Chinese characters (a folded YAML line, a stray key) is no word space in Chinese
+    text = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef]) +(?=[\u3000-\u9fff\uff00-\uffef])", "", text)
     return Markup(_DATA_OPEN + str(escape(text)).replace("\n", _DATA_NL) + _DATA_CLOSE)
 
 
@@ -458,12 +468,13 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
     formats = tuple(formats)
     names = document_names(ev, targets)
     fonts = fonts if fonts is not None else _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
+    charts = _charts_of(ev, targets, actuals, rules, formats)
     out: dict[str, bytes] = {}
     for te in ev.tables:
         if tables is not None and te.table not in set(tables):
             continue
-        for part in ("table", "report", "audit"):
-            out.update(_render_part((targets, actuals, ev, rules, te.table, part, formats, names[te.table], fonts,
+        for task in _tasks(formats):
+            out.update(_render_part((targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts,
                                      money_decimals)))
     return out
 
@@ -481,9 +492,10 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     out = Path(out_dir)
     names = document_names(ev, targets)
     fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
+    charts = _charts_of(ev, targets, actuals, rules, formats)
     # the longer 自评报告 tasks first, so no core is left with a long task at the end
-    args = [(targets, actuals, ev, rules, te.table, part, formats, names[te.table], fonts, money_decimals)
-            for part in ("report", "table", "audit") for te in ev.tables]
+    args = [(targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts, money_decimals)
+            for task in _tasks(formats) for te in ev.tables]
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
     jobs = min(jobs, len(args))
     rendered: dict[str, bytes] | None = None
@@ -532,11 +544,6 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
     import docx  # noqa: F401
     import openpyxl  # noqa: F401
 
-    from . import charts
-
-    charts.font_family("sans")
-    with charts._style():
-        pass
     if "pdf" in formats:
         import fpdf  # noqa: F401
 
@@ -553,6 +560,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
         ctx = build_context(ev, te, next(t for t in targets.tables if t.id == te.table), actuals, rules, money_decimals)
         blocks = render_blocks(ctx, ev, rules)
         text += [b.text for b in blocks] + [i for b in blocks for i in b.items]
+        text += [write_label(b, ctx) for b in blocks if b.kind == "write"]
         text += [str(v) for i in ctx["indicators"] for v in i.values()]
         text += [str(v) for r in ctx["budget_rows"] for v in r.values()]
         text += [f"{k}{v or ''}" for k, v in cover_fields(ctx) + signature_fields(ctx)]
@@ -572,36 +580,60 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
     return out
 
 
+TASKS = ("pdf", "docx", "html", "table-xlsx", "table-docx", "audit")  # one task per document: cores stay busy
+
+
+def _tasks(formats: tuple[str, ...]) -> list[str]:
+    want = {"pdf": "pdf", "docx": "docx", "html": "html", "table-xlsx": "xlsx", "table-docx": "docx"}
+    return [t for t in TASKS if t == "audit" or want[t] in formats]
+
+
+def _charts_of(ev: Evaluation, targets: TargetSet, actuals: ActualSet | None, rules: RuleSet,
+               formats: tuple[str, ...]) -> dict[str, dict[str, bytes]]:
+    """The charts of every table, drawn once (three documents show them)."""
+    if not {"pdf", "docx", "html"} & set(formats):
+        return {}
+    from . import charts
+    from .fonts import chart_font
+
+    text = "".join(i.level3 for te in ev.tables for i in te.indicators) + "".join(k for te in ev.tables for k in te.groups)
+    charts.use_font(chart_font(text + CHART_WORDS + "".join(map(chr, range(32, 127)))))
+    out = {}
+    for te in ev.tables:
+        ctx = build_context(ev, te, next(t for t in targets.tables if t.id == te.table), actuals, rules)
+        ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
+        out[te.table] = _charts(ctx, "png")
+    charts.use_font(None)
+    return out
+
+
+CHART_WORDS = "各一级指标得分与分值完成率最低的项（共）预算执行情况全年预算数执行数万元目标线…%，：／"
+
+
 def _render_part(args: tuple) -> dict[str, bytes]:
-    targets, actuals, ev, rules, table_id, part, formats, stem, fonts, money_decimals = args
+    """One document of one table, as file name → bytes."""
+    targets, actuals, ev, rules, table_id, task, stem, fonts, charts, money_decimals = args
     te = next(t for t in ev.tables if t.table == table_id)
     target = next(t for t in targets.tables if t.id == table_id)
     ctx = build_context(ev, te, target, actuals, rules, money_decimals)
-    ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
-    out: dict[str, bytes] = {}
+    fonts = fonts or {}
     from . import office
 
-    if part == "table":
-        if "xlsx" in formats:
-            out[f"{stem}自评表.xlsx"] = office.table_xlsx(ctx)
-        if "docx" in formats:
-            out[f"{stem}自评表.docx"] = office.table_docx(ctx)
-    elif part == "audit":
-        if set(formats) & {"xlsx", "docx", "pdf", "html"}:
-            out[f"{stem}自评审核清单.xlsx"] = office.audit_xlsx(ctx)
-    else:
-        blocks = render_blocks(ctx, ev, rules)
-        png = _charts(ctx, "png") if {"pdf", "docx", "html"} & set(formats) else {}
-        if "pdf" in formats:
-            from .pdf import report_pdf
+    if task == "table-xlsx":
+        return {f"{stem}自评表.xlsx": office.table_xlsx(ctx)}
+    if task == "table-docx":
+        return {f"{stem}自评表.docx": office.table_docx(ctx)}
+    if task == "audit":
+        return {f"{stem}自评审核清单.xlsx": office.audit_xlsx(ctx)}
+    blocks = render_blocks(ctx, ev, rules)
+    png = charts.get(table_id, {})
+    if task == "pdf":
+        from .pdf import report_pdf
 
-            out[f"{stem}自评报告.pdf"] = report_pdf(ctx, blocks, png, (fonts or {}).get("pdf"))
-        if "docx" in formats:
-            out[f"{stem}自评报告.docx"] = office.report_docx(ctx, blocks, png)
-        if "html" in formats:
-            out[f"{stem}自评报告.html"] = write_report_html(ctx, blocks, png, (fonts or {}).get("web"),
-                                                      (fonts or {}).get("web_head"))
-    return out
+        return {f"{stem}自评报告.pdf": report_pdf(ctx, blocks, png, fonts.get("pdf"))}
+    if task == "docx":
+        return {f"{stem}自评报告.docx": office.report_docx(ctx, blocks, png)}
+    return {f"{stem}自评报告.html": write_report_html(ctx, blocks, png, fonts.get("web"), fonts.get("web_head"))}
 
 
 # --------------------------------------------------------------------------- plain Word documents for other stages

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import EvaluatorError
-from .schema import findings, indicators, meta, metadata, reviews, samples, submissions
+from .schema import findings, indicators, meta, reviews, samples, submissions
 
 __all__ = ["Store", "HEAD", "REVISIONS", "default_url", "now"]
 

@@ -50,9 +50,14 @@ CASES = {
     "full-low-execution": (dict(spent=85), {"full-low-execution", "score-above-spending"}),  # the one implies the other
     "qualitative-undescribed": (dict(changes={"群众获得感": ("达成", None), "服务质量": ("达成预期指标", None)}),
                                 {"qualitative-undescribed"}),
-    "missing-deviation-note": (dict(changes={"合格率": ("94%", None)}), {"missing-deviation-note"}),
-    "claimed-score-mismatch": (dict(changes={"合格率": ("94%", NOTE)}, claimed={"合格率": 20}),
+    "missing-deviation-note": (dict(changes={"合格率": ("94%", None), "会议次数": ("4次", None)}),
+                               {"missing-deviation-note"}),
+    # calibrated: one forgotten reason, or a claimed score a point above the rule, is no flag (README)
+    "one-reason-missing": (dict(changes={"合格率": ("94%", None), "会议次数": ("4次", NOTE), "满意度": ("85%", NOTE)}),
+                           set()),
+    "claimed-score-mismatch": (dict(changes={"合格率": ("60%", NOTE)}, claimed={"合格率": 20}),
                                {"claimed-score-mismatch"}),
+    "claimed-a-little-high": (dict(changes={"合格率": ("94%", NOTE)}, claimed={"合格率": 20}), set()),
     "total-mismatch": (dict(claimed_total=95), {"total-mismatch"}),
     "underspent": (dict(spent=75, changes={"会议次数": ("2次", NOTE), "合格率": ("76%", NOTE)}), {"underspent"}),
     "score-above-spending": (dict(spent=85, changes={"会议次数": ("4次", NOTE)}), {"score-above-spending"}),
@@ -100,7 +105,7 @@ def test_batch_in_worker_processes_stores_what_one_process_stores(tmp_path, mof,
     for k, (name, (kwargs, _)) in enumerate(CASES.items()):
         department(root, f"{k:02d}-{name}", **kwargs)
     (department(root, "zz-broken") / "targets.json").write_text("{", encoding="utf-8")
-    monkeypatch.setattr(B, "CHUNK", 2)  # five chunks
+    monkeypatch.setattr(B, "CHUNK", 2)  # six chunks
     dumps = []
     for jobs in (1, 2):
         store = Store(f"sqlite:///{tmp_path / f'jobs{jobs}.db'}")
@@ -175,7 +180,7 @@ def test_compare_outputs(built, tmp_path):
     scores = [r[2] for r in ranking[1:]]
     assert scores == sorted(scores, reverse=True)
     html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
-    assert "部门排名" in html and "疑点清单" in html and html.count("data:image/png;base64,") == 4
+    assert "部门排名" in html and "疑点清单" in html and html.count("data:image/png;base64,") == 5
     assert "@font-face" in html
 
 
@@ -186,7 +191,7 @@ def test_html_dashboard_escapes_input_text(tmp_path, mof):
     batch(root, mof, store)
     files = write_view(build_view(store), tmp_path / "out")
     html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)</script>" not in html and "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e局" in html
 
 
 def test_change_against_the_previous_year(tmp_path, mof):
@@ -219,15 +224,21 @@ def test_review_import_and_deviation(built, tmp_path):
     sample = draw_sample(store, share=1.0, seed=1)
     path = write_review_workbook(store, sample, tmp_path / "复核表.xlsx")
     wb = load_workbook(path)
-    ws = wb.active
-    head = [c.value for c in ws[1]]
-    col = {h: k for k, h in enumerate(head)}
-    for row in ws.iter_rows(min_row=2):
-        dept, level3 = row[col["部门"]].value, row[col["三级指标"]].value
-        if dept == "total-mismatch" and level3 == "会议次数":
-            row[col["复核得分"]].value = 10  # the reviewer finds only 5 of 15 meetings documented: 30 → 10
-        elif dept == "clean" and level3 == "满意度":
-            row[col["复核得分"]].value = 9
+    sheet_of = {r[0]: r[1] for r in wb["目录"].iter_rows(min_row=2, values_only=True)}
+    assert wb.sheetnames == ["目录", *sorted(sheet_of.values())]  # one sheet per department
+    for dept in ("total-mismatch", "clean"):
+        ws = wb[sheet_of[dept]]
+        head = [c.value for c in ws[1]]
+        assert head == ["提交编号", "表名称", "序号", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值",
+                        "申报得分", "规则得分", "计算过程", "偏差原因", "复核得分", "复核意见"]
+        col = {h: k for k, h in enumerate(head)}
+        for row in ws.iter_rows(min_row=2):
+            level3 = row[col["三级指标"]].value
+            assert row[col["计算过程"]].value  # the rule's calculation beside its score
+            if dept == "total-mismatch" and level3 == "会议次数":
+                row[col["复核得分"]].value = 10  # the reviewer finds only 5 of 15 meetings documented: 30 → 10
+            elif dept == "clean" and level3 == "满意度":
+                row[col["复核得分"]].value = 9
     wb.save(path)
     assert import_reviews(store, path, reviewer="张三") == 2
     review = build_view(store, tolerance=10)["review"].set_index("department")
@@ -243,7 +254,8 @@ def test_review_import_rejects_scores_above_the_weight(built, tmp_path):
     _, store, _ = built
     path = write_review_workbook(store, draw_sample(store, share=1.0, seed=1), tmp_path / "r.xlsx")
     wb = load_workbook(path)
-    wb.active.cell(row=2, column=12).value = 999
+    ws = wb[wb.sheetnames[1]]
+    ws.cell(row=2, column=14).value = 999  # 复核得分 of the first indicator (会议次数, 分值 30)
     wb.save(path)
     from evaluator import InputFileError
 
@@ -275,3 +287,40 @@ def test_commands_end_to_end(tmp_path):
     assert r.returncode == 0 and "已导入 0 项复核得分" in r.stdout
     r = run("compare", "--year", "1999")
     assert r.returncode == 1 and "没有 1999 年度的评分结果" in r.stderr
+
+
+def test_review_workbook_names_what_each_score_is_and_is_byte_identical(built, tmp_path):
+    _, store, _ = built
+    sample = draw_sample(store, share=1.0, seed=1)
+    a = write_review_workbook(store, sample, tmp_path / "a.xlsx").read_bytes()
+    assert a == write_review_workbook(store, sample, tmp_path / "b.xlsx").read_bytes()
+    wb = load_workbook(tmp_path / "a.xlsx")
+    sheet = wb[dict((r[0], r[1]) for r in wb["目录"].iter_rows(min_row=2, values_only=True))["claimed-score-mismatch"]]
+    rows = {r[5]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    claimed, rule = rows["合格率"][9], rows["合格率"][10]
+    assert claimed == 20 and rule == pytest.approx(12.63) and "60%" in rows["合格率"][11]
+    assert rows["会议次数"][9] is None and rows["会议次数"][10] == 30  # no claim: 申报得分 left blank, never the rule's
+
+
+def test_bureau_workbook_is_formatted_and_byte_identical(built, tmp_path):
+    _, store, _ = built
+    view = build_view(store)
+    first = write_view(view, tmp_path / "a")
+    second = write_view(view, tmp_path / "b")
+    for x, y in zip(first, second):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    wb = load_workbook(next(f for f in first if f.suffix == ".xlsx"))
+    ws = wb["部门排名"]
+    head = [c.value for c in ws[1]]
+    assert head[:4] == ["名次", "部门", "总分", "等级"] and {"错误", "警告", "提示"} <= set(head)
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref and ws.page_setup.orientation == "landscape"
+    assert ws.print_title_rows == "$1:$1" and ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    rate = ws.cell(row=2, column=head.index("预算执行率") + 1)
+    assert rate.number_format == "0.00%" and rate.border.left.style == "thin"
+    tables = wb["各表得分"]
+    done = [c.value for c in next(tables.iter_cols(min_col=[c.value for c in tables[1]].index("完整") + 1, min_row=2,
+                                                   max_col=[c.value for c in tables[1]].index("完整") + 1))]
+    assert set(done) <= {"是", "否"}
+    flags = [r for r in wb["疑点清单"].iter_rows(min_row=2, values_only=True)]
+    assert {r[0] for r in flags} <= {"错误", "警告", "提示"} and flags[0][0] == "错误"
+    assert len({r[1] for r in ws.iter_rows(min_row=2, values_only=True)}) == ws.max_row - 1  # one row a department

@@ -419,3 +419,24 @@ def test_text_from_inputs_is_never_a_formula(tmp_path, seed_targets, seed_actual
         cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
         assert not [c.coordinate for c in cells if c.data_type == "f"], path.name
         assert any(c.value == "=1+1" for c in cells) and any(c.value.startswith("=HYPERLINK") for c in cells)
+
+
+def test_a_published_case_gets_its_own_documents(tmp_path, mof):
+    from evaluator import load_actuals, load_targets
+
+    from .conftest import ROOT
+
+    targets = load_targets(ROOT / "data/targets/yongde-nutrition-2022.yaml")
+    actuals = load_actuals(ROOT / "data/actuals/yongde-nutrition-2022.yaml")
+    ev = evaluate(targets, actuals, mof)
+    files = {p.name: p for p in write_reports(targets, actuals, ev, mof, tmp_path)}
+    stem = "永德县明朗中学2022年义务教育营养改善计划专项资金项目支出绩效"
+    assert sorted(files) == sorted(f"{stem}{k}" for k in KINDS)
+    rows = _xlsx_rows(files[f"{stem}自评表.xlsx"])
+    assert rows[2][:3] == ["项目名称", None, "义务教育营养改善计划专项资金"]
+    assert rows[3][:3] == ["主管部门", None, "永德县教育体育局"] and rows[3][5:7] == ["实施单位", "永德县明朗中学"]
+    text = _pdf_text(files[f"{stem}自评报告.pdf"])
+    assert "永德县财政局（制）" in text and "≥735人次" in text and "≧" not in text and "═" not in text
+    audit = load_workbook(files[f"{stem}自评审核清单.xlsx"])["审核意见"]
+    codes = [r[3] for r in audit.iter_rows(min_row=4, values_only=True)]
+    assert "claimed-score-mismatch" in codes  # 资金到位及时率 docked to 7 with no reason: shown to the clerk

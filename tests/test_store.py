@@ -242,9 +242,23 @@ def reviewed(tmp_path, mof):
     store.close()
 
 
+def _sheets(wb):
+    """The department sheets of the 复核 workbook (the 目录 sheet aside)."""
+    return [ws for ws in wb.worksheets if ws.cell(row=1, column=1).value == "提交编号"]
+
+
+def _at(path: Path) -> str:
+    """Where row 2's 复核得分 is, as the import names it: the first department sheet and its cell."""
+    from openpyxl.utils import get_column_letter
+
+    ws = _sheets(load_workbook(path))[0]
+    head = [c.value for c in ws[1]]
+    return f"工作表“{ws.title}”{get_column_letter(head.index('复核得分') + 1)}2"
+
+
 def _set(path: Path, values: dict[tuple[int, str], object]) -> None:
     wb = load_workbook(path)
-    ws = wb.active
+    ws = _sheets(wb)[0]
     head = [c.value for c in ws[1]]
     for (row, name), v in values.items():
         ws.cell(row=row, column=head.index(name) + 1).value = v
@@ -252,17 +266,17 @@ def _set(path: Path, values: dict[tuple[int, str], object]) -> None:
 
 
 @pytest.mark.parametrize("cells, problem", [
-    ({(2, "复核得分"): -1}, "工作表“复核”L2（复核得分）：-1 小于 0"),
-    ({(2, "复核得分"): "nan"}, "工作表“复核”L2（复核得分）：“nan”不是数字"),
-    ({(2, "复核得分"): "1e999"}, "工作表“复核”L2（复核得分）：“1e999”不是数字"),  # inf (Excel stores no inf)
-    ({(2, "复核得分"): "-inf"}, "工作表“复核”L2（复核得分）：“-inf”不是数字"),
-    ({(2, "复核得分"): "五分"}, "工作表“复核”L2（复核得分）：“五分”不是数字"),
-    ({(2, "复核得分"): 30.5}, "工作表“复核”L2（复核得分）：30.5 超过该指标的分值 30"),
+    ({(2, "复核得分"): -1}, "{at}（复核得分）：-1 小于 0"),
+    ({(2, "复核得分"): "nan"}, "{at}（复核得分）：“nan”不是数字"),
+    ({(2, "复核得分"): "1e999"}, "{at}（复核得分）：“1e999”不是数字"),  # inf (Excel stores no inf)
+    ({(2, "复核得分"): "-inf"}, "{at}（复核得分）：“-inf”不是数字"),
+    ({(2, "复核得分"): "五分"}, "{at}（复核得分）：“五分”不是数字"),
+    ({(2, "复核得分"): 30.5}, "{at}（复核得分）：30.5 超过该指标的分值 30"),
     ({(2, "复核得分"): 5, (2, "分值"): 100}, None),  # the weight is the stored one, not what the sheet says
-    ({(2, "复核得分"): "=1+1"}, "工作表“复核”L2（复核得分）是公式“=1+1”，但没有计算结果"),
-    ({(2, "复核得分"): 5, (2, "提交编号"): 999}, "工作表“复核”L2：提交编号“999”不在数据库中"),
-    ({(2, "复核得分"): 5, (2, "提交编号"): "甲"}, "工作表“复核”L2：提交编号“甲”不在数据库中"),
-    ({(2, "复核得分"): 5, (2, "序号"): 99}, "工作表“复核”L2：提交 1 没有序号“99”的指标"),
+    ({(2, "复核得分"): "=1+1"}, "{at}（复核得分）是公式“=1+1”，但没有计算结果"),
+    ({(2, "复核得分"): 5, (2, "提交编号"): 999}, "{at}：提交编号“999”不在数据库中"),
+    ({(2, "复核得分"): 5, (2, "提交编号"): "甲"}, "{at}：提交编号“甲”不在数据库中"),
+    ({(2, "复核得分"): 5, (2, "序号"): 99}, "{at}：提交 1 没有序号“99”的指标"),
 ])
 def test_review_import_refuses_bad_cells_naming_them(reviewed, cells, problem):
     from evaluator.bureau import import_reviews
@@ -274,7 +288,7 @@ def test_review_import_refuses_bad_cells_naming_them(reviewed, cells, problem):
         return
     with pytest.raises(InputFileError) as e:
         import_reviews(store, path)
-    assert problem in str(e.value) and "未导入" in str(e.value)
+    assert problem.format(at=_at(path)) in str(e.value) and "未导入" in str(e.value)
     assert store.reviews_of([s["id"] for s in store.current()]) == []
 
 
@@ -282,22 +296,25 @@ def test_a_partly_reviewed_table_is_marked_partial(reviewed):
     from evaluator.bureau import build_view, import_reviews
 
     store, path = reviewed
-    rows = load_workbook(path).active.max_row
     first = [s["id"] for s in store.current()][0]
     wb = load_workbook(path)
-    ws = wb.active
-    head = [c.value for c in ws[1]]
-    for r in range(2, rows + 1):
-        ws.cell(row=r, column=head.index("复核得分") + 1).value = 0 if ws.cell(
-            row=r, column=head.index("提交编号") + 1).value == first else None
-    first_row = next(r for r in range(2, rows + 1) if ws.cell(row=r, column=head.index("提交编号") + 1).value != first)
-    ws.cell(row=first_row, column=head.index("复核得分") + 1).value = 1
+    other = None  # (sheet, row) of the first row of another table
+    for ws in _sheets(wb):
+        head = [c.value for c in ws[1]]
+        for r in range(2, ws.max_row + 1):
+            mine = ws.cell(row=r, column=head.index("提交编号") + 1).value == first
+            ws.cell(row=r, column=head.index("复核得分") + 1).value = 0 if mine else None
+            if not mine and other is None:
+                other = (ws.title, r)
+    wb[other[0]].cell(row=other[1], column=head.index("复核得分") + 1).value = 1
     wb.save(path)
     import_reviews(store, path)
     review = build_view(store)["review"].set_index("submission_id")
     assert not review.loc[first, "partial"] and bool(review.drop(first)["partial"].all())
     # importing again keeps every earlier score; the latest of each row counts
-    _set(path, {(first_row, "复核得分"): 2})
+    wb = load_workbook(path)
+    wb[other[0]].cell(row=other[1], column=head.index("复核得分") + 1).value = 2
+    wb.save(path)
     import_reviews(store, path)
     ids = review.index.tolist()
     assert len(store.reviews_of(ids, history=True)) == 2 * len(store.reviews_of(ids)) == 12

@@ -264,7 +264,7 @@ def test_pages_escape_what_users_typed_and_send_security_headers(world):
     h = page.headers
     assert h["x-frame-options"] == "DENY" and "script-src 'self'" in h["content-security-policy"]
     assert h["x-content-type-options"] == "nosniff" and h["cache-control"] == "no-store"
-    r = c.get(f"/login?next=//evil.example/x")
+    r = c.get("/login?next=//evil.example/x")
     assert 'value="/home"' in r.text  # no open redirect after login
     c.close()
 

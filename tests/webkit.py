@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 from dataclasses import dataclass, field
+
+import httpx
 
 from fastapi.testclient import TestClient
 
@@ -67,3 +71,20 @@ def build_world(url: str) -> World:
                             [w.units[n] for n in ("甲单位", "乙单位", "丙单位")])
     w.filings = {r["unit"]: r["id"] for r in wf.task_filings(store, w.task)}
     return w
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, tries: int = 600) -> None:
+    """Until a server on 127.0.0.1:port answers its login page (start-up is slow on a loaded machine)."""
+    for _ in range(tries):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"no server answered on port {port}")

@@ -12,7 +12,7 @@ from typing import Any
 from ..model import BAND_LABEL, TABLE_KIND_LABEL, Evaluation, Severity
 from ..store import Store
 from . import workflow as wf
-from .workflow import scored
+from .workflow import Scored, scored
 from .permissions import ACTIONS, ROLE_LABEL, Role, User, allowed
 
 SEVERITY_LABEL = {Severity.ERROR.value: "错误", Severity.WARNING.value: "警告", Severity.INFO.value: "提示"}
