@@ -90,7 +90,10 @@ def start_servers(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     raise SystemExit("server did not start")
 
 
-def clerk_loop(base: str, username: str, fid: int, until: float, out: dict, lock: threading.Lock) -> None:
+def clerk_loop(base: str, username: str, fid: int, until: float, out: dict, lock: threading.Lock,
+               think: float = 0.0) -> None:
+    """One clerk: log in, then save a field and look at the score page, again and again, pausing ``think``
+    seconds on average between the two (0: as fast as the server answers)."""
     rng = random.Random(username)
     lat: dict[str, list[float]] = {"login": [], "save": [], "score page": [], "static file": []}
     acks, errors = [], []
@@ -124,6 +127,8 @@ def clerk_loop(base: str, username: str, fid: int, until: float, out: dict, lock
                     c.get("/static/app.css")
                     lat["static file"].append(time.perf_counter() - t)
                 k += 1
+                if think:
+                    time.sleep(think * (0.5 + rng.random()))
         except Exception as e:  # noqa: BLE001 - counted as an error, reported
             errors.append(f"{type(e).__name__}: {e}")
     with lock:
@@ -210,6 +215,15 @@ def engine_yardstick() -> None:
         evaluate(targets, actuals, rules)
         times.append(time.perf_counter() - t)
     print(f"  yardstick: evaluate() of the 40-indicator table in-process: median {statistics.median(times) * 1000:.0f} ms")
+    from evaluator.web import auth
+
+    hashed = auth.hash_password(PASSWORD)
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        auth.verify_password(PASSWORD, hashed)
+        times.append(time.perf_counter() - t)
+    print(f"  yardstick: one argon2 password check in-process: median {statistics.median(times) * 1000:.0f} ms")
 
 
 def main() -> None:
@@ -218,6 +232,7 @@ def main() -> None:
     ap.add_argument("--clerks", type=int, default=50)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--think", type=float, default=1.0, help="mean pause between a clerk's actions, seconds")
     ap.add_argument("--compare", type=int, default=0, help="then time the comparison of a province this large")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="evaluator-bench-"))
@@ -233,7 +248,7 @@ def main() -> None:
     try:
         t = time.perf_counter()
         fids = seed(url, max(args.clerks, 1))
-        print(f"{args.db}: {args.clerks} clerks, {args.seconds} s, {args.workers} worker(s); seeded in "
+        print(f"{args.db}: {args.clerks} clerks, {args.seconds} s, think {args.think} s, {args.workers} worker(s); seeded in "
               f"{time.perf_counter() - t:.1f} s; machine: {os.cpu_count()} cores, shared with other work")
         engine_yardstick()
         proc, base = start_servers(url, args.workers)
@@ -241,7 +256,7 @@ def main() -> None:
             out = {"lat": {}, "acks": [], "errors": []}
             lock = threading.Lock()
             until = time.time() + args.seconds
-            threads = [threading.Thread(target=clerk_loop, args=(base, u, fid, until, out, lock))
+            threads = [threading.Thread(target=clerk_loop, args=(base, u, fid, until, out, lock, args.think))
                        for u, fid in list(fids.items())[:args.clerks]]
             for th in threads:
                 th.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -319,3 +320,25 @@ def test_a_partly_reviewed_table_is_marked_partial(reviewed):
     ids = review.index.tolist()
     assert len(store.reviews_of(ids, history=True)) == 2 * len(store.reviews_of(ids)) == 12
     assert [r["score"] for r in store.reviews_of(ids) if r["submission_id"] != first] == [2.0]
+
+
+def test_two_batch_runs_at_once(db_url, tmp_path):
+    """`evaluator batch` twice at the same moment on the same folder and database: both finish without an error,
+    and every table is stored once (the second run finds the first run's rows unchanged, or the reverse)."""
+    from evaluator.synth import synth_province
+
+    synth_province(tmp_path / "p", departments=6, seed=4, tables=3, indicators=6)
+    env = {**os.environ, "EVALUATOR_JOBS": "1"}
+    runs = [subprocess.Popen([sys.executable, "-W", "error", "-m", "evaluator", "batch", str(tmp_path / "p"), "--db",
+                              db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+            for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in runs]
+    for p, (out, err) in zip(runs, outputs):
+        assert "Traceback" not in err.decode() and "内部错误" not in err.decode(), err.decode()[-1500:]
+        assert "已评分" in out.decode()
+    with Store(db_url) as store:
+        current = store.current()
+        assert current and {s["version"] for s in current} == {1}
+        stored = len(current)
+    news = [int(re.search(r"新增 (\d+)", out.decode()).group(1)) for out, _ in outputs]
+    assert sum(news) == stored

@@ -218,12 +218,24 @@ def history(store: Store, user: User, filing_id: int, table_id: str | None = Non
                   "position": position, "indicator": names.get((table_id, position)) if table_id else None})
 
 
-def compare(store: Store, user: User, year: int | None = None) -> dict[str, Any]:
-    """Today's bureau comparison (``bureau.build_view``) over everything in the store."""
-    from ..bureau import FLAGS, build_view
+_VIEWS: dict[tuple, dict[str, Any]] = {}  # (store, year) → (state key, context): the latest comparison only
 
+
+def compare(store: Store, user: User, year: int | None = None) -> dict[str, Any]:
+    """Today's bureau comparison (``bureau.build_view``) over everything in the store, computed once per state of
+    the store (a new submission or 复核 score makes the next view recompute it)."""
     if not allowed(user, "compare"):
         raise wf.Forbidden("只有财政局可以查看各单位对比")
+    key, state = (store.url, year), store.state_key()
+    cached = _VIEWS.get(key)
+    if cached is None or cached[0] != state:
+        cached = _VIEWS[key] = (state, _compare_view(store, year))
+    return {"user": user_info(user), **cached[1]}
+
+
+def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
+    from ..bureau import FLAGS, build_view
+
     view = build_view(store, year)
     review = view["review"]
     summary = None
@@ -231,7 +243,7 @@ def compare(store: Store, user: User, year: int | None = None) -> dict[str, Any]
         summary = {"tables": len(review), "mean": float(review["deviation"].mean()),
                    "grade_changes": int((review["self_grade"] != review["review_grade"]).sum()),
                    "flagged": int(review["flag"].sum()), "partial": int(review["partial"].sum())}
-    return clean({"user": user_info(user), "year": int(view["year"]["year"].iloc[0]), "years": store.years(),
+    return clean({"year": int(view["year"]["year"].iloc[0]), "years": store.years(),
                   "departments": view["departments"].to_dict("records"),
                   "grades": view["grades"].reset_index().rename(columns={"index": "grade"}).to_dict("records"),
                   "flags": view["flags"][["submission_id", "department", "table_id", "title", "flag", "description"]]
