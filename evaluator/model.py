@@ -339,6 +339,15 @@ class BudgetExecution(BudgetLine):
     claimed_score: float | None = Field(None, validation_alias=_alias("claimed_score", "得分"))
 
 
+class SheetPlace(_Strict):
+    """Where a fill-in workbook held a table's entries (set by the workbook reader): findings then name the sheet
+    and the cell the clerk sees, not an internal id."""
+
+    sheet: str
+    rows: list[int] = Field(default_factory=list)  # the sheet row of each indicator, in order
+    columns: dict[str, str] = Field(default_factory=dict)  # column header → letter
+
+
 class TableActuals(_Strict):
     """Year-end entries for one target table."""
 
@@ -349,6 +358,7 @@ class TableActuals(_Strict):
     improvements: str | None = Field(None, validation_alias=_alias("improvements", "改进措施"))
     claimed_total: Points | None = Field(None, validation_alias=_alias("claimed_total", "自评得分"))
     indicators: list[Actual] = Field(default_factory=list)
+    place: SheetPlace | None = None
 
 
 class ActualSet(_Strict):
