@@ -293,8 +293,8 @@ def test_control_characters_typed_into_the_fill_in_workbook(tmp_path):
     book = tmp_path / "填报.xlsx"
     assert run("template", str(SEED_TARGETS), "-o", str(book)).returncode == 0
     wb = load_workbook(book)
-    ws = wb.worksheets[2]
-    head = next(r for r in range(1, 10) if ws.cell(row=r, column=4).value == "三级指标")
+    ws, head = next((ws, r) for ws in wb.worksheets for r in range(1, 10)
+                    if ws.sheet_state == "visible" and ws.cell(row=r, column=4).value == "三级指标")
     cols = {ws.cell(row=head, column=c).value: c for c in range(1, ws.max_column + 1)}
     ws.cell(row=head + 1, column=cols["实际完成值"], value="1次")
     ws.cell(row=head + 1, column=cols["偏差原因分析及改进措施"], value="原因QQVT说明")
