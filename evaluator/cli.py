@@ -178,10 +178,14 @@ def _print_findings(ev: Evaluation, console: Console) -> None:
 
 
 @contextmanager
-def _reported() -> Iterator[None]:
-    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback)."""
+def _reported(*inputs: Optional[Path]) -> Iterator[None]:
+    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback);
+    nothing written inside may replace one of the command's ``inputs``."""
+    from .output import inputs_protected
+
     try:
-        yield
+        with inputs_protected(*inputs):
+            yield
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001 - turned into a one-line message
@@ -236,7 +240,7 @@ def score_cmd(
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
     from .losses import losses_context, point_losses
 
-    with _reported():
+    with _reported(targets, actuals):
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
         losses = point_losses(tset, aset, rs)
         payload = evaluation_json(ev)
@@ -297,7 +301,7 @@ def report_cmd(
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from .report import FORMATS, write_reports
 
-    with _reported():
+    with _reported(targets, actuals):
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = [f for f in wanted if f not in FORMATS]
         if unknown or not wanted:
@@ -341,7 +345,7 @@ def whatif_cmd(
     """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
     from .whatif import parse_settings, run_whatif, whatif_context
 
-    with _reported():
+    with _reported(targets, actuals):
         if not settings:
             raise InputFileError("没有指定要假设的值", hint="用法：evaluator whatif 目标表 实际完成值 --set \"政协常委会=5次\"")
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
@@ -389,7 +393,7 @@ def review_targets_cmd(
         load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
     )
 
-    with _reported():
+    with _reported(file, previous):
         tset, unplaced = load_any_targets(file)
         rs, review = load_rules(rules), load_review_rules(review_rules)
         last = None
@@ -443,7 +447,7 @@ def monitor_cmd(
         write_monitor_xlsx, write_warning_list,
     )
 
-    with _reported():
+    with _reported(targets, progress):
         rs, mrules = load_rules(rules), load_monitor_rules(monitor_rules)
         if targets.is_dir():
             pairs = discover_progress(targets)
@@ -551,7 +555,7 @@ def import_cmd(
     from .forms import import_form
     from .workbook import dump_yaml, free_path
 
-    with _reported(), collecting() as found:
+    with _reported(form), collecting() as found:
         result = import_form(form, unit_name=unit)
         result.findings.extend(f for f in found if not isinstance(f, str))
         for note in (x for x in found if isinstance(x, str)):
@@ -592,7 +596,7 @@ def template_cmd(
 
     from .intake import read_inputs
 
-    with _reported():
+    with _reported(targets, actuals):
         got = read_inputs(targets, actuals, need_actuals=False)
         if got.one_file:
             raise InputFileError("这是已填好的自评表（含实际完成值），不需要再生成填报表", where=str(targets),
@@ -645,12 +649,14 @@ def batch_cmd(
         typer.echo("已中断：已评分的部门已存入数据库；再次运行 batch 会跳过未变化的提交，从中断处继续。", err=True)
         raise typer.Exit(130)
     c = result.counts
+    if result.errors:  # listed before the summary, so the last line says what happened overall
+        typer.echo(f"有 {len(result.errors)} 个提交未评分（无法读取，或与另一目录重名），已跳过：", err=True)
+        for where, message in result.errors:
+            typer.echo(f"  {where}：{message}", err=True)
     typer.echo(f"已评分 {result.scored_tables} 张表（{result.indicators} 项指标）：新增 {c.get('new', 0)}，"
                f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.url}")
     if result.errors:
-        typer.echo(f"有 {len(result.errors)} 个提交无法读取，已跳过：", err=True)
-        for where, message in result.errors:
-            typer.echo(f"  {where}：{message}", err=True)
+        raise typer.Exit(1)  # a run with an unreadable submission is not a clean run (scripts can tell)
 
 
 @app.command("compare")
