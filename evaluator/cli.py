@@ -104,8 +104,13 @@ _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
 _SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
 
 
+SCREEN_ROWS = 200  # beyond this many indicators the text output is a summary; the full result goes to a file
+
+
 def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: dict | None = None,
-                      followups: dict | None = None) -> None:
+                      followups: dict | None = None, full_result: Path | None = None) -> None:
+    """The result as text; with ``full_result`` (a large table) each table's rows are left out and the file with
+    every row named, since a rich table of thousands of rows takes longer to draw than to score."""
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -118,7 +123,9 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                         ("得分", {"justify": "right"}), ("计算过程", {"ratio": 1})):
             table.add_column(col, overflow="fold", **kw)
         prev = ("", "")
-        for i in t.indicators:
+        if full_result is not None:
+            console.print(Text(f"{table.title}：{len(t.indicators)} 项指标，逐项得分和计算过程见 {full_result}", style="bold"))
+        for i in (t.indicators if full_result is None else ()):
             l1 = "" if i.level1 == prev[0] else i.level1
             l2 = "" if (i.level1, i.level2) == prev else i.level2
             prev = (i.level1, i.level2)
@@ -127,7 +134,8 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                                                        ("yellow" if i.score is not None and i.weight and i.score < i.weight - 1e-9 else ""))
             table.add_row(l1, l2, i.level3, i.target or "（空）", i.actual or "（空）",
                           fmt(i.weight), Text(score, style=style), i.explanation)
-        console.print(table)
+        if full_result is None:
+            console.print(table)
         for name, g in t.groups.items():
             console.print(f"  {name}：{fmt(g['score'])} / {fmt(g['weight'])}")
         console.print(f"  预算执行率：{t.execution.explanation}")
@@ -149,7 +157,7 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
-    _print_findings(ev, console)
+    _print_findings(ev, console, most=None if full_result is None else 50)
 
 
 def _print_losses(t: dict, console: Console) -> None:
@@ -164,14 +172,18 @@ def _print_losses(t: dict, console: Console) -> None:
         console.print(f"    其余 {t['rest']['count']} 项共失 {t['rest']['lost']} 分（全部见 --json 的 losses）")
 
 
-def _print_findings(ev: Evaluation, console: Console) -> None:
+def _print_findings(ev: Evaluation, console: Console, most: int | None = None) -> None:
     if not ev.findings:
         console.print(Text("未发现问题。", style="green"))
         return
     counts = {s: sum(1 for f in ev.findings if f.severity == s) for s in Severity}
     console.print(Text(f"发现 {len(ev.findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
                        f"提示 {counts[Severity.INFO]}", style="bold"))
-    for f in sorted(ev.findings, key=lambda f: list(Severity).index(f.severity)):
+    ordered = sorted(ev.findings, key=lambda f: list(Severity).index(f.severity))
+    if most is not None and len(ordered) > most:
+        console.print(f"（以下列出前 {most} 项，其余 {len(ordered) - most} 项见 evaluator check --json 或 score -o 写出的文件）")
+        ordered = ordered[:most]
+    for f in ordered:
         label, style = _SEVERITY[f.severity]
         console.print(Text.assemble((f"[{label}] ", style), (f"{f.location.describe()}：", "bold"), f.message,
                                     (f"  ({f.code})", "dim")))
@@ -252,6 +264,11 @@ def score_cmd(
             result = monitor(tset, load_progress(monitor_file), rs)
             followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
             payload["monitor_followup"] = followups
+        large = not as_json and sum(len(t.indicators) for t in ev.tables) > SCREEN_ROWS
+        if large and not output:  # more than a screenful: the full result goes to a file, named in the summary
+            from .output import safe_name
+
+            output = Path("reports") / f"{safe_name(targets.stem)}-评分结果.json"
         text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
         if output:
             write_atomic(output, text)
@@ -259,7 +276,8 @@ def score_cmd(
         _write_json(text)
     else:
         console = _console()
-        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups)
+        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups,
+                          full_result=output if large else None)
         if output:
             console.print(f"结果已写入 {output}")
 
