@@ -509,6 +509,40 @@ def monitor_cmd(
         console.print(f"  {f}")
 
 
+@app.command("trend")
+def trend_cmd(
+    unit: str = typer.Argument(..., help="单位名称（数据库中的部门名称，可写其中一部分）", show_default=False),
+    db: Optional[str] = typer.Option(None, "--db", help="数据库（SQLAlchemy 地址），默认当前目录的 evaluator.db"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="图表输出目录（默认 reports/trend/<单位>/）"),
+    rules: str = RULES_OPT,
+    trend_rules: Optional[str] = typer.Option(None, "--trend-rules", help="同比规则文件（默认 rules/checks/trend.yaml）"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不画图）"),
+) -> None:
+    """同比：一个单位多年的各表总分走势、每项指标各年的目标与实际（图）、多年不变的目标、连年大幅超额完成（目标偏低）的指标。"""
+    from .output import write_atomic as write
+    from .trend import load_trend_rules, trend_charts, trend_context, unit_trend
+
+    with _reported():
+        result = unit_trend(_store(db), unit, load_rules(rules), load_trend_rules(trend_rules))
+        ctx = trend_context(result)
+        if as_json:
+            sys.stdout.write(dumps({**ctx, "result": result.model_dump(mode="json")}))
+            return
+        out_dir = output or Path("reports") / "trend" / result.unit_name
+        files = [write(out_dir / f"{name}.png", png) for name, png in trend_charts(result).items()]
+    console = _console()
+    console.print(Text(f"{ctx['unit_name']} {ctx['years'][0]}–{ctx['years'][-1]} 年同比（{ctx['rules']}）", style="bold"))
+    console.print("  单位得分：" + "；".join(f"{x['year']} 年 {x['score']}" + (f"（{x['change']}）" if x["change"] else "")
+                                        for x in ctx["score"]))
+    for t in ctx["tables"]:
+        console.print(Text(f"{t['title']}（{t['indicators']} 项指标）", style="bold"))
+        console.print("  总分：" + "；".join(f"{y['year']} 年 {y['total']}{y['grade'] and ' ' + y['grade']}"
+                                          + (f"（{y['change']}）" if y["change"] else "") for y in t["years"]))
+        for f in t["flagged"]:
+            console.print(Text.assemble("  ", (f"{f['level3']}：", "yellow"), f["note"]))
+    console.print(f"有 {ctx['flagged']} 项指标值得关注；图表已写入 {out_dir}（{len(files)} 张）")
+
+
 @app.command("import")
 def import_cmd(
     form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx / .xlsx），可含多张表", show_default=False),

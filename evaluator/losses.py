@@ -12,11 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .model import ActualSet, BAND_LABEL, Band, TargetSet
+from .columns import num as _num, records
+from .model import ActualSet, BAND_LABEL, Band, TargetSet, TargetTable
 from .rules import RuleSet, fmt
 from .whatif import Change, aligned_actuals, apply_changes
 
-__all__ = ["Loss", "TableLosses", "point_losses", "losses_context", "amount_text"]
+__all__ = ["Loss", "TableLosses", "point_losses", "table_losses", "losses_context", "amount_text"]
 
 _EPS = 1e-9
 _SCALE_WORD = {1e4: "万", 1e8: "亿"}
@@ -59,21 +60,22 @@ class TableLosses(BaseModel):
     unscored: list[str]  # indicators that cannot be scored: their loss is not known yet
 
 
-def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet) -> list[TableLosses]:
-    """Every table's point losses, largest first (ties in the targets' order)."""
+def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, confirm: bool = True
+                 ) -> list[TableLosses]:
+    """Every table's point losses, largest first (ties in the targets' order). ``confirm=False`` skips the
+    what-if that confirms the full-marks values (then ``full`` is None): the gaps alone cost one scoring pass."""
     from .frame import indicator_frame
     from .score import score_frame
     from .totals import table_totals
 
-    aligned = aligned_actuals(targets, actuals)
-    frame, _ = indicator_frame(targets, aligned)
+    frame, _ = indicator_frame(targets, actuals)
     if not len(frame):
         return []
     scored = score_frame(frame, rules)
     totals = table_totals(scored, rules)
     lossy = (scored["status"] == "error").to_numpy() | ((scored["status"] == "ok").to_numpy()
                                                         & (scored["weight"].to_numpy() - scored["score"].to_numpy() > _EPS))
-    rows = scored[lossy].to_dict("records")  # (only these rows are needed: a big table has few of them)
+    rows = records(scored[lossy])  # (only these rows are needed: a big table has few of them)
     proposals: dict[tuple[str, int], Change] = {}
     drafts: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for r in rows:
@@ -89,13 +91,16 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet) 
     for tid, t in totals.iterrows():
         if t["budget"] == t["budget"] and t["budget"] > 0:
             budgets[tid] = t
-    confirmed = _confirm(targets, aligned, rules, proposals, budgets)
-    # a 定性 band's default may be below full marks: then a judged full score is the way to full marks
-    retry = {k: Change(table=c.table, position=c.position, actual=c.actual, judged_score=_weight(rows, k))
-             for k, c in proposals.items() if k not in confirmed["rows"] and _qualitative(c.actual)}
-    if retry:
-        again = _confirm(targets, aligned, rules, retry, {})
-        confirmed["rows"].update({k: retry[k] for k in again["rows"]})
+    confirmed: dict[str, Any] = {"rows": {}, "execution": set(), "caps": {}}
+    if confirm:
+        aligned = aligned_actuals(targets, actuals, frame)
+        confirmed = _confirm(targets, aligned, rules, proposals, budgets)
+        # a 定性 band's default may be below full marks: then a judged full score is the way to full marks
+        retry = {k: Change(table=c.table, position=c.position, actual=c.actual, judged_score=_weight(rows, k))
+                 for k, c in proposals.items() if k not in confirmed["rows"] and _qualitative(c.actual)}
+        if retry:
+            again = _confirm(targets, aligned, rules, retry, {})
+            confirmed["rows"].update({k: retry[k] for k in again["rows"]})
     out: dict[str, list[Loss]] = {}
     for r, draft in drafts:
         key = (r["table"], int(r["position"]))
@@ -114,7 +119,7 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet) 
     titles = {t.id: t.title for t in targets.tables}
     for tid, t in totals.iterrows():
         items = out.get(tid, [])
-        items += _execution_losses(tid, t, rules, tid in confirmed["execution"], confirmed["caps"].get(tid))
+        items += _execution_losses(tid, t, rules, tid in confirmed["execution"], confirmed["caps"].get(tid, -1.0))  # (-1: not checked)
         items.sort(key=lambda x: (-x.lost, x.position if x.position is not None else 10 ** 6))
         full_marks = _round(float(t["weight"]) + rules.weights.execution, rules)
         total = None if t["total"] != t["total"] else float(t["total"])
@@ -124,6 +129,15 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet) 
                                   lost=None if total is None else _round(full_marks - total, rules),
                                   losses=items, unscored=unscored))
     return result
+
+
+def table_losses(table: TargetTable, actuals: ActualSet | None, rules: RuleSet, *, confirm: bool = True
+                 ) -> TableLosses:
+    """One table's losses (the documents' 偏差分析 lists them in this order)."""
+    targets = TargetSet(unit_name=table.unit_name, year=table.year, tables=[table])
+    found = point_losses(targets, actuals, rules, confirm=confirm)
+    return found[0] if found else TableLosses(table=table.id, title=table.title, full_marks=0, total=None, grade=None,
+                                              lost=None, losses=[], unscored=[])
 
 
 def _round(x: float, rules: RuleSet) -> float:
@@ -141,9 +155,6 @@ def _qualitative(text: str | None) -> bool:
 def _text(x: Any) -> str | None:
     return None if x is None or (isinstance(x, float) and x != x) or x == "" else str(x)
 
-
-def _num(x: Any) -> float | None:
-    return None if x is None or (isinstance(x, float) and x != x) else float(x)
 
 
 def amount_text(value: float, r: dict[str, Any]) -> str:
@@ -215,26 +226,23 @@ def _confirm(targets: TargetSet, aligned: ActualSet, rules: RuleSet, proposals: 
              budgets: dict[str, Any]) -> dict[str, Any]:
     """Score all proposed full-marks entries in one what-if (and full execution per table) and keep those the
     engine confirms: the indicator (or execution) scores its full weight, and a cap no longer applies."""
-    from .evaluation import evaluate
+    from .frame import indicator_frame
+    from .score import score_frame
+    from .totals import table_totals
 
     changes = list(proposals.values())
     for tid, t in budgets.items():
         changes.append(Change(table=tid, spent=float(t["budget"])))
-    after = evaluate(targets, apply_changes(targets, aligned, changes), rules)
-    ok_rows = {}
-    execution = set()
-    caps: dict[str, float | None] = {}
-    for te in after.tables:
-        for i in te.indicators:
-            key = (te.table, i.position)
-            if key in proposals and i.status == "ok" and i.score is not None and i.weight is not None \
-                    and i.score >= i.weight - _EPS:
-                ok_rows[key] = proposals[key]
-        if te.table in budgets and te.execution.score is not None and \
-                te.execution.score >= te.execution.weight - _EPS:
-            execution.add(te.table)
-        if te.table in budgets:
-            caps[te.table] = te.cap
+    frame, _ = indicator_frame(targets, apply_changes(targets, aligned, changes, aligned=True))
+    scored = score_frame(frame, rules)
+    totals = table_totals(scored, rules)
+    full = (scored["status"] == "ok").to_numpy() & (scored["score"].to_numpy() >= scored["weight"].to_numpy() - _EPS)
+    met = set(zip(scored["table"].astype(str)[full], scored["position"].astype(int)[full]))
+    ok_rows = {key: c for key, c in proposals.items() if key in met}
+    weight = rules.weights.execution
+    execution = {tid for tid in budgets if tid in totals.index and totals.at[tid, "execution_score"] >= weight - _EPS}
+    caps = {tid: (None if totals.at[tid, "cap"] != totals.at[tid, "cap"] else float(totals.at[tid, "cap"]))
+            for tid in budgets if tid in totals.index}
     return {"rows": ok_rows, "execution": execution, "caps": caps}
 
 

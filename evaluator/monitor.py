@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .columns import num as _num, records
 from .errors import InputFileError
 from .model import Actual, ActualSet, BudgetExecution, Evaluation, TableActuals, TargetSet
 from .rules import RuleSet, Source, fmt
@@ -239,7 +240,7 @@ def monitor(targets: TargetSet, progress: ProgressSet, rules: RuleSet, mrules: M
                                  for i in t.indicators])
         for t in progress.tables])
     frame, problems = indicator_frame(targets, entries)
-    scored = score_frame(frame, rules).to_dict("records") if len(frame) else []
+    scored = records(score_frame(frame, rules)) if len(frame) else []
     by_table: dict[str, list[dict[str, Any]]] = {}
     for r in scored:
         by_table.setdefault(str(r["table"]), []).append(r)
@@ -272,9 +273,6 @@ def monitor(targets: TargetSet, progress: ProgressSet, rules: RuleSet, mrules: M
                          rules=mrules.label, example=progress.example, tables=tables, warnings=warnings,
                          unmatched=unmatched)
 
-
-def _num(x: Any) -> float | None:
-    return None if x is None or (isinstance(x, float) and x != x) else float(x)
 
 
 def _pct(x: float) -> str:

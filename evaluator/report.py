@@ -184,6 +184,9 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
                             "values": (line.initial, line.budget, line.spent, None, None, None) if line else (None,) * 6})
     threshold = rules.over_achievement.threshold
     deviations, deductions = [], []
+    from .losses import table_losses  # 偏差分析 and 扣分情况 in the order of points lost, with each gap (losses.py)
+
+    lost = {x.position: x for x in table_losses(target, actuals, rules, confirm=False).losses if x.kind == "indicator"}
     for r in rows:
         if r.status == "error":
             continue
@@ -192,15 +195,22 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         short = _short(r)
         if short:
             deductions.append({"level3": r.level3, "lost": _fixed(r.weight - r.score, d), "weight": _fixed(r.weight, d),
-                               "score": _fixed(r.score, d)})
+                               "score": _fixed(r.score, d), "points": r.weight - r.score})
         if short or over:
             what = (f"得 {_fixed(r.score, d)} 分（分值 {_fixed(r.weight, d)} 分）" if short else
                     f"实际完成值达到指标值的 {fmt(threshold * 100)}% 以上，指标值设定可能偏低")
-            deviations.append({"level3": r.level3, "target": _display(r.target), "actual": _display(r.actual), "what": what,
-                               "reason": r.deviation_note})
+            loss = lost.get(r.position)
+            if short and loss is not None:
+                what += f"，{loss.gap}，少 {fmt(loss.lost)} 分"
+            deviations.append({"level3": r.level3, "target": _display(r.target), "actual": _display(r.actual),
+                               "what": what, "reason": r.deviation_note,
+                               "points": loss.lost if short and loss else 0.0})
     if ex.score is not None and ex.weight and ex.score < ex.weight - 1e-9:
         deductions.append({"level3": "预算执行率", "lost": _fixed(ex.weight - ex.score, d), "weight": _fixed(ex.weight, d),
-                           "score": _fixed(ex.score, d)})
+                           "score": _fixed(ex.score, d), "points": ex.weight - ex.score})
+    # the largest loss first; ties (and the over-achievers, which lost nothing) keep the table's order
+    deviations.sort(key=lambda x: -x["points"])
+    deductions.sort(key=lambda x: -x["points"])
     counts = {"total": len(rows), "full": sum(1 for r in rows if r.status == "ok" and not _short(r)),
               "short": sum(1 for r in rows if _short(r)), "na": sum(1 for r in rows if r.status == "na"),
               "error": sum(1 for r in rows if r.status == "error")}

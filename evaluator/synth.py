@@ -83,10 +83,14 @@ def synth_province(out: str | Path, departments: int = 50, seed: int = 1, year: 
         inflates = rng.random() < 0.12
         low_spender = rng.random() < 0.12
         skill = float(rng.beta(2.5, 1.5))  # 0–1: share of targets met and how close the misses come
+        # over several years, some units copy last year's targets, and some of those set them too low and beat them
+        # by far every year; drawn from a stream of their own, so the main stream (and a one-year province) is as before
+        habit = _Habit(np.random.default_rng([seed, d, 7]), years)
         for k in range(years):
             y = year - (years - 1 - k)
             folder = root / f"{code}-{unit}" / str(y)
-            targets, actuals = _department(rng, unit, code, y, projects, tables, indicators, inflates, low_spender, skill)
+            targets, actuals = _department(rng, unit, code, y, projects, tables, indicators, inflates, low_spender, skill,
+                                           habit)
             folder.mkdir(parents=True, exist_ok=True)
             write_atomic(folder / "targets.json", json.dumps(targets, ensure_ascii=False, indent=1))
             text = json.dumps(actuals, ensure_ascii=False, indent=1)
@@ -100,7 +104,31 @@ def synth_province(out: str | Path, departments: int = 50, seed: int = 1, year: 
     return counts
 
 
-def _department(rng, unit, code, year, projects, n_tables, n_ind, inflates, low_spender, skill):
+class _Habit:
+    """How a unit sets its targets over the years: fresh each year, copied from the first year, or copied and set
+    too low (its counts then come in 30–60% above target every year)."""
+
+    def __init__(self, rng, years: int):
+        self.rng = rng
+        self.copies = years > 1 and rng.random() < 0.35
+        self.too_low = self.copies and rng.random() < 0.5
+        self.picks: dict[int, list[int]] = {}
+        self.values: dict[tuple[int, int], float | None] = {}
+
+    def picks_for(self, k: int, picks: list[int]) -> list[int]:
+        return self.picks.setdefault(k, picks) if self.copies else picks
+
+    def value_for(self, k: int, i: int, v: float | None) -> float | None:
+        return self.values.setdefault((k, i), v) if self.copies else v
+
+    def actual_for(self, a: dict, kind: str, v: float | None) -> dict:
+        if not (self.too_low and kind == "count" and v):
+            return a
+        return {"indicator": a["indicator"], "actual": f"{v * float(self.rng.uniform(1.3, 1.6)):.0f}"}
+
+
+def _department(rng, unit, code, year, projects, n_tables, n_ind, inflates, low_spender, skill, habit=None):
+    habit = habit or _Habit(np.random.default_rng(0), 1)
     t_tables, a_tables = [], []
     for k in range(n_tables):
         project = projects[k % len(projects)] + ("" if k < len(projects) else f"（{k // len(projects) + 1}期）")
@@ -108,19 +136,19 @@ def _department(rng, unit, code, year, projects, n_tables, n_ind, inflates, low_
         amount = round(float(rng.uniform(20, 800)), 2) if not is_dept else round(float(rng.uniform(500, 5000)), 2)
         table_id = f"{code}-{year}-{k + 1:02d}"
         title = f"{year}年部门整体支出绩效目标表" if is_dept else f"{year}年{project}项目支出绩效目标表"
-        picks = sorted(rng.choice(len(INDICATORS), size=min(n_ind, len(INDICATORS)), replace=False))
+        picks = habit.picks_for(k, sorted(rng.choice(len(INDICATORS), size=min(n_ind, len(INDICATORS)), replace=False)))
         with_weights = rng.random() < 0.5
         inds, acts = [], []
         weights = _weights([INDICATORS[i][0] for i in picks]) if with_weights else [None] * len(picks)
         for i, w in zip(picks, weights):
             l1, l2, name, pattern, kind, base = INDICATORS[i]
-            v = None if base is None else (base if kind in ("pct", "lowpct") else round(base * float(rng.uniform(0.5, 2)),
-                                                                                        0 if kind == "count" else 1))
+            v = habit.value_for(k, i, None if base is None else (
+                base if kind in ("pct", "lowpct") else round(base * float(rng.uniform(0.5, 2)), 0 if kind == "count" else 1)))
             target = pattern.format(v=_fmt(v) if v is not None else "", y=year)
             level3 = name.format(p=project)
             inds.append({"level1": l1, "level2": l2, "level3": level3, "target": target,
                          **({"weight": w} if w is not None else {})})
-            acts.append(_actual(rng, level3, kind, v, target, year, inflates, w, skill))
+            acts.append(habit.actual_for(_actual(rng, level3, kind, v, target, year, inflates, w, skill), kind, v))
         spent_ratio = float(rng.uniform(0.55, 0.85)) if low_spender else float(np.clip(rng.normal(0.97, 0.03), 0.8, 1.0))
         budget = round(amount * float(rng.uniform(0.95, 1.1)), 2)
         t_tables.append({"id": table_id, "kind": "部门整体" if is_dept else "项目", "title": title, "unit_name": unit,

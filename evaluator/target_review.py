@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .columns import records
 from .errors import InputFileError, RuleSetError
 from .model import Actual, ActualSet, Finding, Location, Severity, TableActuals, TargetSet, TargetTable
 from .rules import RuleSet, Source, fmt, rules_dir
@@ -232,7 +233,7 @@ def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear |
     for r in store.indicators_of(list(keys), ("submission_id", "level3", "actual")):
         if r["actual"]:
             tables[keys[r["submission_id"]]][r["level3"]] = r["actual"]
-    return PreviousYear(year=year, where=str(store.url), tables=tables)
+    return PreviousYear(year=year, where=_shown_url(store), tables=tables)
 
 
 # --------------------------------------------------------------------------- reading any targets input
@@ -272,7 +273,7 @@ def review_targets(targets: TargetSet, rules: RuleSet, review: TargetReviewRules
         raise InputFileError(f"上年实际完成值的年度 {previous.year} 不早于目标表的年度 {targets.year}", where=previous.where,
                              hint="请提供上一年度的实际完成值文件")
     frame, _ = indicator_frame(targets, None)
-    scored = score_frame(frame, rules).to_dict("records") if len(frame) else []
+    scored = records(score_frame(frame, rules)) if len(frame) else []
     rows: dict[str, list[dict[str, Any]]] = {}
     for r in scored:
         rows.setdefault(str(r["table"]), []).append(r)
@@ -531,7 +532,7 @@ def _ambition(targets: TargetSet, rules: RuleSet, review: TargetReviewRules, pre
     out: dict[str, list[ReviewFinding]] = {}
     by_id = {t.id: t for t in targets.tables}
     year = f"{previous.year} 年" if previous.year else "上年"
-    for r in scored.to_dict("records"):
+    for r in records(scored):
         method = r["method"] or ""
         if r["status"] != "ok" or not method.startswith("@") or method == "@custom" or not _numeric(r) \
                 or r["a_val"] != r["a_val"]:
@@ -570,3 +571,10 @@ def review_context(targets: TargetSet, findings: list[ReviewFinding], review: Ta
     return {"unit_name": targets.unit_name, "year": targets.year, "rules": review.label, "title": review.title,
             "tables": tables, "total": len(findings),
             "errors": sum(1 for f in findings if f.severity == Severity.ERROR)}
+
+
+def _shown_url(store: Any) -> str:
+    """The store's address as it may be shown (a PostgreSQL password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(store.url)).render_as_string(hide_password=True)

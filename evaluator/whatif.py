@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from .columns import records
 from .errors import EvaluatorError
 from .model import Actual, ActualSet, Band, BudgetExecution, Evaluation, Severity, TableActuals, TargetSet
 from .parse import parse_value
@@ -40,7 +41,7 @@ class Change:
 
 
 # --------------------------------------------------------------------------- a copy of the entries
-def aligned_actuals(targets: TargetSet, actuals: ActualSet | None) -> ActualSet:
+def aligned_actuals(targets: TargetSet, actuals: ActualSet | None, frame: "Any" = None) -> ActualSet:
     """The entries as the engine matched them: one ``Actual`` per target indicator, in the targets' order (an
     indicator without an entry gets an empty one, which scores as the missing entry does).
 
@@ -49,7 +50,8 @@ def aligned_actuals(targets: TargetSet, actuals: ActualSet | None) -> ActualSet:
     out (they are findings of the real evaluation, never scored)."""
     from .frame import indicator_frame
 
-    frame, _ = indicator_frame(targets, actuals)
+    if frame is None:  # (the caller may have built it already: ``indicator_frame(targets, actuals)[0]``)
+        frame, _ = indicator_frame(targets, actuals)
     originals = {t.table: t for t in (actuals.tables if actuals else [])}
     tables: list[TableActuals] = []
     for table in targets.tables:
@@ -58,13 +60,17 @@ def aligned_actuals(targets: TargetSet, actuals: ActualSet | None) -> ActualSet:
                 tables.append(originals[table.id])
             continue
         rows = frame[frame["table"] == table.id]
-        entries = [_entry(r) for r in rows.to_dict("records")]
+        entries = [_entry(r) for r in records(rows, _ENTRY_COLUMNS)]
         base = originals.get(table.id)
         tables.append(base.model_copy(update={"indicators": entries}) if base else
                       TableActuals(table=table.id, indicators=entries))
     if actuals is None:
         return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=tables)
     return actuals.model_copy(update={"tables": tables})
+
+
+_ENTRY_COLUMNS = ["level2", "level3", "actual_raw", "deviation_note", "band", "judged_score", "claimed",
+                  "actual_rate_base"]
 
 
 def _entry(r: dict[str, Any]) -> Actual:
@@ -78,9 +84,11 @@ def _entry(r: dict[str, Any]) -> Actual:
         judged_score=value("judged_score"), claimed_score=value("claimed"), rate_base=value("actual_rate_base"))
 
 
-def apply_changes(targets: TargetSet, actuals: ActualSet | None, changes: Iterable[Change]) -> ActualSet:
-    """A copy of the aligned entries with ``changes`` made; ``actuals`` itself is left as it is."""
-    aligned = aligned_actuals(targets, actuals)
+def apply_changes(targets: TargetSet, actuals: ActualSet | None, changes: Iterable[Change], *,
+                  aligned: bool = False) -> ActualSet:
+    """A copy of the aligned entries with ``changes`` made; ``actuals`` itself is left as it is (``aligned``: it
+    already is an ``aligned_actuals`` copy)."""
+    aligned = actuals if aligned and actuals is not None else aligned_actuals(targets, actuals)
     edits: dict[tuple[str, int], Change] = {}
     budgets: dict[str, list[Change]] = {}
     for c in changes:

@@ -278,3 +278,15 @@ def test_losses_context_keeps_the_largest(seed_targets, seed_actuals, mof):
     business = next(t for t in ctx if t["table"] == "business-2023")
     assert [x["level3"] for x in business["items"]] == ["为“一极三区”建设贡献政协力量", "提案"]
     assert business["rest"] == {"count": 2, "lost": "1.91"}
+
+
+def test_the_report_lists_deviations_in_the_order_of_points_lost(seed_targets, seed_actuals, mof):
+    from evaluator.report import build_context
+
+    ev = evaluate(seed_targets, seed_actuals, mof)
+    te = next(t for t in ev.tables if t.table == "business-2023")
+    ctx = build_context(ev, te, seed_targets.tables[2], seed_actuals, mof)
+    assert [(d["level3"], d["points"]) for d in ctx["deviations"]] == [
+        ("为“一极三区”建设贡献政协力量", 2.5), ("提案", 1.45), ("专题调研", 1.39)]
+    assert ctx["deviations"][2]["what"] == "得 4.17 分（分值 5.56 分），差 1个，少 1.39 分"
+    assert [d["level3"] for d in ctx["deductions"]] == ["为“一极三区”建设贡献政协力量", "提案", "专题调研", "预算执行率"]
