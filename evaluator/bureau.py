@@ -302,14 +302,16 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
 
 
 def _departments(subs: pd.DataFrame) -> pd.DataFrame:
-    """One row per department: its 部门整体 table's total when it has one, else the mean of its tables'."""
+    """One row per department: its 部门整体 table's total when it has one (无法确定 when that table has none — never
+    the mean of its project tables), else the mean of its tables' totals (无法确定 when any of them has none)."""
     s = subs.copy()
-    s["is_dept"] = (s["kind"] == TableKind.DEPARTMENT.value) & s["total"].notna()
+    s["is_dept"] = s["kind"] == TableKind.DEPARTMENT.value
     has_dept = s.groupby("department")["is_dept"].transform("any")
     base = s[s["is_dept"] | ~has_dept]
     g, b = s.groupby("department", sort=True), base.groupby("department", sort=True)
+    undetermined = base["total"].isna().groupby(base["department"], sort=True).any()
     out = pd.DataFrame({
-        "score": b["total"].mean().round(2), "execution_rate": b["execution_rate"].mean(),
+        "score": b["total"].mean().round(2).where(~undetermined), "execution_rate": b["execution_rate"].mean(),
         "tables": g.size(), "complete": g["complete"].sum().astype(int), "mean_table": g["total"].mean().round(2),
         "output": g["output_score"].mean(), "benefit": g["benefit_score"].mean(),
         "satisfaction": g["satisfaction_score"].mean(),

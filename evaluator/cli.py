@@ -146,7 +146,8 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
             console.print(Text(f"  总分 {fmt(t.total)}，等级 {t.grade}", style="bold green"))
         else:
             partial = fmt(t.raw_total) if t.raw_total is not None else "—"
-            console.print(Text(f"  总分暂无法确定：有指标无法计分或缺少预算执行数据（已计部分 {partial} 分），请先处理下列错误",
+            console.print(Text(f"  总分无法确定：{t.undetermined or '有指标无法计分或缺少预算执行数据'}（已计部分 {partial} 分），"
+                               "请先处理下列错误",
                                style="bold red"))
         if losses and losses.get(t.table):
             _print_losses(losses[t.table], console)

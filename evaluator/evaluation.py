@@ -13,7 +13,7 @@ from .frame import Files, indicator_frame
 from .model import ActualSet, Evaluation, ExecutionScore, IndicatorScore, TableEvaluation, TargetSet
 from .rules import RuleSet, fmt
 from .score import score_frame
-from .totals import table_totals
+from .totals import table_totals, undetermined_reason
 
 __all__ = ["evaluate"]
 
@@ -94,7 +94,8 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: Ru
                                explanation=ex_text)
     return TableEvaluation(table=table.id, title=table.title, kind=table.kind, indicators=indicators, groups=groups,
                            execution=execution, total=num(t["total"]), raw_total=num(t["raw_total"]),
-                           cap=num(t["cap"]), grade=t["grade"] if isinstance(t["grade"], str) else None, complete=bool(t["complete"]))
+                           cap=num(t["cap"]), grade=t["grade"] if isinstance(t["grade"], str) else None, complete=bool(t["complete"]),
+                           undetermined=undetermined_reason(t, rules))
 
 
 def _round_weight(w: float, decimals: int) -> float:

@@ -414,6 +414,7 @@ class TableEvaluation(BaseModel):
     cap: float | None = None
     grade: str | None
     complete: bool
+    undetermined: str | None = None  # why the total is no grade (无法确定): rows unscored, no budget, weights ≠ 100
 
 
 class Evaluation(BaseModel):

@@ -29,7 +29,7 @@ def _indicator(i) -> dict[str, Any]:
 def _table(t) -> dict[str, Any]:
     return {
         "table": t.table, "title": t.title, "kind": t.kind.value, "total": t.total, "grade": t.grade,
-        "complete": t.complete, "cap": t.cap,
+        "complete": t.complete, "undetermined": t.undetermined, "cap": t.cap,
         "execution": {"rate": t.execution.rate, "score": t.execution.score, "budget": t.execution.budget,
                       "spent": t.execution.spent, "explanation": t.execution.explanation},
         "groups": t.groups,

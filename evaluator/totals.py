@@ -7,7 +7,7 @@ import pandas as pd
 from .columns import factorize_runs, floats, objects
 from .rules import RuleSet
 
-__all__ = ["table_totals"]
+__all__ = ["table_totals", "undetermined_reason"]
 
 
 def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
@@ -15,11 +15,17 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     codes, names = _table_codes(scored["table"])
     n_tables = len(names)
     score = scored["score"].to_numpy(dtype=float)
+    status = scored["status"]
+    applicable = (status != "na").to_numpy()
+    given = floats(scored["weight_given"]) if "weight_given" in scored else np.full(len(scored), np.nan)
+    gives = (np.bincount(codes, weights=~np.isnan(given), minlength=n_tables) > 0)[codes]  # the table gives 分值
     t = pd.DataFrame({
         "indicator_score": np.bincount(codes, weights=np.nan_to_num(score), minlength=n_tables),
         "weight": np.bincount(codes, weights=scored["weight"].to_numpy(dtype=float), minlength=n_tables),
-        "errors": np.bincount(codes, weights=(scored["status"] == "error").to_numpy(), minlength=n_tables
-                              ).astype(np.int64),
+        "errors": np.bincount(codes, weights=(status == "error").to_numpy(), minlength=n_tables).astype(np.int64),
+        # 分值 left blank in a table that gives them (counted as 0): the weights are incomplete
+        "weights_missing": np.bincount(codes, weights=gives & np.isnan(given) & applicable, minlength=n_tables
+                                       ).astype(np.int64),
         "budget": _first_number(scored["budget"], codes, n_tables),
         "spent": _first_number(scored["spent"], codes, n_tables),
     }, index=pd.Index(names, name="table"))
@@ -42,7 +48,12 @@ def table_totals(scored: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     for c in sorted(ex.total_caps, key=lambda c: -c.below):
         cap = np.where(rate < c.below - 1e-12, c.cap, cap)
     total = np.where(~np.isnan(cap), np.minimum(raw_total, cap), raw_total)
-    complete = (t["errors"].to_numpy() == 0) & ~np.isnan(ex_score)
+    # a total is a grade only over the whole 100 points: weights that do not add up (574 分) are no total
+    weights_total = t["weight"].to_numpy(dtype=float) + w
+    weights_ok = (np.abs(weights_total - 100) <= rules.weights.tolerance + 1e-6) & (t["weights_missing"].to_numpy() == 0)
+    t["weights_total"] = weights_total
+    t["weights_ok"] = weights_ok
+    complete = (t["errors"].to_numpy() == 0) & ~np.isnan(ex_score) & weights_ok
     t["raw_total"] = raw_total
     t["cap"] = cap
     t["total"] = np.where(complete, total, np.nan)
@@ -84,3 +95,21 @@ def _first_number(column: pd.Series, codes: np.ndarray, n: int) -> np.ndarray:
     first = np.full(n, len(values))
     np.minimum.at(first, codes[rows], rows)
     return np.append(values, np.nan)[first]  # a group without a number points past the end: NaN
+
+
+def undetermined_reason(t: pd.Series | dict, rules: RuleSet) -> str | None:
+    """Why a table's total is no grade (无法确定), in Chinese; None when it is one. ``t`` is a ``table_totals`` row."""
+    from .rules import fmt
+
+    if t["complete"]:
+        return None
+    why = []
+    if t["errors"]:
+        why.append(f"{int(t['errors'])} 项指标无法计分")
+    if t["execution_score"] != t["execution_score"]:  # NaN
+        why.append("缺少全年预算数或全年执行数")
+    if t["weights_missing"]:
+        why.append(f"{int(t['weights_missing'])} 项指标未填分值")
+    if abs(t["weights_total"] - 100) > rules.weights.tolerance + 1e-6:
+        why.append(f"分值合计 {fmt(t['weights_total'])}（含预算执行率 {fmt(rules.weights.execution)}），不等于 100")
+    return "；".join(why) or None

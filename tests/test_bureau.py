@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -324,3 +325,66 @@ def test_bureau_workbook_is_formatted_and_byte_identical(built, tmp_path):
     flags = [r for r in wb["疑点清单"].iter_rows(min_row=2, values_only=True)]
     assert {r[0] for r in flags} <= {"错误", "警告", "提示"} and flags[0][0] == "错误"
     assert len({r[1] for r in ws.iter_rows(min_row=2, values_only=True)}) == ws.max_row - 1  # one row a department
+
+
+# --------------------------------------------------------------------------- values out of range, totals that are no grade (issue 11 §3)
+def test_one_department_with_an_absurd_year_or_weight_does_not_stop_the_batch(tmp_path, mof):
+    """`year: 100000000000000000000` made batch store nothing at all; `weight: .inf` gave "总分 inf，等级 优". Each is
+    now that submission's located error, and every other department is stored."""
+    root = tmp_path / "s"
+    for name in ("a-good", "b-good"):
+        department(root, name)
+    huge = department(root, "huge-year")
+    text = (huge / "targets.json").read_text(encoding="utf-8")
+    (huge / "targets.json").write_text(text.replace('"year": 2023', '"year": 100000000000000000000', 1), encoding="utf-8")
+    inf = department(root, "inf-weight")
+    (inf / "targets.yaml").write_text("unit_name: inf-weight\nyear: 2023\ntables:\n  - {id: p1, kind: 项目, title: t, "
+                                      "unit_name: inf-weight, year: 2023, indicators: [{level1: 产出指标, level2: 数量指标, "
+                                      "level3: 会议次数, target: ≥5次, weight: .inf}]}\n", encoding="utf-8")
+    (inf / "targets.json").unlink()
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    result = batch(root, mof, store)
+    assert result.scored_tables == 2 and sorted(s["department"] for s in store.current(2023)) == ["a-good", "b-good"]
+    errors = {Path(w).parent.name: m for w, m in result.errors}
+    assert "year：取值“100000000000000000000”无效（年度应在 2000–2100 之间）" in errors["huge-year"]
+    assert "weight：取值“.inf”无效" in errors["inf-weight"]
+
+
+def test_a_table_whose_weights_do_not_add_up_is_not_graded_nor_ranked_first(tmp_path, mof):
+    """A table over 280 points was totalled and graded (574 分, 优, ranked first, in the issue). Now 无法确定, ranked last."""
+    root = tmp_path / "s"
+    department(root, "good", spent=90)
+    bad = department(root, "heavy")
+    data = json.loads((bad / "targets.json").read_text(encoding="utf-8"))
+    for ind in data["tables"][0]["indicators"]:
+        ind["weight"] *= 3  # 90 → 270: weights far over 100 in all (each still ≤ 100)
+    (bad / "targets.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    batch(root, mof, store)
+    view = build_view(store)
+    dept = view["departments"].set_index("department")
+    assert dept.loc["good", "grade"] is not None and dept.loc["good", "rank"] == 1
+    assert pd.isna(dept.loc["heavy", "score"]) and pd.isna(dept.loc["heavy", "grade"]) and dept.loc["heavy", "rank"] == 2
+    assert view["grades"].loc["无法确定", "departments"] == 1
+    heavy = next(s for s in store.current(2023) if s["department"] == "heavy")
+    assert (heavy["total"], heavy["grade"], heavy["complete"]) == (None, None, 0)
+
+
+def test_a_department_table_without_a_total_leaves_the_department_undetermined(tmp_path, mof):
+    """Not the mean of its project tables: the 部门整体 table is the department's score, and it has none."""
+    root = tmp_path / "s"
+    folder = department(root, "d")
+    targets = json.loads((folder / "targets.json").read_text(encoding="utf-8"))
+    actuals = json.loads((folder / "actuals.json").read_text(encoding="utf-8"))
+    whole = json.loads(json.dumps(targets["tables"][0]))
+    whole.update(id="dept", kind="部门整体", title="部门整体")
+    targets["tables"].append(whole)
+    actuals["tables"].append({"table": "dept", "indicators": actuals["tables"][0]["indicators"]})  # no budget: no total
+    (folder / "targets.json").write_text(json.dumps(targets, ensure_ascii=False), encoding="utf-8")
+    (folder / "actuals.json").write_text(json.dumps(actuals, ensure_ascii=False), encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    batch(root, mof, store)
+    totals = {s["table_id"]: s["total"] for s in store.current(2023)}
+    assert totals["p1"] is not None and totals["dept"] is None
+    row = build_view(store)["departments"].set_index("department").loc["d"]
+    assert pd.isna(row["score"]) and pd.isna(row["grade"]) and row["mean_table"] == totals["p1"]

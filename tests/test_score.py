@@ -563,3 +563,34 @@ def test_excel_error_values_are_unreadable_in_every_reader(tmp_path, mof, seed_t
     wb.save(book)
     i = evaluate(seed_targets, read_workbook(book, seed_targets), mof).tables[0].indicators[0]
     assert (i.status, i.score) == ("error", None) and "Excel 的错误值" in i.explanation
+
+
+# --------------------------------------------------------------------------- totals that are no grade (issue 11 §3)
+@pytest.mark.parametrize("weights,reason", [
+    ((300, 264), "分值合计 574（含预算执行率 10），不等于 100"),
+    ((90, None), "1 项指标未填分值"),  # the given weights add up, but one is blank (counted as 0)
+    ((30, 30), "分值合计 70（含预算执行率 10），不等于 100"),
+])
+def test_a_total_over_incomplete_or_inconsistent_weights_is_not_a_grade(mof, weights, reason):
+    from evaluator.model import Indicator
+
+    rows = [("产出指标", "数量指标", "会议", "≥5次", "5次", weights[0]), ("效益指标", "社会效益指标", "覆盖", "≥90%", "95%", weights[1])]
+    if weights[0] > 100:  # above the 100-point scale: refused at load; built here as a reader that did not check would
+        t, a = one_table([(*r[:5], 50) for r in rows])
+        table = t.tables[0]
+        table.indicators = [Indicator.model_construct(**{**i.model_dump(), "weight": w}) for i, w in zip(table.indicators, weights)]
+    else:
+        t, a = one_table(rows)
+    ev = evaluate(t, a, mof)
+    table = ev.tables[0]
+    assert (table.complete, table.total, table.grade) == (False, None, None)
+    assert table.undetermined == reason
+    from evaluator.output import evaluation_json
+
+    assert evaluation_json(ev)["tables"][0]["undetermined"] == reason
+
+
+def test_a_consistent_table_has_no_undetermined_reason(mof):
+    t, a = one_table([("产出指标", "数量指标", "会议", "≥5次", "5次", 45), ("效益指标", "社会效益指标", "覆盖", "≥90%", "95%", 45)])
+    table = evaluate(t, a, mof).tables[0]
+    assert (table.complete, table.total, table.grade, table.undetermined) == (True, 100, "优", None)
