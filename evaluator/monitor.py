@@ -20,7 +20,7 @@ from .rules import RuleSet, Source, fmt
 
 __all__ = ["ProgressSet", "MonitorRules", "load_monitor_rules", "load_progress", "monitor", "MonitorResult",
            "monitor_context", "followup", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
-           "discover_progress"]
+           "discover_progress", "progress_template"]
 
 PROGRESS_NAMES = ("progress.yaml", "progress.yml", "progress.json")
 
@@ -455,6 +455,24 @@ def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, 
         if items:
             out[t.table] = items
     return out
+
+
+def progress_template(targets: TargetSet, month: int) -> str:
+    """A progress file to fill in (YAML): every table and indicator of ``targets``, the values left empty."""
+    import yaml
+
+    data = {"unit_name": targets.unit_name, "year": targets.year, "month": month, "tables": [
+        {"table": t.id, "budget": {"budget": (t.budget.total if t.budget else t.amount) or 0, "spent": 0},
+         "reason": None, "action": None,
+         "indicators": [{"indicator": i.level3, **({"level2": i.level2} if sum(j.level3 == i.level3 for j in t.indicators) > 1
+                                                    else {}),
+                         "progress": None, "expected": None, "likely": None, "reason": None, "action": None}
+                        for i in t.indicators]}
+        for t in targets.tables if t.indicators]}
+    head = (f"# {targets.unit_name} {targets.year}年1–{month}月 绩效运行监控进度（evaluator monitor）。\n"
+            "# budget.spent：截至本月累计执行数（万元）；progress：截至本月完成值（与年度指标值同一单位）；expected：全年预计完成值；\n"
+            "# likely：完成目标可能性（确定能 / 有可能 / 不能）；reason / action：偏差原因 / 纠偏措施。空着的值表示未填报。\n")
+    return head + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
 
 
 # --------------------------------------------------------------------------- the bureau: many units

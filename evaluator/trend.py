@@ -288,7 +288,7 @@ def trend_charts(result: UnitTrend, limit: int = 12) -> dict[str, bytes]:
         fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.32)
         for t in result.tables:
             ys = [y for y in years if t.totals.get(y) is not None]
-            ax.plot(ys, [t.totals[y] for y in ys], marker="o", linewidth=1.2, label=_short(t.title, 14))
+            ax.plot(ys, [t.totals[y] for y in ys], marker="o", linewidth=1.2, label=_short(_name(t.title), 14))
         ax.set_xticks(years)
         ax.set_xticklabels([str(y) for y in years])
         ax.set_ylabel("总分")
@@ -329,3 +329,10 @@ def trend_charts(result: UnitTrend, limit: int = 12) -> dict[str, bytes]:
             out[f"table-{k}"] = _save(fig, plt, "png")
     return out
 
+
+def _name(title: str) -> str:
+    """A table's short name for a legend: the part in its last brackets (业务性专项经费), else the title."""
+    import re
+
+    inner = re.findall(r"（([^（）]+)）", title)
+    return inner[-1] if inner else title

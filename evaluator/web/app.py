@@ -729,6 +729,9 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
     def users_api(user: User = Depends(api_user)) -> dict:
         return pages.users_page(store, user)
 
+    from . import beyond  # what-if, 目标审核, monitoring, a unit's years (evaluator/web/beyond.py)
+
+    beyond.register(app, store, render=render, page_user=page_user, api_user=api_user, form_of=form_of, call=call)
     return app
 
 
