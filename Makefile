@@ -11,6 +11,7 @@ help:
 	@echo "make test   — 安装测试依赖并运行全部测试"
 	@echo "make fuzz   — 模糊测试（指标值解析器 ≥ 100,000 个样例等）"
 	@echo "make bench  — 运行性能基准（bench/）"
+	@echo "make look   — 把示例的全部文档渲染成 PNG（reports/look/），便于逐页查看"
 	@echo "make serve  — 启动网页版（演示数据，http://127.0.0.1:8000/，账号见 README）"
 
 $(BIN)/python:
@@ -42,6 +43,9 @@ serve: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_score.py
 	$(BIN)/python bench/bench_report.py
+
+look: $(VENV)/.installed
+	$(BIN)/python docs/look.py -o reports/look
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*/ .pytest_cache .hypothesis

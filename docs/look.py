@@ -113,10 +113,11 @@ def main() -> None:
         if args.readme:
             pick = {"report-page1": "demo-*部门整体支出绩效自评报告-pdf-2.png", "report-cover": "demo-*部门整体支出绩效自评报告-pdf-1.png",
                     "report-docx": "demo-*部门整体支出绩效自评报告-docx-2.png", "xlsx-table": "demo-*业务性*自评表-xlsx-1.png",
-                    "docx-table": "demo-*业务性*自评表-docx-1.png", "dashboard": "bureau-*.png",
-                    "bureau-xlsx": "bureau-*绩效自评汇总*-xlsx-1.png", "case-report": "case-*自评报告-pdf-3.png"}
+                    "docx-table": "demo-*业务性*自评表-docx-1.png", "dashboard": "bureau-*绩效自评汇总-*-html.png",
+                    "bureau-xlsx": "bureau-*绩效自评汇总*-xlsx-01.png", "review-xlsx": "bureau-*复核表-xlsx-02.png", "case-report": "case-*自评报告-pdf-3.png"}
             for name, pattern in pick.items():
-                found = sorted(out.glob(pattern))
+                found = sorted(out.glob(pattern)) or sorted(out.glob(pattern.replace("-01.png", "-1.png").replace(
+                    "-02.png", "-2.png")))
                 if found:
                     shutil.copy(found[0], ROOT / "docs" / f"{name}.png")
     print(f"{len(made)} pages rendered into {out}")

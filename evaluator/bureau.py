@@ -391,7 +391,7 @@ def draw_sample(store: Store, year: int | None = None, share: float = 0.15, seed
 
 REVIEW_HEADER = ("提交编号", "表名称", "序号", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值",
                  "申报得分", "规则得分", "计算过程", "偏差原因", "复核得分", "复核意见")
-REVIEW_WIDTHS = (8, 24, 5, 10, 12, 24, 12, 14, 7, 8, 8, 40, 30, 9, 30)
+REVIEW_WIDTHS = (7, 16, 4, 9, 11, 18, 11, 12, 6, 7, 7, 34, 24, 8, 20)
 REVIEW_SHEETS_MAX = 200  # more departments than this: one sheet, filtered by 部门, instead of a sheet each
 
 
@@ -475,6 +475,9 @@ def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Pat
     index.set_column(1, 1, 24)
     index.set_column(2, 3, 10)
     index.freeze_panes(1, 0)
+    index.set_paper(9)
+    index.fit_to_pages(1, 0)
+    index.repeat_rows(0)
     wb.close()
     return write_atomic(path, buf.getvalue())
 

@@ -895,42 +895,16 @@ def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编�
             console.print("查看某个规则集的全部设置：evaluator rules 编号")
             return
         rs = load_rules(rule_id)
-    console.print(Text(f"{rs.id} 版本 {rs.version}：{rs.title}", style="bold"))
-    if rs.description:
-        console.print(rs.description.strip())
-    console.print(Text("依据：", style="bold"))
-    for s in rs.sources:
-        console.print(f"  [{s.tag}] {s.title}" + (f"  {s.url}" if s.url else "") + (f"\n      {s.note}" if s.note else ""))
-    console.print(Text("权重：", style="bold"))
-    for g in rs.weights.groups:
-        match = "、".join(g.match_level1) + (f"（二级指标含 {'、'.join(g.match_level2)} 也归入此组）" if g.match_level2 else "")
-        console.print(f"  {g.label} {fmt(g.weight)} 分 — 一级指标含 {match}")
-    console.print(f"  预算执行率 {fmt(rs.weights.execution)} 分；目标表无分值时：" +
-                  ("一级指标分值平均分配到三级指标" if rs.weights.split == "even" else "先平均分到二级指标，再平均分到三级指标"))
-    console.print(Text("计分方法：", style="bold"))
-    for key, label in (("higher", "正向（≥、＞）"), ("lower", "反向（≤、＜、成本）"), ("equal", "等于（=）"),
-                       ("band", "区间（±）"), ("deadline", "时效（期限）"), ("qualitative", "定性")):
-        m = getattr(rs.scoring, key)
-        params = {k: v for k, v in m.model_dump(mode="json").items() if k != "method"}
-        extra = ""
-        if key == "qualitative":
-            extra = "；".join(f"{BAND_LABEL[b]} {fmt(s.range[0])}–{fmt(s.range[1])}%（默认 {fmt(s.default)}%）"
-                             for b, s in m.bands.items())
-        elif params:
-            extra = json.dumps(params, ensure_ascii=False)
-        console.print(f"  {label}：{m.method} — {METHODS[m.method].label}" + (f"；{extra}" if extra else ""))
-    console.print(f"  不适用指标：{'按适用指标折算' if rs.not_applicable == 'rescale' else '计满分'}；"
-                  f"缺少实际完成值：{'报错，不计分' if rs.missing_actual == 'error' else '计 0 分并提示'}")
-    oa = rs.over_achievement
-    console.print("  超额完成：" + (f"达到目标 {fmt(oa.threshold * 100)}% 及以上扣 {fmt(oa.deduction)} 分" if oa.enabled else "不扣分"))
-    ex = rs.execution
-    console.print("  预算执行率：" + ("执行率 × 分值" if ex.method == "proportional" else
-                                  f"100% 得满分，每低于 {fmt(ex.step)}% 扣 {fmt(ex.points)} 分") +
-                  (f"；低于 {fmt(ex.reason_below * 100)}% 须说明原因" if ex.reason_below else ""))
-    for c in ex.total_caps:
-        console.print(f"    执行率低于 {fmt(c.below * 100)}% 时总分不超过 {fmt(c.cap)}")
-    console.print(f"  取整：保留 {rs.rounding.decimals} 位小数（{rs.rounding.mode}）")
-    console.print("  等级：" + "，".join(f"{g.grade} ≥ {fmt(g.min)}" for g in rs.grades))
+        from .ruledoc import describe_rules
+
+        tables = describe_rules(rs)
+    for title, header, rows in tables:
+        table = Table(title=title, show_lines=True, title_justify="left", expand=True)
+        for k, col in enumerate(header):
+            table.add_column(col, overflow="fold", ratio=3 if k == len(header) - 1 else 1)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
 
 
 def main() -> None:

@@ -331,6 +331,15 @@ class BudgetExecution(BudgetLine):
     by_source: dict[str, BudgetLine] = Field(default_factory=dict, validation_alias=_alias("by_source", "按资金来源"))
 
 
+class SheetPlace(_Strict):
+    """Where a fill-in workbook held a table's entries (set by the workbook reader): findings then name the sheet
+    and the cell the clerk sees, not an internal id."""
+
+    sheet: str
+    rows: list[int] = Field(default_factory=list)  # the sheet row of each indicator, in order
+    columns: dict[str, str] = Field(default_factory=dict)  # column header → letter
+
+
 class TableActuals(_Strict):
     """Year-end entries for one target table."""
 
@@ -341,6 +350,7 @@ class TableActuals(_Strict):
     improvements: str | None = Field(None, validation_alias=_alias("improvements", "改进措施"))
     claimed_total: Points | None = Field(None, validation_alias=_alias("claimed_total", "自评得分"))
     indicators: list[Actual] = Field(default_factory=list)
+    place: SheetPlace | None = None
 
 
 class ActualSet(_Strict):

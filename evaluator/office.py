@@ -559,7 +559,9 @@ def report_docx(ctx: dict[str, Any], blocks: list, charts: dict[str, bytes]) -> 
     body_rpr = _rpr(FONT_BODY, 16)
     for b in blocks:
         if b.kind == "title":
-            title = _para(b.text, _rpr(FONT_TITLE, 22), "center", line=36, keep_next=True, after=12)
+            # a long title breaks after its year, as titles are set (Word would break it anywhere)
+            text = b.text.replace("年度", "年度\n", 1) if len(b.text) > 20 and "年度" in b.text[:-4] else b.text
+            title = _para(text, _rpr(FONT_TITLE, 22), "center", line=36, keep_next=True, after=12)
             if any(x.kind == "cover" for x in blocks):
                 title = title.replace("<w:pPr>", "<w:pPr><w:pageBreakBefore/>", 1)
             _append(document, title)

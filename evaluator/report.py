@@ -272,13 +272,14 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
 def _where(loc, target: TargetTable, actuals: ActualSet | None) -> str:
     """Where a finding points, in the clerk's words: the workbook sheet and cell when the entries came from one,
     else the file and the indicator (never an internal table id)."""
-    sheet = getattr(actuals, "sheets", {}).get(loc.table) if actuals is not None and loc.table else None
+    ta = next((t for t in actuals.tables if t.table == loc.table), None) if actuals is not None and loc.table else None
+    place = ta.place if ta else None
     parts = []
-    if sheet and loc.item is not None:
-        from .workbook import entry_cell
-
-        cell = entry_cell(sheet, loc.item, loc.column)
-        parts.append(f"工作表“{sheet['name']}” {cell}" if cell else f"工作表“{sheet['name']}”")
+    if place and loc.item is not None and 0 < loc.item <= len(place.rows):
+        letter = place.columns.get(loc.column or "") or place.columns.get("实际完成值", "")
+        parts.append(f"工作表“{place.sheet}” {letter}{place.rows[loc.item - 1]}")
+    elif place:
+        parts.append(f"工作表“{place.sheet}”")
     else:
         loc = loc.model_copy(update={"table": None})
         text = loc.describe()

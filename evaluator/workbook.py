@@ -17,7 +17,8 @@ import yaml
 from .errors import InputFileError, check_cell, check_file_size, check_sheet_size, quote
 from .model import (
     MAX_AMOUNT, MAX_POINTS,
-    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, TableActuals, TargetSet, TargetTable, ValueKind,
+    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, SheetPlace, TableActuals, TargetSet,
+    TargetTable, ValueKind,
 )
 from .output import no_formulas, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
@@ -31,6 +32,12 @@ META_SHEET = "_evaluator"
 FILL_COLUMNS = ("实际完成值", "偏差原因分析及改进措施", "定性评判档次", "评判得分", "计量基数")
 HEADER = ("序号", "一级指标", "二级指标", "三级指标", "年度指标值", "分值", *FILL_COLUMNS)
 LOCKED = HEADER[:6]
+INFO_SHEET = "基本信息"
+# what the 自评表 and 自评报告 need from the unit besides the indicators: (key, label, contacts field?)
+INFO_FIELDS = (("head", "单位负责人", True), ("filler", "填表人", True), ("phone", "联系电话", True),
+               ("budget_code", "预算编码", False), ("report_date", "报告日期", False),
+               ("organization", "机构设置及人员情况", False), ("evaluation_work", "自评工作开展情况", False),
+               ("results_use", "结果应用", False), ("other_notes", "其他需要说明的情况", False))
 NARRATIVE = (("achieved_goal", "实际完成情况"), ("problems", "存在的问题"), ("improvements", "改进措施"))
 SOURCES = ("当年财政拨款", "上年结转资金", "其他资金")
 NARRATIVE_COLUMN = 4  # 实际完成情况 / 存在的问题 / 改进措施: label in A:C, text from D
@@ -113,7 +120,7 @@ def _sheet_names(tables: list[TargetTable]) -> list[str]:
     for t in tables:
         base = re.sub(r"[\[\]:*?/\\]", "", (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title))[:28]
         name, n = base or t.id[:28], 2
-        while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET):
+        while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET):
             name, n = f"{base[:26]}{n}", n + 1
         seen.add(name)
         names.append(name)
@@ -157,7 +164,8 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         "定性指标可填“达成”或完成情况的简要描述。确实不适用的填“无”。不要留空：空白表示未填写，不会按 0 分处理。",
         "3. 未达到目标（得分低于分值）的指标，必须填写“偏差原因分析及改进措施”。",
         "4. 定性指标可在“定性评判档次”中选择档次，并可在“评判得分”中填写该档次范围内的得分（不填则按档次默认分计算）。",
-        "5. 在“预算执行”工作表中填写年初预算数、全年预算数、全年执行数（万元）。",
+        "5. 在“预算执行”工作表中填写年初预算数、全年预算数、全年执行数（万元）；在“基本信息”工作表中填写单位负责人、填表人、"
+        "联系电话、预算编码、报告日期和自评报告需要的机构设置及人员情况、自评工作开展情况、结果应用。",
         "6. 在每个工作表下方填写实际完成情况、存在的问题、改进措施（自评报告将原文引用，空白处显示【待填写】）。",
         "7. 可以重命名工作表、调整列宽；请不要增删指标行。填好后运行：evaluator score 目标表文件 本文件.xlsx",
         "",
@@ -170,8 +178,27 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         c.alignment = Alignment(wrap_text=True, vertical="top")
     info.column_dimensions["A"].width = 110
 
+    # unit information (cover, signature block, report sections) -----------------------------------------
+    ws_info = wb.create_sheet(INFO_SHEET)
+    for c, text in enumerate(("项目", "填写内容"), start=1):
+        cell = ws_info.cell(row=1, column=c, value=text)
+        cell.font, cell.alignment, cell.border = head_font, wrap, border
+    contacts = actuals.contacts if actuals else None  # the forms' 填表人 line still reaches the documents from the targets
+    for k, (key, label, is_contact) in enumerate(INFO_FIELDS, start=2):
+        old_value = getattr(contacts, key, None) if is_contact else (getattr(actuals, key, None) if actuals else None)
+        ws_info.cell(row=k, column=1, value=label).font = head_font
+        ws_info.cell(row=k, column=1).border, ws_info.cell(row=k, column=1).fill = border, locked_fill
+        cell = ws_info.cell(row=k, column=2, value=old_value)
+        cell.font, cell.border, cell.protection, cell.fill = body_font, border, open_cell, fill_in
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.number_format = "@"
+        ws_info.row_dimensions[k].height = 60 if k > 6 else 20
+    ws_info.column_dimensions["A"].width, ws_info.column_dimensions["B"].width = 22, 90
+    ws_info.protection.sheet = True
+
     # budget sheet ------------------------------------------------------------------------------------------
     bs = wb.create_sheet(BUDGET_SHEET)
+    wb.move_sheet(bs, offset=-1)  # 填报说明, 预算执行, 基本信息, then the tables
     bhead = ("表编号", "表名称", "资金来源", "年初预算数", "全年预算数", "全年执行数")
     for c, text in enumerate(bhead, start=1):
         cell = bs.cell(row=1, column=c, value=text)
@@ -351,6 +378,10 @@ def read_entries_only(path: Path) -> list[str]:
     wb = load_workbook(path, data_only=True, read_only=True)
     found = []
     for ws in wb.worksheets:
+        if ws.title == INFO_SHEET:  # 基本信息 typed by the clerk are entries too
+            found += [str(r[1]) for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)
+                      if r and len(r) > 1 and r[1] not in (None, "")]
+            continue
         rows = list(ws.iter_rows(values_only=True, max_row=2000))
         head = next((k for k, r in enumerate(rows) if r and "实际完成值" in [str(x) for x in r if x]), None)
         if head is None:
@@ -379,7 +410,7 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     for ws in wb.worksheets:
         check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{p} 工作表“{ws.title}”")
     for ws in wb.worksheets:
-        if ws.title in (INSTRUCTIONS_SHEET, META_SHEET) or ws.sheet_state != "visible":
+        if ws.title in (INSTRUCTIONS_SHEET, META_SHEET, INFO_SHEET) or ws.sheet_state != "visible":
             continue
         ident = None
         for r in range(1, 4):
@@ -414,7 +445,30 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
         raise InputFileError(f"填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
                              hint="请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，档次从下拉列表中选；"
                                   "锁定的指标、指标值和分值不能修改，也不要增删指标行")
-    return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables)
+    return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables, **_read_info(wb))
+
+
+def _read_info(wb) -> dict[str, Any]:
+    """The 基本信息 sheet: contacts, 预算编码, 报告日期 and the report's narrative sections (blank stays absent)."""
+    if INFO_SHEET not in wb.sheetnames:
+        return {}
+    labels = {label: (key, is_contact) for key, label, is_contact in INFO_FIELDS}
+    out: dict[str, Any] = {}
+    contacts: dict[str, str] = {}
+    for row in wb[INFO_SHEET].iter_rows(min_row=2, max_col=2, values_only=True):
+        if not row or row[0] is None or str(row[0]).strip() not in labels:
+            continue
+        key, is_contact = labels[str(row[0]).strip()]
+        value = _text(row[1]) if len(row) > 1 else None
+        if value is None:
+            continue
+        if is_contact:
+            contacts[key] = value
+        else:
+            out[key] = value
+    if contacts:
+        out["contacts"] = Contacts(**contacts)
+    return out
 
 
 def _shown_weights(wb, tables: dict[str, TargetTable]) -> dict[str, list[Any]]:
@@ -534,7 +588,9 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         for key, text in NARRATIVE:
             if label == text:
                 narrative[key] = _text(_merged_value(ws, rr, NARRATIVE_COLUMN))
-    return TableActuals(table=table.id, budget=budget, indicators=actuals, **narrative)
+    place = SheetPlace(sheet=ws.title, rows=[r for r, _ in rows],
+                       columns={h: get_column_letter(c) for h, c in cols.items() if c})
+    return TableActuals(table=table.id, budget=budget, indicators=actuals, place=place, **narrative)
 
 
 def _read_budget(wb, tables: dict[str, TargetTable], problems: list[str], path: Path) -> dict[str, BudgetExecution]:

@@ -123,7 +123,11 @@ def test_rules_lists_and_explains():
     assert r.returncode == 0 and "mof-2020" in r.stdout and "provincial-platform-2022" in r.stdout
     r = run("rules", "provincial-platform-2022")
     assert r.returncode == 0
-    assert "达到目标 130% 及以上扣 2 分" in r.stdout and "执行率低于 80% 时总分不超过 89" in r.stdout
+    assert "达到指标值 130% 及以上扣 2 分" in r.stdout and "执行率低于 80% 时总分不超过 89" in r.stdout
+    for title in ("规则集", "依据", "权重", "计分方法", "其他规则", "评价等级"):  # readable tables, not raw JSON
+        assert title in r.stdout
+    assert "一体化平台绩效自评操作手册" in r.stdout and "保留 1 位小数（四舍五入）" in r.stdout
+    assert "{" not in r.stdout and "late_fraction" not in r.stdout
 
 
 def test_help_is_in_chinese():

@@ -440,3 +440,32 @@ def test_a_published_case_gets_its_own_documents(tmp_path, mof):
     audit = load_workbook(files[f"{stem}自评审核清单.xlsx"])["审核意见"]
     codes = [r[3] for r in audit.iter_rows(min_row=4, values_only=True)]
     assert "claimed-score-mismatch" in codes  # 资金到位及时率 docked to 7 with no reason: shown to the clerk
+
+
+def test_the_fill_in_workbook_carries_what_the_documents_need(tmp_path, seed_targets, seed_actuals, mof):
+    from evaluator.workbook import read_workbook, write_template
+
+    from .test_workbook import _fill
+
+    path = write_template(seed_targets, mof, tmp_path / "填报.xlsx")
+    _fill(path, seed_actuals)
+    wb = load_workbook(path)
+    info = wb["基本信息"]
+    typed = {"单位负责人": "王明", "填表人": "赵萍", "联系电话": "0731-22629970", "预算编码": "901001",
+             "报告日期": "2024-03-15", "机构设置及人员情况": "内设办公室等5个机构，核定编制25名。",
+             "自评工作开展情况": "成立自评工作小组，逐项核实。", "结果应用": "问题纳入2024年整改。"}
+    for row in info.iter_rows(min_row=2):
+        if row[0].value in typed:
+            row[1].value = typed[row[0].value]
+    wb.save(path)
+    actuals = read_workbook(path, seed_targets)
+    assert actuals.contacts.head == "王明" and actuals.budget_code == "901001" and actuals.results_use
+    ev = evaluate(seed_targets, actuals, mof)
+    files = {p.name: p for p in write_reports(seed_targets, actuals, ev, mof, tmp_path / "out", ["pdf", "xlsx"])}
+    text = _pdf_text(files[f"{STEMS['dept-2023']}自评报告.pdf"])
+    assert "请填写" not in text and "报告日期：2024年3月15日" in text and "内设办公室等5个机构" in text
+    # findings name the sheet and the cell the clerk sees, never an internal table id
+    audit = load_workbook(files[f"{STEMS['business-2023']}自评审核清单.xlsx"])["审核意见"]
+    where = [r[1] for r in audit.iter_rows(min_row=4, values_only=True)]
+    assert any(re.match(r"工作表“[^”]+” [A-Z]+\d+", w) for w in where), where
+    assert not any("business-2023" in w for w in where)
