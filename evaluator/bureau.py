@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .errors import Code, EvaluatorError, InputFileError
+from .errors import Code, EvaluatorError, InputFileError, quote
 from .load import load_actuals, load_targets
 from markupsafe import Markup
 
@@ -114,14 +114,20 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     Chunks of departments are read and scored in worker processes (``jobs``; $EVALUATOR_JOBS; default one per
     core, at most ``MAX_JOBS``) and stored here, in order: the store ends up the same whichever way it ran."""
     subs = discover(root)
+    if not subs:
+        raise InputFileError("目录下没有找到任何提交", where=str(root),
+                             hint="每个部门一个子目录，内含 targets.yaml（或 .json）和 actuals.yaml（或填好的填报表 .xlsx），"
+                                  "例如 省/财政局/targets.yaml、省/财政局/actuals.yaml；可用 evaluator synth 生成示例")
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     result = BatchResult()
     totals = {"new": 0, "updated": 0, "unchanged": 0}
     done = 0
-    for chunk, (items, errors, indicators) in zip(chunks, _prepared(chunks, rules, year, jobs)):
+    owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
+    for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
         result.errors += errors
+        items = _one_folder_each(items, owner, result.errors)
         result.scored_tables += len(items)
-        result.indicators += indicators
+        result.indicators += sum(len(item["indicators"]) for item in items)
         for k, v in store.record(items).items():
             totals[k] += v
         done += len(chunk)
@@ -129,6 +135,24 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
             progress(done, len(subs))
     result.counts = totals
     return result
+
+
+def _one_folder_each(items: list[dict[str, Any]], owner: dict[tuple[str, int], str],
+                     errors: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Keep one folder per department and year: a second folder with the same 单位名称 and 年度 (every ``import``
+    names its first form the same way) would be stored as a new version of the first — its tables are refused,
+    with both folders named, and the first folder (in sorted order) stands."""
+    kept, refused = [], set()
+    for item in items:
+        sub = item["submission"]
+        first = owner.setdefault((sub["department"], sub["year"]), sub["source"])
+        if first == sub["source"]:
+            kept.append(item)
+        elif sub["source"] not in refused:
+            refused.add(sub["source"])
+            errors.append((sub["source"], f"单位“{quote(sub['department'])}” {sub['year']} 年度的提交已在 {first} 中，"
+                                          "两个目录的单位名称和年度相同，本目录未评分（请核对单位名称，或删除重复的目录）"))
+    return kept
 
 
 def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int | None):
@@ -201,7 +225,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     for one in loaded:
         targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
-        key = f"{dept}\x1f{targets.year}\x1f"
+        key = f"{dept}\x1f{targets.year}\x1f{one.source}\x1f"  # by folder: two folders' tables never merge
         dept_rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
         rows_in += dept_rows
         claimed = {t.table: t.claimed_total for t in actuals.tables}

@@ -187,10 +187,14 @@ def _print_findings(ev: Evaluation, console: Console) -> None:
 
 
 @contextmanager
-def _reported() -> Iterator[None]:
-    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback)."""
+def _reported(*inputs: Optional[Path]) -> Iterator[None]:
+    """Any error inside becomes the one-line Chinese message of ``_fail`` and exit code 1 (never a traceback);
+    nothing written inside may replace one of the command's ``inputs``."""
+    from .output import inputs_protected
+
     try:
-        yield
+        with inputs_protected(*inputs):
+            yield
     except typer.Exit:
         raise
     except Exception as e:  # noqa: BLE001 - turned into a one-line message
@@ -244,7 +248,7 @@ def score_cmd(
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
     from .losses import losses_context, point_losses
 
-    with _reported():
+    with _reported(targets, actuals):
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
         losses = point_losses(tset, aset, rs)
         payload = evaluation_json(ev)
@@ -305,7 +309,7 @@ def report_cmd(
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from .report import FORMATS, write_reports
 
-    with _reported():
+    with _reported(targets, actuals):
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = [f for f in wanted if f not in FORMATS]
         if unknown or not wanted:
@@ -349,7 +353,7 @@ def whatif_cmd(
     """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
     from .whatif import parse_settings, run_whatif, whatif_context
 
-    with _reported():
+    with _reported(targets, actuals):
         if not settings:
             raise InputFileError("没有指定要假设的值", hint="用法：evaluator whatif 目标表 实际完成值 --set \"政协常委会=5次\"")
         ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
@@ -397,7 +401,7 @@ def review_targets_cmd(
         load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
     )
 
-    with _reported():
+    with _reported(file, previous):
         tset, unplaced = load_any_targets(file)
         rs, review = load_rules(rules), load_review_rules(review_rules)
         last = None
@@ -451,7 +455,7 @@ def monitor_cmd(
         write_monitor_xlsx, write_warning_list,
     )
 
-    with _reported():
+    with _reported(targets, progress):
         rs, mrules = load_rules(rules), load_monitor_rules(monitor_rules)
         if targets.is_dir():
             pairs = discover_progress(targets)
@@ -557,7 +561,7 @@ def import_cmd(
     from .forms import import_form
     from .workbook import dump_yaml, free_path
 
-    with _reported():
+    with _reported(form):
         result = import_form(form, unit_name=unit)
         stem = form.stem
         header = f"# 由 evaluator import 从 {form.name} 导入；请核对后使用。\n"
@@ -593,7 +597,7 @@ def template_cmd(
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
     from .workbook import free_path, write_template
 
-    with _reported():
+    with _reported(targets, actuals):
         tset = load_targets(targets)
         aset = None
         if actuals is not None:
@@ -646,12 +650,14 @@ def batch_cmd(
         typer.echo("已中断：已评分的部门已存入数据库；再次运行 batch 会跳过未变化的提交，从中断处继续。", err=True)
         raise typer.Exit(130)
     c = result.counts
+    if result.errors:  # listed before the summary, so the last line says what happened overall
+        typer.echo(f"有 {len(result.errors)} 个提交未评分（无法读取，或与另一目录重名），已跳过：", err=True)
+        for where, message in result.errors:
+            typer.echo(f"  {where}：{message}", err=True)
     typer.echo(f"已评分 {result.scored_tables} 张表（{result.indicators} 项指标）：新增 {c.get('new', 0)}，"
                f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.url}")
     if result.errors:
-        typer.echo(f"有 {len(result.errors)} 个提交无法读取，已跳过：", err=True)
-        for where, message in result.errors:
-            typer.echo(f"  {where}：{message}", err=True)
+        raise typer.Exit(1)  # a run with an unreadable submission is not a clean run (scripts can tell)
 
 
 @app.command("compare")

@@ -6,15 +6,17 @@ import os
 import re
 import tempfile
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
 from .errors import OutputFileError, os_error_message
 from .model import Evaluation, TableKind
 
-__all__ = ["evaluation_json", "write_atomic", "no_formulas", "wrapped_lines", "safe_name", "unique_names"]
+__all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "wrapped_lines", "safe_name", "unique_names"]
 
 
 def _indicator(i) -> dict[str, Any]:
@@ -61,17 +63,67 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
     }
 
 
+_INPUTS: ContextVar[tuple[Path, ...]] = ContextVar("evaluator_inputs", default=())
+
+
+@contextmanager
+def inputs_protected(*paths: str | Path | None) -> Iterator[None]:
+    """While inside, ``write_atomic`` refuses to write over any of ``paths`` (a command's own inputs): ``score T
+    自评填报.xlsx -o 自评填报.xlsx`` must not replace the filled workbook with JSON. Compared as resolved paths and,
+    for existing files, as the same file (a hard or symbolic link)."""
+    token = _INPUTS.set(_INPUTS.get() + tuple(Path(p) for p in paths if p is not None))
+    try:
+        yield
+    finally:
+        _INPUTS.reset(token)
+
+
+def is_input(p: Path) -> Path | None:
+    """The protected input that ``p`` is (see ``inputs_protected``), if any."""
+    for src in _INPUTS.get():
+        try:
+            if src.resolve() == p.resolve() or (p.exists() and src.exists() and os.path.samefile(src, p)):
+                return src
+        except OSError:
+            continue
+    return None
+
+
+def _file_mode(p: Path) -> int:
+    """The mode a new file gets from the user's umask (mkstemp creates 0600, which colleagues and an intranet
+    server cannot read); a file being replaced keeps its own mode."""
+    try:
+        return p.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    try:  # Linux says the umask without changing it; elsewhere set and restore it
+        with open("/proc/self/status", encoding="ascii") as fh:
+            umask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
-    """Write to a temporary file beside ``path`` and rename it into place: readers see the old or the new file."""
+    """Write to a temporary file beside ``path`` and rename it into place: readers see the old or the new file.
+
+    Never over a command's own input (``inputs_protected``); the file gets the permissions of the user's umask."""
     p = Path(path)
+    source = is_input(p)
+    if source is not None:
+        raise OutputFileError("输出文件与输入文件是同一个文件，已拒绝写入（否则会覆盖输入）", where=str(p),
+                              hint="请用 -o/--output 指定另一个文件名")
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
+        mode = _file_mode(p)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     except OSError as e:  # a read-only or missing folder: the one-line message, never a traceback
         message, hint = os_error_message(e)
         raise OutputFileError(message, where=str(p), hint=hint) from e
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

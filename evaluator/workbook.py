@@ -20,7 +20,7 @@ from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, SheetPlace, TableActuals, TargetSet,
     TargetTable, ValueKind,
 )
-from .output import no_formulas, wrapped_lines, write_atomic
+from .output import is_input, no_formulas, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
@@ -79,16 +79,22 @@ def holds_actuals(path: Path) -> bool:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except Exception:
         return True
+    keys = ("actual", "deviation_note", "band", "judged_score", "claimed_score")  # what a clerk enters
+
+    def entered(i: Any) -> bool:
+        return isinstance(i, dict) and any(i.get(k) not in (None, "") for k in keys)
+
     return isinstance(data, dict) and any(
-        isinstance(t, dict) and (t.get("budget") or any(isinstance(i, dict) and i.get("actual") not in (None, "")
-                                                        for i in t.get("indicators") or []))
+        isinstance(t, dict) and (t.get("budget") or t.get("claimed_total") is not None
+                                 or any(t.get(k) for k, _ in NARRATIVE)
+                                 or any(entered(i) for i in t.get("indicators") or []))
         for t in data.get("tables") or [])
 
 
 def free_path(path: Path, force: bool = False) -> Path:
     """``path`` if it is free (or may be replaced: ``force`` and it holds no entries), else the next ``name.vN.ext``."""
-    if not path.exists() or (force and not holds_actuals(path)):
-        return path
+    if not path.exists() or is_input(path) is not None or (force and not holds_actuals(path)):
+        return path  # (a command's own input is returned as it is: writing it is refused, not renamed)
     stem = re.sub(r"\.v\d+$", "", path.stem)
     n = 2
     while (candidate := path.with_name(f"{stem}.v{n}{path.suffix}")).exists():
@@ -372,24 +378,38 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def read_entries_only(path: Path) -> list[str]:
-    """The filled-in cells of a workbook we wrote (any sheet with our header), for the 'holds entries' check."""
+    """What a clerk entered in a workbook (for the 'holds entries' check): any 实际完成值, 偏差原因, 档次 or 评判得分, any
+    实际完成情况 / 存在的问题 / 改进措施, any 全年预算数 or 全年执行数. A workbook evaluator did not write (no hidden
+    sheet of ours) counts as entered: nothing tells what in it is precious."""
     from openpyxl import load_workbook
 
     wb = load_workbook(path, data_only=True, read_only=True)
-    found = []
-    for ws in wb.worksheets:
-        if ws.title == INFO_SHEET:  # 基本信息 typed by the clerk are entries too
-            found += [str(r[1]) for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)
-                      if r and len(r) > 1 and r[1] not in (None, "")]
-            continue
-        rows = list(ws.iter_rows(values_only=True, max_row=2000))
-        head = next((k for k, r in enumerate(rows) if r and "实际完成值" in [str(x) for x in r if x]), None)
-        if head is None:
-            continue
-        col = [str(x) if x else "" for x in rows[head]].index("实际完成值")
-        found += [str(r[col]) for r in rows[head + 1:] if r and len(r) > col and r[col] not in (None, "")]
-    wb.close()
-    return found
+    try:
+        if META_SHEET not in wb.sheetnames:
+            return ["（不是 evaluator 生成的填报表）"]
+        found: list[str] = []
+        entry_heads = set(FILL_COLUMNS) - {"计量基数"} | {"全年预算数", "全年执行数"}  # (计量基数 may be pre-filled)
+        narrative = {label for _, label in NARRATIVE}
+        for ws in wb.worksheets:
+            if ws.title == INFO_SHEET:  # 基本信息 typed by the clerk are entries too
+                found += [str(r[1]) for r in ws.iter_rows(min_row=2, max_col=2, values_only=True)
+                          if r and len(r) > 1 and r[1] not in (None, "")]
+                continue
+            columns: list[int] = []
+            for row in ws.iter_rows(values_only=True):
+                if not row:
+                    continue
+                cells = ["" if x is None else str(x).strip() for x in row]
+                if not columns and ("实际完成值" in cells or "全年执行数" in cells):
+                    columns = [k for k, h in enumerate(cells) if h in entry_heads]
+                    continue
+                if cells[0] in narrative:
+                    found += [c for c in cells[NARRATIVE_COLUMN - 1:] if c]
+                elif columns:
+                    found += [cells[k] for k in columns if k < len(cells) and cells[k]]
+        return found
+    finally:
+        wb.close()
 
 
 def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
