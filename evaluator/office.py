@@ -211,9 +211,13 @@ def table_xlsx(ctx: dict[str, Any]) -> bytes:
     heights = [ws.row_dimensions[k].height or 15 for k in range(1, r + 2)]
     for row in _page_breaks(heights, header_row + top, top + nrows - 3, widths):
         ws.row_breaks.append(Break(id=row))
-    when = _time(ctx).replace(tzinfo=None)
-    wb.properties.creator = ""
-    wb.properties.created = wb.properties.modified = when
+    return _save_xlsx(wb, ctx, creator="")
+
+
+def _save_xlsx(wb, ctx: dict[str, Any], creator: str) -> bytes:
+    """The workbook's bytes with pinned times (and no formula made of input text)."""
+    wb.properties.creator = creator
+    wb.properties.created = wb.properties.modified = _time(ctx).replace(tzinfo=None)
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
@@ -314,13 +318,7 @@ def audit_xlsx(ctx: dict[str, Any]) -> bytes:
            for i in ctx["indicators"]] + [["预算执行率", "", "", "", "", ctx["execution"]["weight_value"],
                                           ctx["execution"]["score_value"], None, "", ctx["execution"]["explanation"]]],
           [10, 12, 24, 14, 14, 7, 7, 9, 12, 60])
-    when = _time(ctx).replace(tzinfo=None)
-    wb.properties.creator = "evaluator"
-    wb.properties.created = wb.properties.modified = when
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return _pin(buf.getvalue(), ctx)
+    return _save_xlsx(wb, ctx, creator="evaluator")
 
 
 # --------------------------------------------------------------------------- docx: XML pieces

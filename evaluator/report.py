@@ -474,6 +474,7 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
                      money_decimals: int | None = None, fonts: dict[str, Any] | None = None) -> dict[str, bytes]:
     """Every document of the unit (or of the ``tables`` given) as file name → bytes, in memory (for the web)."""
     formats = tuple(formats)
+    _CONTEXTS.clear()
     names = document_names(ev, targets)
     fonts = fonts if fonts is not None else _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
     charts = _charts_of(ev, targets, actuals, rules, formats)
@@ -484,6 +485,7 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
         for task in _tasks(formats):
             out.update(_render_part((targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts,
                                      money_decimals)))
+    _CONTEXTS.clear()
     return out
 
 
@@ -498,6 +500,7 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     """
     formats = tuple(formats)
     out = Path(out_dir)
+    _CONTEXTS.clear()
     names = document_names(ev, targets)
     fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
     charts = _charts_of(ev, targets, actuals, rules, formats)
@@ -518,6 +521,7 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
             rendered = None
     if rendered is None:
         rendered = {k: v for a in args for k, v in _render_part(a).items()}
+    _CONTEXTS.clear()
     order = {f"{names[te.table]}{suffix}": (k, j) for k, te in enumerate(ev.tables) for j, (_, _, suffix) in
              enumerate(KINDS)}
     return _write_files(out, sorted(rendered.items(), key=lambda kv: order.get(kv[0], (len(order), 0))), force)
@@ -556,6 +560,20 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
         import fpdf  # noqa: F401
 
 
+_CONTEXTS: dict[tuple[int, str, int | None], dict[str, Any]] = {}  # one run's contexts (the parent's, inherited by workers)
+
+
+def _context(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, table_id: str,
+             money_decimals: int | None) -> dict[str, Any]:
+    """A table's context, built once per run: fonts, charts and every document of the table share it."""
+    key = (id(ev), table_id, money_decimals)
+    if key not in _CONTEXTS:
+        te = next(t for t in ev.tables if t.table == table_id)
+        _CONTEXTS[key] = build_context(ev, te, next(t for t in targets.tables if t.id == table_id), actuals, rules,
+                                       money_decimals)
+    return _CONTEXTS[key]
+
+
 def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet,
                formats: tuple[str, ...], money_decimals: int | None) -> dict[str, Any]:
     """The characters of every report of the run → the web fonts and the PDF fonts, cut once for all tables."""
@@ -565,7 +583,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
         return {}
     text = []
     for te in ev.tables:
-        ctx = build_context(ev, te, next(t for t in targets.tables if t.id == te.table), actuals, rules, money_decimals)
+        ctx = _context(targets, actuals, ev, rules, te.table, money_decimals)
         blocks = render_blocks(ctx, ev, rules)
         text += [b.text for b in blocks] + [i for b in blocks for i in b.items]
         text += [write_label(b, ctx) for b in blocks if b.kind == "write"]
@@ -608,7 +626,7 @@ def _charts_of(ev: Evaluation, targets: TargetSet, actuals: ActualSet | None, ru
     charts.use_font(chart_font(text + CHART_WORDS + "".join(map(chr, range(32, 127)))))
     out = {}
     for te in ev.tables:
-        ctx = build_context(ev, te, next(t for t in targets.tables if t.id == te.table), actuals, rules)
+        ctx = dict(_context(targets, actuals, ev, rules, te.table, None))
         ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
         out[te.table] = _charts(ctx, "png")
     charts.use_font(None)
@@ -621,9 +639,7 @@ CHART_WORDS = "各一级指标得分与分值完成率最低的项（共）预�
 def _render_part(args: tuple) -> dict[str, bytes]:
     """One document of one table, as file name → bytes."""
     targets, actuals, ev, rules, table_id, task, stem, fonts, charts, money_decimals = args
-    te = next(t for t in ev.tables if t.table == table_id)
-    target = next(t for t in targets.tables if t.id == table_id)
-    ctx = build_context(ev, te, target, actuals, rules, money_decimals)
+    ctx = _context(targets, actuals, ev, rules, table_id, money_decimals)
     fonts = fonts or {}
     from . import office
 
