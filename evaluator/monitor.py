@@ -9,14 +9,15 @@ the 绩效运行监控表 writers (xlsx, docx), the bureau's warning list and a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .checks import CheckRules, Section, load_check_rules
 from .columns import num as _num, records
 from .errors import InputFileError
 from .model import Actual, ActualSet, BudgetExecution, Evaluation, TableActuals, TargetSet
-from .rules import RuleSet, Source, fmt
+from .rules import RuleSet, fmt
 
 __all__ = ["ProgressSet", "MonitorRules", "load_monitor_rules", "load_progress", "monitor", "MonitorResult",
            "monitor_context", "followup", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
@@ -96,8 +97,7 @@ class Milestone(_Rule):
     min_rate: float = Field(ge=0, le=1)
 
 
-class ExecutionRule(_Rule):
-    source: str
+class ExecutionRule(Section):
     method: Literal["ratio-to-time", "milestones"] = "ratio-to-time"
     red_below: float = Field(0.6, ge=0, le=1)
     yellow_below: float = Field(0.8, ge=0, le=1.5)
@@ -112,41 +112,24 @@ class ExecutionRule(_Rule):
         return self
 
 
-class IndicatorRule(_Rule):
-    source: str
+class IndicatorRule(Section):
     threshold: float = Field(0.15, gt=0, le=1)
     level_units: tuple[str, ...] = ("%",)
     unlikely_words: tuple[str, ...] = ()
     doubtful_words: tuple[str, ...] = ()
 
 
-class MonitorRules(_Rule):
+class MonitorRules(CheckRules):
     """The monitoring rule set (rules/checks/monitor.yaml)."""
 
-    id: str
-    version: str
-    title: str
-    sources: dict[str, Source] = Field(min_length=1)
+    SECTIONS: ClassVar[tuple[str, ...]] = ("execution", "indicators")
     execution: ExecutionRule
     indicators: IndicatorRule
     spending_gap: float | None = Field(None, gt=0, le=1)
     action_required: bool = True
 
-    @model_validator(mode="after")
-    def _sources_known(self) -> "MonitorRules":
-        for name in ("execution", "indicators"):
-            if getattr(self, name).source not in self.sources:
-                raise ValueError(f"“{name}.source”引用的依据不在 sources 中（可用：{'、'.join(self.sources)}）")
-        return self
-
-    @property
-    def label(self) -> str:
-        return f"{self.id}@{self.version}"
-
 
 def load_monitor_rules(ref: str | Path | None = None) -> MonitorRules:
-    from .target_review import load_check_rules
-
     return load_check_rules(MonitorRules, "monitor", ref)
 
 
@@ -341,6 +324,8 @@ def _indicator(r: dict[str, Any], note: Any, share: float, mrules: MonitorRules)
         light, message = "red", message + said
     elif any(w in likely for w in rule.doubtful_words) and light in ("none", "green"):
         light, message = "yellow", message + said
+    if not rule.enabled:  # indicator warnings switched off in the rule file
+        light = "none"
     warned = light in ("red", "yellow")
     needs = warned and mrules.action_required and not (note and note.action)
     if needs:
@@ -373,6 +358,8 @@ def _execution(table_id: str, title: str, budget: ExecutionProgress | None, tp: 
             if abs(gap) > mrules.spending_gap + 1e-9:
                 light = "red" if light == "red" else "yellow"
                 message += f"；指标平均完成进度与执行率相差 {abs(gap) * 100:.1f} 个百分点"
+    if not ex.enabled:  # execution warnings switched off in the rule file
+        light = "none"
     warned = light in ("red", "yellow")
     needs = warned and mrules.action_required and not action
     if needs:

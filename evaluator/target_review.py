@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .checks import CheckRules, Section, load_check_rules
 from .columns import records
-from .errors import InputFileError, RuleSetError
+from .errors import InputFileError
 from .model import Actual, ActualSet, Finding, Location, Severity, TableActuals, TargetSet, TargetTable
-from .rules import RuleSet, Source, fmt, rules_dir
+from .rules import RuleSet, fmt
 
 __all__ = ["TargetReviewRules", "ReviewFinding", "load_review_rules", "review_targets", "review_context",
            "PreviousYear", "previous_from_actuals", "previous_from_store", "load_any_targets", "REVIEW_CODES"]
@@ -42,9 +43,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Check(_Strict):
-    source: str
-    enabled: bool = True
+_Check = Section
 
 
 class Level1Rule(_Strict):
@@ -115,13 +114,11 @@ class WeightCheck(_Check):
     tolerance: float = Field(0.01, ge=0)
 
 
-class TargetReviewRules(_Strict):
+class TargetReviewRules(CheckRules):
     """The 目标审核 rule set (rules/checks/target-review.yaml)."""
 
-    id: str
-    version: str
-    title: str
-    sources: dict[str, Source] = Field(min_length=1)
+    SECTIONS: ClassVar[tuple[str, ...]] = ("categories", "vague", "empty", "cost", "goal", "operators", "ambition",
+                                           "weights")
     categories: Categories
     vague: Vague
     empty: Empty
@@ -130,51 +127,6 @@ class TargetReviewRules(_Strict):
     operators: Operators
     ambition: Ambition
     weights: WeightCheck
-
-    @model_validator(mode="after")
-    def _sources_known(self) -> "TargetReviewRules":
-        for name in ("categories", "vague", "empty", "cost", "goal", "operators", "ambition", "weights"):
-            ref = getattr(self, name).source
-            if ref not in self.sources:
-                raise ValueError(f"“{name}.source”引用的依据“{ref}”不在 sources 中（可用：{'、'.join(self.sources)}）")
-        return self
-
-    @property
-    def label(self) -> str:
-        return f"{self.id}@{self.version}"
-
-
-def check_rules_path(name: str, ref: str | Path | None = None) -> Path:
-    """A checks rule file: ``ref`` if it is a file, else rules/checks/<name>.yaml (the bundled one if the rules
-    folder in use has none)."""
-    if ref is not None and Path(ref).is_file():
-        return Path(ref)
-    stem = str(ref) if ref is not None else name
-    for folder in (rules_dir() / "checks", Path(__file__).resolve().parent.parent / "rules" / "checks"):
-        path = folder / f"{stem}.yaml"
-        if path.is_file():
-            return path
-    raise RuleSetError(f"找不到审核规则“{stem}”", where=str(rules_dir() / "checks"),
-                       hint="请指定规则文件路径，或使用随附的 rules/checks 下的规则")
-
-
-def load_check_rules(model: type[BaseModel], name: str, ref: str | Path | None = None) -> Any:
-    """Read and validate a rules/checks file into ``model`` (a located Chinese message when it is wrong)."""
-    import yaml
-
-    from .rules import _describe_validation
-
-    path = check_rules_path(name, ref)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuleSetError("无法读取规则文件或 YAML 格式有误", where=str(path), hint="请检查缩进和冒号") from e
-    if not isinstance(data, dict):
-        raise RuleSetError("规则文件应为键值映射", where=str(path))
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise RuleSetError(_describe_validation(e, model), where=str(path)) from e
 
 
 def load_review_rules(ref: str | Path | None = None) -> TargetReviewRules:

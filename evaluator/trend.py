@@ -9,61 +9,40 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from .checks import CheckRules, Section, load_check_rules
 from .columns import num as _num, records
 from .errors import EvaluatorError
 from .model import ActualSet, Actual, Indicator, TableActuals, TableKind, TargetSet, TargetTable
-from .rules import RuleSet, Source, fmt
+from .rules import RuleSet, fmt
 from .target_review import _shown_url, table_key
 
 __all__ = ["TrendRules", "load_trend_rules", "unit_trend", "UnitTrend", "trend_context", "trend_charts",
            "find_unit"]
 
 
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NeverMoves(_Rule):
-    source: str
+class NeverMoves(Section):
     min_years: int = Field(3, ge=2)
     skip_units: tuple[str, ...] = ("%",)  # rates held at a standard (合格率 ≥95%) are left to the "room" check
 
 
-class Room(_Rule):
-    source: str
+class Room(Section):
     min_years: int = Field(2, ge=1)
     ratio: float = Field(1.3, gt=1)
 
 
-class TrendRules(_Rule):
+class TrendRules(CheckRules):
     """Year-on-year settings (rules/checks/trend.yaml)."""
 
-    id: str
-    version: str
-    title: str
-    sources: dict[str, Source] = Field(min_length=1)
+    SECTIONS: ClassVar[tuple[str, ...]] = ("never_moves", "room")
     never_moves: NeverMoves
     room: Room
 
-    @model_validator(mode="after")
-    def _sources_known(self) -> "TrendRules":
-        for name in ("never_moves", "room"):
-            if getattr(self, name).source not in self.sources:
-                raise ValueError(f"“{name}.source”引用的依据不在 sources 中（可用：{'、'.join(self.sources)}）")
-        return self
-
-    @property
-    def label(self) -> str:
-        return f"{self.id}@{self.version}"
-
 
 def load_trend_rules(ref: str | Path | None = None) -> TrendRules:
-    from .target_review import load_check_rules
-
     return load_check_rules(TrendRules, "trend", ref)
 
 
@@ -220,7 +199,8 @@ def _indicator(level2: str, level3: str, item: dict[str, Any], trules: TrendRule
     numeric = item.get("kinds", set()) <= {"number", "rate"}
     deadline = "deadline" in item.get("kinds", set())
     same = len({p.target_value for p in points}) == 1
-    never = numeric and not deadline and len(points) >= trules.never_moves.min_years and same \
+    never = trules.never_moves.enabled and numeric and not deadline and len(points) >= trules.never_moves.min_years \
+        and same \
         and item["unit"] not in trules.never_moves.skip_units
     lower = item["direction"] == "lower"
     ratio = trules.room.ratio
@@ -231,7 +211,7 @@ def _indicator(level2: str, level3: str, item: dict[str, Any], trules: TrendRule
         full = p.weight is not None and p.score is not None and p.score >= p.weight - 1e-9
         return full and (p.target_value >= ratio * p.actual_value if lower else p.actual_value >= ratio * p.target_value)
 
-    room = numeric and len(points) >= trules.room.min_years and all(roomy(p) for p in points)
+    room = trules.room.enabled and numeric and len(points) >= trules.room.min_years and all(roomy(p) for p in points)
     notes = []
     if never:
         notes.append(f"连续 {len(points)} 年目标均为“{points[-1].target}”，未随实际情况调整")
@@ -276,9 +256,11 @@ def trend_context(result: UnitTrend) -> dict[str, Any]:
             "tables": tables, "flagged": sum(len(t["flagged"]) for t in tables)}
 
 
-def trend_charts(result: UnitTrend, limit: int = 12) -> dict[str, bytes]:
+def trend_charts(result: UnitTrend, limit: int = 9) -> dict[str, bytes]:
     """PNG charts (charts.py conventions: Agg, the bundled CJK font, plain-text labels): the score trend, and per
     table the target (line) and actual (bars) of its numeric indicators across the years, flagged ones first."""
+    from matplotlib.ticker import MaxNLocator
+
     from .charts import COLORS, _save, _short, _style
 
     out: dict[str, bytes] = {}
@@ -316,13 +298,18 @@ def trend_charts(result: UnitTrend, limit: int = 12) -> dict[str, bytes]:
                        label="实际")
                 ax.plot(xs, [p.target_value / i.scale for p in pts], color=COLORS["short"], marker="o",
                         linewidth=1.2, label="目标")
-                ax.set_xticks(years)
-                ax.set_xticklabels([str(y)[2:] for y in years], fontsize=7)
+                # labels as plain texts, few ticks: title and tick layout is most of a small chart's cost
+                ax.set_xticks([])
+                ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
+                for y in years:
+                    ax.text(y, -0.06, str(y)[2:], transform=ax.get_xaxis_transform(), ha="center", va="top",
+                            fontsize=7)
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
                 ax.tick_params(axis="y", labelsize=6)
                 word = {1e4: "万", 1e8: "亿"}.get(i.scale, "")
                 title = _short(i.level3, 11) + (f"（{word}{i.unit or ''}）" if i.unit or word else "")
-                ax.set_title(("● " if i.note else "") + title, fontsize=7.5,
-                             color=COLORS["short"] if i.note else "black")
+                ax.text(0.5, 1.06, ("● " if i.note else "") + title, transform=ax.transAxes, ha="center",
+                        va="bottom", fontsize=7.5, color=COLORS["short"] if i.note else "black")
             for ax in list(axes.flat)[len(shown):]:
                 ax.axis("off")
             fig.suptitle(f"{_short(t.title, 28)}：目标（线）与实际（柱）", fontsize=9)

@@ -96,6 +96,10 @@ def test_thresholds_are_data(tmp_path, seed_targets, seed_progress, mof):
     loose = monitor(seed_targets, seed_progress, mof, load_monitor_rules(path))
     assert loose.tables[0].light == "green"  # 79.2% ≥ 70%
     assert _indicator(loose, "dept-2023", "政协常委会").light == "green"  # 18.3 points ≤ 20
+    off = tmp_path / "off.yaml"
+    off.write_text(text.replace("  source: deviation\n", "  source: deviation\n  enabled: false\n"), encoding="utf-8")
+    quiet = monitor(seed_targets, seed_progress, mof, load_monitor_rules(off))
+    assert {w.indicator for w in quiet.warnings} == {"预算执行"}  # indicator warnings switched off
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("red_below: 0.6", "red_below: 0.9"), encoding="utf-8")
     with pytest.raises(RuleSetError, match="red_below 应不大于 yellow_below"):

@@ -132,10 +132,19 @@ def unit_years(store, user: User, unit: str) -> dict[str, Any]:
 
     if not allowed(user, "compare"):
         raise wf.Forbidden("只有财政局可以查看各单位的同比")
-    result = unit_trend(store, unit, load_rules(), load_trend_rules())
-    charts = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-              for name, png in trend_charts(result).items()}
-    return clean({"user": user_info(user), "trend": trend_context(result), "charts": charts})
+    key, state = (store.url, unit), store.state_key()
+    cached = _TRENDS.get(key)
+    if cached is None or cached[0] != state:  # drawing the charts takes a second or two: once per store state
+        result = unit_trend(store, unit, load_rules(), load_trend_rules())
+        charts = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+                  for name, png in trend_charts(result).items()}
+        if len(_TRENDS) > 64:
+            _TRENDS.clear()
+        cached = _TRENDS[key] = (state, clean({"trend": trend_context(result), "charts": charts}))
+    return {"user": user_info(user), **cached[1]}
+
+
+_TRENDS: dict[tuple, tuple] = {}  # (store, unit) → (store state, context): a unit's years, drawn once per state
 
 
 # --------------------------------------------------------------------------- routes
