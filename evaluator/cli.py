@@ -230,14 +230,18 @@ def _fail(e: Exception) -> NoReturn:
         message, hint = os_error_message(e, "读写")
         where = f"{quote(e.filename)}：" if e.filename else ""
         typer.echo(f"错误：{where}{message}（{hint}）", err=True)
-    elif isinstance(e, (RecursionError, MemoryError)):
-        what = "内容嵌套过深" if isinstance(e, RecursionError) else "内存不足"
-        typer.echo(f"错误：输入文件{what}，无法处理（请检查文件是否完整、是否选对了文件）", err=True)
+    elif isinstance(e, (RecursionError, MemoryError)) or type(e).__module__.startswith("lxml"):
+        # deep nesting (Python's recursion limit, lxml's 256 XML levels in a .docx/.xlsx) or an input too large
+        what = "内存不足" if isinstance(e, MemoryError) else "内容嵌套过深或 XML 已损坏"
+        files = "、".join(quote(a, 60) for a in sys.argv[1:] if Path(a).suffix.lower() in _INPUT_SUFFIXES)
+        typer.echo(f"错误：{files + '：' if files else ''}输入文件{what}，无法处理（请检查文件是否完整、是否选对了文件；"
+                   "也可在 Word/WPS/Excel 中另存一份后再试）", err=True)
     else:
         typer.echo(f"内部错误（{type(e).__name__}：{e}）。请加 --debug 重新运行并把输出报告给开发者。", err=True)
     raise typer.Exit(1)
 
 
+_INPUT_SUFFIXES = {".docx", ".xlsx", ".xlsm", ".xls", ".doc", ".et", ".wps", ".csv", ".yaml", ".yml", ".json"}
 TARGETS_ARG = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON），或已填好的自评表（CSV/Excel）", show_default=False)
 ACTUALS_ARG = typer.Argument(None, help="实际完成值：数据文件（YAML/JSON）或填好的填报表（.xlsx）；自评表 CSV/Excel 不需要",
                              show_default=False)
