@@ -16,7 +16,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluatorError, InputFileError, quote
-from .load import inputs_hash, load_actuals, load_targets, read_flat_table
+from .load import inputs_hash, load_actuals, load_targets
 from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
 from .output import dumps, evaluation_json, write_atomic
 from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
@@ -28,7 +28,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 _state = {"debug": False}
-FLAT_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
 
 
 def _console() -> Console:
@@ -82,31 +81,23 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
     from .evaluation import evaluate
+    from .intake import read_inputs
 
     rules = load_rules(rules_ref)
-    if targets.suffix.lower() in FLAT_SUFFIXES:
-        if actuals is not None:
-            raise InputFileError("自评表（CSV/Excel）已包含实际完成值，不需要再指定实际完成值文件", where=str(actuals),
-                                 hint="用法：evaluator score 自评表.csv --budget 全年预算数 --spent 全年执行数")
-        tset, aset = read_flat_table(targets, budget=budget, spent=spent)
-        ev = evaluate(tset, aset, rules, targets_file=str(targets), inputs_hash=inputs_hash(targets))
-        return ev, rules, tset, aset
-    if actuals is None:
-        raise InputFileError("缺少实际完成值文件", where=str(targets),
-                             hint="用法：evaluator score 目标表.yaml 实际完成值.yaml；或对自评表 CSV/Excel 使用 --budget/--spent")
-    if budget is not None or spent is not None:
-        raise InputFileError("--budget/--spent 只用于自评表 CSV/Excel；数据文件的预算执行情况写在实际完成值文件的 budget 中",
-                             where=str(actuals))
-    tset = load_targets(targets)
-    if actuals.suffix.lower() in (".xlsx", ".xlsm"):
-        from .workbook import read_workbook
-
-        aset = read_workbook(actuals, tset)
-    else:
-        aset = load_actuals(actuals)
-    ev = evaluate(tset, aset, rules, targets_file=str(targets), actuals_file=str(actuals),
-                  inputs_hash=inputs_hash(targets, actuals))
-    return ev, rules, tset, aset
+    got = read_inputs(targets, actuals, budget, spent)
+    for note in got.notes:
+        typer.echo(note, err=True)
+    files = (targets,) if actuals is None else (targets, actuals)
+    ev = evaluate(got.targets, got.actuals, rules, targets_file=str(targets),
+                  actuals_file=str(actuals) if actuals is not None else None, inputs_hash=inputs_hash(*files))
+    findings = got.findings + ev.findings
+    if got.one_file:  # the budget is read from the 自评表 itself: say so, not "the budget key of an actuals file"
+        findings = [f.model_copy(update={"message": "缺少全年预算数或全年执行数，预算执行率无法计分：自评表中没有填写预算执行情况"
+                                                    "（年初预算数/全年预算数/全年执行数）；请在表中填写，或用 --budget 全年预算数 "
+                                                    "--spent 全年执行数 指定"}) if f.code == "missing-budget" else f
+                    for f in findings]
+    ev = ev.model_copy(update={"findings": findings})
+    return ev, rules, got.targets, got.actuals
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
@@ -242,12 +233,13 @@ def _fail(e: Exception) -> NoReturn:
 
 
 _INPUT_SUFFIXES = {".docx", ".xlsx", ".xlsm", ".xls", ".doc", ".et", ".wps", ".csv", ".yaml", ".yml", ".json"}
-TARGETS_ARG = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON），或已填好的自评表（CSV/Excel）", show_default=False)
-ACTUALS_ARG = typer.Argument(None, help="实际完成值：数据文件（YAML/JSON）或填好的填报表（.xlsx）；自评表 CSV/Excel 不需要",
+TARGETS_ARG = typer.Argument(..., help="绩效目标表：数据文件（YAML/JSON）或 Word/Excel 表（.docx/.doc/.wps/.xlsx/.xls/.et）；"
+                                       "或已填好的自评表（Word/Excel/CSV）", show_default=False)
+ACTUALS_ARG = typer.Argument(None, help="实际完成值：数据文件（YAML/JSON）或填好的填报表（.xlsx）；已填好的自评表不需要",
                              show_default=False)
 RULES_OPT = typer.Option("mof-2020", "--rules", "-r", help="规则集编号（见 evaluator rules）或规则文件路径")
-BUDGET_OPT = typer.Option(None, "--budget", help="全年预算数（万元），用于自评表 CSV/Excel")
-SPENT_OPT = typer.Option(None, "--spent", help="全年执行数（万元），用于自评表 CSV/Excel")
+BUDGET_OPT = typer.Option(None, "--budget", help="全年预算数（万元），用于自评表（覆盖表中填写的数）")
+SPENT_OPT = typer.Option(None, "--spent", help="全年执行数（万元），用于自评表（覆盖表中填写的数）")
 
 
 @app.command("score")
@@ -572,7 +564,8 @@ def trend_cmd(
 
 @app.command("import")
 def import_cmd(
-    form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx / .xlsx），可含多张表", show_default=False),
+    form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx/.doc/.wps/.xlsx/.xls/.et/.csv），可含多张表",
+                                show_default=False),
     output: Path = typer.Option(Path("data/targets"), "--output", "-o", help="目标表数据文件的输出目录"),
     actuals_dir: Path = typer.Option(Path("data/actuals"), "--actuals-dir",
                                      help="导入自评表时，实际完成值数据文件的输出目录"),
@@ -580,11 +573,15 @@ def import_cmd(
     force: bool = typer.Option(False, "--force", help="覆盖已存在的目标表文件（含实际完成值的文件永远不会被覆盖）"),
 ) -> None:
     """读取官方 Word/Excel 绩效目标表（或已填好的自评表），写成目标表（和实际完成值）数据文件。"""
+    from .errors import collecting
     from .forms import import_form
     from .workbook import dump_yaml, free_path
 
-    with _reported(form):
+    with _reported(form), collecting() as found:
         result = import_form(form, unit_name=unit)
+        result.findings.extend(f for f in found if not isinstance(f, str))
+        for note in (x for x in found if isinstance(x, str)):
+            typer.echo(note, err=True)
         stem = form.stem
         header = f"# 由 evaluator import 从 {form.name} 导入；请核对后使用。\n"
         target_path = free_path(output / f"{stem}.yaml", force=force)
@@ -610,7 +607,7 @@ def import_cmd(
 
 @app.command("template")
 def template_cmd(
-    targets: Path = typer.Argument(..., help="目标表数据文件（YAML/JSON）", show_default=False),
+    targets: Path = typer.Argument(..., help="目标表：数据文件（YAML/JSON）或 Word/Excel 绩效目标表", show_default=False),
     output: Path = typer.Option(Path("自评填报.xlsx"), "--output", "-o", help="填报表文件名"),
     actuals: Optional[Path] = typer.Option(None, "--actuals", help="已有的实际完成值文件：把已填内容带入新表"),
     rules: str = RULES_OPT,
@@ -619,18 +616,20 @@ def template_cmd(
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
     from .workbook import free_path, write_template
 
-    with _reported(targets, actuals):
-        tset = load_targets(targets)
-        aset = None
-        if actuals is not None:
-            if actuals.suffix.lower() in (".xlsx", ".xlsm"):
-                from .workbook import read_workbook
+    from .intake import read_inputs
 
-                aset = read_workbook(actuals, tset)
-            else:
-                aset = load_actuals(actuals)
+    with _reported(targets, actuals):
+        got = read_inputs(targets, actuals, need_actuals=False)
+        if got.one_file:
+            raise InputFileError("这是已填好的自评表（含实际完成值），不需要再生成填报表", where=str(targets),
+                                 hint=f"直接评分：evaluator score {targets.name}；或生成自评报告：evaluator report {targets.name}")
+        for note in got.notes:
+            typer.echo(note, err=True)
+        tset, aset = got.targets, got.actuals
         path = free_path(output, force=force)
         write_template(tset, load_rules(rules), path, aset)
+    for f in got.findings:
+        typer.echo(f"注意：{f.location.describe()}：{f.message}", err=True)
     note = "（同名文件已存在，为避免覆盖已填内容，另存为新版本）" if path != output else ""
     typer.echo(f"填报表已写入 {path}{note}")
     typer.echo(f"填好后运行：evaluator score {targets} {path}")
