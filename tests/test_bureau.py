@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from evaluator.bureau import FLAGS, batch, build_view, draw_sample, import_reviews, write_review_workbook, write_view
 from evaluator.store import Store
@@ -83,6 +84,29 @@ def test_each_flag_is_raised_by_its_department_and_no_other(built):
     got = {name: set(view["flags"].loc[view["flags"]["department"] == name, "flag"]) for name in CASES}
     assert got == {name: expected for name, (_, expected) in CASES.items()}
     assert set(FLAGS) == set().union(*(e for _, e in CASES.values()))
+
+
+def _without_stored_figures(store: Store) -> None:
+    with store.writing() as conn:
+        conn.execute(text("DELETE FROM submission_stats"))
+
+
+def test_figures_stored_at_record_time_are_those_of_the_rows(built, tmp_path, mof):
+    """The comparison reads each table's figures stored when it was recorded (not its 656,000 indicator rows for a
+    province); computed from the rows instead — a store without them — every frame and file is the same."""
+    _, store, _ = built
+    root = tmp_path / "province"
+    synth_province(root, 12, seed=3)
+    batch(root, mof, store)
+    stored = build_view(store)
+    first = write_view(stored, tmp_path / "stored")
+    _without_stored_figures(store)
+    computed = build_view(store)
+    for key in ("submissions", "departments", "grades", "flags"):
+        pd.testing.assert_frame_equal(stored[key], computed[key])
+    for x, y in zip(first, write_view(computed, tmp_path / "computed")):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    assert len(stored["flags"]) and stored["submissions"]["flags"].str.len().gt(0).any()
 
 
 def test_batch_is_idempotent_and_keeps_every_version(built, mof):
