@@ -876,17 +876,28 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
                    "flagged": int(review["flag"].sum())}
     num = lambda v, d=2: None if v is None or v != v else round(float(v), d)  # noqa: E731
     flags_of: dict[int, list] = {}
-    for f in flags.itertuples(index=False):
-        flags_of.setdefault(int(f.submission_id), []).append([f.severity, f.description])
+    for sid, severity, description in zip(*(flags[c].tolist() for c in ("submission_id", "severity", "description"))):
+        flags_of.setdefault(int(sid), []).append([severity, description])
+    # plain lists column by column: iterating a frame's rows builds a pandas scalar for every cell
+    kinds = {k.value: label for k, label in TABLE_KIND_LABEL.items()}
     tables_of: dict[str, list] = {}
-    for t in subs.sort_values(["department", "table_id"]).itertuples(index=False):
-        tables_of.setdefault(t.department, []).append(
-            [t.title, TABLE_KIND_LABEL.get(TableKind(t.kind), t.kind) if t.kind in TableKind._value2member_map_ else t.kind,
-             num(t.total), t.grade, num(t.execution_rate, 4), num(t.output_score), num(t.benefit_score),
-             num(t.satisfaction_score), num(t.claimed_total), flags_of.get(int(t.id), [])])
-    rows = [[int(d.rank), d.department, num(d.score), d.grade, num(d.execution_rate, 4), int(d.tables),
-             int(getattr(d, "错误")), int(getattr(d, "警告")), int(getattr(d, "提示")), num(d.previous), num(d.change)]
-            for d in dept.itertuples(index=False)]
+    ordered = subs.sort_values(["department", "table_id"])
+    for sid, department, title, kind, total, grade, rate, output, benefit, satisfaction, claimed in zip(*(
+            ordered[c].tolist() for c in ("id", "department", "title", "kind", "total", "grade", "execution_rate",
+                                          "output_score", "benefit_score", "satisfaction_score", "claimed_total"))):
+        tables_of.setdefault(department, []).append(
+            [title, kinds.get(kind, kind), num(total), grade, num(rate, 4), num(output), num(benefit),
+             num(satisfaction), num(claimed), flags_of.get(int(sid), [])])
+    rows = [[int(rank), department, num(score), grade, num(rate, 4), int(tables), int(errors), int(warnings),
+             int(hints), num(previous), num(change)]
+            for rank, department, score, grade, rate, tables, errors, warnings, hints, previous, change in zip(*(
+                dept[c].tolist() for c in ("rank", "department", "score", "grade", "execution_rate", "tables", "错误",
+                                           "警告", "提示", "previous", "change")))]
+    # the characters the page shows: its own text and every distinct text in its data (the data's JSON adds
+    # only ASCII) — not a scan of the megabytes of data, character by character
+    shown = {t for r in rows for t in r[1:4:2] if isinstance(t, str)}
+    shown |= {t for ts in tables_of.values() for r in ts for t in (r[0], r[1], r[3]) if isinstance(t, str)}
+    shown |= {t for f in flags_of.values() for pair in f for t in pair if isinstance(t, str)}
     data = json.dumps({"departments": rows, "tables": tables_of, "previous": _plain_year(view)}, ensure_ascii=False,
                       separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # inert inside <script>
@@ -901,7 +912,8 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
                 review=review.to_dict("records"), summary=summary, n_tables=n_tables,
                 flagged_tables=int(flags["submission_id"].nunique()) if not flags.empty else 0,
                 data=Markup(data))
-    font = web_font(template.render(**args, font="") + data)  # the page's own characters, embedded: no tofu
+    page = template.render(**{**args, "data": ""}, font="")
+    font = web_font(page + "".join(sorted(shown)) + "".join(map(chr, range(32, 127))))  # embedded: no tofu
     return write_atomic(path, template.render(**args, font=font))
 
 
