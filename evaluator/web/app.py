@@ -89,10 +89,12 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("evaluator.web", "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda x, d=2: "" if x is None else fmt(x, d)
+    env.filters["fixed"] = lambda x, d=2: "" if x is None else f"{x:.{d}f}"  # scores as the 自评表 prints them
     env.filters["pct"] = lambda x: "" if x is None else f"{x * 100:.2f}%"
     env.filters["when"] = lambda s: (s or "").replace("T", " ").replace("+00:00", " UTC")
     env.globals["ROLE_LABEL"] = {r.value: label for r, label in ROLE_LABEL.items()}
     env.globals["htmx_version"] = HTMX_VERSION
+    env.globals["version"] = __version__
     return env
 
 
@@ -199,6 +201,10 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message, "status": status}, status_code=status)
         session = getattr(request.state, "session", None)
+        if request.headers.get("hx-request"):  # an htmx request: the message in the page's flash, nothing else swapped
+            response = render(request, "_flash.html", {"title": title + "：", "message": message}, status)
+            response.headers["HX-Reswap"] = "none"
+            return response
         ctx = {"status": status, "title": title, "message": message,
                "user": pages.user_info(session.user) if session else None}
         return render(request, "error.html", ctx, status)
@@ -378,10 +384,10 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             m = re.fullmatch(r"f-(-?\d+)-([a-z_]+|source:[^:]+:[a-z]+)", key)
             if m:
                 changes.append((table, int(m.group(1)), m.group(2), str(value)))
-        await call(wf.save_entries, store, user, fid, changes)
+        saved = await call(wf.save_entries, store, user, fid, changes)
         ctx = await call(pages.entry, store, user, fid, table)
-        if request.headers.get("hx-request"):
-            return fragment(request, "entry_table.html", ctx)
+        if request.headers.get("hx-request"):  # the row scores, messages and totals, swapped in place
+            return fragment(request, "entry_update.html", {**ctx, "saved": saved})
         return RedirectResponse(f"/filings/{fid}/entry?table={quote(table)}", status_code=303)
 
 
@@ -390,6 +396,14 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         check_csrf(request, None)
         wf.save_entries(store, user, fid, [(e.table, e.position, e.field, e.value) for e in body])
         return pages.scores(store, user, fid)
+
+    @app.get("/filings/{fid}/check", response_class=HTMLResponse, include_in_schema=False)
+    def check_html(request: Request, fid: int, user: User = Depends(page_user)):
+        return render(request, "check.html", pages.check(store, user, fid))
+
+    @app.get("/api/filings/{fid}/check", tags=["自评"], summary="送审前检查：每个问题及其所在栏目、自评表预览、可下载的文件")
+    def check_api(fid: int, user: User = Depends(api_user)) -> dict:
+        return pages.check(store, user, fid)
 
     @app.get("/filings/{fid}/scores", response_class=HTMLResponse, include_in_schema=False)
     def scores_html(request: Request, fid: int, user: User = Depends(page_user)):
@@ -463,9 +477,17 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             fresh = wf.filing(store, user, fid, "edit")["targets_set"]
             read = wf.save_entries(store, user, fid, wf.entries_from_actuals(fresh, actuals), "upload", uid)
         return {"upload_id": uid, "filename": name, "entries": read,
-                "tables": [{"id": t.id, "title": t.title, "form": t.form, "indicators": len(t.indicators),
-                            "funds": len(t.fund_items)} for t in targets.tables],
-                "unplaced": [{"where": x.location.describe().replace(str(path), name), "message": x.message}
+                "tables": [{"id": t.id, "title": t.title, "form": t.form, "kind": t.kind.value,
+                            "indicators": len(t.indicators), "funds": len(t.fund_items),
+                            "weight": sum(i.weight or 0 for i in t.indicators),
+                            "rows": [{"level1": i.level1, "level2": i.level2, "level3": i.level3, "target": i.target,
+                                      "weight": i.weight} for i in t.indicators],
+                            "budget": {"total": t.budget.total, "by_source": t.budget.by_source} if t.budget else None,
+                            "fund_items": [f.model_dump(exclude_none=True) for f in t.fund_items]}
+                           for t in targets.tables],
+                "unplaced": [{"where": x.location.describe().replace(str(path), name), "message": x.message,
+                              "sheet": x.location.sheet, "severity": x.severity.value,
+                              "cell": f"{x.location.column or ''}{x.location.row or ''}" or None}
                              for x in found]}
 
     @app.post("/filings/{fid}/targets", response_class=HTMLResponse, include_in_schema=False)
@@ -548,6 +570,26 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         name = f"{s.filing['unit']}-{s.filing['year']}-自评文件.zip"
         return Response(buf.getvalue(), media_type="application/zip",
                         headers={"Content-Disposition": _content_disposition(name)})
+
+    @app.get("/filings/{fid}/documents/{table_id}/{name}", tags=["自评"],
+             summary="下载一张表的一份文件：table.xlsx / table.docx（自评表）、report.pdf / report.docx（自评报告）")
+    def document_get(fid: int, table_id: str, name: str, user: User = Depends(api_user)):
+        from ..report import KINDS, render_documents
+
+        kind, _, ext = name.partition(".")
+        suffix = next((sfx for k, e, sfx in KINDS if (k, e) == (kind, ext) and kind in ("table", "report")), None)
+        if suffix is None:
+            raise wf.NotFound("没有这种文件", hint="可选：table.xlsx、table.docx、report.pdf、report.docx")
+        s = wf.scored(store, user, fid)
+        if s.targets is None:
+            raise wf.Conflict("请先导入目标表")
+        if table_id not in {t.table for t in s.evaluation.tables}:
+            raise wf.NotFound(f"表“{table_id}”不在目标表中")
+        files = render_documents(s.targets, s.actuals, s.evaluation, s.rules, [ext], tables=[table_id])
+        filename, data = next((n, b) for n, b in files.items() if n.endswith(suffix))
+        media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[ext]
+        return Response(data, media_type=media, headers={"Content-Disposition": _content_disposition(filename)})
 
     @app.get("/filings/{fid}/uploads/{upload_id}", tags=["自评"], summary="下载当初上传的原件")
     def upload_get(fid: int, upload_id: int, user: User = Depends(api_user)):

@@ -91,12 +91,27 @@ def _problem_list(s: Scored) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- pages
 def home(store: Store, user: User) -> dict[str, Any]:
+    """My tasks: for a unit's clerk and head each filing with its deadline, state and what is left to do on it; for
+    the bureau the tasks with their counts and the units that need attention; for a 主管部门 its units."""
     rows = wf.filings_for(store, user)
+    own_unit = user.role in (Role.CLERK, Role.HEAD)
     for r in rows:
         r["state_label"] = wf.STATE_LABEL[r["state"]]
-    ctx: dict[str, Any] = {"user": user_info(user), "filings": rows}
+        r["deadline_info"] = _deadline(r["deadline"])
+        if own_unit:  # a unit has a few filings: each is scored to say what is left on it
+            s = scored(store, user, r["id"])
+            returns = _returns(store, r["id"]) if r["state"] == "returned" else []
+            r["progress"] = _progress(s)
+            r["left"] = _left(user, r["state"], bool(r["has_targets"]), r["progress"],
+                              returns[-1]["comment"] if returns else None)
+            r["tables"] = _table_summary(s.evaluation)
+    ctx: dict[str, Any] = {"user": user_info(user), "filings": rows, "state_labels": wf.STATE_LABEL}
     if allowed(user, "issue"):
-        ctx["tasks"] = [{**t, "counts": _counts(wf.task_filings(store, t["id"]))} for t in wf.list_tasks(store)]
+        ctx["tasks"] = [{**t, "counts": _counts(wf.task_filings(store, t["id"])),
+                         "deadline_info": _deadline(t["deadline"])} for t in wf.list_tasks(store)]
+        attention = [r for r in rows if r["state"] == "returned" or (r["state"] in wf.EDITABLE + ("pending",) and
+                                                                     (r["deadline_info"] or {}).get("kind") == "late")]
+        ctx["attention"] = attention[:50]
     return clean(ctx)
 
 
@@ -133,22 +148,187 @@ def task(store: Store, user: User, task_id: int) -> dict[str, Any]:
                   "state_labels": wf.STATE_LABEL})
 
 
+def _returns(store: Store, filing_id: int) -> list[dict[str, Any]]:
+    return [{"at": e["at"], "by": e["user_name"] or e["username"], "comment": e["comment"], "action_code": e["action"],
+             "action": wf.ACTION_LABEL.get(e["action"], e["action"])}
+            for e in wf.history(store, filing_id) if e["kind"] == "event" and e["action"] in ("return", "send-back")]
+
+
+def _links(s: Scored) -> list[dict[str, Any]]:
+    """Every problem and finding of a filing with the cell it belongs to (table, position, field), worst first,
+    so the page can link each one to its field on the entry sheet."""
+    if s.evaluation is None:
+        return []
+    tables = {t.id: t for t in s.targets.tables}
+    out = []
+    for p in _problem_list(s):
+        out.append({**p, "severity": "error", "severity_label": "错误", "code": "field"})
+    for f in s.evaluation.findings:
+        t = tables.get(f.location.table or "")
+        pos = f.location.item - 1 if f.location.item else None
+        if pos is None and t is not None and f.location.indicator:
+            pos = next((k for k, i in enumerate(t.indicators) if i.level3 == f.location.indicator), None)
+        field = COLUMN_FIELD.get(f.location.column or "") or ("actual" if pos is not None else None)
+        where = (t.title if t else "") + (f"：第 {pos + 1} 项“{t.indicators[pos].level3}”"
+                                          if t is not None and pos is not None and pos < len(t.indicators) else "")
+        out.append({"table": f.location.table, "position": pos, "field": field, "where": where or f.location.describe(),
+                    "message": f.message, "severity": f.severity.value, "code": f.code,
+                    "severity_label": SEVERITY_LABEL[f.severity.value]})
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(out, key=lambda x: (order[x["severity"]], x["code"] != "field"))
+
+
+def _progress(s: Scored) -> dict[str, int]:
+    """How far the filling is: indicators, still empty, wrong fields or values, warnings."""
+    if s.evaluation is None:
+        return {"indicators": 0, "todo": 0, "errors": 0, "warnings": 0}
+    fnd = s.evaluation.findings
+    return {"indicators": sum(len(t.indicators) for t in s.evaluation.tables),
+            "todo": sum(1 for f in fnd if f.code == "missing-actual"),
+            "errors": len(s.problems) + sum(1 for f in fnd if f.severity == Severity.ERROR and f.code != "missing-actual"),
+            "warnings": sum(1 for f in fnd if f.severity == Severity.WARNING)}
+
+
+def _deadline(deadline: str | None) -> dict[str, Any] | None:
+    """The deadline with the days left (negative: late), by the server's date."""
+    import datetime as dt
+
+    if not deadline:
+        return None
+    try:
+        days = (dt.date.fromisoformat(deadline[:10]) - dt.date.today()).days
+    except ValueError:
+        return {"date": deadline, "days": None, "text": "", "kind": ""}
+    text = "今天截止" if days == 0 else f"还剩 {days} 天" if days > 0 else f"已逾期 {-days} 天"
+    return {"date": deadline, "days": days, "text": text, "kind": "late" if days < 0 else "soon" if days <= 7 else ""}
+
+
+def _left(user: User, state: str, has_targets: bool, progress: dict[str, int] | None, returned: str | None
+          ) -> list[str]:
+    """What is left to do on a filing, in the words of the person who has to do it."""
+    clerk, head = user.role == Role.CLERK, user.role == Role.HEAD
+    if state == "not-started" or not has_targets:
+        return ["导入本单位的绩效目标表（Word、Excel 或沿用上年）"] if clerk else ["等待填报人导入绩效目标表"]
+    out = []
+    if state == "returned" and returned:
+        out.append(f"按退回意见修改：{returned}")
+    if state in wf.EDITABLE and progress:
+        if progress["todo"]:
+            out.append(f"还有 {progress['todo']} 项实际完成值未填")
+        if progress["errors"]:
+            out.append(f"{progress['errors']} 处填写有误，须改正")
+        if progress["warnings"]:
+            out.append(f"{progress['warnings']} 条提醒（如未得满分须写偏差原因）")
+        if not progress["todo"] and not progress["errors"]:
+            out.append("已填完：提交单位负责人审核" if clerk else "已填完：审核后送审" if head else "已填完，待送审")
+    elif state == "pending":
+        out.append("请审核并送审，或退回填报人修改" if head else "等待单位负责人审核送审")
+    elif state == "submitted":
+        out.append("已送审，等待财政局复核")
+    elif state == "reviewed":
+        out.append("已复核，无需操作")
+    return out
+
+
+def _steps(f: dict[str, Any], progress: dict[str, int]) -> list[dict[str, Any]]:
+    state, has = f["state"], f["targets_set"] is not None if "targets_set" in f else f["has_targets"]
+    filled = has and not progress["todo"] and not progress["errors"]
+    later = state in ("pending", "submitted", "reviewed")
+    steps = [("导入目标表", "上传 Word/Excel 目标表", has),
+             ("填报", "实际完成值、偏差原因、预算执行", filled or later),
+             ("检查并提交", "查看问题与自评表，提交负责人", later),
+             ("负责人送审", "单位负责人审核后送财政局", state in ("submitted", "reviewed"))]
+    out, now_set = [], False
+    for k, (name, what, done) in enumerate(steps, start=1):
+        now = not done and not now_set
+        now_set = now_set or now
+        out.append({"n": k, "name": name, "what": what, "done": bool(done), "now": now})
+    return out
+
+
 def filing(store: Store, user: User, filing_id: int) -> dict[str, Any]:
-    """The overview of one unit's 自评: state, tables and totals, problems, what can be done, versions, returns."""
+    """The overview of one unit's 自评: state, steps, tables and totals, problems, what can be done, versions,
+    returns."""
     s = scored(store, user, filing_id)
     f = s.filing
-    returns = [{"at": e["at"], "by": e["user_name"] or e["username"], "comment": e["comment"],
-                "action": wf.ACTION_LABEL.get(e["action"], e["action"])}
-               for e in wf.history(store, filing_id) if e["kind"] == "event" and e["action"] in ("return", "send-back")]
+    returns = _returns(store, filing_id)
+    progress = _progress(s)
+    last = returns[-1]["comment"] if returns else None
     return clean({"user": user_info(user), "filing": _filing_head(f), "actions": _actions(user, f),
                   "tables": _table_summary(s.evaluation), "findings": _findings(s.evaluation),
                   "problems": _problem_list(s), "versions": wf.versions(store, filing_id), "returns": returns,
-                  "example": bool(s.evaluation and s.evaluation.example)})
+                  "example": bool(s.evaluation and s.evaluation.example), "progress": progress,
+                  "deadline": _deadline(f["deadline"]), "steps": _steps(f, progress),
+                  "left": _left(user, f["state"], f["targets_set"] is not None, progress, last),
+                  "uploads": wf.uploads_of(store, filing_id)})
+
+
+def check(store: Store, user: User, filing_id: int) -> dict[str, Any]:
+    """送审前检查: every problem linked to its cell, the 自评表 as it will print (the documents' own context), the
+    documents to download, and what may be done next (提交审核, 送审)."""
+    from ..report import KINDS, build_context, document_names
+
+    s = scored(store, user, filing_id)
+    if s.targets is None:
+        raise wf.Conflict("请先导入目标表")
+    names = document_names(s.evaluation, s.targets)
+    by_id = {t.id: t for t in s.targets.tables}
+    previews = []
+    for te in s.evaluation.tables:
+        ctx = build_context(s.evaluation, te, by_id[te.table], s.actuals, s.rules)
+        previews.append({"table": te.table, "title": te.title, "form_title": ctx["form_title"],
+                         "form_year": ctx["form_year"], "unit_name": ctx["unit_name"], "indicators": ctx["indicators"],
+                         "budget_rows": ctx["budget_rows"][:1], "groups": ctx["groups"],
+                         "total_text": ctx["total_text"], "grade_text": ctx["grade_text"],
+                         "documents": [{"kind": kind, "ext": ext, "name": f"{names[te.table]}{suffix}",
+                                        "label": suffix.rsplit(".", 1)[0] + "（" + ext.upper() + "）"}
+                                       for kind, ext, suffix in KINDS if (kind, ext) in
+                                       (("table", "xlsx"), ("table", "docx"), ("report", "pdf"), ("report", "docx"))]})
+    progress = _progress(s)
+    returns = _returns(store, filing_id)
+    return clean({"user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing),
+                  "tables": _table_summary(s.evaluation), "links": _links(s), "progress": progress,
+                  "previews": previews, "returns": returns, "blocked": len(s.problems),
+                  "left": _left(user, s.filing["state"], True, progress, returns[-1]["comment"] if returns else None),
+                  "example": bool(s.evaluation.example)})
+
+
+COLUMN_FIELD = {label: field for field, label in wf.INDICATOR_FIELDS.items()}  # a finding's column → its field
+
+
+def _unit_of(ind) -> str | None:
+    """The unit shown beside the field: the 度量单位 column, else the one in the 年度指标值 ("≥5次" → 次)."""
+    if ind.unit:
+        return ind.unit
+    from ..parse import parse_value
+
+    return parse_value(ind.target).unit if ind.target else None
+
+
+def _row_messages(findings, problems: dict[str, str], entered: dict[str, Any]) -> tuple[dict, list]:
+    """One row's messages by field (typed-field problems and the engine's findings that name a column) and the
+    row's other findings. An actual never typed is "to fill", not an error: the field shows it calmly."""
+    by_field: dict[str, list[dict[str, str]]] = {f: [{"severity": "error", "code": "field", "message": m}]
+                                                 for f, m in problems.items()}
+    notes = []
+    for x in findings:
+        field = COLUMN_FIELD.get(x.location.column or "")
+        item = {"severity": x.severity.value, "code": x.code, "message": x.message}
+        if x.code == "missing-actual":
+            field, item["severity"] = "actual", ("error" if "actual" in entered else "todo")
+            item["message"] = "未填写（空白不按 0 分计）" if "actual" in entered else "待填写"
+        if field:
+            by_field.setdefault(field, []).append(item)
+        else:
+            notes.append(item)
+    return by_field, notes
 
 
 def entry(store: Store, user: User, filing_id: int, table_id: str | None = None) -> dict[str, Any]:
     """One table laid out like the 自评表: targets read-only, the fields to fill with what was typed, each row's
-    score and calculation, the field problems, the budget lines and the totals."""
+    score and calculation, the messages of each field, the budget lines and the totals."""
+    from ..report import _spans
+
     s = scored(store, user, filing_id)
     if s.targets is None:
         raise wf.Conflict("请先导入目标表")
@@ -157,24 +337,42 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
     if t is None:
         raise wf.NotFound(f"表“{table_id}”不在目标表中")
     te = next(x for x in s.evaluation.tables if x.table == t.id)
+    mine = [x for x in s.evaluation.findings if x.location.table == t.id]
+    spans1 = _spans([(i.level1,) for i in t.indicators])
+    spans2 = _spans([(i.level1, i.level2) for i in t.indicators])
     rows = []
     for k, (ind, sc) in enumerate(zip(t.indicators, te.indicators)):
+        entered = {f: s.values[(t.id, k, f)] for f in wf.INDICATOR_FIELDS if (t.id, k, f) in s.values}
+        own = [x for x in mine if x.location.item == k + 1 or (x.location.item is None and
+                                                                x.location.indicator == ind.level3)]
+        messages, notes = _row_messages(own, {f: s.problems[(t.id, k, f)] for f in wf.INDICATOR_FIELDS
+                                              if (t.id, k, f) in s.problems}, entered)
         rows.append({
             "position": k, "level1": ind.level1, "level2": ind.level2, "level3": ind.level3, "target": ind.target,
-            "unit": ind.unit, "weight": sc.weight, "score": sc.score, "status": sc.status,
-            "explanation": sc.explanation, "qualitative": sc.method == "qualitative",
-            "entered": {f: s.values.get((t.id, k, f)) for f in wf.INDICATOR_FIELDS},
+            "span1": spans1[k], "span2": spans2[k], "unit": _unit_of(ind), "weight": sc.weight, "score": sc.score,
+            "status": sc.status, "explanation": sc.explanation, "qualitative": sc.method == "qualitative",
+            "needs_base": "rate_base" in entered or any(x.code == "rate-needs-base" for x in own),
+            "entered": {f: entered.get(f) for f in wf.INDICATOR_FIELDS},
+            "messages": messages, "notes": notes,
             "problems": {f: s.problems[(t.id, k, f)] for f in wf.INDICATOR_FIELDS if (t.id, k, f) in s.problems},
-            "findings": [{"severity": x.severity.value, "message": x.message} for x in s.evaluation.findings
-                         if x.location.table == t.id and (x.location.item == k + 1 or x.location.indicator == ind.level3)],
+            "findings": [{"severity": x.severity.value, "message": x.message} for x in own],
         })
     level = wf.TABLE_LEVEL
+    totals = {te_.table: {"total": te_.total, "complete": te_.complete, "grade": te_.grade}
+              for te_ in s.evaluation.tables}
+    todo = sum(1 for r in rows for m in r["messages"].get("actual", []) if m["code"] == "missing-actual")
+    wrong = sum(1 for r in rows for ms in r["messages"].values() for m in ms if m["severity"] == "error")
     return clean({
         "user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing),
-        "tables": [{"id": x.id, "title": x.title} for x in tables],
+        "tables": [{"id": x.id, "title": x.title, **totals.get(x.id, {})} for x in tables],
         "table": {"id": t.id, "title": t.title, "kind": TABLE_KIND_LABEL[t.kind], "total": te.total,
                   "grade": te.grade, "complete": te.complete, "groups": te.groups,
-                  "execution": te.execution.explanation, "execution_score": te.execution.score},
+                  "execution": te.execution.explanation, "execution_score": te.execution.score,
+                  "execution_weight": te.execution.weight, "execution_rate": te.execution.rate,
+                  "indicators": len(rows), "todo": todo, "wrong": wrong,
+                  "findings": [{"severity": x.severity.value, "severity_label": SEVERITY_LABEL[x.severity.value],
+                                "message": x.message} for x in mine if x.location.item is None
+                               and x.location.indicator is None]},
         "rows": rows, "fields": wf.INDICATOR_FIELDS, "table_fields": wf.TABLE_FIELDS,
         "table_values": {f: s.values.get((t.id, level, f)) for f in wf.TABLE_FIELDS},
         "table_problems": {f: s.problems[(t.id, level, f)] for f in wf.TABLE_FIELDS if (t.id, level, f) in s.problems},

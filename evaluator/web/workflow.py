@@ -483,6 +483,15 @@ def add_upload(store: Store, user: User, filing_id: int, kind: str, filename: st
     return uid
 
 
+def uploads_of(store: Store, filing_id: int) -> list[dict[str, Any]]:
+    """The filing's uploads, newest first, without their bytes (the caller has checked access)."""
+    with store.engine.connect() as conn:
+        return _rows(conn, select(uploads.c.id, uploads.c.kind, uploads.c.filename, uploads.c.size, uploads.c.outcome,
+                                  uploads.c.message, uploads.c.created_at, users.c.username, users.c.name)
+                     .outerjoin(users, users.c.id == uploads.c.user_id).where(uploads.c.filing_id == filing_id)
+                     .order_by(uploads.c.id.desc()))
+
+
 def upload(store: Store, user: User, filing_id: int, upload_id: int) -> dict[str, Any]:
     filing(store, user, filing_id)
     with store.engine.connect() as conn:
