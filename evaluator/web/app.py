@@ -80,6 +80,10 @@ class ReviewIn(BaseModel):
     note: str | None = None
 
 
+class TaskChangeIn(BaseModel):
+    deadline: str | None = Field(None, description="新的截止日期（延期时），如 2024-04-30")
+
+
 class CommentIn(BaseModel):
     comment: str | None = None
 
@@ -352,11 +356,28 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         return pages.task(store, user, tid)
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-    def task_html(request: Request, task_id: int, user: User = Depends(page_user)):
-        return render(request, "task.html", pages.task(store, user, task_id))
+    def task_html(request: Request, task_id: int, show: str = "all", supervisor: str | None = None,
+                  user: User = Depends(page_user)):
+        ctx = pages.task(store, user, task_id, show, supervisor)
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "task-units":
+            return render(request, "task_units.html", ctx)
+        return render(request, "task.html", ctx)
 
-    @app.get("/api/tasks/{task_id}", tags=["任务"], summary="任务下各单位的进度")
-    def task_api(task_id: int, user: User = Depends(api_user)) -> dict:
+    @app.get("/api/tasks/{task_id}", tags=["任务"], summary="任务下各单位的进度（show=not-started/late/returned… 筛选）")
+    def task_api(task_id: int, show: str = "all", supervisor: str | None = None, user: User = Depends(api_user)) -> dict:
+        return pages.task(store, user, task_id, show, supervisor)
+
+    @app.post("/tasks/{task_id}/{action}", include_in_schema=False)
+    async def task_change(request: Request, task_id: int, action: str, user: User = Depends(page_user)):
+        form = await form_of(request)
+        await call(wf.change_task, store, user, task_id, action, str(form.get("deadline") or "") or None)
+        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+    @app.post("/api/tasks/{task_id}/{action}", tags=["任务"], summary="延期（extend，带 deadline）或关闭（close）任务")
+    def task_change_api(request: Request, task_id: int, action: str, body: TaskChangeIn | None = None,
+                        user: User = Depends(api_user)) -> dict:
+        check_csrf(request, None)
+        wf.change_task(store, user, task_id, action, body.deadline if body else None)
         return pages.task(store, user, task_id)
 
     @app.get("/filings/{fid}", response_class=HTMLResponse, include_in_schema=False)
@@ -630,12 +651,32 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------- the bureau
     @app.get("/bureau/compare", response_class=HTMLResponse, include_in_schema=False)
-    def compare_html(request: Request, year: int | None = None, user: User = Depends(page_user)):
-        return render(request, "compare.html", pages.compare(store, user, year))
+    def compare_html(request: Request, year: int | None = None, sort: str = "rank", order: str = "asc",
+                     supervisor: str | None = None, grade: str | None = None, flag: str | None = None,
+                     q: str | None = None, page: int = 1, user: User = Depends(page_user)):
+        ctx = pages.compare(store, user, year, sort, order, supervisor, grade, flag, q, page)
+        if request.headers.get("hx-target") == "ranking":
+            return render(request, "compare_ranking.html", ctx)
+        return render(request, "compare.html", ctx)
 
-    @app.get("/api/compare", tags=["财政局"], summary="各单位对比（排名、等级、疑点、自评与复核）")
-    def compare_api(year: int | None = None, user: User = Depends(api_user)) -> dict:
-        return pages.compare(store, user, year)
+    @app.get("/api/compare", tags=["财政局"], summary="各单位对比（排名可排序、筛选、分页；等级、一级指标得分率、执行与得分、疑点、复核）")
+    def compare_api(year: int | None = None, sort: str = "rank", order: str = "asc", supervisor: str | None = None,
+                    grade: str | None = None, flag: str | None = None, q: str | None = None, page: int = 1,
+                    per: int = pages.PAGE_SIZE, user: User = Depends(api_user)) -> dict:
+        return pages.compare(store, user, year, sort, order, supervisor, grade, flag, q, page, per)
+
+    @app.get("/bureau/charts/{name}.png", include_in_schema=False)
+    def compare_chart(name: str, year: int | None = None, user: User = Depends(page_user)):
+        png = pages.compare_chart(store, user, year, name)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+    @app.get("/bureau/unit", response_class=HTMLResponse, include_in_schema=False)
+    def unit_html(request: Request, name: str, year: int | None = None, user: User = Depends(page_user)):
+        return render(request, "unit.html", pages.unit_page(store, user, name, year))
+
+    @app.get("/api/unit", tags=["财政局"], summary="一个单位：排名、各表得分与指标、疑点（对应到指标）、复核、同比")
+    def unit_api(name: str, year: int | None = None, user: User = Depends(api_user)) -> dict:
+        return pages.unit_page(store, user, name, year)
 
     @app.get("/bureau/compare.xlsx", tags=["财政局"], summary="下载对比工作簿")
     def compare_xlsx(year: int | None = None, user: User = Depends(api_user)):
@@ -650,6 +691,32 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             data, name = xlsx.read_bytes(), xlsx.name
         return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": _content_disposition(name)})
+
+    @app.get("/bureau/export", response_class=HTMLResponse, include_in_schema=False)
+    def export_html(request: Request, user: User = Depends(page_user)):
+        return render(request, "export.html", pages.export(store, user))
+
+    @app.get("/api/export", tags=["财政局"], summary="可导出的内容：各年度对比工作簿、各任务的单位文件")
+    def export_api(user: User = Depends(api_user)) -> dict:
+        return pages.export(store, user)
+
+    @app.get("/bureau/documents.zip", tags=["财政局"], summary="一个任务下各单位最后送审版本的自评表和自评报告（zip，每单位一个文件夹）")
+    def task_documents_zip(task: int, formats: str = "xlsx,docx", user: User = Depends(api_user)):
+        from ..report import FORMATS
+
+        wanted = [x for x in (p.strip().lower() for p in formats.split(",")) if x]
+        if not wanted or any(x not in FORMATS for x in wanted):
+            raise EvaluatorError("不支持的文件格式", hint=f"可选：{','.join(FORMATS)}")
+        files = pages.task_documents(store, user, task, wanted)
+        if not files:
+            raise wf.Conflict("这个任务下还没有单位送审")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in files:
+                z.writestr(name, data)
+        t = wf.task(store, task)
+        return Response(buf.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": _content_disposition(f"{t['title']}-各单位文件.zip")})
 
     @app.get("/bureau/review", response_class=HTMLResponse, include_in_schema=False)
     def review_html(request: Request, user: User = Depends(page_user)):

@@ -127,24 +127,42 @@ def tasks(store: Store, user: User) -> dict[str, Any]:
 
     if not allowed(user, "issue"):
         raise wf.Forbidden("只有财政局可以管理自评任务")
+    units = wf.list_units(store)
+    parents = {u["parent_id"] for u in units if u["parent_id"]}
     return clean({"user": user_info(user),
-                  "tasks": [{**t, "counts": _counts(wf.task_filings(store, t["id"]))} for t in wf.list_tasks(store)],
-                  "units": wf.list_units(store),
+                  "tasks": [{**t, "counts": _counts(wf.task_filings(store, t["id"])),
+                             "deadline_info": _deadline(t["deadline"])} for t in wf.list_tasks(store)],
+                  "units": [u for u in units if u["id"] not in parents or u["parent_id"]],
+                  "supervisors": sorted({u["parent"] for u in units if u["parent"]}),
                   "rule_sets": [{"id": r.id, "title": r.title, "version": r.version} for r in list_rule_sets()]})
 
 
-def task(store: Store, user: User, task_id: int) -> dict[str, Any]:
+TASK_VIEWS = {"all": "全部", "not-started": "未开始", "late": "已逾期", "returned": "被退回", "pending": "待审核",
+              "submitted": "已送审", "reviewed": "已复核"}
+
+
+def task(store: Store, user: User, task_id: int, show: str = "all", supervisor: str | None = None) -> dict[str, Any]:
+    """One task: its units' progress, with the units that have not started, are late or were returned picked out,
+    and what the bureau can do (extend, close)."""
     if not allowed(user, "issue"):
         raise wf.NotFound("任务不存在")
     t = wf.task(store, task_id)
     rows = wf.task_filings(store, task_id)
-    from ..store import now
-
-    today = now()[:10]
+    info = _deadline(t["deadline"])
+    late = bool(info and info["days"] is not None and info["days"] < 0)
+    last_return = wf.last_comments(store, [r["id"] for r in rows], ("return", "send-back"))
     for r in rows:
         r["state_label"] = wf.STATE_LABEL[r["state"]]
-        r["late"] = bool(t["deadline"] and today > t["deadline"] and r["state"] in wf.EDITABLE + ("pending",))
-    return clean({"user": user_info(user), "task": t, "filings": rows, "counts": _counts(rows),
+        r["late"] = late and r["state"] in wf.EDITABLE + ("pending",)
+        r["comment"] = last_return.get(r["id"]) if r["state"] == "returned" else None
+    counts = _counts(rows)
+    tally = {"all": len(rows), "late": sum(r["late"] for r in rows), **counts}
+    show = show if show in TASK_VIEWS else "all"
+    shown = [r for r in rows if (show == "all" or (r["late"] if show == "late" else r["state"] == show))
+             and (not supervisor or r["supervisor"] == supervisor)]
+    return clean({"user": user_info(user), "task": {**t, "deadline_info": info}, "filings": shown, "counts": counts,
+                  "tally": tally, "views": TASK_VIEWS, "show": show, "supervisor": supervisor,
+                  "supervisors": sorted({r["supervisor"] for r in rows if r["supervisor"]}),
                   "state_labels": wf.STATE_LABEL})
 
 
@@ -416,23 +434,62 @@ def history(store: Store, user: User, filing_id: int, table_id: str | None = Non
                   "position": position, "indicator": names.get((table_id, position)) if table_id else None})
 
 
-_VIEWS: dict[tuple, dict[str, Any]] = {}  # (store, year) → (state key, context): the latest comparison only
+_VIEWS: dict[tuple, tuple] = {}  # (store, year) → (state key, context): the latest comparison only
+
+SORTS = {"rank": "名次", "department": "单位", "score": "总分", "execution_rate": "预算执行率", "flags": "疑点表数",
+         "change": "同比变化", "output": "产出", "benefit": "效益", "satisfaction": "满意度"}
+PAGE_SIZE = 50
+RATE_BANDS = ((0.0, 0.6, "60% 以下"), (0.6, 0.8, "60%–80%"), (0.8, 0.9, "80%–90%"), (0.9, 1.0, "90%–100%"),
+              (1.0, float("inf"), "100% 及以上"))
 
 
-def compare(store: Store, user: User, year: int | None = None) -> dict[str, Any]:
+def compare(store: Store, user: User, year: int | None = None, sort: str = "rank", order: str = "asc",
+            supervisor: str | None = None, grade: str | None = None, flag: str | None = None, q: str | None = None,
+            page: int = 1, per: int = PAGE_SIZE) -> dict[str, Any]:
     """Today's bureau comparison (``bureau.build_view``) over everything in the store, computed once per state of
-    the store (a new submission or 复核 score makes the next view recompute it)."""
+    the store (a new submission or 复核 score makes the next view recompute it); the ranking sorted, filtered (主管部门,
+    grade, 疑点, name) and cut into pages here, so a page stays small for thousands of units."""
+    view = _cached_view(store, user, year)
+    rows = view["departments"]
+    if supervisor:
+        rows = [d for d in rows if (d["supervisor"] or "（未归属）") == supervisor]
+    if grade:
+        rows = [d for d in rows if (d["grade"] or "无法确定") == grade]
+    if flag:
+        rows = [d for d in rows if flag in d["flag_codes"]]
+    if q and q.strip():
+        rows = [d for d in rows if q.strip() in d["department"]]
+    sort = sort if sort in SORTS else "rank"
+    reverse = order == "desc"
+    missing = [d for d in rows if d.get(sort) is None]
+    rows = sorted((d for d in rows if d.get(sort) is not None), key=lambda d: (d[sort], d["rank"]),
+                  reverse=reverse) + missing
+    per = max(1, min(int(per or PAGE_SIZE), 5000))
+    pages_n = max(1, math.ceil(len(rows) / per))
+    page = max(1, min(int(page or 1), pages_n))
+    return {"user": user_info(user), **{k: v for k, v in view.items() if k not in ("departments", "all_flags")},
+            "departments": rows[(page - 1) * per: page * per], "matched": len(rows),
+            "query": {"sort": sort, "order": "desc" if reverse else "asc", "supervisor": supervisor or "",
+                      "grade": grade or "", "flag": flag or "", "q": q or "", "page": page, "pages": pages_n,
+                      "per": per},
+            "sorts": SORTS}
+
+
+def _cached_view(store: Store, user: User, year: int | None) -> dict[str, Any]:
     if not allowed(user, "compare"):
         raise wf.Forbidden("只有财政局可以查看各单位对比")
     key, state = (store.url, year), store.state_key()
     cached = _VIEWS.get(key)
     if cached is None or cached[0] != state:
+        if len(_VIEWS) > 16:
+            _VIEWS.clear()
         cached = _VIEWS[key] = (state, _compare_view(store, year))
-    return {"user": user_info(user), **cached[1]}
+    return cached[1]
 
 
 def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
-    from ..bureau import FLAGS, build_view
+    from ..bureau import FLAG_SEVERITY, FLAGS, SEVERITY_ORDER, build_view
+    from ..rules import load_rules
 
     view = build_view(store, year)
     review = view["review"]
@@ -441,50 +498,229 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
         summary = {"tables": len(review), "mean": float(review["deviation"].mean()),
                    "grade_changes": int((review["self_grade"] != review["review_grade"]).sum()),
                    "flagged": int(review["flag"].sum()), "partial": int(review["partial"].sum())}
+    supervisors = {u["name"]: u["parent"] for u in wf.list_units(store)}
+    subs, flags, dept = view["submissions"], view["flags"], view["departments"]
+    codes = flags.groupby("department")["flag"].apply(lambda s: sorted(set(s))).to_dict() if not flags.empty else {}
+    departments = []
+    for d in dept.to_dict("records"):
+        d["supervisor"] = supervisors.get(d["department"])
+        d["flag_codes"] = codes.get(d["department"], [])
+        departments.append(d)
+    # each table's 一级指标 score rate from its own rows (Σ得分 ÷ Σ分值 of the group), not a standard weight
+    inds = store.indicator_frame(subs["id"].tolist(), ("submission_id", "group_key", "score", "weight", "status"))
+    inds = inds[inds["status"] == "ok"]
+    per = inds.groupby(["submission_id", "group_key"])[["score", "weight"]].sum()
+    per = (per["score"] / per["weight"].where(per["weight"] > 0)).dropna()
+    rates = []
+    for g in load_rules().weights.groups:
+        col = per.xs(g.key, level="group_key") if g.key in per.index.get_level_values("group_key") else per.iloc[0:0]
+        rates.append({"key": g.key, "label": g.label, "weight": g.weight, "mean": float(col.mean()) if len(col) else None,
+                      "low": int((col < 0.8).sum()), "tables": int(len(col))})
+    bands = []
+    for low, high, label in RATE_BANDS:
+        part = subs[(subs["execution_rate"] >= low) & (subs["execution_rate"] < high)]
+        ratio = part["indicator_score"] / part["indicator_weight"].replace(0, float("nan"))
+        bands.append({"label": label, "tables": int(len(part)), "mean_total": float(part["total"].mean())
+                      if part["total"].notna().any() else None, "mean_ratio": float(ratio.mean()) if ratio.notna().any()
+                      else None, "above": int(((ratio - part["execution_rate"]) > 0.05).sum())})
+    counts = flags.groupby("flag").size().to_dict() if not flags.empty else {}
+    flag_rows = [{"code": c, "name": FLAGS[c], "severity": FLAG_SEVERITY[c], "tables": int(counts.get(c, 0))}
+                 for c in sorted(FLAGS, key=lambda c: (SEVERITY_ORDER.index(FLAG_SEVERITY[c]), c))]
+    order = {sev: k for k, sev in enumerate(SEVERITY_ORDER)}
+    listed = flags.assign(rank=flags["severity"].map(order)).sort_values(["rank", "department", "title"]) \
+        if not flags.empty else flags
+    grades = view["grades"].reset_index().rename(columns={"index": "grade"}).to_dict("records")
+    most = max([g["tables"] for g in grades] + [1])
     return clean({"year": int(view["year"]["year"].iloc[0]), "years": store.years(),
-                  "departments": view["departments"].to_dict("records"),
-                  "grades": view["grades"].reset_index().rename(columns={"index": "grade"}).to_dict("records"),
-                  "flags": view["flags"][["submission_id", "department", "table_id", "title", "flag", "description"]]
-                  .head(500).to_dict("records"), "flag_total": len(view["flags"]), "flag_names": FLAGS,
+                  "previous_year": view["year"]["previous"].iloc[0],
+                  "departments": departments, "total_departments": len(departments),
+                  "supervisors": sorted({d["supervisor"] or "（未归属）" for d in departments}),
+                  "grades": [{**g, "share": g["tables"] / most} for g in grades],
+                  "flags": listed[["submission_id", "department", "table_id", "title", "flag", "description",
+                                   "severity"]].head(500).to_dict("records") if not flags.empty else [],
+                  "all_flags": listed[["submission_id", "department", "title", "flag", "description", "severity"]]
+                  .to_dict("records") if not flags.empty else [],
+                  "flag_total": len(flags), "flag_names": FLAGS, "flag_rows": flag_rows,
+                  "rates": rates, "execution_bands": bands,
                   "review": review.to_dict("records") if not review.empty else [], "review_summary": summary,
-                  "tables": len(view["submissions"])})
+                  "tables": len(subs)})
+
+
+_CHARTS: dict[tuple, tuple] = {}  # (store, year) → (state key, {name: png}): the comparison's charts
+
+
+def compare_chart(store: Store, user: User, year: int | None, name: str) -> bytes:
+    """One chart of the comparison (the bureau dashboard's own: ``bureau._charts``), drawn once per store state."""
+    from ..bureau import _charts, build_view
+
+    if not allowed(user, "compare"):
+        raise wf.Forbidden("只有财政局可以查看各单位对比")
+    key, state = (store.url, year), store.state_key()
+    cached = _CHARTS.get(key)
+    if cached is None or cached[0] != state:
+        if len(_CHARTS) > 8:
+            _CHARTS.clear()
+        cached = _CHARTS[key] = (state, _charts(build_view(store, year)))
+    if name not in cached[1]:
+        raise wf.NotFound("没有这张图")
+    return cached[1][name]
+
+
+def unit_page(store: Store, user: User, name: str, year: int | None = None) -> dict[str, Any]:
+    """One unit as the bureau sees it: its place in the ranking, each table's totals, indicators and 疑点 (each
+    linked to the indicators it is about), the 复核 scores so far, and last year beside this year."""
+    from ..bureau import FLAG_SEVERITY
+
+    view = _cached_view(store, user, year)  # the comparison: ranking, flags
+    dept = next((d for d in view["departments"] if d["department"] == name), None)
+    if dept is None:
+        raise wf.NotFound(f"{view['year']} 年度没有单位“{name}”的送审结果")
+    subs = [x for x in store.current(view["year"]) if x["department"] == name]
+    ids = [x["id"] for x in subs]
+    inds = store.indicators_of(ids)
+    reviews = {(r["submission_id"], r["position"]): r for r in store.reviews_of(ids)}
+    flags = [dict(f) for f in view["all_flags"] if f["department"] == name]
+    previous = {}
+    if view["previous_year"]:
+        previous = {x["table_id"]: x for x in store.current(int(view["previous_year"])) if x["department"] == name}
+    tables = []
+    for sub in subs:
+        rows = []
+        for r in (x for x in inds if x["submission_id"] == sub["id"]):
+            marks = []
+            short = r["status"] == "ok" and r["weight"] and r["score"] is not None and r["score"] < r["weight"] - 1e-9
+            if short and not (r["deviation_note"] or "").strip():
+                marks.append(("missing-deviation-note", "未得满分，缺偏差原因"))
+            if r["claimed"] is not None and r["score"] is not None and r["claimed"] > r["score"] + 1e-9:
+                marks.append(("claimed-score-mismatch", f"申报 {fmt_score(r['claimed'])} 高于规则得分"))
+            if r["status"] == "error":
+                marks.append(("error", "无法计分"))
+            rev = reviews.get((sub["id"], r["position"]))
+            rows.append({**{k: r[k] for k in ("position", "level1", "level2", "level3", "target", "actual", "weight",
+                                              "score", "claimed", "status", "explanation", "deviation_note")},
+                         "marks": [{"code": c, "text": t} for c, t in marks],
+                         "review": rev["score"] if rev else None, "review_note": rev["note"] if rev else None})
+        mine = [f for f in flags if f["submission_id"] == sub["id"]]
+        for f in mine:
+            f["indicators"] = [r["position"] for r in rows if any(m["code"] == f["flag"] for m in r["marks"])]
+        last = previous.get(sub["table_id"])
+        tables.append({**{k: sub[k] for k in ("id", "table_id", "title", "kind", "total", "grade", "execution_rate",
+                                               "execution_score", "claimed_total", "output_score", "benefit_score",
+                                               "satisfaction_score", "version", "source")},
+                       "rows": rows, "flags": mine, "previous_total": last["total"] if last else None,
+                       "change": sub["total"] - last["total"] if last and last["total"] is not None
+                       and sub["total"] is not None else None,
+                       "filing_id": wf.filing_of_submission(store, sub["id"])})
+    return clean({"user": user_info(user), "year": view["year"], "previous_year": view["previous_year"],
+                  "department": dept, "tables": tables, "flags": sorted(flags, key=lambda f: (
+                      ("错误", "警告", "提示").index(FLAG_SEVERITY.get(f["flag"], "提示")), f["title"])),
+                  "total_departments": view["total_departments"]})
+
+
+def fmt_score(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}"
+
+
+DEVIATION_BANDS = ((-math.inf, -0.005, "复核高于自评"), (-0.005, 0.005, "一致"), (0.005, 3, "高出 0–3 分"),
+                   (3, 5, "高出 3–5 分"), (5, 10, "高出 5–10 分"), (10, math.inf, "高出 10 分以上"))
 
 
 def review(store: Store, user: User, sample: str = "default") -> dict[str, Any]:
-    """The 复核 desk: the sample drawn, each sampled table with its unit's filing and reviewers."""
+    """The 复核 desk: the sample drawn (with how it was drawn), each sampled table with its unit's filing, reviewers
+    and progress, and the deviation analytics of what has been reviewed (the comparison's own 复核 view)."""
     if not allowed(user, "sample"):
         raise wf.Forbidden("只有财政局可以复核")
     rows = wf.sample_rows(store, sample)
     fids = {r["submission_id"]: wf.filing_of_submission(store, r["submission_id"]) for r in rows}
     assigned = wf.assignments_of(store, [f for f in fids.values() if f])
-    reviewed = {r["submission_id"] for r in store.reviews_of(list(fids))}
+    reviewed = {}
+    for r in store.reviews_of(list(fids)):
+        reviewed[r["submission_id"]] = reviewed.get(r["submission_id"], 0) + 1
     for r in rows:
         r["filing_id"] = fids[r["submission_id"]]
         r["reviewers"] = assigned.get(r["filing_id"], [])
         r["reviewed"] = r["submission_id"] in reviewed
-    return clean({"user": user_info(user), "sample": rows, "reviewers": wf.bureau_users(store),
-                  "years": store.years()})
+        r["reviewed_rows"] = reviewed.get(r["submission_id"], 0)
+    ctx: dict[str, Any] = {"user": user_info(user), "sample": rows, "reviewers": wf.bureau_users(store),
+                           "years": store.years(), "drawn": wf.sample_info(store, sample), "deviation": None}
+    if store.years():
+        view = _cached_view(store, user, None)
+        records = sorted(view["review"], key=lambda r: -abs(r["deviation"] or 0))
+        bands = [{"label": label, "tables": sum(1 for r in records if r["deviation"] is not None and
+                                                low <= r["deviation"] < high)} for low, high, label in DEVIATION_BANDS]
+        most = max([b["tables"] for b in bands] + [1])
+        ctx["deviation"] = {"summary": view["review_summary"], "records": records, "year": view["year"],
+                            "bands": [{**b, "share": b["tables"] / most} for b in bands],
+                            "filings": {r["submission_id"]: fids.get(r["submission_id"]) for r in records}}
+    return clean(ctx)
 
 
 def filing_review(store: Store, user: User, filing_id: int) -> dict[str, Any]:
     """One submitted filing for 复核: each indicator's claimed (申报) score, the rule's score and calculation, the
-    偏差原因, and the 复核得分 / 复核意见 entered so far."""
+    偏差原因, and the 复核得分 / 复核意见 entered so far, with each table's 自评 and 复核 totals and their deviation."""
     f = wf.filing(store, user, filing_id, "review")
     ids = wf.submitted_ids(store, filing_id)
     subs = {s["id"]: s for s in store.submissions_by_id(ids)}
     inds = store.indicators_of(ids)
     latest = {(r["submission_id"], r["position"]): r for r in store.reviews_of(ids)}
+    deviation = {}
+    if ids and allowed(user, "compare"):
+        deviation = {r["submission_id"]: r for r in _cached_view(store, user, f["year"])["review"]}
     tables = []
     for sid in ids:
         sub = subs.get(sid)
-        rows = [{**r, "claimed_or_score": r["claimed"] if r["claimed"] is not None else r["score"],
-                 "review": (latest.get((sid, r["position"])) or {}).get("score"),
-                 "review_note": (latest.get((sid, r["position"])) or {}).get("note")}
-                for r in inds if r["submission_id"] == sid]
+        rows = []
+        for r in (x for x in inds if x["submission_id"] == sid):
+            rev = latest.get((sid, r["position"])) or {}
+            claimed = r["claimed"] if r["claimed"] is not None else r["score"]
+            rows.append({**r, "claimed_or_score": claimed, "review": rev.get("score"), "review_note": rev.get("note"),
+                         "reviewer": rev.get("reviewer"),
+                         "difference": claimed - rev["score"] if rev.get("score") is not None and claimed is not None
+                         else None})
         tables.append({"submission_id": sid, "title": sub["title"] if sub else "", "total": sub["total"] if sub else None,
-                       "claimed_total": sub["claimed_total"] if sub else None, "rows": rows})
+                       "claimed_total": sub["claimed_total"] if sub else None, "rows": rows,
+                       "grade": sub["grade"] if sub else None, "deviation": deviation.get(sid)})
+    returns = _returns(store, filing_id)
     return clean({"user": user_info(user), "filing": _filing_head(f), "actions": _actions(user, f),
-                  "tables": tables, "reviewers": wf.assignments_of(store, [filing_id]).get(filing_id, [])})
+                  "tables": tables, "reviewers": wf.assignments_of(store, [filing_id]).get(filing_id, []),
+                  "returns": returns})
+
+
+def export(store: Store, user: User) -> dict[str, Any]:
+    """The bureau's downloads: the comparison workbook of each year, and per task every unit's submitted documents."""
+    if not allowed(user, "compare"):
+        raise wf.Forbidden("只有财政局可以导出")
+    tasks = []
+    for t in wf.list_tasks(store):
+        rows = wf.task_filings(store, t["id"])
+        tasks.append({**t, "units": len(rows), "submitted": sum(1 for r in rows if r["version"])})
+    return clean({"user": user_info(user), "years": store.years(), "tasks": tasks})
+
+
+def task_documents(store: Store, user: User, task_id: int, formats: list[str]) -> list[tuple[str, bytes]]:
+    """Every unit's documents as last submitted under a task (the version the bureau received), as
+    (path in the zip, bytes): one folder per unit. The engine scores each submitted version again (same inputs,
+    same rule set → the same scores) and ``report.render_documents`` writes them."""
+    from ..evaluation import evaluate
+    from ..output import safe_name
+    from ..report import render_documents
+    from ..rules import load_rules
+
+    if not allowed(user, "compare"):
+        raise wf.Forbidden("只有财政局可以导出")
+    t = wf.task(store, task_id)
+    rules = load_rules(t["rule_set"])
+    out = []
+    for r in wf.task_filings(store, task_id):
+        got = wf.latest_version(store, r["id"])
+        if got is None:
+            continue
+        version, targets, actuals = got
+        ev = evaluate(targets, actuals, rules, inputs_hash=wf.inputs_digest(targets, actuals))
+        folder = safe_name(f"{r['unit']}（第{version}版）")
+        out += [(f"{folder}/{name}", data) for name, data in
+                render_documents(targets, actuals, ev, rules, formats).items()]
+    return out
 
 
 def users_page(store: Store, user: User) -> dict[str, Any]:
