@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Code, EvaluatorError, InputFileError, quote
-from .load import load_actuals, load_targets
+from .load import load_targets
 from markupsafe import Markup
 
 from .model import TABLE_KIND_LABEL, ActualSet, TableKind, TargetSet
@@ -90,14 +90,12 @@ def discover(root: str | Path) -> list[Submission]:
 
 
 def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
-    targets = load_targets(sub.targets)
-    if sub.actuals.suffix.lower() in (".xlsx", ".xlsm"):
-        from .workbook import read_workbook
+    from .intake import read_actuals  # the actuals file's type by its content, as in every command
 
-        return targets, read_workbook(sub.actuals, targets)
+    targets = load_targets(sub.targets)
     if not sub.actuals.exists():
         raise InputFileError("找不到实际完成值文件（actuals.yaml/json 或填报表 .xlsx）", where=str(sub.actuals.parent))
-    return targets, load_actuals(sub.actuals)
+    return targets, read_actuals(sub.actuals, targets)
 
 
 MISSING_NOTES_MIN = 2  # missing-deviation-note: at least this many shortfalls unexplained, and half of them

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluatorError, InputFileError, quote
-from .load import inputs_hash, load_actuals, load_targets, read_flat_table
+from .load import inputs_hash, load_actuals, load_targets
 from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
 from .output import dumps, evaluation_json, write_atomic
 from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
@@ -28,7 +28,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 _state = {"debug": False}
-FLAT_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
 
 
 def _console() -> Console:
@@ -82,39 +81,36 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
     from .evaluation import evaluate
+    from .intake import read_inputs
 
     rules = load_rules(rules_ref)
-    if targets.suffix.lower() in FLAT_SUFFIXES:
-        if actuals is not None:
-            raise InputFileError("自评表（CSV/Excel）已包含实际完成值，不需要再指定实际完成值文件", where=str(actuals),
-                                 hint="用法：evaluator score 自评表.csv --budget 全年预算数 --spent 全年执行数")
-        tset, aset = read_flat_table(targets, budget=budget, spent=spent)
-        ev = evaluate(tset, aset, rules, targets_file=str(targets), inputs_hash=inputs_hash(targets))
-        return ev, rules, tset, aset
-    if actuals is None:
-        raise InputFileError("缺少实际完成值文件", where=str(targets),
-                             hint="用法：evaluator score 目标表.yaml 实际完成值.yaml；或对自评表 CSV/Excel 使用 --budget/--spent")
-    if budget is not None or spent is not None:
-        raise InputFileError("--budget/--spent 只用于自评表 CSV/Excel；数据文件的预算执行情况写在实际完成值文件的 budget 中",
-                             where=str(actuals))
-    tset = load_targets(targets)
-    if actuals.suffix.lower() in (".xlsx", ".xlsm"):
-        from .workbook import read_workbook
-
-        aset = read_workbook(actuals, tset)
-    else:
-        aset = load_actuals(actuals)
-    ev = evaluate(tset, aset, rules, targets_file=str(targets), actuals_file=str(actuals),
-                  inputs_hash=inputs_hash(targets, actuals))
-    return ev, rules, tset, aset
+    got = read_inputs(targets, actuals, budget, spent)
+    for note in got.notes:
+        typer.echo(note, err=True)
+    files = (targets,) if actuals is None else (targets, actuals)
+    ev = evaluate(got.targets, got.actuals, rules, targets_file=str(targets),
+                  actuals_file=str(actuals) if actuals is not None else None, inputs_hash=inputs_hash(*files))
+    findings = got.findings + ev.findings
+    if got.one_file:  # the budget is read from the 自评表 itself: say so, not "the budget key of an actuals file"
+        findings = [f.model_copy(update={"message": "缺少全年预算数或全年执行数，预算执行率无法计分：自评表中没有填写预算执行情况"
+                                                    "（年初预算数/全年预算数/全年执行数）；请在表中填写，或用 --budget 全年预算数 "
+                                                    "--spent 全年执行数 指定"}) if f.code == "missing-budget" else f
+                    for f in findings]
+    ev = ev.model_copy(update={"findings": findings})
+    return ev, rules, got.targets, got.actuals
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
 _SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
 
 
+SCREEN_ROWS = 200  # beyond this many indicators the text output is a summary; the full result goes to a file
+
+
 def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: dict | None = None,
-                      followups: dict | None = None) -> None:
+                      followups: dict | None = None, full_result: Path | None = None) -> None:
+    """The result as text; with ``full_result`` (a large table) each table's rows are left out and the file with
+    every row named, since a rich table of thousands of rows takes longer to draw than to score."""
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -127,7 +123,9 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                         ("得分", {"justify": "right"}), ("计算过程", {"ratio": 1})):
             table.add_column(col, overflow="fold", **kw)
         prev = ("", "")
-        for i in t.indicators:
+        if full_result is not None:
+            console.print(Text(f"{table.title}：{len(t.indicators)} 项指标，逐项得分和计算过程见 {full_result}", style="bold"))
+        for i in (t.indicators if full_result is None else ()):
             l1 = "" if i.level1 == prev[0] else i.level1
             l2 = "" if (i.level1, i.level2) == prev else i.level2
             prev = (i.level1, i.level2)
@@ -136,7 +134,8 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                                                        ("yellow" if i.score is not None and i.weight and i.score < i.weight - 1e-9 else ""))
             table.add_row(l1, l2, i.level3, i.target or "（空）", i.actual or "（空）",
                           fmt(i.weight), Text(score, style=style), i.explanation)
-        console.print(table)
+        if full_result is None:
+            console.print(table)
         for name, g in t.groups.items():
             console.print(f"  {name}：{fmt(g['score'])} / {fmt(g['weight'])}")
         console.print(f"  预算执行率：{t.execution.explanation}")
@@ -158,7 +157,7 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
-    _print_findings(ev, console)
+    _print_findings(ev, console, most=None if full_result is None else 50)
 
 
 def _print_losses(t: dict, console: Console) -> None:
@@ -173,14 +172,18 @@ def _print_losses(t: dict, console: Console) -> None:
         console.print(f"    其余 {t['rest']['count']} 项共失 {t['rest']['lost']} 分（全部见 --json 的 losses）")
 
 
-def _print_findings(ev: Evaluation, console: Console) -> None:
+def _print_findings(ev: Evaluation, console: Console, most: int | None = None) -> None:
     if not ev.findings:
         console.print(Text("未发现问题。", style="green"))
         return
     counts = {s: sum(1 for f in ev.findings if f.severity == s) for s in Severity}
     console.print(Text(f"发现 {len(ev.findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
                        f"提示 {counts[Severity.INFO]}", style="bold"))
-    for f in sorted(ev.findings, key=lambda f: list(Severity).index(f.severity)):
+    ordered = sorted(ev.findings, key=lambda f: list(Severity).index(f.severity))
+    if most is not None and len(ordered) > most:
+        console.print(f"（以下列出前 {most} 项，其余 {len(ordered) - most} 项见 evaluator check --json 或 score -o 写出的文件）")
+        ordered = ordered[:most]
+    for f in ordered:
         label, style = _SEVERITY[f.severity]
         console.print(Text.assemble((f"[{label}] ", style), (f"{f.location.describe()}：", "bold"), f.message,
                                     (f"  ({f.code})", "dim")))
@@ -218,20 +221,25 @@ def _fail(e: Exception) -> NoReturn:
         message, hint = os_error_message(e, "读写")
         where = f"{quote(e.filename)}：" if e.filename else ""
         typer.echo(f"错误：{where}{message}（{hint}）", err=True)
-    elif isinstance(e, (RecursionError, MemoryError)):
-        what = "内容嵌套过深" if isinstance(e, RecursionError) else "内存不足"
-        typer.echo(f"错误：输入文件{what}，无法处理（请检查文件是否完整、是否选对了文件）", err=True)
+    elif isinstance(e, (RecursionError, MemoryError)) or type(e).__module__.startswith("lxml"):
+        # deep nesting (Python's recursion limit, lxml's 256 XML levels in a .docx/.xlsx) or an input too large
+        what = "内存不足" if isinstance(e, MemoryError) else "内容嵌套过深或 XML 已损坏"
+        files = "、".join(quote(a, 60) for a in sys.argv[1:] if Path(a).suffix.lower() in _INPUT_SUFFIXES)
+        typer.echo(f"错误：{files + '：' if files else ''}输入文件{what}，无法处理（请检查文件是否完整、是否选对了文件；"
+                   "也可在 Word/WPS/Excel 中另存一份后再试）", err=True)
     else:
         typer.echo(f"内部错误（{type(e).__name__}：{e}）。请加 --debug 重新运行并把输出报告给开发者。", err=True)
     raise typer.Exit(1)
 
 
-TARGETS_ARG = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON），或已填好的自评表（CSV/Excel）", show_default=False)
-ACTUALS_ARG = typer.Argument(None, help="实际完成值：数据文件（YAML/JSON）或填好的填报表（.xlsx）；自评表 CSV/Excel 不需要",
+_INPUT_SUFFIXES = {".docx", ".xlsx", ".xlsm", ".xls", ".doc", ".et", ".wps", ".csv", ".yaml", ".yml", ".json"}
+TARGETS_ARG = typer.Argument(..., help="绩效目标表：数据文件（YAML/JSON）或 Word/Excel 表（.docx/.doc/.wps/.xlsx/.xls/.et）；"
+                                       "或已填好的自评表（Word/Excel/CSV）", show_default=False)
+ACTUALS_ARG = typer.Argument(None, help="实际完成值：数据文件（YAML/JSON）或填好的填报表（.xlsx）；已填好的自评表不需要",
                              show_default=False)
 RULES_OPT = typer.Option("mof-2020", "--rules", "-r", help="规则集编号（见 evaluator rules）或规则文件路径")
-BUDGET_OPT = typer.Option(None, "--budget", help="全年预算数（万元），用于自评表 CSV/Excel")
-SPENT_OPT = typer.Option(None, "--spent", help="全年执行数（万元），用于自评表 CSV/Excel")
+BUDGET_OPT = typer.Option(None, "--budget", help="全年预算数（万元），用于自评表（覆盖表中填写的数）")
+SPENT_OPT = typer.Option(None, "--spent", help="全年执行数（万元），用于自评表（覆盖表中填写的数）")
 
 
 @app.command("score")
@@ -260,6 +268,11 @@ def score_cmd(
             result = monitor(tset, load_progress(monitor_file), rs)
             followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
             payload["monitor_followup"] = followups
+        large = not as_json and sum(len(t.indicators) for t in ev.tables) > SCREEN_ROWS
+        if large and not output:  # more than a screenful: the full result goes to a file, named in the summary
+            from .output import safe_name
+
+            output = Path("reports") / f"{safe_name(targets.stem)}-评分结果.json"
         text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
         if output:
             write_atomic(output, text)
@@ -267,7 +280,8 @@ def score_cmd(
         _write_json(text)
     else:
         console = _console()
-        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups)
+        _print_evaluation(ev, rs, console, {t["table"]: t for t in losses_context(losses, top=5)}, followups,
+                          full_result=output if large else None)
         if output:
             console.print(f"结果已写入 {output}")
 
@@ -550,7 +564,8 @@ def trend_cmd(
 
 @app.command("import")
 def import_cmd(
-    form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx / .xlsx），可含多张表", show_default=False),
+    form: Path = typer.Argument(..., help="官方绩效目标表或自评表（.docx/.doc/.wps/.xlsx/.xls/.et/.csv），可含多张表",
+                                show_default=False),
     output: Path = typer.Option(Path("data/targets"), "--output", "-o", help="目标表数据文件的输出目录"),
     actuals_dir: Path = typer.Option(Path("data/actuals"), "--actuals-dir",
                                      help="导入自评表时，实际完成值数据文件的输出目录"),
@@ -558,11 +573,15 @@ def import_cmd(
     force: bool = typer.Option(False, "--force", help="覆盖已存在的目标表文件（含实际完成值的文件永远不会被覆盖）"),
 ) -> None:
     """读取官方 Word/Excel 绩效目标表（或已填好的自评表），写成目标表（和实际完成值）数据文件。"""
+    from .errors import collecting
     from .forms import import_form
     from .workbook import dump_yaml, free_path
 
-    with _reported(form):
+    with _reported(form), collecting() as found:
         result = import_form(form, unit_name=unit)
+        result.findings.extend(f for f in found if not isinstance(f, str))
+        for note in (x for x in found if isinstance(x, str)):
+            typer.echo(note, err=True)
         stem = form.stem
         header = f"# 由 evaluator import 从 {form.name} 导入；请核对后使用。\n"
         target_path = free_path(output / f"{stem}.yaml", force=force)
@@ -588,7 +607,7 @@ def import_cmd(
 
 @app.command("template")
 def template_cmd(
-    targets: Path = typer.Argument(..., help="目标表数据文件（YAML/JSON）", show_default=False),
+    targets: Path = typer.Argument(..., help="目标表：数据文件（YAML/JSON）或 Word/Excel 绩效目标表", show_default=False),
     output: Path = typer.Option(Path("自评填报.xlsx"), "--output", "-o", help="填报表文件名"),
     actuals: Optional[Path] = typer.Option(None, "--actuals", help="已有的实际完成值文件：把已填内容带入新表"),
     rules: str = RULES_OPT,
@@ -597,18 +616,20 @@ def template_cmd(
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
     from .workbook import free_path, write_template
 
-    with _reported(targets, actuals):
-        tset = load_targets(targets)
-        aset = None
-        if actuals is not None:
-            if actuals.suffix.lower() in (".xlsx", ".xlsm"):
-                from .workbook import read_workbook
+    from .intake import read_inputs
 
-                aset = read_workbook(actuals, tset)
-            else:
-                aset = load_actuals(actuals)
+    with _reported(targets, actuals):
+        got = read_inputs(targets, actuals, need_actuals=False)
+        if got.one_file:
+            raise InputFileError("这是已填好的自评表（含实际完成值），不需要再生成填报表", where=str(targets),
+                                 hint=f"直接评分：evaluator score {targets.name}；或生成自评报告：evaluator report {targets.name}")
+        for note in got.notes:
+            typer.echo(note, err=True)
+        tset, aset = got.targets, got.actuals
         path = free_path(output, force=force)
         write_template(tset, load_rules(rules), path, aset)
+    for f in got.findings:
+        typer.echo(f"注意：{f.location.describe()}：{f.message}", err=True)
     note = "（同名文件已存在，为避免覆盖已填内容，另存为新版本）" if path != output else ""
     typer.echo(f"填报表已写入 {path}{note}")
     typer.echo(f"填好后运行：evaluator score {targets} {path}")

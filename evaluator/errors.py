@@ -1,8 +1,12 @@
 """One root exception for unusable input, and the finding codes users see in output."""
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
+from typing import Iterator
 
 
 class EvaluatorError(Exception):
@@ -65,9 +69,9 @@ def limit(name: str, default: float) -> float:
         return default
 
 
-def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 100_000) -> None:
-    """Refuse a sheet or table larger than the limits before building it in memory. ``default_rows``: a reader
-    whose time and memory stay linear admits more by default (the CSV reader: 1,048,576, what Excel admits)."""
+def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 1_048_576) -> None:
+    """Refuse a sheet or table larger than the limits before building it in memory. The default admits what Excel
+    admits (1,048,576 rows): every reader's time and memory stay linear; EVALUATOR_MAX_ROWS sets a lower limit."""
     max_rows, max_cols = limit("MAX_ROWS", default_rows), limit("MAX_COLUMNS", 200)
     if rows > max_rows or columns > max_cols:
         raise InputFileError(f"表格过大（{rows} 行 × {columns} 列，上限 {max_rows:g} 行 × {max_cols:g} 列）", where=where,
@@ -75,13 +79,86 @@ def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 10
                                   "EVALUATOR_MAX_COLUMNS")
 
 
-def check_cell(text: str, where: str) -> str:
-    """Refuse a single cell longer than EVALUATOR_MAX_CELL_CHARS (default 20,000 characters)."""
+# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the two non-characters Excel rejects;
+# and the same controls as Excel writes them into its XML (_x000B_), which some readers hand back literally
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]|_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])_")
+_NOTICES: ContextVar[list | None] = ContextVar("evaluator_input_notices", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list]:
+    """Collect the findings the readers make while reading (control characters removed …) into the list yielded."""
+    found: list = []
+    token = _NOTICES.set(found)
+    try:
+        yield found
+    finally:
+        _NOTICES.reset(token)
+
+
+def notice(finding) -> None:
+    """Record a reader's finding for the surrounding ``collecting()`` (readers cannot return them all the way up)."""
+    found = _NOTICES.get()
+    if found is not None and finding not in found:
+        found.append(finding)
+
+
+def check_cell(text: str, where: str, location=None) -> str:
+    """Every text cell of every input passes here: refuse one longer than EVALUATOR_MAX_CELL_CHARS (default 20,000
+    characters), and remove control characters (NUL, \\v, …) with a located finding, so they reach no output."""
     most = limit("MAX_CELL_CHARS", 20_000)
     if len(text) > most:
         raise InputFileError(f"单元格内容过长（{len(text)} 个字符，上限 {most:g}）", where=where,
                              hint="请检查该单元格；确需更长的内容，可设置 EVALUATOR_MAX_CELL_CHARS")
+    if CONTROL_CHARACTERS.search(text):
+        text = remove_controls(text, where, location)
     return text
+
+
+def remove_controls(text: str, where: str, location=None) -> str:
+    """The text without its control characters; a warning finding says where they were and which."""
+    from .model import Finding, Location, Severity
+
+    found = sorted({chr(int(ch[2:6], 16)) if len(ch) > 1 else ch for ch in CONTROL_CHARACTERS.findall(text)})
+    names = "、".join(_CONTROL_NAMES.get(ch, f"U+{ord(ch):04X}") for ch in found)
+    notice(Finding(code=Code.CONTROL_CHARACTER, severity=Severity.WARNING,
+                   location=location or Location(file=where),
+                   message=f"内容中有不可见的控制字符（{names}），已删除"))
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def clean_lines(text: str, file: str) -> str:
+    """A text file without control characters, each line that had some named in a finding (before any parser sees
+    them: YAML refuses them outright)."""
+    if not CONTROL_CHARACTERS.search(text):
+        return text
+    from .model import Location
+
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if CONTROL_CHARACTERS.search(line):
+            lines[k] = remove_controls(line, f"{file} 第 {k + 1} 行", Location(file=file, row=k + 1))
+    return "\n".join(lines)
+
+
+def clean_strings(data, file: str, path: tuple = ()):
+    """Every string in parsed data (a JSON "\\u000b", a YAML "\\v" escape) without control characters; located
+    by its keys."""
+    if isinstance(data, str):
+        if CONTROL_CHARACTERS.search(data):
+            from .model import Location
+
+            where = " → ".join(str(p) for p in path) or "（根）"
+            return remove_controls(data, f"{file} {where}", Location(file=file, column=where))
+        return data
+    if isinstance(data, dict):
+        return {k: clean_strings(v, file, (*path, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [clean_strings(v, file, (*path, k + 1)) for k, v in enumerate(data)]
+    return data
+
+
+_CONTROL_NAMES = {"\x00": "NUL", "\x0b": "垂直制表符 \\v", "\x0c": "换页符 \\f", "\x1b": "ESC", "\x7f": "DEL"}
 
 
 def check_zip(path, what: str = "文件") -> None:
@@ -102,7 +179,7 @@ def check_zip(path, what: str = "文件") -> None:
 
 def check_file_size(path, what: str = "文件") -> None:
     """Every input file passes here first: it must exist, be a file, and be no larger than $EVALUATOR_MAX_FILE_MB
-    (default 50 MB); Office files are also checked for their real type and unpacked size."""
+    (default 50 MB); a zip (every Office file) is also checked for its unpacked size. The type is ``intake.sniff``'s."""
     from pathlib import Path
 
     if not Path(path).exists():
@@ -114,27 +191,9 @@ def check_file_size(path, what: str = "文件") -> None:
     if size > most * 1024 * 1024:
         raise InputFileError(f"{what}过大（{size / 1024 / 1024:.2f} MB，上限 {most:g} MB）", where=str(path),
                              hint="请确认选对了文件；确需处理更大的文件，可设置环境变量 EVALUATOR_MAX_FILE_MB")
-    if Path(path).suffix.lower() in (".xlsx", ".xlsm", ".docx"):
-        check_office_type(path, what)
-        check_zip(path, what)
-
-
-_MAGIC = (
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "设置了打开密码的 Office 文件，或旧版 .xls/.doc 文件",
-     "请去掉打开密码，或用 Excel/WPS 另存为 .xlsx/.docx 后再试"),
-    (b"%PDF", " PDF 文件", "请使用原始的 Word/Excel 文件"),
-    (b"\x7fELF", "程序文件", "请确认选对了文件"),
-    (b"MZ", "程序文件", "请确认选对了文件"),
-)
-
-
-def check_office_type(path, what: str = "文件") -> None:
-    """A .docx/.xlsx that is really something else (encrypted, old .xls/.doc, a PDF): say which."""
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    for magic, kind, hint in _MAGIC:
-        if head.startswith(magic):
-            raise InputFileError(f"{what}扩展名是 {Path(path).suffix}，但实际是{kind}", where=str(path), hint=hint)
+        if fh.read(4) == b"PK\x03\x04":  # any zip (an Office file whatever its extension): unpacked size first
+            check_zip(path, what)
 
 
 class OutputFileError(EvaluatorError):
@@ -201,3 +260,5 @@ class Code(StrEnum):
     LATE = "late"
     JUDGED_OUT_OF_BAND = "judged-out-of-band"
     FORM_UNPLACED = "form-unplaced"
+    CONTROL_CHARACTER = "control-character"
+    SHEET_READ = "sheet-read"

@@ -1,199 +1,60 @@
-"""Read the official Word/Excel 绩效目标表 and 自评表 forms into target (and actual) data.
+"""Read the official Word/Excel/CSV 绩效目标表 and 自评表 forms into target (and actual) data.
 
-Two steps. ``read_grids`` turns every Word table or Excel sheet into a dense grid in which each merged region's
-text fills all its cells (merged cells in both directions, Word's gridBefore/vMerge, Excel merge ranges), and
-records which cell each region starts at. ``parse_forms`` then finds the forms in those rows by their labels —
-the title (…绩效目标表 / …绩效自评表), 部门名称, 年度预算申请, 年度绩效指标, 支出明细及测算说明, 填表人 … — so a
-form may start in the middle of a table or sheet, several forms may share one file, and stray blank rows do not
-matter. Whatever cannot be placed is reported with its table, row, column and text; nothing is guessed silently.
+The file arrives as grids (``grids.py``): a Word body as its paragraphs and tables in order, each sheet of a
+workbook, a CSV file. ``parse_forms`` finds the forms in those rows by their labels — the title (…绩效目标表,
+…绩效目标申报表, …绩效自评表 …), 部门名称, 项目名称, 资金情况, 年度绩效指标, 支出明细及测算说明, 填表人 … — so a form may
+start in the middle of a table or sheet, its title and signature lines may be paragraphs around its table, several
+forms may share one file, and stray blank rows do not matter. A table with an indicator header and no title (a flat
+自评表, a CSV) is one form. Whatever cannot be placed is reported with its table, row, column and text; nothing is
+guessed silently.
 """
 from __future__ import annotations
 
+import math
 import re
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import Code, InputFileError, check_cell, check_file_size, check_sheet_size
+from .errors import Code, InputFileError, check_file_size, notice
+from .grids import Grid, clean_text, col_name
 from .model import (
     Actual, ActualSet, BudgetExecution, BudgetLine, BudgetPlan, Contacts, CostNote, Finding, FundItem, Indicator,
-    Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
+    MAX_POINTS, Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
 )
-from .parse import normalise_text
+from .parse import excel_error, normalise_text
 
-__all__ = ["Grid", "read_grids", "parse_forms", "import_form", "FormImport"]
-
-
-# --------------------------------------------------------------------------- grids
-@dataclass
-class Grid:
-    """One Word table or Excel sheet as a dense grid of texts; ``origin[r][c]`` is the top-left of c's region."""
-
-    name: str  # "表 1" or "工作表“Sheet1”"
-    cells: list[list[str]]
-    origin: list[list[tuple[int, int]]]
-    rows: list[int] = field(default_factory=list)  # 1-based row numbers in the source (Excel rows)
-
-
-def _docx_tables(path: Path) -> list[Any]:
-    from docx import Document
-    from docx.opc.exceptions import PackageNotFoundError
-
-    try:
-        document = Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise InputFileError(f"无法打开 Word 文件（{type(e).__name__}）", where=str(path),
-                             hint="请确认是 .docx 格式（不是 .doc）、未损坏、未加密；.doc 请先用 Word/WPS 另存为 .docx") from e
-    return [t._tbl for t in document.tables]
-
-
-def _tc_text(tc) -> str:
-    paragraphs = tc.xpath("./w:p | ./w:tbl//w:p")
-    return clean_text("\n".join("".join(p.xpath(".//w:t/text()")) for p in paragraphs))
-
-
-_END = "。；;：:！!？?）)」』”"
-
-
-def clean_text(text: str) -> str:
-    """Cell text as data: lines stripped, and a line break that only wrapped a narrow cell removed.
-
-    "专题调研和\n提案工作" → "专题调研和提案工作"; "…答复；\n2.完成…" keeps its break (the line ends a sentence
-    or item, or is long enough to be a line of its own)."""
-    lines = [line.strip() for line in str(text).replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    out: list[str] = []
-    for line in lines:
-        if out and out[-1] and line and len(out[-1]) <= 12 and out[-1][-1] not in _END:
-            out[-1] += line
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-def _name(text: str) -> str:
-    """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
-    return re.sub(r"\s+", "", text or "")
-
-
-def _docx_grid(tbl, name: str) -> Grid:
-    raw: list[list[tuple[int, int, str, str | None]]] = []  # (col, span, text, vMerge)
-    width = 0
-    check_sheet_size(len(tbl.tr_lst), 0, name)
-    for tr in tbl.tr_lst:
-        col = tr.grid_before
-        row = []
-        for tc in tr.tc_lst:
-            span = tc.grid_span
-            text = check_cell(_tc_text(tc), f"{name} 第 {len(raw) + 1} 行 {_col_name(col)} 列")
-            row.append((col, span, text, tc.vMerge))
-            col += span
-        width = max(width, col + tr.grid_after)
-        raw.append(row)
-    cells = [[""] * width for _ in raw]
-    origin = [[(r, c) for c in range(width)] for r in range(len(raw))]
-    for r, row in enumerate(raw):
-        for col, span, text, vmerge in row:
-            if vmerge == "continue" and r > 0:
-                top = origin[r - 1][col]
-                for c in range(col, min(col + span, width)):
-                    origin[r][c] = top
-                    cells[r][c] = cells[top[0]][top[1]]
-            else:
-                for c in range(col, min(col + span, width)):
-                    origin[r][c] = (r, col)
-                    cells[r][c] = text
-    return Grid(name=name, cells=cells, origin=origin, rows=list(range(1, len(raw) + 1)))
-
-
-def _xlsx_grids(path: Path) -> list[Grid]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, data_only=True)
-    except Exception as e:  # openpyxl raises many types for a broken, encrypted or foreign file
-        raise InputFileError(f"无法打开 Excel 文件（{type(e).__name__}）", where=str(path),
-                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码；.xls 请先另存为 .xlsx") from e
-    grids = []
-    formulas = None  # loaded only if a cell reads as empty: a formula Excel never calculated looks the same
-    for ws in wb.worksheets:
-        nrows, ncols = ws.max_row or 0, ws.max_column or 0
-        check_sheet_size(nrows, ncols, f"{path} 工作表“{ws.title}”")
-        cells = [["" for _ in range(ncols)] for _ in range(nrows)]
-        origin = [[(r, c) for c in range(ncols)] for r in range(nrows)]
-        for r, row in enumerate(ws.iter_rows(min_row=1, max_row=nrows, max_col=ncols, values_only=True)):
-            for c, v in enumerate(row):
-                if isinstance(v, str):
-                    check_cell(v, f"{path} 工作表“{ws.title}” 第 {r + 1} 行 {_col_name(c)} 列")
-                cells[r][c] = _cell_text(v)
-        formulas = _uncalculated(path, ws.title, cells, formulas)
-        for rng in ws.merged_cells.ranges:
-            r0, c0 = rng.min_row - 1, rng.min_col - 1
-            for r in range(r0, min(rng.max_row, nrows)):
-                for c in range(c0, min(rng.max_col, ncols)):
-                    cells[r][c] = cells[r0][c0]
-                    origin[r][c] = (r0, c0)
-        grids.append(Grid(name=f"工作表“{ws.title}”", cells=cells, origin=origin, rows=list(range(1, nrows + 1))))
-    return grids
-
-
-def _uncalculated(path: Path, sheet: str, cells: list[list[str]], formulas: Any) -> Any:
-    """Refuse a formula with no stored result (a file written by a program, never opened in Excel): its value is
-    unknown, and reading it as blank would silently drop an entry."""
-    if not any("" in row for row in cells):
-        return formulas
-    if formulas is None:
-        from openpyxl import load_workbook
-
-        formulas = load_workbook(path, data_only=False)
-    ws = formulas[sheet]
-    for r, row in enumerate(cells):
-        for c, text in enumerate(row):
-            if text == "":
-                v = ws.cell(row=r + 1, column=c + 1).value
-                if isinstance(v, str) and v.startswith("="):
-                    raise InputFileError(f"单元格是公式“{v}”，但没有计算结果",
-                                         where=f"{path} 工作表“{sheet}” 第 {r + 1} 行 {_col_name(c)} 列",
-                                         hint="请在 Excel/WPS 中打开并保存该文件后再试，或直接填写数值")
-    return formulas
-
-
-def _cell_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day"):  # a date typed into Excel (a serial number)
-        return f"{v.year}年{v.month}月{v.day}日"
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    return clean_text(str(v))
+__all__ = ["Grid", "read_grids", "parse_forms", "import_form", "FormImport", "clean_text"]
 
 
 def read_grids(path: str | Path) -> list[Grid]:
-    """Every table of a .docx, or every sheet of a .xlsx, as a dense grid."""
-    p = Path(path)
-    check_file_size(p)
-    suffix = p.suffix.lower()
-    if suffix == ".docx":
-        return [_docx_grid(t, f"表 {k}") for k, t in enumerate(_docx_tables(p), start=1)]
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_grids(p)
-    raise InputFileError(f"不支持的文件类型“{p.suffix}”", where=str(p), hint="请使用 .docx 或 .xlsx（.doc/.xls 请先另存）")
+    """Every paragraph and table of a Word file, every visible sheet of a workbook, or a CSV file, as grids.
+
+    The file's type is decided by its content (``intake.sniff``); .doc/.wps are converted with LibreOffice first."""
+    from .intake import form_grids
+
+    return form_grids(Path(path))
 
 
 # --------------------------------------------------------------------------- rows of a form
+@lru_cache(maxsize=65536)
 def _key(text: str) -> str:
-    """Label text without spaces, line breaks and brackets' contents-insensitive spacing: '年度重点   工作计划' → '年度重点工作计划'."""
+    """Label text without spaces and line breaks, full-width forms folded: '年度重点   工作计划' → '年度重点工作计划'."""
     return re.sub(r"\s+", "", normalise_text(text or ""))
 
 
-@dataclass
+@lru_cache(maxsize=65536)
+def _bare(text: str) -> str:
+    """A column label without what it says in brackets: '年度指标值（A）' → '年度指标值', '分值(%)' → '分值'."""
+    return re.sub(r"\([^()]*\)", "", _key(text))
+
+
 class Row:
-    grid: Grid
-    r: int
+    __slots__ = ("grid", "r")
+
+    def __init__(self, grid: Grid, r: int):
+        self.grid, self.r = grid, r
 
     @property
     def cells(self) -> list[str]:
@@ -201,42 +62,34 @@ class Row:
 
     def own(self) -> list[tuple[int, str]]:
         """The cells that start in this row (not carried from above, not repeated by a horizontal merge)."""
-        out = []
-        for c, text in enumerate(self.cells):
-            o = self.grid.origin[self.r][c]
-            if o == (self.r, c) and text:
-                out.append((c, text))
-        return out
+        merged, r = self.grid.merged, self.r
+        if not merged or r not in self.grid.merged_rows:
+            return [(c, t) for c, t in enumerate(self.cells) if t]
+        return [(c, t) for c, t in enumerate(self.cells) if t and (r, c) not in merged]
 
     def where(self, c: int | None = None) -> Location:
-        return Location(sheet=self.grid.name, row=self.grid.rows[self.r],
-                        column=_col_name(c) if c is not None else None)
+        paragraph = self.grid.kind == "paragraph"
+        return Location(file=self.grid.file, sheet=None if self.grid.kind == "csv" else self.grid.name,
+                        row=None if paragraph else self.grid.row_number(self.r),
+                        column=col_name(c) if c is not None and not paragraph else None)
 
     def blank(self) -> bool:
         return not any(t.strip() for t in self.cells)
 
 
-def _col_name(c: int) -> str:
-    s, n = "", c + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
-
-
 def _find(row: Row, *labels: str) -> int | None:
     keys = {_key(x) for x in labels}
     for c, text in enumerate(row.cells):
-        if _key(text) in keys:
+        if text and (_key(text) in keys or _bare(text) in keys):
             return c
     return None
 
 
 def _right_of(row: Row, c: int) -> tuple[int, str] | None:
     """The next region to the right of column c that has text."""
-    label = row.grid.origin[row.r][c]
+    label = row.grid.origin(row.r, c)
     for k in range(c + 1, len(row.cells)):
-        if row.grid.origin[row.r][k] != label and row.cells[k].strip():
+        if row.grid.origin(row.r, k) != label and row.cells[k].strip():
             return k, row.cells[k]
     return None
 
@@ -245,21 +98,68 @@ _NUM = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def _number(text: str) -> float | None:
+    if _NUM.match(text):
+        return float(text)
     t = normalise_text(text).replace(",", "").removesuffix("万元").removesuffix("元")
     return float(t) if _NUM.match(t) else None
 
 
+_NO_NOTE = frozenset({"", "0", "无", "/", "-"})
+
+
+_MONEY = re.compile(r"^(-?\d+(?:\.\d+)?)(万元|万|元)?$")
+
+
+def _money(text: str, unit: str = "万元") -> float | None:
+    """An amount as written ("854万", "854万元", "8,540,000元", "854") in the table's unit (万元 or 元)."""
+    m = _MONEY.match(normalise_text(text or "").replace(",", ""))
+    if not m:
+        return None
+    value, written = float(m.group(1)), m.group(2)
+    if written in ("万", "万元") and unit == "元":
+        return round(value * 10_000, 6)
+    if written == "元" and unit == "万元":
+        return round(value / 10_000, 8)
+    return value
+
+
 # --------------------------------------------------------------------------- the forms
-TITLE = re.compile(r"绩效(目标|自评)(汇总)?表")
-BOILERPLATE = re.compile(r"^(附表\s*\d+(-\d+)?|填报单位[:：].*|金额(单位)?[:：]?\s*万元|单位[:：]\s*万元|（?盖章）?|"
-                         r"单位负责人签字[:：]?.*|填表人.*|联系电话.*|合\s*计)$")
-INDICATOR_HEADERS = {
-    "level1": ("一级指标",), "level2": ("二级指标",), "level3": ("三级指标",),
-    "target": ("指标值及单位", "指标值", "年度指标值", "目标值"), "comparator": ("指标性质",),
-    "unit": ("度量单位", "计量单位"), "weight": ("分值", "权重"), "standard": ("绩效标准", "评价标准"),
-    "actual": ("实际完成值", "全年实际值", "实际值"), "claimed": ("得分", "自评得分"),
-    "note": ("偏差原因分析及改进措施", "未完成原因及拟采取的改进措施", "偏差原因分析", "偏差原因"),
+# Titles by pattern: 绩效目标表, 绩效目标申报表(基础设施建设类)(2022年度), 部门（单位）整体支出绩效目标表, 项目支出绩效自评表,
+# 区域绩效自评表(转移支付), 部门整体支出绩效评价指标表, 专项资金绩效目标汇总表 …
+TITLE = re.compile(r"绩效(?:目标|自评|评价)\w{0,8}?表")
+BOILERPLATE = re.compile(r"^(附表\s*\d+(-\d+)?|附件\s*\d*|填报单位[:：]\s*[（(]?盖章[)）]?|金额(单位)?[:：]?\s*万?元|单位[:：]\s*万?元|"
+                         r"[（(]?盖章[)）]?|单位负责人(签字)?[:：]?|填表人[:：]?|联系电话[:：]?|合\s*计|填报日期[:：]?|"
+                         r"[（(]\s*\d{4}\s*年度?\s*[)）])$")
+INDICATOR_HEADERS: dict[str, tuple[str, ...]] = {
+    "level1": ("一级指标", "level1"), "level2": ("二级指标", "level2"),
+    "level3": ("三级指标", "level3", "指标名称"), "comparator": ("指标性质", "comparator"),
+    "target": ("年度指标值", "指标值及单位", "指标值", "目标值", "年度目标值", "预期指标值", "target"),
+    "unit": ("度量单位", "计量单位", "unit"), "weight": ("分值", "权重", "weight"),
+    "standard": ("绩效标准", "评价标准", "评分标准"),
+    "actual": ("实际完成值", "全年实际值", "实际值", "完成值", "实际完成情况值", "actual"),
+    "claimed": ("得分", "自评得分", "published_score", "claimed_score"),
+    "note": ("偏差原因分析及改进措施", "偏差原因分析及改进", "未完成原因及拟采取的改进措施", "偏差原因分析", "偏差原因",
+             "原因分析及改进措施", "deviation_reason", "deviation_note"),
 }
+_HEADER_WORDS = ("指标", "level")
+# labels a header line may carry inline ("项目名称：XX工程    主管部门：XX局")
+INLINE = re.compile(r"(项目名称|主管部门(?:及代码)?|实施单位|项目负责人|填报单位|部门(?:[(（]单位[)）])?名称|单位名称|金额单位|"
+                    r"金额|单位|联系电话|填表人|单位负责人(?:签字)?|填报日期|预算年度|年度)\s*[:：]")
+
+
+def _inline(text: str) -> dict[str, str]:
+    """"填报单位：（盖章）        金额：万元" → {"填报单位": "（盖章）", "金额": "万元"}."""
+    hits = list(INLINE.finditer(text))
+    out = {}
+    for k, m in enumerate(hits):
+        end = hits[k + 1].start() if k + 1 < len(hits) else len(text)
+        out[_key(m.group(1))] = text[m.end():end].strip()
+    return out
+
+
+def _year_in(text: str) -> int | None:
+    m = re.search(r"(20\d{2}|19\d{2})\s*年", text)
+    return int(m.group(1)) if m else None
 
 
 @dataclass
@@ -271,19 +171,36 @@ class FormImport:
     findings: list[Finding]
 
 
+@dataclass
+class _Block:
+    """The indicator block of a form: header row, indicators and actuals, and where it ends."""
+
+    indicators: list[Indicator]
+    actuals: list[Actual]
+    start: int  # index of the header row in the form's rows
+    end: int  # index after the block
+    has_actuals: bool
+    percent_weights: bool = False
+
+
 class _Parser:
     def __init__(self, path: Path, grids: list[Grid]):
         self.path = path
         self.rows = [Row(g, r) for g in grids for r in range(len(g.cells))]
-        self.used: set[tuple[str, int, int]] = set()  # (grid name, row, origin col) consumed
+        self.used: set[tuple[int, int, int]] = set()  # (id(grid), row, origin col) consumed
         self.findings: list[Finding] = []
         self.claimed_total: float | None = None
+        self.last_block: _Block | None = None
 
     # bookkeeping -----------------------------------------------------------------------------------------
     def take(self, row: Row, c: int) -> str:
-        o = row.grid.origin[row.r][c]
-        self.used.add((row.grid.name, o[0], o[1]))
+        o = row.grid.origin(row.r, c)
+        self.used.add((id(row.grid), o[0], o[1]))
         return row.grid.cells[o[0]][o[1]]
+
+    def taken(self, row: Row, c: int) -> bool:
+        o = row.grid.origin(row.r, c)
+        return (id(row.grid), o[0], o[1]) in self.used
 
     def take_row(self, row: Row) -> None:
         for c, _ in row.own():
@@ -303,6 +220,8 @@ class _Parser:
         for row in rows[rows.index(head) + 1:]:
             if row.blank():
                 continue
+            if row.grid is not head.grid:
+                return
             if row.cells[label] and _key(row.cells[label]) != _key(head.cells[label]):
                 return
             yield row
@@ -312,35 +231,52 @@ class _Parser:
         self.findings.append(Finding(code=Code.FORM_UNPLACED, severity=severity, location=loc, message=message))
 
     # splitting into forms --------------------------------------------------------------------------------
-    def forms(self) -> list[tuple[str, str | None, list[Row]]]:
-        starts = []
+    def forms(self) -> list[tuple[str | None, str | None, list[Row]]]:
+        """(title, 附表N, rows) of each form; a titled form's rows run to the next title. No title but an indicator
+        header (a flat 自评表, a CSV): the whole file is one form."""
+        starts: list[tuple[int, int, str]] = []
         for k, row in enumerate(self.rows):
+            joined = "".join(row.cells)
+            if "绩效" not in joined or "表" not in joined:
+                continue
             for c, text in row.own():
-                if TITLE.search(_key(text)) and len(_key(text)) < 60:
-                    starts.append((k, c, text))
+                key = _key(text)
+                if len(key) < 60 and TITLE.search(key) and not _inline(text):
+                    if starts and k - starts[-1][0] <= 3 and self._only_boilerplate(starts[-1][0] + 1, k):
+                        self.take(row, c)  # the title again (a paragraph above the table and the table's first row)
+                    else:
+                        starts.append((k, c, text))
                     break
+        if not starts:
+            return [(None, None, self.rows)] if self.rows else []
         out = []
         for n, (k, c, title) in enumerate(starts):
             end = starts[n + 1][0] if n + 1 < len(starts) else len(self.rows)
             self.take(self.rows[k], c)
-            # a "附表N" line just above the title names the form
-            form = None
-            for row in reversed(self.rows[max(0, k - 3):k]):
-                hit = next((t for _, t in row.own() if re.fullmatch(r"附表\s*\d+(-\d+)?", _key(t))), None)
+            form = None  # a "附表N" line just above the title names the form
+            for j in range(k - 1, max(-1, k - 4), -1):
+                hit = next(((c2, t) for c2, t in self.rows[j].own() if re.fullmatch(r"附表\s*\d+(-\d+)?", _key(t))), None)
                 if hit:
-                    form = _key(hit)
+                    form = _key(hit[1])
+                    self.take(self.rows[j], hit[0])
                     break
-            out.append((_key(title), form, self.rows[k + 1:end]))
+            out.append((_name(title), form, self.rows[k + 1:end]))
         return out
+
+    def _only_boilerplate(self, a: int, b: int) -> bool:
+        """Rows a..b hold nothing but boilerplate (填报单位, 金额单位, the year …)."""
+        return all(all(BOILERPLATE.match(_key(t)) for _, t in self.rows[j].own()) for j in range(a, b))
 
     # common fields ---------------------------------------------------------------------------------------
     def contacts(self, rows: list[Row]) -> Contacts | None:
         head = filler = phone = None
         for row in rows:
             for c, text in row.own():
+                if not ("填表人" in text or "联系电话" in text or "负责人" in text):
+                    continue
                 t = normalise_text(text)
                 hit = False
-                if m := re.search(r"填表人[:：]\s*([^\s:：]+?)(?=\s|联系|$)", t):
+                if m := re.search(r"填表人[:：]\s*([^\s:：]+?)(?=\s|联系|单位负责人|$)", t):
                     filler, hit = m.group(1), True
                 if m := re.search(r"联系电话[:：]\s*([\d\-()（）]+)", t):
                     phone, hit = m.group(1), True
@@ -354,7 +290,8 @@ class _Parser:
         return None
 
     def label_value(self, rows: list[Row], *labels: str) -> tuple[Row, int, str] | None:
-        """The text right of the first of ``labels`` found (labels in order of preference)."""
+        """The text right of the first of ``labels`` found (labels in order of preference), or written after the
+        label in its own cell or paragraph ("项目名称：XX工程")."""
         for label in labels:
             for row in rows:
                 c = _find(row, label)
@@ -366,11 +303,152 @@ class _Parser:
                     self.take(row, right[0])
                     return row, right[0], right[1].strip()
                 return row, c, ""
+        for label in labels:
+            key = _key(label)
+            for row in rows:
+                for c, text in row.own():
+                    if label[:2] in text and (value := _inline(text).get(key)):
+                        self.take(row, c)
+                        return row, c, value
         return None
 
-    def indicators(self, rows: list[Row]) -> tuple[list[Indicator], list[Actual], int] | None:
+    def header(self, rows: list[Row]) -> dict[str, Any]:
+        """What the header block of any form holds: names, the amount unit, the period, the goals."""
+        out: dict[str, Any] = {}
+        if (hit := self.label_value(rows, "项目名称")) and hit[2]:
+            out["project"] = _name(hit[2])
+        if (hit := self.label_value(rows, "主管部门", "主管部门及代码", "主管单位")) and hit[2]:
+            out["supervisor"] = _name(hit[2])
+        if (hit := self.label_value(rows, "实施单位", "部门名称", "单位名称", "部门（单位）名称", "预算单位")) and hit[2]:
+            out["unit_name"] = _name(hit[2])
+        if (hit := self.label_value(rows, "填报单位")) and hit[2] and "盖章" not in hit[2]:
+            out.setdefault("unit_name", _name(hit[2]))
+        if (hit := self.label_value(rows, "项目负责人")) and hit[2]:
+            out["project_lead"] = _name(hit[2])
+            phone = _find(hit[0], "联系电话")
+            if phone is not None and (right := _right_of(hit[0], phone)):
+                self.take(hit[0], phone)
+                out["project_lead_phone"] = _name(self.take(hit[0], right[0]))
+        if (hit := self.label_value(rows, "项目实施期", "项目期", "实施期", "项目周期")) and hit[2]:
+            out["period"] = hit[2]
+        out.update(self.amount_unit(rows))
+        out.update(self.goals(rows))
+        return out
+
+    def amount_unit(self, rows: list[Row]) -> dict[str, Any]:
+        """金额单位：万元 / 单位：元, or a label such as 项目资金（万元）."""
+        for row in rows:
+            for c, text in row.own():
+                if "元" not in text:
+                    continue
+                fields = _inline(text)
+                for label in ("金额单位", "金额", "单位"):
+                    if (v := _key(fields.get(label, ""))) in ("万元", "元"):
+                        self.take(row, c)
+                        return {"amount_unit": v}
+                if m := re.search(r"[(（](万元|元)[)）]", text):
+                    return {"amount_unit": m.group(1)}
+        return {}
+
+    GOALS = {"annual_goal": ("年度总体目标", "年度目标", "年度绩效目标", "年度总目标"),
+             "long_term_goal": ("实施期目标", "实施期绩效目标", "实施期总体目标", "中期目标", "长期目标", "总体目标")}
+
+    def goals(self, rows: list[Row]) -> dict[str, Any]:
+        """年度总体目标 / 实施期目标: a label with its text to the right, or labels heading columns above their texts."""
+        out: dict[str, Any] = {}
+        names = {_key(n): field for field, labels in self.GOALS.items() for n in labels}
+        for k, row in enumerate(rows):
+            if "目标" not in "".join(row.cells):
+                continue
+            found = [(c, names[_bare(t)]) for c, t in row.own() if _bare(t) in names]
+            if not found:
+                continue
+            below = rows[k + 1] if k + 1 < len(rows) and rows[k + 1].grid is row.grid else None
+            heads = len(found) > 1 or (below is not None and _find(below, *self.GOALS["annual_goal"]) is None
+                                       and not _right_of(row, found[0][0]))
+            for c, field in found:
+                if heads:
+                    self.take(row, c)
+                    if field not in out and below is not None and below.cells[c].strip() and \
+                            below.grid.origin(below.r, c) == (below.r, c) and not self.taken(below, c):
+                        out[field] = self.take(below, c).strip()
+                elif field not in out and (right := _right_of(row, c)) and _bare(right[1]) not in names \
+                        and not _find(row, "预期目标"):
+                    self.take(row, c)
+                    out[field] = self.take(row, right[0]).strip()
+        return out
+
+    def year_of(self, rows: list[Row]) -> int | None:
+        """The year printed near the title: "（2022年度）", "预算年度：2022"."""
+        for row in rows[:8]:
+            for c, text in row.own():
+                key = _key(text)
+                if m := re.fullmatch(r"\(?(\d{4})年度?\)?", key):
+                    self.take(row, c)
+                    return int(m.group(1))
+                if (v := _inline(text).get("预算年度") or _inline(text).get("年度")) and (y := _year_in(v + "年")):
+                    self.take(row, c)
+                    return y
+        return None
+
+    def footnotes(self, rows: list[Row]) -> list[str]:
+        """注：… / 说明：… / 备注：… lines (the form's notes on how to fill it in): kept with the table."""
+        out = []
+        for row in rows:
+            for c, text in row.own():
+                if re.match(r"^\s*(注|说明|备注|填表说明)\s*\d*\s*[:：.、]", text) and not self.taken(row, c):
+                    self.take(row, c)
+                    out.append(text.strip())
+        return out
+
+    def funds(self, rows: list[Row], unit: str) -> dict[str, Any]:
+        """资金情况 / 项目资金 of a project form: 年度资金总额 with 其中：财政拨款 / 其他资金 …, amounts "854万" or
+        "854万元", as label-value cells, "年度资金总额：854万元" inline, or labels heading a row of amounts."""
+        starts = [k for k, row in enumerate(rows) if any(
+            re.match(r"^(资金情况|项目资金|资金来源|年度资金总额|资金总额|项目总投资|项目金额|年度预算)", _key(t)) for _, t in row.own())]
+        if not starts:
+            return {}
+        k0 = starts[0]
+        if _find(rows[k0], "全年预算数") is not None:
+            return {}  # the budget block of a 自评表
+        total, parts = None, {}
+        for row in rows[k0:k0 + 6]:
+            own = [(c, t) for c, t in row.own() if not self.taken(row, c)]
+            if any(_find(row, *labels) is not None for labels in self.GOALS.values()) or _find(row, "绩效指标", "年度绩效指标"):
+                break
+            pairs: list[tuple[int, str, int | None, float]] = []
+            for (c1, t1), nxt in zip(own, own[1:] + [(None, "")]):
+                label = re.sub(r"^其中[:：]", "", _key(t1))
+                inline = re.match(r"^(.*?)[:：]\s*([\d.,]+(?:万元|万|元)?)$", label)
+                if inline and (v := _money(inline.group(2), unit)) is not None:
+                    pairs.append((c1, inline.group(1), None, v))
+                elif _money(t1, unit) is None and nxt[0] is not None and (v := _money(nxt[1], unit)) is not None:
+                    pairs.append((c1, re.sub(r"\(.*?\)$", "", label), nxt[0], v))
+            for c1, label, c2, value in pairs:
+                if re.match(r"^(资金情况|项目资金|资金来源)", label) and not re.search(r"总额|合计", label):
+                    label = "年度资金总额"
+                self.take(row, c1)
+                if c2 is not None:
+                    self.take(row, c2)
+                if re.search(r"(年度)?资金总额|合计|总投资|项目金额|年度预算", label) and total is None:
+                    total = value
+                else:
+                    parts[label] = value
+            for c, t in own:  # the block's label (资金情况（万元）) itself
+                if re.match(r"^(资金情况|项目资金|资金来源)", _key(t)) and _money(t, unit) is None:
+                    self.take(row, c)
+        if total is None and parts:
+            total = round(sum(parts.values()), 6)
+        if total is None:
+            return {}
+        return {"budget": BudgetPlan(total=total, by_source=parts), "amount": total}
+
+    def indicators(self, rows: list[Row]) -> _Block | None:
         """The 年度绩效指标 block: a header row naming the columns, then one row per 三级指标."""
         for k, row in enumerate(rows):
+            joined = "".join(row.cells)
+            if not any(w in joined for w in _HEADER_WORDS):
+                continue
             cols: dict[str, int] = {}
             for key, names in INDICATOR_HEADERS.items():
                 c = _find(row, *names)
@@ -386,78 +464,176 @@ class _Parser:
         if label_col >= 0:
             self.take(row, label_col)
         label = row.cells[label_col] if label_col >= 0 else ""
-        indicators, actuals = [], []
+        wanted = set(cols.values()) | {label_col}
+        pending: list[dict[str, Any]] = []
+        actuals: list[Actual] = []
+        weights: list[tuple[Row, str]] = []
         last1 = last2 = ""
         end = k + 1
+        self_eval = "actual" in cols or "claimed" in cols
+        grid = row.grid
         for row in rows[k + 1:]:
-            if row.blank():
+            own = row.own()
+            if not own:
                 end += 1
                 continue
-            if any(re.match(r"^(总分|合计)", _key(t)) for _, t in row.own()):
-                numbers = [_number(t) for c, t in row.own() if _number(t) is not None]
+            first_text = _key(own[0][1])
+            if first_text.startswith(("总分", "合计", "总计")):
+                numbers = [_number(t) for c, t in own if _number(t) is not None]
                 self.claimed_total = numbers[-1] if len(numbers) >= 2 else None  # 总分 | 100 | 96 | 优
                 self.take_row(row)
                 end += 1
                 break
+            if row.grid is not grid or re.match(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)", first_text):
+                break
             first = row.cells[label_col] if label_col >= 0 else ""
             if label_col >= 0 and first and first != label:
                 break  # the next section of the form (支出明细…, 单位负责人签字…)
-            cell = lambda key: row.cells[cols[key]].strip() if key in cols else ""  # noqa: E731
+            cells = row.cells
+            n = len(cells)
+            values = {key: cells[c].strip() if c < n else "" for key, c in cols.items()}
+            cell = lambda key: values.get(key, "")  # noqa: E731
             l1, l2, l3 = _name(cell("level1")) or last1, _name(cell("level2")) or last2, _name(cell("level3"))
             end += 1
             if not l3:
-                if any(t for _, t in row.own()):
-                    self.note(row, None, f"绩效指标行缺少三级指标，未导入：{' | '.join(t for _, t in row.own())}")
+                if any(t for _, t in own):
+                    self.note(row, None, f"绩效指标行缺少三级指标，未导入：{' | '.join(t for _, t in own)}")
                 continue
             last1, last2 = l1, l2
-            for key in cols:
-                self.take(row, cols[key])
-            weight = _number(cell("weight")) if cell("weight") else None
-            if cell("weight") and weight is None:
-                self.note(row, cols["weight"], f"分值“{cell('weight')}”不是数字，未导入该分值")
-            target = cell("comparator") + cell("target")
-            indicators.append(Indicator(level1=l1, level2=l2, level3=l3, target=target, unit=cell("unit") or None,
-                                        weight=weight, standard=cell("standard") or None,
-                                        row=row.grid.rows[row.r]))
-            if "actual" in cols or "claimed" in cols:
-                claimed = _number(cell("claimed")) if cell("claimed") else None
+            for c, text in own:
+                if c not in wanted and not BOILERPLATE.match(_key(text)):
+                    self.note(row, c, f"未能识别该内容所属的栏目，未导入：“{_short(text)}”")
+            at = row.grid.row_number(row.r)
+            weight_text = cell("weight")
+            if weight_text:
+                weights.append((row, weight_text, l3))
+            ident = f"r{at}" if self_eval else None
+            pending.append(dict(id=ident, level1=l1, level2=l2, level3=l3, target=cell("comparator") + cell("target"),
+                                unit=cell("unit") or None, standard=cell("standard") or None, row=at))
+            if self_eval:
                 note = cell("note")
-                actuals.append(Actual(indicator=l3, level2=l2, actual=cell("actual") or None,
-                                      deviation_note=None if normalise_text(note) in ("", "0", "无", "/") else note,
-                                      claimed_score=claimed))
-        return indicators, actuals, end
+                actuals.append(Actual(indicator=l3, level2=l2, id=ident, actual=cell("actual") or None,
+                                      deviation_note=None if note in _NO_NOTE or normalise_text(note) in _NO_NOTE else note,
+                                      claimed_score=self.points(row, cols.get("claimed"), cell("claimed"), "得分", l3)))
+        by_row, percent = self.weights(weights, cols.get("weight"))
+        indicators = [Indicator(**fields, weight=by_row.get(fields["row"])) for fields in pending]
+        return _Block(indicators, actuals, k, end, self_eval, percent)
+
+    def points(self, row: Row, c: int | None, text: str, column: str, indicator: str, percent: bool = False
+               ) -> float | None:
+        """A 分值 or 得分 cell: blank, or a finite number on the 100-point scale; an Excel error value, a word or a
+        number out of range is an error finding naming the row and indicator (a 自评表 with one is not scored)."""
+        if not text:
+            return None
+        if _NUM.match(text):
+            value = float(text)
+        else:
+            t = normalise_text(text).rstrip("分")
+            if t in ("/", "-", "—", "无", ""):
+                return None
+            if err := excel_error(text):
+                self.point_error(row, indicator, f"“{column}”是 Excel 的错误值“{err}”（公式出错）")
+                return None
+            value = _number(t.rstrip("%") if percent else t)
+            if value is None:
+                self.point_error(row, indicator, f"“{column}”应为数字，实际为“{_short(text)}”")
+                return None
+        if not (math.isfinite(value) and 0 <= value <= MAX_POINTS):
+            self.point_error(row, indicator, f"“{column}”应为 0–100 之间的数字，实际为“{_short(text)}”")
+            return None
+        return value
+
+    def point_error(self, row: Row, indicator: str, message: str) -> None:
+        loc = row.where().model_copy(update={"file": str(self.path), "indicator": indicator})
+        self.findings.append(Finding(code=Code.FORM_UNPLACED, severity=Severity.ERROR, location=loc, message=message))
+
+    def weights(self, weights: list[tuple[Row, str, str]], col: int | None) -> tuple[dict[int, float], bool]:
+        """分值 by source row: numbers, or printed as percentages ("20%", 100% in all: Sichuan's 区域绩效自评表) — read as
+        points on the 100-point scale — or percent-formatted Excel cells (0.2 = 20%)."""
+        shown = [normalise_text(t) for _, t, _ in weights]
+        shown = [t for t in shown if t not in ("/", "-", "—", "无")]
+        percent = bool(shown) and all(t.endswith("%") for t in shown)
+        by_row: dict[int, float] = {}
+        for row, text, indicator in weights:
+            value = self.points(row, col, text, "分值", indicator, percent)
+            if value is not None:
+                by_row[row.grid.row_number(row.r)] = value
+        values = list(by_row.values())
+        fractions = bool(values) and not percent and all(0 <= v <= 1 for v in values) and 0.5 <= sum(values) <= 1.0001 \
+            and any(not float(v).is_integer() for v in values)
+        if fractions:
+            by_row = {r: round(v * 100, 6) for r, v in by_row.items()}
+        if percent or fractions:
+            row = weights[0][0]
+            self.findings.append(Finding(code=Code.FORM_UNPLACED, severity=Severity.INFO, location=row.where(col).model_copy(
+                update={"file": str(self.path)}), message="分值按百分比填写，已按百分制折算为分值（20% → 20 分）"))
+        return by_row, percent or fractions
 
     # one form --------------------------------------------------------------------------------------------
-    def parse(self, title: str, rows: list[Row], unit_hint: str | None, index: int) -> tuple[TargetTable, TableActuals | None]:
-        year_m = re.search(r"(\d{4})年", title)
-        year = int(year_m.group(1)) if year_m else 0
-        if "自评表" in title:
-            return self.parse_self_evaluation(title, rows, unit_hint, year, index)
-        kind = TableKind.DEPARTMENT if "部门整体" in title else (
-            TableKind.SPECIAL_FUND if "汇总表" in title else TableKind.PROJECT)
+    def parse(self, title: str | None, rows: list[Row], index: int) -> tuple[TargetTable, TableActuals | None]:
+        self.claimed_total = None
+        self.last_block = block = self.indicators(rows)
+        around = rows[:block.start] + rows[block.end:] if block else rows
+        year = (_year_in(title) if title else None) or self.year_of(around) or 0
+        evaluation = ("自评" in title or "评价" in title) if title else bool(block and block.has_actuals)
+        text = title or ""
+        kind = TableKind.DEPARTMENT if re.search(r"部门.{0,4}整体|单位整体|整体支出", text) else (
+            TableKind.SPECIAL_FUND if "汇总表" in text and not evaluation else TableKind.PROJECT)
         fields: dict[str, Any] = {"kind": kind, "year": year}
-        if (hit := self.label_value(rows, "部门名称", "单位名称")):
-            fields["unit_name"] = _name(hit[2])
-        if kind == TableKind.DEPARTMENT:
-            fields.update(self.department_block(rows))
-        elif kind == TableKind.SPECIAL_FUND:
-            fields.update(self.fund_summary(rows))
-        else:
-            fields.update(self.project_block(rows))
-        found = self.indicators(rows)
-        if found:
-            fields["indicators"] = found[0]
-        notes = self.cost_notes(rows)
+        if kind == TableKind.SPECIAL_FUND:
+            if (hit := self.label_value(around, "部门名称", "单位名称")):
+                fields["unit_name"] = _name(hit[2])
+            fields.update(self.fund_summary(around))
+        elif kind == TableKind.DEPARTMENT and not evaluation:
+            if (hit := self.label_value(around, "部门名称", "单位名称", "部门（单位）名称")):
+                fields["unit_name"] = _name(hit[2])
+            fields.update(self.department_block(around))
+        elif not evaluation:
+            fields.update(self.project_block(around))
+        head = self.header(around)
+        for key, value in head.items():
+            fields.setdefault(key, value)
+        budget = None
+        achieved = None
+        if evaluation:
+            budget = self.self_evaluation_budget(around)
+            goal, achieved = self.goal_pair(around)
+            if goal:
+                fields["annual_goal"] = goal
+            if budget and budget.budget is not None:
+                fields["amount"] = budget.budget
+        elif "budget" not in fields:
+            fields.update(self.funds(around, fields.get("amount_unit", "万元")))
+        if block:
+            fields["indicators"] = block.indicators
+        notes = self.cost_notes(around) if not evaluation else []
         if notes:
             fields["cost_notes"] = notes
-        contacts = self.contacts(rows)
-        name = fields.pop("direction_name", None)
-        fields["title"] = title + (f"（{name}）" if name else "")
-        fields.setdefault("unit_name", unit_hint or "")
-        fields["id"] = _table_id(kind, year, index)
-        if contacts:
+        if contacts := self.contacts(around):
             fields["contacts"] = contacts
-        return TargetTable(**fields), None
+        if foot := self.footnotes(around):
+            fields["footnotes"] = foot
+        direction = fields.pop("direction_name", None)
+        printed = title or ""
+        if fields.get("project"):
+            fields["title"] = fields["project"]
+            if printed:
+                fields["form_title"] = printed
+        elif direction:
+            fields["title"] = printed + f"（{direction}）"  # a 专项资金支出方向 form: the direction names the table
+        elif printed:
+            fields["title"] = printed
+        else:
+            fields["title"] = self.path.stem
+        if title is None and not evaluation:
+            fields.setdefault("form_title", None)
+        fields.setdefault("unit_name", "")
+        fields["id"] = _table_id(kind, year, index)
+        table = TargetTable(**fields)
+        if not evaluation:
+            return table, None
+        return table, TableActuals(table=table.id, budget=budget, achieved_goal=achieved or None,
+                                   claimed_total=self.claimed_total, indicators=block.actuals if block else [])
 
     def department_block(self, rows: list[Row]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -475,14 +651,16 @@ class _Parser:
             start = rows.index(budget_row) + 1
             split_col = None
             for row in rows[start:]:
+                if row.grid is not budget_row.grid:
+                    break
                 if (k := _find(row, "按支出性质分")) is not None:
-                    split_col = row.grid.origin[row.r][k][1]
+                    split_col = row.grid.origin(row.r, k)[1]
                     self.take(row, k)
                     if (j := _find(row, "按收入性质分")) is not None:
                         self.take(row, j)
                     continue
                 own = row.own()
-                label_cells = [(c, t) for c, t in own if row.grid.origin[row.r][c][0] == row.r]
+                label_cells = [(c, t) for c, t in own if row.grid.origin(row.r, c)[0] == row.r]
                 pairs = []
                 for (c1, t1), nxt in zip(label_cells, label_cells[1:] + [(None, None)]):
                     if _number(t1) is None and nxt[1] is not None and _number(nxt[1]) is not None:
@@ -527,6 +705,8 @@ class _Parser:
                                    ("long_term_goal", ("实施期绩效目标",)), ("annual_goal", ("年度绩效目标",))))
         items, total = [], None
         for row in rows[rows.index(head) + 1:]:
+            if row.grid is not head.grid:
+                break
             if row.blank():
                 continue
             vals = {k: row.cells[c].strip() if c is not None else "" for k, c in cols.items()}
@@ -548,8 +728,9 @@ class _Parser:
         return out
 
     def project_block(self, rows: list[Row]) -> dict[str, Any]:
+        """A 专项资金支出方向 form's own fields: the direction, its 所属专项 and the amounts."""
         out: dict[str, Any] = {}
-        if (hit := self.label_value(rows, "支出方向（子项）", "支出方向", "项目名称")):
+        if (hit := self.label_value(rows, "支出方向（子项）", "支出方向")):
             out["direction_name"] = _name(hit[2])
         for row in rows:
             c = _find(row, "所属专项")
@@ -562,8 +743,8 @@ class _Parser:
                     if right:
                         out["fund"] = _name(self.take(row, right[0]))
                 break
-        if (hit := self.label_value(rows, "项目金额", "项目资金", "金额")):
-            out["amount"] = _number(hit[2])
+        if (hit := self.label_value(rows, "项目金额", "金额")) and (amount := _number(hit[2])) is not None:
+            out["amount"] = amount
             # the same row repeats the amount under 所属专项 › 金额
             row = hit[0]
             c = _find(row, "金额")
@@ -572,16 +753,6 @@ class _Parser:
                 right = _right_of(row, c)
                 if right:
                     self.take(row, right[0])
-        if (hit := self.label_value(rows, "主管部门")) and hit[2]:
-            out["supervisor"] = _name(hit[2])
-        if (hit := self.label_value(rows, "实施单位")) and hit[2]:
-            out["unit_name"] = _name(hit[2])
-        if (hit := self.label_value(rows, "项目实施期", "实施期")):
-            out["period"] = hit[2]
-        if (hit := self.label_value(rows, "实施期绩效目标")):
-            out["long_term_goal"] = hit[2]
-        if (hit := self.label_value(rows, "年度绩效目标", "年度总体目标")):
-            out["annual_goal"] = hit[2]
         return out
 
     def cost_notes(self, rows: list[Row]) -> list[CostNote]:
@@ -608,52 +779,25 @@ class _Parser:
                                   basis=vals["basis"] or None))
         return notes
 
-    def parse_self_evaluation(self, title: str, rows: list[Row], unit_hint: str | None, year: int, index: int
-                              ) -> tuple[TargetTable, TableActuals]:
-        """A filled-in 自评表: targets, actuals, claimed 得分 and the budget block in one table."""
-        kind = TableKind.DEPARTMENT if "部门整体" in title else TableKind.PROJECT
-        fields: dict[str, Any] = {"kind": kind, "year": year}
-        self.claimed_total = None
-        name = self.label_value(rows, "项目名称", "部门名称")
-        unit = self.label_value(rows, "实施单位", "单位名称")
-        supervisor = self.label_value(rows, "主管部门")
-        if supervisor and supervisor[2]:
-            fields["supervisor"] = _name(supervisor[2])
-        fields["unit_name"] = _name(unit[2]) if unit and unit[2] else (unit_hint or "")
-        fields["title"] = (name[2] if name else None) or title
-        budget = self.self_evaluation_budget(rows)
-        goal = self.goal_pair(rows)
-        if goal[0]:
-            fields["annual_goal"] = goal[0]
-        found = self.indicators(rows)
-        if found:
-            fields["indicators"] = found[0]
-        contacts = self.contacts(rows)
-        if contacts:
-            fields["contacts"] = contacts
-        fields["id"] = _table_id(kind, year, index)
-        if budget and budget.budget is not None:
-            fields["amount"] = budget.budget
-        table = TargetTable(**fields)
-        actuals = TableActuals(table=table.id, budget=budget, achieved_goal=goal[1] or None,
-                               claimed_total=self.claimed_total, indicators=found[1] if found else [])
-        return table, actuals
-
     def self_evaluation_budget(self, rows: list[Row]) -> BudgetExecution | None:
         head = next((r for r in rows if _find(r, "全年预算数") is not None and _find(r, "全年执行数") is not None), None)
         if head is None:
             return None
         cols = self.columns(head, (("initial", ("年初预算数",)), ("budget", ("全年预算数",)), ("spent", ("全年执行数",))))
-        for extra in ("分值", "执行率", "得分", "项目资金（万元）", "项目资金", "预算资金（万元）"):
+        claims = self.columns(head, (("weight", ("分值",)), ("rate", ("执行率", "预算执行率")), ("score", ("得分",))))
+        for extra in ("项目资金（万元）", "项目资金", "预算资金（万元）", "资金情况"):
             if (c := _find(head, extra)) is not None:
                 self.take(head, c)
+        claimed: dict[str, float | None] = {}
         total: BudgetLine | None = None
         by_source: dict[str, BudgetLine] = {}
-        block = head.grid.origin[head.r][0]  # the merged "项目资金（万元）" label, when the form has one
+        block = head.grid.origin(head.r, 0)  # the merged "项目资金（万元）" label, when the form has one
         first_value = min(c for c in cols.values() if c is not None)
         for row in rows[rows.index(head) + 1:]:
-            if head.grid.cells[block[0]][block[1]] and row.grid is head.grid and row.grid.origin[row.r][0] != block:
+            if row.grid is not head.grid:
                 break
+            if head.grid.cells[block[0]][block[1]] and row.grid.origin(row.r, 0) != block and row.cells[0].strip():
+                break  # past the merged 项目资金 label (in a CSV, the label's column is blank below it)
             own = [(c, t) for c, t in row.own() if c < first_value]
             label = next((t for c, t in own if _number(t) is None), None)
             if label is None or re.match(r"^(年度总体目标|年度绩效目标|绩效指标|预期目标)", _key(label)):
@@ -665,6 +809,7 @@ class _Parser:
             key = re.sub(r"^其中[:：]", "", _key(label))
             if "资金总额" in key or "合计" in key:
                 total = line
+                claimed = {k: self.budget_claim(row.cells[c], k) if c is not None else None for k, c in claims.items()}
             elif any(v is not None for v in values.values()):
                 by_source[key] = line
         if total is None and not by_source:
@@ -677,7 +822,20 @@ class _Parser:
                 self.findings.append(Finding(
                     code=Code.FORM_UNPLACED, severity=Severity.INFO, location=Location(file=str(self.path)),
                     message="年度资金总额行为空或为 0，已按其下各资金来源行合计"))
-        return BudgetExecution(initial=total.initial, budget=total.budget, spent=total.spent, by_source=by_source)
+        return BudgetExecution(initial=total.initial, budget=total.budget, spent=total.spent, by_source=by_source,
+                               weight=claimed.get("weight"), claimed_rate=claimed.get("rate"),
+                               claimed_score=claimed.get("score"))
+
+    @staticmethod
+    def budget_claim(text: str, what: str) -> float | None:
+        """The budget line's 分值 / 执行率 / 得分 as the unit printed them (执行率 "100%", "1" or "99.97" → a fraction)."""
+        t = normalise_text(text or "")
+        value = _number(t.rstrip("%分"))
+        if value is None:
+            return None
+        if what == "rate" and (t.endswith("%") or value > 1.5):
+            return round(value / 100, 8)
+        return value
 
     def goal_pair(self, rows: list[Row]) -> tuple[str | None, str | None]:
         head = next((r for r in rows if _find(r, "预期目标") is not None), None)
@@ -698,13 +856,21 @@ class _Parser:
         return goal, done
 
     # leftovers -------------------------------------------------------------------------------------------
-    def report_unplaced(self, form_rows: list[Row]) -> None:
-        for row in form_rows:
+    def report_unplaced(self, form_rows: list[Row], skip: tuple[int, int] | None = None) -> None:
+        for k, row in enumerate(form_rows):
+            if skip and skip[0] <= k < skip[1]:
+                continue  # the indicator block reports its own leftovers
             for c, text in row.own():
-                o = row.grid.origin[row.r][c]
-                if (row.grid.name, o[0], o[1]) in self.used or BOILERPLATE.match(_key(text)) or BOILERPLATE.match(text.strip()):
+                if self.taken(row, c) or BOILERPLATE.match(_key(text)) or BOILERPLATE.match(text.strip()):
                     continue
                 self.note(row, c, f"未能识别该内容所属的栏目，未导入：“{_short(text)}”")
+
+
+def _name(text: str) -> str:
+    """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
+    if not text or (text.isprintable() and " " not in text and "\u3000" not in text and "\xa0" not in text):
+        return text or ""
+    return re.sub(r"\s+", "", text)
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -722,44 +888,47 @@ def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = Non
     p = Path(path)
     parser = _Parser(p, grids)
     forms = parser.forms()
-    if not forms:
-        raise InputFileError("文件中找不到绩效目标表或绩效自评表（标题应含“绩效目标表”或“绩效自评表”）", where=str(p),
-                             hint="请确认文件是官方的绩效目标表/自评表格式")
-    # the department's name, if any form states it, names the forms that do not (附表2, 附表3)
-    hint = unit_name
-    if hint is None:
-        for _, _, rows in forms:
-            for row in rows:
-                c = _find(row, "部门名称", "单位名称", "实施单位")
-                if c is not None and (right := _right_of(row, c)):
-                    hint = _name(right[1])
-                    break
-            if hint:
-                break
     tables: list[TargetTable] = []
     actual_tables: list[TableActuals] = []
     for index, (title, form, rows) in enumerate(forms, start=1):
-        table, acts = parser.parse(title, rows, hint, index)
+        table, acts = parser.parse(title, rows, index)
+        if title is None and parser.last_block is None:
+            forms = []
+            break
         if form:
             table = table.model_copy(update={"form": form})
+        tables.append(table)
+        if acts is not None:
+            actual_tables.append(acts)
+        block = parser.last_block
+        parser.report_unplaced(rows, (block.start, block.end) if block else None)
+    if not forms:
+        raise InputFileError("文件中找不到绩效目标表或绩效自评表（标题应含“绩效目标表”“绩效目标申报表”或“绩效自评表”，"
+                             "或有“一级指标、二级指标、三级指标、指标值”表头）", where=str(p),
+                             hint="请确认文件是官方的绩效目标表/自评表格式")
+    # the department's name, if any form states it, names the forms that do not (附表2, 附表3)
+    hint = unit_name or next((t.unit_name for t in tables if t.unit_name), "")
+    for k, table in enumerate(tables):
+        if not table.unit_name:
+            tables[k] = table = table.model_copy(update={"unit_name": hint})
         if not table.unit_name:
             parser.findings.append(Finding(code=Code.FORM_UNPLACED, severity=Severity.WARNING,
                                            location=Location(file=str(p), table=table.id),
                                            message="表中没有部门（单位）名称，请用 --unit 指定"))
-        tables.append(table)
-        if acts is not None:
-            actual_tables.append(acts)
-        parser.report_unplaced(rows)
+    sheets = list(dict.fromkeys(rows[0].grid.name for _, _, rows in forms if rows and rows[0].grid.kind == "sheet"))
+    if sheets:
+        notice(f"{p.name}：读取的是{'、'.join(sheets)}")
     year = next((t.year for t in tables if t.year), 0)
-    unit = hint or next((t.unit_name for t in tables if t.unit_name), "")
-    targets = TargetSet(unit_name=unit, year=year, source=p.name, tables=tables)
-    actuals = ActualSet(unit_name=unit, year=year, tables=actual_tables) if actual_tables else None
+    targets = TargetSet(unit_name=hint, year=year, source=p.name, tables=tables)
+    actuals = ActualSet(unit_name=hint, year=year, tables=actual_tables) if actual_tables else None
     return FormImport(targets=targets, actuals=actuals, findings=parser.findings)
 
 
 def import_form(path: str | Path, unit_name: str | None = None) -> FormImport:
-    """Read a .docx/.xlsx file holding one or more official forms."""
+    """Read a Word/Excel/CSV file holding one or more official forms (any format ``intake`` accepts)."""
     from .load import values_in_range  # a year, 分值 or amount out of range: the file's one-line error
 
-    with values_in_range(str(path)):
-        return parse_forms(path, read_grids(path), unit_name)
+    p = Path(path)
+    check_file_size(p)
+    with values_in_range(str(p)):
+        return parse_forms(p, read_grids(p), unit_name)

@@ -18,11 +18,10 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import EvaluatorError, InputFileError, check_cell, check_file_size, check_sheet_size, limit, quote
-from .model import MAX_POINTS, ActualSet, Actual, BudgetExecution, Indicator, TableActuals, TargetSet, TargetTable, TableKind
-from .parse import excel_error, normalise_text
+from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, quote
+from .model import ActualSet, TargetSet
 
-__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range", "FLAT_COLUMNS"]
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range"]
 
 
 def inputs_hash(*paths: str | Path) -> str:
@@ -39,10 +38,10 @@ def _read_mapping(path: Path) -> dict:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputFileError("文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8") from e
-    data = parse_data(text, str(path), as_json=path.suffix.lower() == ".json")
+    data = parse_data(clean_lines(text, str(path)), str(path), as_json=path.suffix.lower() == ".json")
     if not isinstance(data, dict):
         raise InputFileError("文件内容应为键值映射（YAML/JSON 对象）", where=str(path))
-    return data
+    return clean_strings(data, str(path))  # control characters: removed, each with a finding (errors.check_cell)
 
 
 def _validation_message(e: ValidationError, data: dict, labels: bool = False) -> str:
@@ -320,155 +319,13 @@ def _json_duplicate_line(text: str, key: str) -> int | None:
     return None
 
 
-# --------------------------------------------------------------------------- flat 自评表 (CSV / xlsx)
-FLAT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "level1": ("一级指标", "level1"),
-    "level2": ("二级指标", "level2"),
-    "level3": ("三级指标", "level3", "指标名称"),
-    "comparator": ("指标性质", "comparator"),
-    "target": ("年度指标值", "指标值", "目标值", "年度目标值", "指标值及单位", "target"),
-    "unit": ("度量单位", "计量单位", "unit"),
-    "actual": ("实际完成值", "全年实际值", "实际值", "完成值", "actual"),
-    "weight": ("分值", "权重", "weight"),
-    "claimed": ("得分", "自评得分", "published_score", "claimed_score"),
-    "note": ("偏差原因分析及改进措施", "偏差原因分析及改进", "未完成原因及拟采取的改进措施", "偏差原因", "deviation_reason",
-             "deviation_note"),
-}
-_REQUIRED = ("level1", "level2", "level3", "target", "actual", "weight")
-
-
-def _canon(header: str) -> str | None:
-    h = normalise_text(str(header or "")).replace("\n", "")
-    h = re.sub(r"\(.*?\)", "", h)
-    for key, names in FLAT_COLUMNS.items():
-        if h in {normalise_text(n) for n in names}:
-            return key
-    return None
-
-
-EXCEL_ROWS = 1_048_576  # the CSV reader's default row limit: what Excel admits (time and memory are linear)
-
-
-def _rows_from_csv(path: Path) -> list[list[str]]:
-    raw = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise InputFileError("无法识别文件编码", where=str(path), hint="请另存为 UTF-8 CSV")
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text))]
-    except csv.Error as e:  # e.g. a field larger than the csv module's limit
-        raise InputFileError(f"CSV 格式有误（{e}）", where=str(path), hint="请用 Excel/WPS 另存为 CSV") from e
-    check_sheet_size(len(rows), max((len(r) for r in rows), default=0), str(path), default_rows=EXCEL_ROWS)
-    most = limit("MAX_CELL_CHARS", 20_000)  # read once; a location is built only for a cell over the limit
-    for r, row in enumerate(rows, start=1):
-        if len(row) and max(map(len, row)) > most:
-            c = next(c for c, cell in enumerate(row) if len(cell) > most)
-            check_cell(row[c], f"{path} 第 {r} 行第 {c + 1} 列")
-    return rows
-
-
-def _rows_from_xlsx(path: Path) -> list[list[str]]:
-    """The sheet holding the 自评表 header (the first sheet if none does), merged regions filled."""
-    from .forms import read_grids
-
-    grids = read_grids(path)
-    for grid in grids:
-        if any({"level3", "target"} <= {_canon(c) for c in row} for row in grid.cells[:30]):
-            return grid.cells
-    return grids[0].cells if grids else []
-
-
+# --------------------------------------------------------------------------- flat 自评表 (CSV / Excel / Word)
 def read_flat_table(path: str | Path, *, budget: float | None = None, spent: float | None = None,
                     unit_name: str | None = None, year: int | None = None) -> tuple[TargetSet, ActualSet]:
-    """A filled-in 自评表 in the official flat layout (CSV or xlsx) → targets and actuals of one table.
+    """A filled-in 自评表 (CSV, Excel or Word; the official layout with its header, or just the indicator columns) →
+    targets and actuals, read by the same reader as ``import`` (its header fields — 项目名称, 主管部门, 实施单位, the
+    year, the budget block — included); ``budget`` / ``spent`` / ``unit_name`` / ``year`` only override."""
+    from .intake import read_flat
 
-    The header row is found by its column names; blank leading 一级/二级 cells carry down (merged cells).
-    """
-    p = Path(path)
-    check_file_size(p)
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        rows = _rows_from_csv(p)
-    elif suffix in (".xlsx", ".xlsm"):
-        rows = _rows_from_xlsx(p)
-    else:
-        raise InputFileError(f"不支持的文件类型“{p.suffix}”", where=str(p), hint="请使用 .csv 或 .xlsx")
-
-    header_at, columns = None, {}
-    for i, row in enumerate(rows[:30]):
-        mapping = {}
-        for j, cell in enumerate(row):
-            key = _canon(cell)
-            if key and key not in mapping:
-                mapping[key] = j
-        if {"level3", "target"} <= set(mapping):
-            header_at, columns = i, mapping
-            break
-    if header_at is None:
-        raise InputFileError("找不到表头行（需包含“三级指标”“年度指标值”等列）", where=str(p),
-                             hint="请确认使用官方自评表格式，表头在前 30 行内")
-    missing = [FLAT_COLUMNS[k][0] for k in _REQUIRED if k not in columns]
-    if missing:
-        raise InputFileError(f"缺少必需的列：{'、'.join(missing)}", where=f"{p} 第 {header_at + 1} 行",
-                             hint="表头需包含 一级指标、二级指标、三级指标、年度指标值、实际完成值、分值")
-
-    def cell(row: list[str], key: str) -> str:
-        j = columns.get(key)
-        return row[j].strip() if j is not None and j < len(row) and row[j] is not None else ""
-
-    indicators: list[Indicator] = []
-    actuals: list[Actual] = []
-    last1 = last2 = ""
-    for i, row in enumerate(rows[header_at + 1:], start=header_at + 2):
-        if not any(str(c).strip() for c in row):
-            continue
-        l1, l2, l3 = cell(row, "level1") or last1, cell(row, "level2") or last2, cell(row, "level3")
-        if l1.startswith("总分") or l1.startswith("合计") or l3.startswith("总分"):
-            break
-        last1, last2 = l1, l2
-        if not l3:
-            continue
-        target = cell(row, "comparator") + cell(row, "target")
-        weight_text = cell(row, "weight")
-        weight = _number_or_error(weight_text, p, i, "分值", l3)
-        claimed = _number_or_error(cell(row, "claimed"), p, i, "得分", l3)
-        indicators.append(Indicator(level1=l1, level2=l2, level3=l3, target=target,
-                                    unit=cell(row, "unit") or None, weight=weight, id=f"r{i}", row=i))
-        actuals.append(Actual(indicator=l3, level2=l2, id=f"r{i}", actual=cell(row, "actual") or None,
-                              deviation_note=_note(cell(row, "note")), claimed_score=claimed))
-    if not indicators:
-        raise InputFileError("表头下没有指标行", where=str(p))
-    name = unit_name or p.stem
-    table = TargetTable(id=p.stem, kind=TableKind.PROJECT, title=p.stem, unit_name=name, year=year or 0,
-                        indicators=indicators)
-    with values_in_range(str(p)):  # --budget/--spent or a year out of range
-        execution = BudgetExecution(budget=budget, spent=spent) if budget is not None or spent is not None else None
-        return (TargetSet(unit_name=name, year=year or 0, source=str(p), tables=[table]),
-                ActualSet(unit_name=name, year=year or 0, tables=[TableActuals(table=p.stem, budget=execution,
-                                                                              indicators=actuals)]))
-
-
-def _note(text: str) -> str | None:
-    return None if normalise_text(text) in ("", "0", "无", "/", "-") else text
-
-
-def _number_or_error(text: str, path: Path, row: int, column: str, indicator: str) -> float | None:
-    """A 分值 or 得分 cell: blank, or a finite number on the 100-point scale; anything else is the file's located error."""
-    t = normalise_text(text).rstrip("分")
-    if t in ("", "/", "-", "无"):
-        return None
-    where, hint = f"{path} 第 {row} 行，指标“{quote(indicator, 40)}”", "请填写 0–100 之间的数字或留空"
-    if err := excel_error(text):
-        raise InputFileError(f"“{column}”是 Excel 的错误值“{err}”（公式出错）", where=where, hint="请改正公式或直接填写数字")
-    try:
-        value = float(t)
-    except ValueError:
-        raise InputFileError(f"“{column}”应为数字，实际为“{quote(text)}”", where=where, hint=hint) from None
-    if not (math.isfinite(value) and 0 <= value <= MAX_POINTS):
-        raise InputFileError(f"“{column}”应为 0–100 之间的数字，实际为“{quote(text)}”", where=where, hint=hint)
-    return value
+    tset, aset, _ = read_flat(Path(path), budget=budget, spent=spent, unit_name=unit_name, year=year)
+    return tset, aset

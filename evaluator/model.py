@@ -112,8 +112,8 @@ class Location(BaseModel):
         parts = []
         if self.file:
             parts.append(f"文件 {self.file}")
-        if self.sheet:
-            parts.append(f"工作表 {self.sheet}")
+        if self.sheet:  # "工作表“Sheet1”", a Word "表 2" or "第 3 段", or a bare sheet name
+            parts.append(self.sheet if self.sheet.startswith(("工作表", "表 ", "第 ")) else f"工作表 {self.sheet}")
         if self.table:
             parts.append(f"表 {self.table}")
         if self.row is not None:
@@ -261,6 +261,10 @@ class TargetTable(_Strict):
     unit_name: str = Field(validation_alias=_alias("unit_name", "部门名称", "单位名称"))
     year: Year
     form: str | None = None  # 附表1 …
+    form_title: str | None = Field(None, validation_alias=_alias("form_title", "表名"))  # as printed, when not the title
+    project: str | None = Field(None, validation_alias=_alias("project", "项目名称"))
+    project_lead: str | None = Field(None, validation_alias=_alias("project_lead", "项目负责人"))
+    project_lead_phone: str | None = Field(None, validation_alias=_alias("project_lead_phone", "项目负责人联系电话"))
     supervisor: str | None = Field(None, validation_alias=_alias("supervisor", "主管部门"))
     fund: str | None = Field(None, validation_alias=_alias("fund", "所属专项"))
     amount: Amount | None = Field(None, validation_alias=_alias("amount", "项目金额"))
@@ -275,6 +279,7 @@ class TargetTable(_Strict):
     cost_notes: list[CostNote] = Field(default_factory=list, validation_alias=_alias("cost_notes", "支出明细及测算说明"))
     indicators: list[Indicator] = Field(default_factory=list)
     contacts: Contacts | None = None
+    footnotes: list[str] = Field(default_factory=list, validation_alias=_alias("footnotes", "注"))
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -329,6 +334,9 @@ class BudgetExecution(BudgetLine):
     """Budget execution for a table: the total line plus optional lines by source."""
 
     by_source: dict[str, BudgetLine] = Field(default_factory=dict, validation_alias=_alias("by_source", "按资金来源"))
+    weight: float | None = Field(None, ge=0, validation_alias=_alias("weight", "分值"))  # as the form prints them
+    claimed_rate: float | None = Field(None, validation_alias=_alias("claimed_rate", "执行率"))
+    claimed_score: float | None = Field(None, validation_alias=_alias("claimed_score", "得分"))
 
 
 class SheetPlace(_Strict):

@@ -47,7 +47,10 @@ MANIFEST = ".evaluator-written.json"  # what evaluator wrote into a folder, so a
 
 # --------------------------------------------------------------------------- names
 def project_name(target: TargetTable) -> str:
-    """The project's own name: "业务性专项经费" from "2023年区级专项资金支出方向绩效目标表（业务性专项经费）"."""
+    """The project's own name: its 项目名称 when the form gives one, else "业务性专项经费" from
+    "2023年区级专项资金支出方向绩效目标表（业务性专项经费）"."""
+    if target.project:
+        return target.project
     title = target.title.strip()
     if m := re.search(r"（([^（）]+)）\s*$", title):
         return m.group(1).strip()

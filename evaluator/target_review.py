@@ -190,26 +190,12 @@ def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear |
 
 # --------------------------------------------------------------------------- reading any targets input
 def load_any_targets(path: str | Path) -> tuple[TargetSet, list[Finding]]:
-    """Targets from a data file (YAML/JSON), an official Word/Excel form, or a flat 自评表 (CSV/Excel)."""
-    from .load import load_targets, read_flat_table
+    """Targets from any input ``intake`` reads: a data file (YAML/JSON), a Word/Excel/CSV form (.docx/.doc/.wps/
+    .xlsx/.xls/.et) or a flat 自评表 — its type decided by its content."""
+    from .intake import read_targets
 
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix in (".yaml", ".yml", ".json"):
-        return load_targets(p), []
-    if suffix == ".csv":
-        return read_flat_table(p)[0], []
-    from .forms import import_form
-
-    try:
-        result = import_form(p)
-    except InputFileError:
-        if suffix in (".xlsx", ".xlsm"):  # not an official form: a flat 自评表 in Excel
-            return read_flat_table(p)[0], []
-        raise
-    if not any(t.indicators for t in result.targets.tables) and suffix in (".xlsx", ".xlsm"):
-        return read_flat_table(p)[0], []
-    return result.targets, list(result.findings)
+    targets, _, findings = read_targets(Path(path))
+    return targets, list(findings)
 
 
 # --------------------------------------------------------------------------- the checks

@@ -17,8 +17,8 @@ import yaml
 from .errors import InputFileError, check_cell, check_file_size, check_sheet_size, quote
 from .model import (
     MAX_AMOUNT, MAX_POINTS,
-    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, SheetPlace, TableActuals, TargetSet,
-    TargetTable, ValueKind,
+    BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, Location, SheetPlace, TableActuals,
+    TargetSet, TargetTable, ValueKind,
 )
 from .output import is_input, no_formulas, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
@@ -124,7 +124,8 @@ def _is_qualitative(target: str) -> bool:
 def _sheet_names(tables: list[TargetTable]) -> list[str]:
     names, seen = [], set()
     for t in tables:
-        base = re.sub(r"[\[\]:*?/\\]", "", (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title))[:28]
+        name = t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title)
+        base = re.sub(r"[\[\]:*?/\\]", "", name)[:28]
         name, n = base or t.id[:28], 2
         while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET):
             name, n = f"{base[:26]}{n}", n + 1
@@ -565,8 +566,9 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
     while r <= ws.max_row and len(rows) < len(table.indicators) + 1:
         values = {h: _merged_value(ws, r, c) for h, c in cols.items() if c}
         for h, v in values.items():
-            if isinstance(v, str):
-                check_cell(v, f"工作表“{ws.title}”第 {r} 行（{h}）")
+            if isinstance(v, str):  # too long: refused; control characters: removed, with a finding
+                values[h] = check_cell(v, f"工作表“{ws.title}”第 {r} 行（{h}）",
+                                       Location(sheet=f"工作表“{ws.title}”", row=r, column=h))
         if any(v not in (None, "") for v in values.values()):
             if any(str(values.get(h) or "").strip() in dict(NARRATIVE).values() for h in ("序号",)):
                 break

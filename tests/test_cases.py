@@ -9,7 +9,7 @@ import yaml
 from evaluator import evaluate, read_flat_table
 from evaluator.rules import Rounding
 
-from .conftest import CASES
+from .conftest import CASES, ROOT
 
 pytestmark = pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
 
@@ -127,3 +127,72 @@ def test_shanxi_floor_to_one_decimal_subset(mof):
                if i.level3 in EXPECTED_DIFFERENCES["shanxi-jishan-health-2021"] and i.score == i.claimed_score}
     assert matched == {"指标8:适龄儿童疫苗接种率", "指标12:孕产妇7天访视数", "指标13:孕产妇42天访视数", "指标15:老年人体检数",
                        "指标22:老年人中医药规范管理数"}
+
+
+# --------------------------------------------------------------------------- the cases in their published layout
+PUBLISHED = ROOT / "tests" / "fixtures" / "published"  # made from the cases by tests/fixtures/make_published.py
+
+
+def _published(name: str, suffix: str):
+    from evaluator.intake import read_inputs
+
+    return read_inputs(PUBLISHED / f"{name}{suffix}", None)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".docx"])
+@pytest.mark.parametrize("name", _cases())
+def test_published_layout_scores_with_its_header_read_from_the_file(name, suffix, mof):
+    """No --budget/--spent, no names given: 项目名称, 主管部门, 实施单位, the year and the budget block come from the
+    file (Excel with merged cells, CSV, Word with the title above the table), and every indicator and the execution
+    score come out as from the transcription with the meta's figures."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    from make_published import header_fields
+
+    meta, plain = _run(name, mof)
+    got = _published(name, suffix)
+    h = header_fields(meta)
+    (table,) = got.targets.tables
+    assert (got.targets.unit_name, table.supervisor, got.targets.year) == (h["unit"], h["supervisor"], h["year"])
+    if not h["department_kind"]:
+        assert (table.project, table.title) == (h["project"], h["project"])
+    acts = got.actuals.tables[0]
+    if meta.get("execution_counted_in_rows") or meta.get("budget_full_year") is None:
+        assert acts.budget is None or acts.budget.budget is None
+    else:
+        assert (acts.budget.budget, acts.budget.spent) == (float(meta["budget_full_year"]), float(meta["budget_executed"]))
+    ev = evaluate(got.targets, got.actuals, mof)
+    t, p = ev.tables[0], plain.tables[0]
+    assert [(i.level3, i.weight, i.score, i.status) for i in t.indicators] == \
+        [(i.level3, i.weight, i.score, i.status) for i in p.indicators]
+    assert (t.execution.score, t.total, t.grade) == (p.execution.score, p.total, p.grade)
+
+
+def test_a_case_with_percentage_weights_scores(mof):
+    got = _published("yunnan-lijiang-enforcement-2020", ".csv")
+    assert [i.weight for i in got.targets.tables[0].indicators] == [10, 20, 20, 30, 10]
+    assert any("分值按百分比填写" in f.message for f in got.findings)
+    ev = evaluate(got.targets, got.actuals, mof)
+    assert ev.tables[0].complete and ev.tables[0].total == 100
+
+
+def test_published_fixtures_are_what_the_generator_writes(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    work = tmp_path / "fixtures"
+    shutil.copytree(ROOT / "tests" / "fixtures", work, ignore=shutil.ignore_patterns("published", "bad"))
+    subprocess.run([sys.executable, str(work / "make_published.py"), str(CASES)], check=True, capture_output=True)
+    for made in sorted((work / "published").iterdir()):
+        committed = PUBLISHED / made.name
+        if made.suffix in (".csv", ".docx"):
+            assert made.read_bytes() == committed.read_bytes(), made.name
+        else:
+            from openpyxl import load_workbook
+
+            a, b = load_workbook(made).active, load_workbook(committed).active
+            assert list(a.values) == list(b.values) and set(map(str, a.merged_cells.ranges)) == \
+                set(map(str, b.merged_cells.ranges)), made.name
+    assert len(list((work / "published").iterdir())) == 3 * len(_cases())

@@ -220,3 +220,19 @@ def test_an_unwritable_output_gets_the_one_line_message(tmp_path, monkeypatch):
         assert "Traceback" not in r.output and "内部错误" not in r.output
     assert out.read_text(encoding="utf-8") == "old"  # the old file stays; no temporary file is left beside it
     assert sorted(p.name for p in out.parent.iterdir()) == ["result.json"]
+
+
+def test_a_large_table_prints_a_summary_and_writes_the_full_result(tmp_path):
+    """Beyond a screenful (SCREEN_ROWS indicators) the text output is each table's totals, the first findings and
+    the name of the file holding every row; that file is the --json result."""
+    rows = ["一级指标,二级指标,三级指标,年度指标值,实际完成值,分值"]
+    rows += [f"产出指标,数量指标,指标{k},≥5次,{k % 7}次," for k in range(300)]
+    table = tmp_path / "大表.csv"
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "evaluator", "score", str(table), "--budget", "10", "--spent", "9"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    full = tmp_path / "reports" / "大表-评分结果.json"
+    assert f"300 项指标，逐项得分和计算过程见 {Path('reports') / full.name}" in r.stdout
+    assert "指标150" not in r.stdout and len(r.stdout.splitlines()) < 120
+    assert len(json.loads(full.read_text(encoding="utf-8"))["indicators"]) == 300

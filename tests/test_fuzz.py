@@ -13,7 +13,7 @@ from evaluator.model import ValueKind
 from evaluator.parse import parse_value
 
 from .conftest import one_table
-from .test_parse import BLANK, DEADLINES, NOT_APPLICABLE, NUMBERS, QUALITATIVE, RATES, UNREADABLE
+from .test_parse import BLANK, DEADLINES, NOT_APPLICABLE, NUMBERS, QUALITATIVE, RATES, UNREADABLE, _median_ms
 
 FUZZ = os.environ.get("EVALUATOR_FUZZ") == "1"
 settings.register_profile("fuzz", max_examples=100_000, deadline=None,
@@ -317,18 +317,6 @@ def test_fill_in_workbook_reader_raises_only_its_own_errors(tmp_path_factory, ed
 
 
 # --------------------------------------------------------------------------- long texts, aliases, control characters, odd names
-def _median_ms(f, text: str, repeats: int = 3) -> float:
-    import statistics
-    import time
-
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f(text)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 LONG_PIECES = PIECES + ["1", "12", "1.5", "每超过", "每低于", "扣", "分", "计", "满分", "个百分点", "=0", "0-10%", "±5%", "次/年",
                         "一", "二十", "年", "月", "底", "(", ")", "达到", "%计", "a", "—", "\t", "\x0b"]
 
@@ -343,8 +331,8 @@ def test_any_long_text_parses_in_linear_time(pieces, tail, size):
 
     unit = "".join(pieces)
     text = (unit * (size // len(unit) + 1))[: size - len(tail)] + tail
-    assert _median_ms(parse_value.__wrapped__, text) < 50
-    assert _median_ms(parse_scoring_text, text) < 50
+    assert _median_ms(parse_value.__wrapped__, text, repeats=3) < 50
+    assert _median_ms(parse_scoring_text, text, repeats=3) < 50
     _check(parse_value.__wrapped__(text))
 
 

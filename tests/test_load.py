@@ -60,10 +60,10 @@ def test_flat_xlsx_with_title_rows_and_merged_cells(tmp_path, mof):
 
 
 @pytest.mark.parametrize("content,expected", [
-    ("a,b,c\n1,2,3\n", "找不到表头行"),
-    ("一级指标,二级指标,三级指标,年度指标值\n产出,数量,a,1次\n", "缺少必需的列：实际完成值、分值"),
+    ("a,b,c\n1,2,3\n", "找不到绩效目标表或绩效自评表"),
+    ("一级指标,二级指标,三级指标,年度指标值\n产出,数量,a,1次\n", "缺少必需的列：实际完成值（这是绩效目标表"),
     (HEADER, "表头下没有指标行"),
-    (HEADER + "产出指标,数量指标,a,≥5次,4次,四十五,36,\n", "“分值”应为数字，实际为“四十五”"),
+    (HEADER + "产出指标,数量指标,a,≥5次,4次,四十五,36,\n", "第 2 行，指标“a”：“分值”应为数字，实际为“四十五”"),
 ])
 def test_flat_bad_input_is_located(tmp_path, content, expected):
     p = tmp_path / "bad.csv"
@@ -76,7 +76,7 @@ def test_flat_bad_input_is_located(tmp_path, content, expected):
 def test_wrong_type_and_broken_xlsx(tmp_path):
     p = tmp_path / "t.pdf"
     p.write_bytes(b"%PDF")
-    with pytest.raises(InputFileError, match="不支持的文件类型"):
+    with pytest.raises(InputFileError, match="文件是 PDF 文件，不能作为目标表"):
         read_flat_table(p)
     x = tmp_path / "broken.xlsx"
     x.write_bytes(b"PK\x03\x04 not really a zip")

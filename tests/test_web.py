@@ -357,3 +357,16 @@ def test_demo_data_compares(tmp_path):
     c.close()
     store.close()
 
+
+
+def test_page_modules_plug_in(world, monkeypatch):
+    """A module listed in EXTENSIONS adds its pages with the app's session, rendering and permission checks."""
+    import evaluator.web.app as web_app
+
+    monkeypatch.setattr(web_app, "EXTENSIONS", ("tests.web_extension_example",))
+    own, other = world.client("clerk-a"), world.client("clerk-b")
+    fid = world.filings["甲单位"]
+    assert own.get(f"/api/filings/{fid}/example").json()["title"] == "甲单位 的示例页"
+    assert "甲单位 的示例页" in own.get(f"/filings/{fid}/example").text
+    assert other.get(f"/api/filings/{fid}/example").status_code == 404
+    own.close(), other.close()

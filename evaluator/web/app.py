@@ -7,6 +7,7 @@ traceback.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import os
@@ -15,8 +16,9 @@ import secrets
 import tempfile
 import zipfile
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -37,7 +39,7 @@ from . import auth, pages
 from . import workflow as wf
 from .permissions import ROLE_LABEL, User, allowed
 
-__all__ = ["create_app", "HTMX_VERSION"]
+__all__ = ["create_app", "HTMX_VERSION", "Web", "EXTENSIONS"]
 
 HTMX_VERSION = "2.0.11"  # static/htmx.min.js, from the npm package htmx.org
 COOKIE = "evaluator_session"
@@ -45,6 +47,25 @@ LOGIN_COOKIE = "evaluator_login"  # the login form's CSRF token, before there is
 TARGET_SUFFIXES = (".docx", ".xlsx", ".xlsm", ".xls", ".doc", ".et", ".wps", ".yaml", ".yml", ".json")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 log = logging.getLogger("evaluator.web")
+
+
+# Modules that add pages: each defines ``routes(app, web)`` and is imported by ``create_app`` (e.g. what-if,
+# 目标审核, monitoring). A page there follows the same pattern: a context function, a template in templates/,
+# an HTML route rendering it and an /api/ route returning it, ``allowed`` asked by the context function.
+EXTENSIONS: tuple[str, ...] = ()
+
+
+@dataclass
+class Web:
+    """What a page module needs from the app: the store, rendering, the session dependencies, form checks."""
+
+    store: Store
+    render: Callable[..., HTMLResponse]
+    page_user: Callable[..., User]
+    api_user: Callable[..., User]
+    form_of: Callable[..., Any]
+    check_csrf: Callable[..., None]
+    call: Callable[..., Any]
 
 
 class LoginRequired(Exception):
@@ -804,6 +825,10 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         if not allowed(user, "audit"):
             raise wf.Forbidden("只有财政局可以导出全部审计记录")
         return _csv(wf.audit_rows(store), "审计记录.csv")
+
+    app.state.web = web = Web(store, render, page_user, api_user, form_of, check_csrf, call)
+    for name in EXTENSIONS:
+        importlib.import_module(name).routes(app, web)
 
     @app.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
     def users_html(request: Request, user: User = Depends(page_user)):

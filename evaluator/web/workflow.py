@@ -103,19 +103,11 @@ def import_units(store: Store, path: str | Path) -> dict[str, int]:
     """A CSV or Excel list of units (单位名称, 主管部门, optionally 单位编码) → the units table. Returns counts."""
     from ..errors import check_file_size
 
+    from ..intake import table_rows  # CSV, .xlsx, .xls, .et: by content, as every input
+
     p = Path(path)
     check_file_size(p, "单位名单")
-    if p.suffix.lower() == ".csv":
-        from ..load import _rows_from_csv
-
-        rows = _rows_from_csv(p)
-    elif p.suffix.lower() in (".xlsx", ".xlsm"):
-        from ..forms import read_grids
-
-        grids = read_grids(p)
-        rows = grids[0].cells if grids else []
-    else:
-        raise InputFileError("单位名单应为 CSV 或 Excel（.xlsx）文件", where=str(p))
+    rows = table_rows(p)
     head_at = next((k for k, row in enumerate(rows[:10])
                     if any(str(c).strip() in UNIT_HEADERS["name"] for c in row)), None)
     if head_at is None:

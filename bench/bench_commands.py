@@ -1,0 +1,170 @@
+"""Benchmark of the commands as users run them: whole processes, three sizes each (not run by the tests).
+
+For each command and size it times the process (median of --reps, wall clock) and its peak memory (the child's
+max RSS), then prints the growth factor between sizes (time ratio ÷ size ratio: 1.0 is linear, 2.0 at a doubling
+is quadratic) and, for the flat-table commands, the ratio to the yardstick loop (bench/yardstick.py) and to
+``pd.read_csv`` of the same file, each run in the same moment (alternating) — the machine is shared.
+
+    python bench/bench_commands.py [--only score,check] [--sizes 20000,40000,80000] [--reps 3]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_score import QUAL_ACTUALS, TARGETS  # noqa: E402
+
+PY = sys.executable
+EVALUATOR = [PY, "-m", "evaluator"]
+
+
+def flat_csv(path: Path, n: int, names: str = "unique", seed: int = 7) -> Path:
+    """A filled flat 自评表 of ``n`` rows (the 指标值 shapes of bench_score): distinct 三级指标 names, or 10 shared
+    names ("shared"), or a distinct unknown 一级指标 per row ("unknown-level1")."""
+    rng = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"])
+        for i in range(n):
+            l1, l2, pattern, unit, base = TARGETS[i % len(TARGETS)]
+            v = None if base is None else round(base * rng.choice([1, 1, 1, 2, 0.5]), 1)
+            target = pattern.format(v=f"{v:g}") if v is not None else pattern
+            if unit == "deadline":
+                actual = rng.choice(["2023年12月", "2023年11月30日", "2024年1月", "按期完成"])
+            elif unit == "qual":
+                actual = rng.choice(QUAL_ACTUALS)
+            elif unit == "na":
+                actual = "无"
+            elif unit == "rate":
+                actual = "4次/年/界别"
+            elif unit is None:
+                actual = "达成"
+            else:
+                x = v * rng.uniform(0.7, 1.3)
+                actual = f"{x:.{ {'%': 1, '万元': 2, '万': 2}.get(unit, 0)}f}{unit if rng.random() < 0.8 else ''}"
+            name = f"指标{i % 10}" if names == "shared" else f"指标{i}"
+            w.writerow([f"其他指标{i}" if names == "unknown-level1" else l1, l2, name, target, actual, "", "", ""])
+    return path
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak MB of the child, exit code."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(p.pid, 0)  # this child's own peak (RUSAGE_CHILDREN is the maximum over all)
+    wall = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, p.returncode
+
+
+def timed(cmds: dict[str, list[str]], cwd: Path, reps: int, env=None) -> dict[str, tuple[float, float]]:
+    """Median time and max peak of each command, the commands alternating so each rep shares the machine's state."""
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    peaks: dict[str, float] = {k: 0.0 for k in cmds}
+    for _ in range(reps):
+        for k, cmd in cmds.items():
+            wall, peak, code = run(cmd, cwd, env)
+            if code not in (0, 1):
+                raise SystemExit(f"{k}: exit {code}")
+            times[k].append(wall)
+            peaks[k] = max(peaks[k], peak)
+    return {k: (statistics.median(v), peaks[k]) for k, v in times.items()}
+
+
+def growth(rows: list[tuple[int, float]]) -> str:
+    out = []
+    for (n0, t0), (n1, t1) in zip(rows, rows[1:]):
+        out.append(f"{(t1 / t0) / (n1 / n0):.2f}")
+    return " / ".join(out)
+
+
+def flat_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> None:
+    """score --json, check --json, score (text) on flat CSVs, against the loop and pandas."""
+    env = {**os.environ, "COLUMNS": "160"}
+    for variant in ("unique", "shared", "unknown-level1"):
+        if variant != "unique" and "names" not in only:
+            continue
+        series: dict[str, list[tuple[int, float]]] = {}
+        print(f"\n## flat CSV, {variant} names")
+        print("| rows | command | median s | peak MB | ÷ loop | ÷ read_csv |")
+        print("|---|---|---|---|---|---|")
+        for n in sizes:
+            f = flat_csv(work / f"flat-{variant}-{n}.csv", n, variant)
+            cmds = {"loop": [PY, str(HERE / "yardstick.py"), str(f)],
+                    "read_csv": [PY, "-c", f"import pandas as pd; pd.read_csv({str(f)!r})"]}
+            if "score" in only:
+                cmds["score --json"] = [*EVALUATOR, "score", str(f), "--budget", "100", "--spent", "90", "--json"]
+            if "check" in only:
+                cmds["check --json"] = [*EVALUATOR, "check", str(f), "--budget", "100", "--spent", "90", "--json"]
+            if "text" in only and n <= 20_000:
+                cmds["score (text)"] = [*EVALUATOR, "score", str(f), "--budget", "100", "--spent", "90"]
+            got = timed(cmds, work, reps, env)
+            for k, (t, peak) in got.items():
+                series.setdefault(k, []).append((n, t))
+                if k in ("loop", "read_csv"):
+                    continue
+                print(f"| {n:,} | `{k}` | {t:.2f} | {peak:.0f} | {t / got['loop'][0]:.2f} | "
+                      f"{t / got['read_csv'][0]:.2f} |")
+        for k, rows in series.items():
+            print(f"growth ({k}): {growth(rows)}")
+
+
+def province_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> None:
+    """template, batch (first run and unchanged rerun), compare, report, import on synthetic departments."""
+    for cmd_name in ("batch", "compare", "template"):
+        if cmd_name not in only:
+            continue
+        rows = []
+        print(f"\n## {cmd_name}")
+        for n in sizes:
+            folder = work / f"province-{n}"
+            if not folder.exists():
+                subprocess.run([*EVALUATOR, "synth", "--departments", str(n), "--seed", "1", "-o", str(folder)],
+                               check=True, stdout=subprocess.DEVNULL)
+            db = work / f"p-{n}.db"
+            if cmd_name == "batch":
+                db.unlink(missing_ok=True)
+                t, peak, _ = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
+                again, _, _ = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
+                print(f"- {n:,} departments: first run {t:.2f} s ({peak:.0f} MB), unchanged rerun {again:.2f} s")
+            elif cmd_name == "compare":
+                if not db.exists():
+                    run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
+                t, peak, _ = run([*EVALUATOR, "compare", "--db", f"sqlite:///{db}", "-o", str(work / f"cmp-{n}")], work)
+                print(f"- {n:,} departments: {t:.2f} s ({peak:.0f} MB)")
+            else:
+                targets = next(folder.rglob("targets.yaml"), None) or next(folder.rglob("targets.json"))
+                t, peak, _ = run([*EVALUATOR, "template", str(targets), "-o", str(work / f"t-{n}.xlsx"), "--force"],
+                                 work)
+                print(f"- one department's targets ({n} in province): {t:.2f} s ({peak:.0f} MB)")
+            rows.append((n, t))
+        print(f"growth: {growth(rows)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="20000,40000,80000", help="flat-table rows")
+    ap.add_argument("--departments", default="100,200,400", help="province sizes for batch/compare/template")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--only", default="score,check,text,names,batch,compare")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(f"# command benchmarks (Python {sys.version.split()[0]}, {os.cpu_count()} cores, shared machine)")
+        flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
+        province_commands(work, [int(x) for x in args.departments.split(",")], args.reps, only)
+
+
+if __name__ == "__main__":
+    main()
