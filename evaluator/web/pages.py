@@ -7,6 +7,7 @@ directly) before it reads anything.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 from ..model import BAND_LABEL, TABLE_KIND_LABEL, Evaluation, Severity
@@ -346,6 +347,7 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
     """One table laid out like the 自评表: targets read-only, the fields to fill with what was typed, each row's
     score and calculation, the messages of each field, the budget lines and the totals."""
     from ..report import _spans
+    from ..workbook import _is_qualitative
 
     s = scored(store, user, filing_id)
     if s.targets is None:
@@ -360,6 +362,7 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
     spans2 = _spans([(i.level1, i.level2) for i in t.indicators])
     rows = []
     for k, (ind, sc) in enumerate(zip(t.indicators, te.indicators)):
+        qualitative_target = _is_qualitative(ind.target)  # the fill-in workbook's rule for its 档次 column
         entered = {f: s.values[(t.id, k, f)] for f in wf.INDICATOR_FIELDS if (t.id, k, f) in s.values}
         own = [x for x in mine if x.location.item == k + 1 or (x.location.item is None and
                                                                 x.location.indicator == ind.level3)]
@@ -368,7 +371,8 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
         rows.append({
             "position": k, "level1": ind.level1, "level2": ind.level2, "level3": ind.level3, "target": ind.target,
             "span1": spans1[k], "span2": spans2[k], "unit": _unit_of(ind), "weight": sc.weight, "score": sc.score,
-            "status": sc.status, "explanation": sc.explanation, "qualitative": sc.method == "qualitative",
+            "status": sc.status, "explanation": sc.explanation,
+            "qualitative": qualitative_target or sc.method == "qualitative", "qualitative_target": qualitative_target,
             "needs_base": "rate_base" in entered or any(x.code == "rate-needs-base" for x in own),
             "entered": {f: entered.get(f) for f in wf.INDICATOR_FIELDS},
             "messages": messages, "notes": notes,
@@ -547,6 +551,7 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
 
 
 _CHARTS: dict[tuple, tuple] = {}  # (store, year) → (state key, {name: png}): the comparison's charts
+_DRAWING = threading.Lock()  # matplotlib's fonts and state are global: one drawing at a time per process
 
 
 def compare_chart(store: Store, user: User, year: int | None, name: str) -> bytes:
@@ -556,11 +561,12 @@ def compare_chart(store: Store, user: User, year: int | None, name: str) -> byte
     if not allowed(user, "compare"):
         raise wf.Forbidden("只有财政局可以查看各单位对比")
     key, state = (store.url, year), store.state_key()
-    cached = _CHARTS.get(key)
-    if cached is None or cached[0] != state:
-        if len(_CHARTS) > 8:
-            _CHARTS.clear()
-        cached = _CHARTS[key] = (state, _charts(build_view(store, year)))
+    with _DRAWING:
+        cached = _CHARTS.get(key)
+        if cached is None or cached[0] != state:
+            if len(_CHARTS) > 8:
+                _CHARTS.clear()
+            cached = _CHARTS[key] = (state, _charts(build_view(store, year)))
     if name not in cached[1]:
         raise wf.NotFound("没有这张图")
     return cached[1][name]
