@@ -475,6 +475,7 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         await call(wf.filing, store, user, fid, "edit")  # before the body is read: others' uploads are not parsed
         form = await form_of(request, files=True)
         try:
+            await call(wf.ensure_editable, store, fid)  # a locked filing or a closed task: nothing is read
             upload = form.get("file")
             if upload is None or not hasattr(upload, "read"):
                 raise EvaluatorError("请选择要上传的文件")

@@ -188,8 +188,11 @@ def _links(s: Scored) -> list[dict[str, Any]]:
         if pos is None and t is not None and f.location.indicator:
             pos = next((k for k, i in enumerate(t.indicators) if i.level3 == f.location.indicator), None)
         field = COLUMN_FIELD.get(f.location.column or "") or ("actual" if pos is not None else None)
+        if f.code == "missing-budget":  # the table's budget figures, on the entry sheet below the indicators
+            pos, field = wf.TABLE_LEVEL, "budget"
         where = (t.title if t else "") + (f"：第 {pos + 1} 项“{t.indicators[pos].level3}”"
-                                          if t is not None and pos is not None and pos < len(t.indicators) else "")
+                                          if t is not None and pos is not None and 0 <= pos < len(t.indicators) else
+                                          "：预算执行情况" if pos == wf.TABLE_LEVEL else "")
         out.append({"table": f.location.table, "position": pos, "field": field, "where": where or f.location.describe(),
                     "message": f.message, "severity": f.severity.value, "code": f.code,
                     "severity_label": SEVERITY_LABEL[f.severity.value]})
@@ -200,12 +203,16 @@ def _links(s: Scored) -> list[dict[str, Any]]:
 def _progress(s: Scored) -> dict[str, int]:
     """How far the filling is: indicators, still empty, wrong fields or values, warnings."""
     if s.evaluation is None:
-        return {"indicators": 0, "todo": 0, "errors": 0, "warnings": 0}
+        return {"indicators": 0, "todo": 0, "budget_todo": 0, "errors": 0, "warnings": 0}
     fnd = s.evaluation.findings
     return {"indicators": sum(len(t.indicators) for t in s.evaluation.tables),
             "todo": sum(1 for f in fnd if f.code == "missing-actual"),
-            "errors": len(s.problems) + sum(1 for f in fnd if f.severity == Severity.ERROR and f.code != "missing-actual"),
+            "budget_todo": sum(1 for f in fnd if f.code == "missing-budget"),
+            "errors": len(s.problems) + sum(1 for f in fnd if f.severity == Severity.ERROR and f.code not in TO_FILL),
             "warnings": sum(1 for f in fnd if f.severity == Severity.WARNING)}
+
+
+TO_FILL = ("missing-actual", "missing-budget")  # not wrong, only not filled yet
 
 
 def _deadline(deadline: str | None) -> dict[str, Any] | None:
@@ -234,11 +241,13 @@ def _left(user: User, state: str, has_targets: bool, progress: dict[str, int] | 
     if state in wf.EDITABLE and progress:
         if progress["todo"]:
             out.append(f"还有 {progress['todo']} 项实际完成值未填")
+        if progress.get("budget_todo"):
+            out.append(f"{progress['budget_todo']} 张表未填全年预算数、全年执行数")
         if progress["errors"]:
             out.append(f"{progress['errors']} 处填写有误，须改正")
         if progress["warnings"]:
             out.append(f"{progress['warnings']} 条提醒（如未得满分须写偏差原因）")
-        if not progress["todo"] and not progress["errors"]:
+        if not progress["todo"] and not progress["errors"] and not progress.get("budget_todo"):
             out.append("已填完：提交单位负责人审核" if clerk else "已填完：审核后送审" if head else "已填完，待送审")
     elif state == "pending":
         out.append("请审核并送审，或退回填报人修改" if head else "等待单位负责人审核送审")
@@ -251,7 +260,7 @@ def _left(user: User, state: str, has_targets: bool, progress: dict[str, int] | 
 
 def _steps(f: dict[str, Any], progress: dict[str, int]) -> list[dict[str, Any]]:
     state, has = f["state"], f["targets_set"] is not None if "targets_set" in f else f["has_targets"]
-    filled = has and not progress["todo"] and not progress["errors"]
+    filled = has and not progress["todo"] and not progress["errors"] and not progress.get("budget_todo")
     later = state in ("pending", "submitted", "reviewed")
     steps = [("导入目标表", "上传 Word/Excel 目标表", has),
              ("填报", "实际完成值、偏差原因、预算执行", filled or later),
@@ -527,6 +536,10 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
         bands.append({"label": label, "tables": int(len(part)), "mean_total": float(part["total"].mean())
                       if part["total"].notna().any() else None, "mean_ratio": float(ratio.mean()) if ratio.notna().any()
                       else None, "above": int(((ratio - part["execution_rate"]) > 0.05).sum())})
+    none = subs[subs["execution_rate"].isna()]
+    if len(none):
+        bands.append({"label": "无预算执行数据", "tables": int(len(none)), "mean_total": float(none["total"].mean())
+                      if none["total"].notna().any() else None, "mean_ratio": None, "above": 0})
     counts = flags.groupby("flag").size().to_dict() if not flags.empty else {}
     flag_rows = [{"code": c, "name": FLAGS[c], "severity": FLAG_SEVERITY[c], "tables": int(counts.get(c, 0))}
                  for c in sorted(FLAGS, key=lambda c: (SEVERITY_ORDER.index(FLAG_SEVERITY[c]), c))]

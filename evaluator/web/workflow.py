@@ -276,6 +276,15 @@ def _open_task(conn, filing_id: int) -> None:
         raise Conflict("自评任务已关闭，不能再修改或送审", hint="如需补报，请联系财政局延期")
 
 
+def ensure_editable(store: Store, filing_id: int) -> None:
+    """Refuse before an upload is read when the filing cannot take it (submitted, or its task closed)."""
+    with store.engine.connect() as conn:
+        state = conn.execute(select(filings.c.state).where(filings.c.id == filing_id)).scalar()
+        _open_task(conn, filing_id)
+    if state not in EDITABLE:
+        raise Conflict(f"自评{STATE_LABEL.get(state, state)}，不能修改", hint="已送审的自评须先被退回才能修改")
+
+
 def _editable(conn, store: Store, filing_id: int) -> str:
     """Lock the filing for this transaction and check it can still be changed; return its state."""
     store.lock(conn, filing_id)
