@@ -16,15 +16,16 @@ SEED_FORMS = ROOT / "tests" / "fixtures" / "seed-forms.docx"
 PROGRESS = ROOT / "data" / "progress" / "shifeng-cppcc-2023-07.yaml"
 
 
-@pytest.fixture()
-def world(tmp_path):
-    w = build_world(f"sqlite:///{tmp_path / 'web.db'}")
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One store for the module (accounts take a while to hash): tests that store last years use their own unit."""
+    w = build_world(f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}")
     yield w
     w.store.close()
 
 
-def _with_targets(w, clerk):
-    fid = w.filings["甲单位"]
+def _with_targets(w, clerk, unit="甲单位"):
+    fid = w.filings[unit]
     r = clerk.form(f"/filings/{fid}/targets", files={"file": ("目标.yaml", SEED_TARGETS.read_bytes())})
     assert r.status_code == 200, r.text
     return fid
@@ -52,16 +53,16 @@ def test_the_upload_page_shows_the_target_review(world):
 
 
 def test_the_target_review_uses_last_year_from_the_store(world, mof, tmp_path):
-    # 甲单位 submitted 2022 through the bureau's batch: its actuals are last year's
-    folder = tmp_path / "p" / "甲单位"
+    # 乙单位 submitted 2022 through the bureau's batch: its actuals are last year's
+    folder = tmp_path / "p" / "乙单位"
     folder.mkdir(parents=True)
     (folder / "targets.yaml").write_text(SEED_TARGETS.read_text(encoding="utf-8").replace("2023", "2022")
-                                         .replace("unit_name: 石峰区政协", "unit_name: 甲单位"), encoding="utf-8")
+                                         .replace("unit_name: 石峰区政协", "unit_name: 乙单位"), encoding="utf-8")
     (folder / "actuals.yaml").write_text(SEED_ACTUALS.read_text(encoding="utf-8").replace("2023", "2022")
-                                         .replace("unit_name: 石峰区政协", "unit_name: 甲单位"), encoding="utf-8")
+                                         .replace("unit_name: 石峰区政协", "unit_name: 乙单位"), encoding="utf-8")
     batch(tmp_path / "p", mof, world.store)
-    clerk = world.client("clerk-a")
-    fid = _with_targets(world, clerk)
+    clerk = world.client("clerk-b")
+    fid = _with_targets(world, clerk, "乙单位")
     data = clerk.get(f"/api/filings/{fid}/target-review").json()
     assert data["previous_year"] == 2022
     low = [x for t in data["review"]["tables"] for x in t["items"] if x["code"] == "not-ambitious"]
