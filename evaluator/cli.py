@@ -7,19 +7,18 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Iterator, NoReturn, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from . import __version__
 from .errors import EvaluatorError, InputFileError, quote
-from .load import inputs_hash, load_actuals, load_targets
-from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
-from .output import dumps, evaluation_json, write_atomic
-from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
+
+if TYPE_CHECKING:  # heavy modules are imported inside the commands: `evaluator --help` starts in well under 0.15 s
+    from rich.console import Console
+
+    from .model import ActualSet, Evaluation, TargetSet
+    from .rules import RuleSet
 
 app = typer.Typer(
     help="evaluator：预算绩效自评评分引擎。读取绩效目标表和实际完成值，按评分规则计算每项指标得分，给出计算过程、总分和等级。",
@@ -31,6 +30,7 @@ _state = {"debug": False}
 
 
 def _console() -> Console:
+    from rich.console import Console
     probe = Console()
     return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
 
@@ -80,6 +80,8 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
+    from .load import inputs_hash
+    from .rules import load_rules
     from .evaluation import evaluate
     from .intake import read_inputs
 
@@ -101,7 +103,7 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
-_SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
+_SEVERITY = {"error": ("错误", "bold red"), "warning": ("警告", "yellow"), "info": ("提示", "cyan")}  # by Severity
 
 
 SCREEN_ROWS = 200  # beyond this many indicators the text output is a summary; the full result goes to a file
@@ -111,6 +113,10 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                       followups: dict | None = None, full_result: Path | None = None) -> None:
     """The result as text; with ``full_result`` (a large table) each table's rows are left out and the file with
     every row named, since a rich table of thousands of rows takes longer to draw than to score."""
+    from rich.table import Table
+    from rich.text import Text
+    from .model import TABLE_KIND_LABEL
+    from .rules import fmt
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -162,6 +168,7 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
 
 def _print_losses(t: dict, console: Console) -> None:
     """The compact 失分去向 section of one table (losses.losses_context)."""
+    from rich.text import Text
     if not t["items"]:
         return
     lost = f"，共失 {t['lost']} 分" if t["lost"] is not None else ""
@@ -173,6 +180,8 @@ def _print_losses(t: dict, console: Console) -> None:
 
 
 def _print_findings(ev: Evaluation, console: Console, most: int | None = None) -> None:
+    from rich.text import Text
+    from .model import Severity
     if not ev.findings:
         console.print(Text("未发现问题。", style="green"))
         return
@@ -254,6 +263,7 @@ def score_cmd(
     monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
+    from .output import dumps, evaluation_json, write_atomic
     from .losses import losses_context, point_losses
 
     with _reported(targets, actuals):
@@ -296,6 +306,8 @@ def check_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 列出问题"),
 ) -> None:
     """检查输入文件，列出全部问题（错误、警告、提示）。有错误时退出码为 1。"""
+    from .model import Severity
+    from .output import dumps, evaluation_json
     with _reported():
         ev, _ = _load(targets, actuals, budget, spent, rules)
     if as_json:
@@ -321,6 +333,9 @@ def report_cmd(
     money_decimals: int = typer.Option(2, "--money-decimals", min=0, max=6, help="金额（万元）保留的小数位数"),
 ) -> None:
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
+    from rich.text import Text
+    from .model import Severity
+    from .rules import fmt
     from .report import FORMATS, write_reports
 
     with _reported(targets, actuals):
@@ -365,6 +380,9 @@ def whatif_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
+    from rich.table import Table
+    from rich.text import Text
+    from .output import dumps
     from .whatif import parse_settings, run_whatif, whatif_context
 
     with _reported(targets, actuals):
@@ -411,6 +429,10 @@ def review_targets_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
+    from rich.text import Text
+    from .load import load_actuals
+    from .output import dumps
+    from .rules import load_rules
     from .target_review import (
         load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
     )
@@ -464,6 +486,10 @@ def monitor_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不写文件）"),
 ) -> None:
     """绩效运行监控（双监控）：预算执行进度与时间进度、各指标目标实现程度和全年预计、偏差预警与纠偏措施；写出绩效运行监控表（xlsx、docx）和预警清单。"""
+    from rich.text import Text
+    from .load import load_targets
+    from .output import dumps
+    from .rules import load_rules
     from .monitor import (
         discover_progress, load_monitor_rules, load_progress, monitor, monitor_context, write_monitor_docx,
         write_monitor_xlsx, write_warning_list,
@@ -538,6 +564,9 @@ def trend_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不画图）"),
 ) -> None:
     """同比：一个单位多年的各表总分走势、每项指标各年的目标与实际（图）、多年不变的目标、连年大幅超额完成（目标偏低）的指标。"""
+    from rich.text import Text
+    from .output import dumps
+    from .rules import load_rules
     from .output import write_atomic as write
     from .trend import load_trend_rules, trend_charts, trend_context, unit_trend
 
@@ -573,6 +602,9 @@ def import_cmd(
     force: bool = typer.Option(False, "--force", help="覆盖已存在的目标表文件（含实际完成值的文件永远不会被覆盖）"),
 ) -> None:
     """读取官方 Word/Excel 绩效目标表（或已填好的自评表），写成目标表（和实际完成值）数据文件。"""
+    from rich.text import Text
+    from .model import TABLE_KIND_LABEL
+    from .output import write_atomic
     from .errors import collecting
     from .forms import import_form
     from .workbook import dump_yaml, free_path
@@ -614,6 +646,7 @@ def template_cmd(
     force: bool = typer.Option(False, "--force", help="覆盖已存在但尚未填写的填报表（已填写的永远不会被覆盖）"),
 ) -> None:
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
+    from .rules import load_rules
     from .workbook import free_path, write_template
 
     from .intake import read_inputs
@@ -653,6 +686,8 @@ def batch_cmd(
     db: Optional[str] = DB_OPT,
 ) -> None:
     """财政局：对目录下所有部门的自评评分并存入数据库；坏文件不会中断，最后逐一列出。"""
+    from rich.console import Console
+    from .rules import load_rules
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .bureau import batch
@@ -910,6 +945,8 @@ def synth_cmd(
 @app.command("rules")
 def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编号或规则文件路径；省略时列出全部规则集")) -> None:
     """列出可用的规则集，或说明某个规则集的全部设置及其依据。"""
+    from rich.table import Table
+    from .rules import list_rule_sets, load_rules
     console = _console()
     with _reported():
         if rule_id is None:
