@@ -52,7 +52,7 @@ log = logging.getLogger("evaluator.web")
 # Modules that add pages: each defines ``routes(app, web)`` and is imported by ``create_app`` (e.g. what-if,
 # 目标审核, monitoring). A page there follows the same pattern: a context function, a template in templates/,
 # an HTML route rendering it and an /api/ route returning it, ``allowed`` asked by the context function.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("evaluator.web.beyond",)  # what-if, 目标审核, monitoring, a unit's years
 
 
 @dataclass
@@ -729,9 +729,6 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
     def users_api(user: User = Depends(api_user)) -> dict:
         return pages.users_page(store, user)
 
-    from . import beyond  # what-if, 目标审核, monitoring, a unit's years (evaluator/web/beyond.py)
-
-    beyond.register(app, store, render=render, page_user=page_user, api_user=api_user, form_of=form_of, call=call)
     return app
 
 

@@ -3,7 +3,8 @@
 
 Each page is one context function over the engine's own functions (``losses``, ``whatif``, ``target_review``,
 ``monitor``, ``trend``) — the same ones the CLI prints — asked through the workflow's permission check; nothing
-here stores anything, and nothing changes a saved entry. ``register`` adds the routes to the app.
+here stores anything, and nothing changes a saved entry. ``routes`` (the app's extension hook, ``EXTENSIONS``)
+adds the pages.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from . import workflow as wf
 from .pages import _actions, _filing_head, clean, user_info
 from .permissions import User, allowed
 
-__all__ = ["whatif_panel", "target_review", "monitoring", "unit_years", "register"]
+__all__ = ["whatif_panel", "target_review", "monitoring", "unit_years", "routes", "register"]
 
 MAX_SETTINGS = 20  # --set lines one what-if takes
 
@@ -148,6 +149,12 @@ _TRENDS: dict[tuple, tuple] = {}  # (store, unit) → (store state, context): a 
 
 
 # --------------------------------------------------------------------------- routes
+def routes(app, web) -> None:
+    """The extension hook ``create_app`` calls (``app.EXTENSIONS``) with what a page module needs."""
+    register(app, web.store, render=web.render, page_user=web.page_user, api_user=web.api_user,
+             form_of=web.form_of, call=web.call)
+
+
 def register(app, store, *, render: Callable, page_user: Callable, api_user: Callable, form_of: Callable,
              call: Callable) -> None:
     """Add these pages (HTML and the same context under /api/) to the app built by ``create_app``. (Route
