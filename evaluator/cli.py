@@ -80,9 +80,15 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
+    return _load_scored(targets, actuals, budget, spent, rules_ref)[:4]
+
+
+def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
+                 rules_ref: str) -> tuple:
+    """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs."""
     from .load import inputs_hash
     from .rules import load_rules
-    from .evaluation import evaluate
+    from .evaluation import evaluate_scored
     from .intake import read_inputs
 
     rules = load_rules(rules_ref)
@@ -90,8 +96,9 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
     for note in got.notes:
         typer.echo(note, err=True)
     files = (targets,) if actuals is None else (targets, actuals)
-    ev = evaluate(got.targets, got.actuals, rules, targets_file=str(targets),
-                  actuals_file=str(actuals) if actuals is not None else None, inputs_hash=inputs_hash(*files))
+    ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
+                                 actuals_file=str(actuals) if actuals is not None else None,
+                                 inputs_hash=inputs_hash(*files))
     findings = got.findings + ev.findings
     if got.one_file:  # the budget is read from the 自评表 itself: say so, not "the budget key of an actuals file"
         findings = [f.model_copy(update={"message": "缺少全年预算数或全年执行数，预算执行率无法计分：自评表中没有填写预算执行情况"
@@ -99,7 +106,7 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
                                                     "--spent 全年执行数 指定"}) if f.code == "missing-budget" else f
                     for f in findings]
     ev = ev.model_copy(update={"findings": findings})
-    return ev, rules, got.targets, got.actuals
+    return ev, rules, got.targets, got.actuals, scored
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
@@ -267,8 +274,8 @@ def score_cmd(
     from .losses import losses_context, point_losses
 
     with _reported(targets, actuals):
-        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
-        losses = point_losses(tset, aset, rs)
+        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules)
+        losses = point_losses(tset, aset, rs, scored=scored)
         payload = evaluation_json(ev)
         payload["losses"] = [t.model_dump() for t in losses]
         followups = None

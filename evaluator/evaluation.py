@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -15,7 +16,17 @@ from .rules import RuleSet, fmt
 from .score import score_frame
 from .totals import table_totals, undetermined_reason
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "evaluate_scored", "Scored"]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The engine's frames of one evaluation (indicator frame, scored frame, table totals), kept so that a later
+    step on the same inputs (``losses.point_losses``) does not build and score them a second time."""
+
+    frame: pd.DataFrame
+    scored: pd.DataFrame
+    totals: pd.DataFrame
 
 
 def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
@@ -23,6 +34,13 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
     """Score a department: every table with indicators, totals, grades and all findings.
 
     ``targets_file`` / ``actuals_file`` only name the inputs in the findings' locations."""
+    return evaluate_scored(targets, actuals, rules, targets_file=targets_file, actuals_file=actuals_file,
+                           inputs_hash=inputs_hash)[0]
+
+
+def evaluate_scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
+                    actuals_file: str | None = None, inputs_hash: str | None = None) -> tuple[Evaluation, Scored]:
+    """``evaluate``, with the frames it scored (for the losses of the same inputs)."""
     file = Files(targets_file, actuals_file or targets_file)
     frame, findings = indicator_frame(targets, actuals, file)
     scored = score_frame(frame, rules)
@@ -43,10 +61,11 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
         trs = by_table[table.id]
         findings += table_findings(table.id, t, trs, rules, file, claimed_total.get(table.id))
         tables.append(_table_evaluation(table, t, trs, rules))
-    return Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
-                      rule_version=rules.version, tables=tables, findings=findings, inputs_hash=inputs_hash,
-                      example=bool(actuals and actuals.example),
-                      unscored_tables=[t.title for t in targets.tables if not t.indicators])
+    ev = Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
+                    rule_version=rules.version, tables=tables, findings=findings, inputs_hash=inputs_hash,
+                    example=bool(actuals and actuals.example),
+                    unscored_tables=[t.title for t in targets.tables if not t.indicators])
+    return ev, Scored(frame, scored, totals)
 
 
 def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet) -> TableEvaluation:
