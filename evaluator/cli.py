@@ -17,7 +17,7 @@ from .errors import EvaluatorError, InputFileError, quote
 if TYPE_CHECKING:  # heavy modules are imported inside the commands: `evaluator --help` starts in well under 0.15 s
     from rich.console import Console
 
-    from .model import ActualSet, Evaluation, TargetSet
+    from .model import ActualSet, Evaluation, Finding, TargetSet
     from .rules import RuleSet
 
 app = typer.Typer(
@@ -87,26 +87,47 @@ def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float]
                  rules_ref: str) -> tuple:
     """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs."""
     from .load import inputs_hash
-    from .rules import load_rules
     from .evaluation import evaluate_scored
+
+    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    files = (targets,) if actuals is None else (targets, actuals)
+    ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
+                                 actuals_file=str(actuals) if actuals is not None else None,
+                                 inputs_hash=inputs_hash(*files))
+    ev = ev.model_copy(update={"findings": _input_findings(got, ev.findings)})
+    return ev, rules, got.targets, got.actuals, scored
+
+
+def _load_findings(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
+                   rules_ref: str) -> list[Finding]:
+    """The findings of ``_load_all`` alone (``check``: no scored indicators, no 计算过程 built)."""
+    from .evaluation import check_findings
+
+    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    return _input_findings(got, check_findings(got.targets, got.actuals, rules, targets_file=str(targets),
+                                               actuals_file=str(actuals) if actuals is not None else None))
+
+
+def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str):
+    from .rules import load_rules
     from .intake import read_inputs
 
     rules = load_rules(rules_ref)
     got = read_inputs(targets, actuals, budget, spent)
     for note in got.notes:
         typer.echo(note, err=True)
-    files = (targets,) if actuals is None else (targets, actuals)
-    ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
-                                 actuals_file=str(actuals) if actuals is not None else None,
-                                 inputs_hash=inputs_hash(*files))
-    findings = got.findings + ev.findings
+    return got, rules
+
+
+def _input_findings(got, findings: list[Finding]) -> list[Finding]:
+    """The reading's findings, then the evaluation's; for a 自评表 the budget message says where to fill it."""
+    findings = got.findings + findings
     if got.one_file:  # the budget is read from the 自评表 itself: say so, not "the budget key of an actuals file"
         findings = [f.model_copy(update={"message": "缺少全年预算数或全年执行数，预算执行率无法计分：自评表中没有填写预算执行情况"
                                                     "（年初预算数/全年预算数/全年执行数）；请在表中填写，或用 --budget 全年预算数 "
                                                     "--spent 全年执行数 指定"}) if f.code == "missing-budget" else f
                     for f in findings]
-    ev = ev.model_copy(update={"findings": findings})
-    return ev, rules, got.targets, got.actuals, scored
+    return findings
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
@@ -170,7 +191,7 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
-    _print_findings(ev, console, most=None if full_result is None else 50)
+    _print_findings(ev.findings, console, most=None if full_result is None else 50)
 
 
 def _print_losses(t: dict, console: Console) -> None:
@@ -186,16 +207,16 @@ def _print_losses(t: dict, console: Console) -> None:
         console.print(f"    其余 {t['rest']['count']} 项共失 {t['rest']['lost']} 分（全部见 --json 的 losses）")
 
 
-def _print_findings(ev: Evaluation, console: Console, most: int | None = None) -> None:
+def _print_findings(findings: list[Finding], console: Console, most: int | None = None) -> None:
     from rich.text import Text
     from .model import Severity
-    if not ev.findings:
+    if not findings:
         console.print(Text("未发现问题。", style="green"))
         return
-    counts = {s: sum(1 for f in ev.findings if f.severity == s) for s in Severity}
-    console.print(Text(f"发现 {len(ev.findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    console.print(Text(f"发现 {len(findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
                        f"提示 {counts[Severity.INFO]}", style="bold"))
-    ordered = sorted(ev.findings, key=lambda f: list(Severity).index(f.severity))
+    ordered = sorted(findings, key=lambda f: list(Severity).index(f.severity))
     if most is not None and len(ordered) > most:
         console.print(f"（以下列出前 {most} 项，其余 {len(ordered) - most} 项见 evaluator check --json 或 score -o 写出的文件）")
         ordered = ordered[:most]
@@ -314,14 +335,14 @@ def check_cmd(
 ) -> None:
     """检查输入文件，列出全部问题（错误、警告、提示）。有错误时退出码为 1。"""
     from .model import Severity
-    from .output import dumps, evaluation_json
+    from .output import dumps, findings_json
     with _reported():
-        ev, _ = _load(targets, actuals, budget, spent, rules)
+        findings = _load_findings(targets, actuals, budget, spent, rules)
     if as_json:
-        _write_json(dumps(evaluation_json(ev)["findings"]))
+        _write_json(dumps(findings_json(findings)))
     else:
-        _print_findings(ev, _console())
-    if any(f.severity == Severity.ERROR for f in ev.findings):
+        _print_findings(findings, _console())
+    if any(f.severity == Severity.ERROR for f in findings):
         raise typer.Exit(1)
 
 
