@@ -263,10 +263,10 @@ def score_cmd(
         payload["losses"] = [t.model_dump() for t in losses]
         followups = None
         if monitor_file is not None:
-            from .monitor import followup, load_progress, monitor
+            from .monitor import followup_context, load_progress, monitor
 
             result = monitor(tset, load_progress(monitor_file), rs)
-            followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
+            followups = followup_context(result, ev)
             payload["monitor_followup"] = followups
         large = not as_json and sum(len(t.indicators) for t in ev.tables) > SCREEN_ROWS
         if large and not output:  # more than a screenful: the full result goes to a file, named in the summary
@@ -319,11 +319,12 @@ def report_cmd(
     spent: Optional[float] = SPENT_OPT,
     force: bool = typer.Option(False, "--force", help="覆盖生成后又被修改过的文件（默认保留修改过的文件，新文件另存为 .v2）"),
     money_decimals: int = typer.Option(2, "--money-decimals", min=0, max=6, help="金额（万元）保留的小数位数"),
+    monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度（YAML/JSON 或填好的进度填报表 .xlsx）：自评报告逐项写明当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from .report import FORMATS, write_reports
 
-    with _reported(targets, actuals):
+    with _reported(targets, actuals, monitor_file):
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = [f for f in wanted if f not in FORMATS]
         if unknown or not wanted:
@@ -335,7 +336,13 @@ def report_cmd(
 
             if not pdf_font_ready():
                 typer.echo("首次生成 PDF：正在建立中文字体缓存（约 40 秒，每台机器只需一次）……", err=True)
-        files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals)
+        look_back = None
+        if monitor_file is not None:
+            from .monitor import followup_context, load_progress, monitor
+
+            look_back = followup_context(monitor(tset, load_progress(monitor_file), rs), ev)
+        files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals,
+                              monitoring=look_back)
     console = _console()
     for t in ev.tables:
         state = f"总分 {fmt(t.total)}，等级 {t.grade}" if t.complete else "总分暂无法确定（见报告“八、其他需要说明的情况”）"

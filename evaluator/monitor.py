@@ -20,7 +20,7 @@ from .model import Actual, ActualSet, BudgetExecution, Evaluation, TableActuals,
 from .rules import RuleSet, fmt
 
 __all__ = ["ProgressSet", "MonitorRules", "load_monitor_rules", "load_progress", "monitor", "MonitorResult",
-           "monitor_context", "followup", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
+           "monitor_context", "followup", "followup_context", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
            "discover_progress", "progress_template"]
 
 PROGRESS_NAMES = ("progress.yaml", "progress.yml", "progress.json")
@@ -410,7 +410,8 @@ def _plain(message: str) -> str:
 
 def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
     """Per table, every indicator (and the execution) warned in the monitoring, with the corrective action then
-    stated and what the year-end evaluation shows now."""
+    stated and what the year-end evaluation shows now: ``result`` as one line (the CLI), and its parts
+    (``year_end``, ``met``, ``stated``) for the 自评报告's table."""
     out: dict[str, list[dict[str, Any]]] = {}
     scored = {t.table: t for t in ev.tables}
     for t in result.tables:
@@ -420,8 +421,13 @@ def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, 
         items = []
         if t.light in ("red", "yellow"):
             ex = te.execution
-            items.append({"indicator": "预算执行", "light": LIGHT_LABEL[t.light], "warning": _plain(t.message),
-                          "action": t.action or "（未说明纠偏措施）",
+            met = ex.rate is not None and ex.score is not None and ex.score >= ex.weight - 1e-9
+            year_end = (f"全年执行率 {_pct(ex.rate)}，得 {fmt(ex.score)} 分（分值 {fmt(ex.weight)} 分）"
+                        if ex.rate is not None else "全年执行数据缺失")
+            items.append({"indicator": "预算执行", "light": LIGHT_LABEL[t.light], "tone": t.light,
+                          "warning": _plain(t.message), "action": t.action or "（未说明纠偏措施）",
+                          "stated": bool(t.action), "year_end": year_end,
+                          "met": met if ex.rate is not None else None,
                           "result": f"全年执行率 {_pct(ex.rate)}，得分 {fmt(ex.score)} / {fmt(ex.weight)}"
                           if ex.rate is not None else "全年执行数据缺失"})
         by_pos = {i.position: i for i in te.indicators}
@@ -431,17 +437,26 @@ def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, 
             s = by_pos.get(i.position)
             if s is None:
                 continue
+            met: bool | None = None
             if s.status == "ok":
-                full = s.weight is not None and s.score is not None and s.score >= s.weight - 1e-9
+                met = s.weight is not None and s.score is not None and s.score >= s.weight - 1e-9
+                year_end = f"实际“{s.actual or '（空）'}”，得 {fmt(s.score)} 分（分值 {fmt(s.weight)} 分）"
                 result_text = (f"年末实际 {s.actual or '（空）'}，得 {fmt(s.score)} / {fmt(s.weight)}"
-                               + ("，已达成" if full else "，仍未达成" + (f"：{s.deviation_note}" if s.deviation_note else "")))
+                               + ("，已达成" if met else "，仍未达成" + (f"：{s.deviation_note}" if s.deviation_note else "")))
             else:
-                result_text = "年末无法计分（见问题清单）" if s.status == "error" else "不适用"
-            items.append({"indicator": i.level3, "light": LIGHT_LABEL[i.light], "warning": _plain(i.message),
-                          "action": i.action or "（未说明纠偏措施）", "result": result_text})
+                year_end = result_text = "年末无法计分（见问题清单）" if s.status == "error" else "不适用"
+            items.append({"indicator": i.level3, "light": LIGHT_LABEL[i.light], "tone": i.light,
+                          "warning": _plain(i.message), "action": i.action or "（未说明纠偏措施）",
+                          "stated": bool(i.action), "year_end": year_end, "met": met, "result": result_text})
         if items:
             out[t.table] = items
     return out
+
+
+def followup_context(result: MonitorResult, ev: Evaluation) -> dict[str, Any]:
+    """The look back as the 自评报告 and ``score --monitor`` show it: the period and, per table, the warned rows."""
+    return {"period": f"1–{result.month}月", "month": result.month, "year": result.year,
+            "tables": followup(result, ev)}
 
 
 def progress_template(targets: TargetSet, month: int) -> str:

@@ -453,6 +453,19 @@ def budget_table(layout: Layout, ctx: dict, style: Style = TABLE, head: Style = 
     layout.table(BUDGET_WIDTHS, header, rows, style, head_style=head, keep_last=False)
 
 
+MONITORING_WIDTHS = [28, 54, 38, 36]
+
+
+def monitoring_table(layout: Layout, ctx: dict, style: Style = TABLE, head: Style = TABLE_HEAD) -> None:
+    """The in-year monitoring's warnings, the corrective actions and the year-end result (report --monitor)."""
+    from .report import MONITORING_HEADER
+
+    header = [[Cell(h, style=head) for h in MONITORING_HEADER]]
+    rows = [[(k, Cell(r[key], "L")) for k, key in enumerate(("indicator", "warning", "action", "year_end"))]
+            for r in ctx["monitoring"]["rows"]]
+    layout.table(MONITORING_WIDTHS, header, rows, style, head_style=head, pad=1.0)
+
+
 def _cover(layout: Layout, ctx: dict, fields: list, heavy_title: bool) -> None:
     from .report import PENDING  # noqa: F401 - the marker never reaches the PDF: blanks are lines to write on
 
@@ -549,6 +562,10 @@ def report_pdf(ctx: dict, blocks: list, charts: dict[str, bytes], fonts: dict[st
         elif b.kind == "budget":
             layout.space(2)
             budget_table(layout, ctx)
+            layout.space(3)
+        elif b.kind == "monitoring" and ctx["monitoring"]:
+            layout.space(2)
+            monitoring_table(layout, ctx)
             layout.space(3)
         elif b.kind == "chart" and charts.get(b.name):
             w, h = _png_size(charts[b.name])

@@ -149,8 +149,10 @@ def _bureau(unit: str, given: str | None) -> str:
 
 
 def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actuals: ActualSet | None,
-                  rules: RuleSet, money_decimals: int | None = None) -> dict[str, Any]:
-    """Everything the documents show for one table, formatted once."""
+                  rules: RuleSet, money_decimals: int | None = None, monitoring: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Everything the documents show for one table, formatted once. ``monitoring`` is the in-year monitoring's
+    look back (``monitor.followup_context``): the 自评报告 then shows each warning and what was done about it."""
     d = rules.rounding.decimals
     md = money_decimals if money_decimals is not None else int(os.environ.get("EVALUATOR_MONEY_DECIMALS") or MONEY_DECIMALS)
     money = lambda x: fmt_money(x, md)  # noqa: E731
@@ -266,10 +268,30 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         "bureau": _bureau(ev.unit_name, a.bureau if a else None), "basis": official_basis(rules),
         "evaluator_org": (a.evaluator_org if a and a.evaluator_org else None) or ev.unit_name,
         "money_decimals": md, "example": ev.example,
+        "monitoring": _monitoring(monitoring, te.table, year),
         # for the 审核清单 only, never in a signed document
         "audit": {"table_id": te.table, "rule_label": rules.label, "rule_title": rules.title,
                   "inputs_hash": ev.inputs_hash or "", "explanations": [r.explanation for r in rows]},
     }
+
+
+def _monitoring(look_back: dict[str, Any] | None, table_id: str, year: int | None) -> dict[str, Any] | None:
+    """One table's rows of the monitoring look back, as the 自评报告's table shows them (None: no monitoring, or
+    nothing was warned in this table)."""
+    rows = (look_back or {}).get("tables", {}).get(table_id)
+    if not rows:
+        return None
+    out = [{"indicator": r["indicator"], "warning": f"{r['light']}：{r['warning']}",
+            "action": r["action"] if r["stated"] else "未说明",
+            "year_end": r["year_end"] + {True: "，已达成", False: "，仍未达成", None: ""}[r["met"]]} for r in rows]
+    when = look_back.get("year") or year
+    return {"period": f"{when}年{look_back['period']}" if when else look_back["period"], "rows": out,
+            "count": len(rows), "red": sum(r["tone"] == "red" for r in rows),
+            "yellow": sum(r["tone"] == "yellow" for r in rows), "unstated": sum(not r["stated"] for r in rows),
+            "met": sum(r["met"] is True for r in rows), "unmet": sum(r["met"] is False for r in rows)}
+
+
+MONITORING_HEADER = ("指标", "监控预警", "纠偏措施", "年末完成情况")
 
 
 def _where(loc, target: TargetTable, actuals: ActualSet | None) -> str:
@@ -474,10 +496,13 @@ KINDS = (("table", "xlsx", "自评表.xlsx"), ("table", "docx", "自评表.docx"
 
 def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet,
                      formats: Iterable[str] = FORMATS, tables: Iterable[str] | None = None,
-                     money_decimals: int | None = None, fonts: dict[str, Any] | None = None) -> dict[str, bytes]:
-    """Every document of the unit (or of the ``tables`` given) as file name → bytes, in memory (for the web)."""
+                     money_decimals: int | None = None, fonts: dict[str, Any] | None = None,
+                     monitoring: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """Every document of the unit (or of the ``tables`` given) as file name → bytes, in memory (for the web);
+    ``monitoring`` as in ``write_reports``."""
     formats = tuple(formats)
     _CONTEXTS.clear()
+    _LOOK_BACK[0] = monitoring
     names = document_names(ev, targets)
     fonts = fonts if fonts is not None else _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
     charts = _charts_of(ev, targets, actuals, rules, formats)
@@ -494,8 +519,10 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
 
 def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, out_dir: str | Path,
                   formats: Iterable[str] = FORMATS, jobs: int | None = None, force: bool = False,
-                  money_decimals: int | None = None) -> list[Path]:
+                  money_decimals: int | None = None, monitoring: dict[str, Any] | None = None) -> list[Path]:
     """Write the 自评表 (xlsx/docx), the 自评报告 (pdf/docx/html) and the 审核清单 (xlsx) of every scored table.
+    With ``monitoring`` (``monitor.followup_context``) the 自评报告's 偏差分析 shows the in-year warnings, the
+    corrective actions stated then and the year-end result.
 
     A document the user edited after evaluator wrote it is kept: the new one goes beside it as ``name.v2.ext``
     (``force`` replaces it). Tables are independent, so with several tables and cores they are rendered in forked
@@ -504,6 +531,7 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     formats = tuple(formats)
     out = Path(out_dir)
     _CONTEXTS.clear()
+    _LOOK_BACK[0] = monitoring
     names = document_names(ev, targets)
     fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
     charts = _charts_of(ev, targets, actuals, rules, formats)
@@ -563,6 +591,8 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
         import fpdf  # noqa: F401
 
 
+# the run's monitoring look back (report --monitor), set before the workers fork so they see it too
+_LOOK_BACK: list[dict[str, Any] | None] = [None]
 _CONTEXTS: dict[tuple[int, str, int | None], dict[str, Any]] = {}  # one run's contexts (the parent's, inherited by workers)
 
 
@@ -573,7 +603,7 @@ def _context(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rule
     if key not in _CONTEXTS:
         te = next(t for t in ev.tables if t.table == table_id)
         _CONTEXTS[key] = build_context(ev, te, next(t for t in targets.tables if t.id == table_id), actuals, rules,
-                                       money_decimals)
+                                       money_decimals, _LOOK_BACK[0])
     return _CONTEXTS[key]
 
 
@@ -592,6 +622,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
         text += [write_label(b, ctx) for b in blocks if b.kind == "write"]
         text += [str(v) for i in ctx["indicators"] for v in i.values()]
         text += [str(v) for r in ctx["budget_rows"] for v in r.values()]
+        text += [v for r in (ctx["monitoring"] or {}).get("rows", ()) for v in r.values()] + list(MONITORING_HEADER)
         text += [f"{k}{v or ''}" for k, v in cover_fields(ctx) + signature_fields(ctx)]
         text += [ctx["report_title"], ctx["form_title"], ctx["form_year"], ctx["bureau"], ctx["subject"]]
     fixed = ("一级指标二级指标三级指标年度指标值实际完成值分值得分偏差原因分析及改进措施项目资金（万元）预算资金年初预算数全年"
