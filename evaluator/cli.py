@@ -265,7 +265,7 @@ def score_cmd(
         if monitor_file is not None:
             from .monitor import followup_context, load_progress, monitor
 
-            result = monitor(tset, load_progress(monitor_file), rs)
+            result = monitor(tset, load_progress(monitor_file, tset), rs)
             followups = followup_context(result, ev)
             payload["monitor_followup"] = followups
         large = not as_json and sum(len(t.indicators) for t in ev.tables) > SCREEN_ROWS
@@ -340,7 +340,7 @@ def report_cmd(
         if monitor_file is not None:
             from .monitor import followup_context, load_progress, monitor
 
-            look_back = followup_context(monitor(tset, load_progress(monitor_file), rs), ev)
+            look_back = followup_context(monitor(tset, load_progress(monitor_file, tset), rs), ev)
         files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals,
                               monitoring=look_back)
     console = _console()
@@ -459,10 +459,44 @@ def review_targets_cmd(
         raise typer.Exit(1)
 
 
+def _monitor_targets(path: Path):
+    """The targets monitoring works on, from any targets input (data file, Word/Excel form, 自评表)."""
+    from .intake import read_targets
+    from .errors import collecting
+
+    with collecting() as found:
+        tset, _, _ = read_targets(path)
+    for note in (x for x in found if isinstance(x, str)):
+        typer.echo(note, err=True)
+    return tset
+
+
+@app.command("monitor-template")
+def monitor_template_cmd(
+    targets: Path = TARGETS_ARG,
+    month: int = typer.Option(..., "--month", "-m", min=1, max=12, help="监控截至月份（如 7 表示 1–7 月）"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件（默认 reports/<目标表文件名>-进度填报-<月>月.xlsx）"),
+    previous: Optional[Path] = typer.Option(None, "--from", help="上次填报的进度（YAML/JSON 或进度填报表）：已填内容带入新表"),
+) -> None:
+    """生成年中绩效运行监控的进度填报表（Excel）：目标已锁定，填写累计执行数、截至本月完成值、全年预计、完成可能性、偏差原因和纠偏措施。"""
+    from .monitor import load_progress
+    from .monitor_workbook import write_progress_workbook
+
+    with _reported(targets, previous):
+        tset = _monitor_targets(targets)
+        prior = load_progress(previous, tset) if previous is not None else None
+        wanted = output or Path("reports") / f"{targets.stem}-进度填报-{month}月.xlsx"
+        path = write_progress_workbook(tset, month, wanted, prior)
+    typer.echo(f"进度填报表已写入 {path}" + (f"（{wanted.name} 已存在，未覆盖）" if path != wanted else ""))
+    typer.echo(f"填好后运行：evaluator monitor {targets} {path} --month {month}")
+
+
 @app.command("monitor")
 def monitor_cmd(
-    targets: Path = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON）；或财政局：各单位提交所在的目录", show_default=False),
-    progress: Optional[Path] = typer.Argument(None, help="年中进度文件（YAML/JSON，格式见 README）；目录模式下不需要",
+    targets: Path = typer.Argument(..., help="绩效目标表（数据文件 YAML/JSON 或 Word/Excel 表）；或财政局：各单位提交所在的目录",
+                                   show_default=False),
+    progress: Optional[Path] = typer.Argument(None, help="年中进度：填好的进度填报表（.xlsx，evaluator monitor-template 生成）或"
+                                                         "进度文件（YAML/JSON，格式见 README）；目录模式下不需要",
                                               show_default=False),
     month: Optional[int] = typer.Option(None, "--month", "-m", min=1, max=12, help="监控截至月份（默认取进度文件中的月份）"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出目录（默认 reports/<进度文件名>/ 或 reports/bureau）"),
@@ -486,8 +520,8 @@ def monitor_cmd(
             contexts, failed = [], []
             for t_path, p_path in pairs:
                 try:
-                    contexts.append(monitor_context(monitor(load_targets(t_path), load_progress(p_path), rs, mrules,
-                                                            month)))
+                    t_set = load_targets(t_path)
+                    contexts.append(monitor_context(monitor(t_set, load_progress(p_path, t_set), rs, mrules, month)))
                 except EvaluatorError as e:
                     failed.append((str(p_path), e.render()))
             if not contexts:
@@ -506,7 +540,8 @@ def monitor_cmd(
             return
         if progress is None:
             raise InputFileError("缺少进度文件", where=str(targets), hint="用法：evaluator monitor 目标表.yaml 进度.yaml --month 7")
-        result = monitor(load_targets(targets), load_progress(progress), rs, mrules, month)
+        tset = _monitor_targets(targets)
+        result = monitor(tset, load_progress(progress, tset), rs, mrules, month)
         ctx = monitor_context(result)
         if as_json:
             sys.stdout.write(dumps({**ctx, "result": result.model_dump()}))

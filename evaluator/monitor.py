@@ -79,11 +79,21 @@ class ProgressSet(_Strict):
     tables: list[TableProgress]
 
 
-def load_progress(path: str | Path) -> ProgressSet:
-    """A progress file (YAML or JSON) → ``ProgressSet`` (a located Chinese message when it is wrong)."""
+def load_progress(path: str | Path, targets: TargetSet | None = None) -> ProgressSet:
+    """A progress file (YAML or JSON), or a filled-in progress workbook (.xlsx, read against ``targets``) →
+    ``ProgressSet`` (a located Chinese message when it is wrong)."""
     from .load import _read_mapping, _validate
 
     p = Path(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        from .monitor_workbook import read_progress_workbook
+
+        if targets is None:
+            raise InputFileError("读取进度填报表需要目标表", where=str(p), hint="用法：evaluator monitor 目标表 进度填报表.xlsx")
+        return read_progress_workbook(p, targets)
+    if p.suffix.lower() in (".xls", ".et", ".csv", ".docx", ".doc", ".wps"):
+        raise InputFileError(f"进度文件不支持“{p.suffix}”格式", where=str(p),
+                             hint="请用 evaluator monitor-template 生成的进度填报表（.xlsx），或 YAML/JSON 进度文件")
     return _validate(ProgressSet, _read_mapping(p), p)
 
 

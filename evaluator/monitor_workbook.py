@@ -29,7 +29,7 @@ HEADER = (*LOCKED, *FILL)
 FIELD = {"截至本月完成值": "progress", "全年预计完成值": "expected", "完成目标可能性": "likely", "偏差原因": "reason",
          "纠偏措施": "action", "计量基数": "rate_base"}
 BUDGET_HEADER = ("表编号", "表名称", "全年预算数", "累计执行数", "执行偏差原因", "纠偏措施")
-LIKELY = ("确定能", "有可能", "不能")
+LIKELY = ("确定能", "有可能", "不确定", "不能")
 WIDTHS = (5, 10, 12, 28, 14, 16, 14, 12, 30, 30, 9)
 HEAD_ROW = 3
 
@@ -88,8 +88,8 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
         f"（时间进度 {month}/12 = {month / 12:.1%}）。",
         "2. 截至本月完成值：填写 1 月至本月累计完成的数值，与年度指标值同一单位（如 2次、60%、15万元）；"
         "时效指标填预计完成日期（如 2023年11月30日）；定性指标填进展的简要描述。空白表示未填报，会提示预警。",
-        "3. 全年预计完成值：按目前情况预计全年能完成的数值（可不填）。完成目标可能性：从下拉列表中选择（确定能 / 有可能 / 不能）。",
-        "4. 进度落后于时间进度（偏差超过 15 个百分点）或判断“有可能”“不能”完成的指标，须填写偏差原因和纠偏措施。",
+        "3. 全年预计完成值：按目前情况预计全年能完成的数值（可不填）。完成目标可能性：从下拉列表中选择（确定能 / 有可能 / 不确定 / 不能）。",
+        "4. 进度落后于时间进度（偏差超过 15 个百分点）或判断“有可能”“不确定”“不能”完成的指标，须填写偏差原因和纠偏措施。",
         f"5. 在“{BUDGET_SHEET}”工作表中填写每张表的全年预算数和 1 月至本月的累计执行数（万元，只填数字）；"
         "执行进度低于时间进度 80% 的，须填写执行偏差原因和纠偏措施。",
         "6. 可以调整列宽、行高；请不要增删指标行、不要改工作表中的表编号。"
@@ -103,6 +103,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
         c.alignment = Alignment(wrap_text=True, vertical="top")
         info.row_dimensions[k].height = 15 * max(1, wrapped_lines(line, 108)) + 3
     info.column_dimensions["A"].width = 110
+    _print_setup(info, None)
     info.protection.sheet = True
 
     # budget execution so far -----------------------------------------------------------------------------
@@ -153,7 +154,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
             cell.font, cell.alignment, cell.border = head_font, center, border
             cell.fill = fill_in if text in FILL else locked_fill
         likely = DataValidation(type="list", formula1='"' + ",".join(LIKELY) + '"', allow_blank=True,
-                                showErrorMessage=True, errorTitle="完成目标可能性", error="请从下拉列表中选择：确定能、有可能或不能")
+                                showErrorMessage=True, errorTitle="完成目标可能性", error="请从下拉列表中选择：确定能、有可能、不确定或不能")
         base = DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True,
                               showErrorMessage=True, errorTitle="计量基数", error="请填写人数、界别数等计量基数（大于 0 的数字）")
         ws.add_data_validation(likely)
@@ -196,6 +197,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     meta.append(["unit_name", targets.unit_name])
     meta.append(["year", targets.year])
     meta.append(["month", month])
+    meta.append(["example", 1 if progress is not None and progress.example else 0])  # pre-filled with example data
     for t, name in zip(tables, names):
         meta.append(["table", t.id, name])
     meta.sheet_state = "veryHidden"
@@ -209,12 +211,13 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     return write_atomic(free_path(Path(path)), _pin_zip(buf.getvalue(), when))
 
 
-def _print_setup(ws, title_rows: str) -> None:
+def _print_setup(ws, title_rows: str | None) -> None:
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = title_rows
+    if title_rows:
+        ws.print_title_rows = title_rows
 
 
 # --------------------------------------------------------------------------- reading it back
@@ -290,7 +293,7 @@ def read_progress_workbook(path: str | Path, targets: TargetSet) -> ProgressSet:
     from .load import _validate
 
     return _validate(ProgressSet, {"unit_name": targets.unit_name, "year": targets.year, "month": month,
-                                  "tables": out}, p)
+                                   "example": meta.get("example", (0,))[0] == 1, "tables": out}, p)
 
 
 def _number(value: Any, where: str, what: str, problems: list[str]) -> float | None:
