@@ -150,7 +150,8 @@ def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rule
                                    "无法分配分值；请填写分值或选用相应规则集"))
     if num(t["rate"]) is None:
         out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=budget_loc,
-                           message="缺少全年预算数或全年执行数，预算执行率无法计分；请在实际完成值文件的 budget 中填写"))
+                           message="缺少全年预算数或全年执行数，预算执行率无法计分；请填写全年预算数和全年执行数（自评填报表的“预算执行”"
+                                   "工作表、自评表的预算执行情况栏或实际完成值文件的 budget；自评表也可用 --budget/--spent 给出）"))
     elif rules.execution.reason_below and t["rate"] < rules.execution.reason_below:
         out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=budget_loc,
                            message=f"预算执行率 {t['rate'] * 100:.2f}% 低于 {rules.execution.reason_below * 100:.0f}%，须说明原因"))
