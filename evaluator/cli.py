@@ -16,7 +16,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import EvaluatorError, InputFileError, quote
-from .load import inputs_hash, load_actuals, load_targets
+from .load import inputs_hash, load_targets
 from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
 from .output import dumps, evaluation_json, write_atomic
 from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
@@ -413,13 +413,13 @@ def review_targets_cmd(
                                 show_default=False),
     rules: str = RULES_OPT,
     review_rules: Optional[str] = typer.Option(None, "--review-rules", help="目标审核规则文件（默认 rules/checks/target-review.yaml）"),
-    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值文件：检查目标是否不高于上年实际"),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值：数据文件（YAML/JSON）或上年已填好的自评表（Word/Excel/CSV）；检查目标是否不高于上年实际"),
     db: Optional[str] = typer.Option(None, "--db", help="从数据库读取本单位上年的实际完成值（SQLAlchemy 地址）"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
     from .target_review import (
-        load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
+        load_any_targets, load_review_rules, previous_from_file, previous_from_store, review_context, review_targets,
     )
 
     with _reported(file, previous):
@@ -427,7 +427,7 @@ def review_targets_cmd(
         rs, review = load_rules(rules), load_review_rules(review_rules)
         last = None
         if previous is not None:
-            last = previous_from_actuals(load_actuals(previous), where=str(previous))
+            last = previous_from_file(previous, tset)
         elif db is not None:
             last = previous_from_store(_store(db), tset.unit_name, tset.year - 1)
         findings = review_targets(tset, rs, review, previous=last, file=str(file))

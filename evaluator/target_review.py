@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .checks import CheckRules, Section, load_check_rules
 from .columns import records
-from .errors import InputFileError
+from .errors import InputFileError, check_file_size
 from .model import Actual, ActualSet, Finding, Location, Severity, TableActuals, TargetSet, TargetTable
 from .rules import RuleSet, fmt
 
 __all__ = ["TargetReviewRules", "ReviewFinding", "load_review_rules", "review_targets", "review_context",
-           "PreviousYear", "previous_from_actuals", "previous_from_store", "load_any_targets", "REVIEW_CODES"]
+           "PreviousYear", "previous_from_actuals", "previous_from_store", "previous_from_file", "load_any_targets",
+           "REVIEW_CODES"]
 
 REVIEW_CODES = {
     "missing-category": "缺少一级指标", "missing-subcategory": "缺少二级指标", "no-quantitative": "没有定量指标",
@@ -173,6 +174,22 @@ def table_key(table_id: str, title: str | None = None) -> str:
 def previous_from_actuals(actuals: ActualSet, where: str | None = None) -> PreviousYear:
     return PreviousYear(year=actuals.year, where=where, tables={
         table_key(t.table): {a.indicator: a.actual for a in t.indicators if a.actual} for t in actuals.tables})
+
+
+def previous_from_file(path: str | Path, targets: TargetSet) -> PreviousYear:
+    """Last year's actuals from any input ``intake`` reads: an actuals data file (YAML/JSON), or last year's filled
+    自评表 (Word/Excel/CSV: its own targets and actuals); a 目标表 without actuals gets a message."""
+    from .intake import DATA, read_actuals, read_targets, sniff
+
+    p = Path(path)
+    check_file_size(p)
+    if sniff(p) in DATA:
+        return previous_from_actuals(read_actuals(p, targets), where=str(p))
+    _, actuals, _ = read_targets(p)
+    if actuals is None:
+        raise InputFileError("这份上年文件中没有实际完成值（是绩效目标表，不是已填好的自评表）", where=str(p),
+                             hint="--previous 请给出上年已填好的自评表（Word/Excel/CSV）或上年的实际完成值数据文件")
+    return previous_from_actuals(actuals, where=str(p))
 
 
 def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear | None:
