@@ -82,7 +82,7 @@ class ProgressSet(_Strict):
 def load_progress(path: str | Path, targets: TargetSet | None = None) -> ProgressSet:
     """A progress file (YAML or JSON), or a filled-in progress workbook (.xlsx, read against ``targets``) →
     ``ProgressSet`` (a located Chinese message when it is wrong)."""
-    from .load import _read_mapping, _validate
+    from .load import read_mapping, validate_mapping
 
     p = Path(path)
     if p.suffix.lower() in (".xlsx", ".xlsm"):
@@ -94,7 +94,7 @@ def load_progress(path: str | Path, targets: TargetSet | None = None) -> Progres
     if p.suffix.lower() in (".xls", ".et", ".csv", ".docx", ".doc", ".wps"):
         raise InputFileError(f"进度文件不支持“{p.suffix}”格式", where=str(p),
                              hint="请用 evaluator monitor-template 生成的进度填报表（.xlsx），或 YAML/JSON 进度文件")
-    return _validate(ProgressSet, _read_mapping(p), p)
+    return validate_mapping(ProgressSet, read_mapping(p), p)
 
 
 # --------------------------------------------------------------------------- the rules
@@ -517,7 +517,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     from .output import no_formulas, wrapped_lines, write_atomic
-    from .report import _doc_time, _pin_zip
+    from .report import doc_time, pin_zip
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -586,7 +586,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
         ws.freeze_panes = "A7"
         _landscape(ws)
     _warning_sheet(wb, ctx["warnings"], f"预警清单（{ctx['period']}）")
-    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    when = doc_time(ctx["year"]).replace(tzinfo=None)
     wb.properties.creator = "evaluator"
     wb.properties.created = wb.properties.modified = when
     import io
@@ -594,7 +594,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(ctx["year"])))
+    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(ctx["year"])))
 
 
 def _runs(keys: list[tuple]) -> list[tuple[int, int]]:
@@ -672,17 +672,17 @@ def write_warning_list(contexts: list[dict[str, Any]], path: Path, period: str, 
     from openpyxl import Workbook
 
     from .output import no_formulas, write_atomic
-    from .report import _doc_time, _pin_zip
+    from .report import doc_time, pin_zip
 
     wb = Workbook()
     wb.remove(wb.active)
     _warning_sheet(wb, [w for c in contexts for w in c["warnings"]], f"绩效运行监控预警清单（{period}）")
     wb.properties.creator = "evaluator"
-    wb.properties.created = wb.properties.modified = _doc_time(year).replace(tzinfo=None)
+    wb.properties.created = wb.properties.modified = doc_time(year).replace(tzinfo=None)
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(year)))
+    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(year)))
 
 
 def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:
@@ -692,10 +692,10 @@ def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
-    from .report import _new_docx, _save_docx
+    from .report import plain_docx, save_docx
 
     title = f"绩效运行监控表（{ctx['period']}）"
-    document = _new_docx({"year": ctx["year"]}, title, landscape=True)
+    document = plain_docx({"year": ctx["year"]}, title, landscape=True)
 
     def shade(cell, light: str) -> None:
         if light in _FILL:
@@ -754,4 +754,4 @@ def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:
          or [("无预警", "", "", "", "", "")], [w["light"] for w in ctx["warnings"]] or ["none"], 2, 8,
          (24, 20, 10, 44, 24, 24))
     document.add_paragraph("填表人：            联系电话：            单位负责人：")
-    return _save_docx(document, path, ctx["year"])
+    return save_docx(document, path, ctx["year"])

@@ -16,6 +16,7 @@ from typing import Any
 from .errors import InputFileError, check_file_size, check_sheet_size
 from .model import TargetSet, TargetTable, ValueKind
 from .monitor import ProgressSet
+from .workbook import cell_text, free_path, same_value, targets_digest
 
 __all__ = ["write_progress_workbook", "read_progress_workbook", "is_progress_workbook", "PROGRESS_SUFFIXES"]
 
@@ -59,8 +60,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
 
     from .output import no_formulas, wrapped_lines, write_atomic
     from .parse import parse_value
-    from .report import _pin_zip
-    from .workbook import free_path, targets_digest
+    from .report import pin_zip
 
     if not 1 <= month <= 12:
         raise InputFileError(f"监控月份 {month} 不在 1–12 之间", hint="例如 --month 7 表示 1–7 月")
@@ -208,7 +208,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(free_path(Path(path)), _pin_zip(buf.getvalue(), when))
+    return write_atomic(free_path(Path(path)), pin_zip(buf.getvalue(), when))
 
 
 def _print_setup(ws, title_rows: str | None) -> None:
@@ -223,12 +223,6 @@ def _print_setup(ws, title_rows: str | None) -> None:
 # --------------------------------------------------------------------------- reading it back
 def is_progress_workbook(path: Path) -> bool:
     return Path(path).suffix.lower() in PROGRESS_SUFFIXES
-
-
-def _text(value: Any, number_format: str = "General") -> str | None:
-    from .workbook import _text as cell_text  # noqa: PLC2701 - the one reading of a typed cell
-
-    return cell_text(value, number_format)
 
 
 def read_progress_workbook(path: str | Path, targets: TargetSet) -> ProgressSet:
@@ -290,9 +284,9 @@ def read_progress_workbook(path: str | Path, targets: TargetSet) -> ProgressSet:
         raise InputFileError(f"进度填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
                              hint="请按上面所列逐格改正：金额和计量基数须为数字，完成目标可能性从下拉列表中选；"
                                   "锁定的指标和指标值不能修改，也不要增删指标行")
-    from .load import _validate
+    from .load import validate_mapping
 
-    return _validate(ProgressSet, {"unit_name": targets.unit_name, "year": targets.year, "month": month,
+    return validate_mapping(ProgressSet, {"unit_name": targets.unit_name, "year": targets.year, "month": month,
                                    "example": meta.get("example", (0,))[0] == 1, "tables": out}, p)
 
 
@@ -334,8 +328,8 @@ def _read_budget(wb, tables: dict[str, TargetTable], problems: list[str]) -> dic
         where = f"工作表“{BUDGET_SHEET}”"
         budget = _number(ws.cell(row=r, column=3).value, f"{where} C{r}", "全年预算数", problems)
         spent = _number(ws.cell(row=r, column=4).value, f"{where} D{r}", "累计执行数", problems)
-        entry: dict[str, Any] = {"reason": _text(ws.cell(row=r, column=5).value),
-                                 "action": _text(ws.cell(row=r, column=6).value)}
+        entry: dict[str, Any] = {"reason": cell_text(ws.cell(row=r, column=5).value),
+                                 "action": cell_text(ws.cell(row=r, column=6).value)}
         if spent is not None:
             if budget is None:
                 problems.append(f"{where} C{r}：填写了累计执行数，但全年预算数为空")
@@ -348,7 +342,6 @@ def _read_budget(wb, tables: dict[str, TargetTable], problems: list[str]) -> dic
 def _read_sheet(ws, table: TargetTable, problems: list[str]) -> list[dict[str, Any]]:
     from openpyxl.utils import get_column_letter
 
-    from .workbook import _same  # noqa: PLC2701 - the same comparison as the year-end workbook's
 
     heads = [str(ws.cell(row=HEAD_ROW, column=c).value or "").strip() for c in range(1, len(HEADER) + 1)]
     if tuple(heads) != HEADER:
@@ -360,7 +353,7 @@ def _read_sheet(ws, table: TargetTable, problems: list[str]) -> list[dict[str, A
         shown = [ws.cell(row=row, column=c).value for c in range(1, len(LOCKED) + 1)]
         expected = (k, ind.level1, ind.level2, ind.level3, ind.target)
         for c, (a, b) in enumerate(zip(shown, expected), start=1):
-            if not _same(a, b):
+            if not same_value(a, b):
                 problems.append(f"工作表“{ws.title}” {get_column_letter(c)}{row}：{LOCKED[c - 1]}应为“{b or ''}”，"
                                 f"表中为“{a if a is not None else ''}”（锁定的内容不能修改，也不要增删指标行）")
                 break
@@ -376,7 +369,7 @@ def _read_sheet(ws, table: TargetTable, problems: list[str]) -> list[dict[str, A
                 elif base is not None:
                     entry["rate_base"] = base
                 continue
-            text = _text(cell.value, cell.number_format)
+            text = cell_text(cell.value, cell.number_format)
             if head == "完成目标可能性" and text is not None and text not in LIKELY:
                 problems.append(f"{where}：完成目标可能性“{text}”不在下拉列表中，请选择：{'、'.join(LIKELY)}")
                 continue

@@ -23,15 +23,15 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def _time(ctx):
-    from .report import _doc_time
+    from .report import doc_time
 
-    return _doc_time(ctx["year"])
+    return doc_time(ctx["year"])
 
 
 def _pin(data: bytes, ctx) -> bytes:
-    from .report import _pin_zip
+    from .report import pin_zip
 
-    return _pin_zip(data, _time(ctx))
+    return pin_zip(data, _time(ctx))
 
 
 # --------------------------------------------------------------------------- the 自评表 grid

@@ -532,13 +532,13 @@ def _signature(layout: Layout, ctx: dict, fields: list) -> None:
 def report_pdf(ctx: dict, blocks: list, charts: dict[str, bytes], fonts: dict[str, Path] | None) -> bytes:
     """The 自评报告 as PDF: a cover page, the report in the 公文 layout, the signature block."""
     from .fonts import pdf_font, title_is_heavy
-    from .report import _doc_time, cover_fields, signature_fields, write_label
+    from .report import doc_time, cover_fields, signature_fields, write_label
 
     if fonts is None:
         fonts = {"body": pdf_font("", "serif"), "head": pdf_font("", "sans"), "title": pdf_font("", "title")}
     heavy = title_is_heavy()
     title = TITLE if heavy else Style("title", 22, 12.5, heavy=0.035)
-    layout = Layout(fonts, title=ctx["report_title"], when=_doc_time(ctx["year"]))
+    layout = Layout(fonts, title=ctx["report_title"], when=doc_time(ctx["year"]))
     for b in blocks:
         if b.kind == "title":
             layout.heading(b.text, title, keep_with=BODY.leading * 2, align="C", after=6)

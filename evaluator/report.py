@@ -35,7 +35,7 @@ from .output import safe_name, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "render_documents", "document_names",
-           "PENDING", "official_basis"]
+           "PENDING", "official_basis", "pin_zip", "doc_time", "plain_docx", "save_docx", "template_env"]
 
 PENDING = "【待填写】"
 FORMATS = ("xlsx", "docx", "pdf", "html")
@@ -338,7 +338,7 @@ def _data(value: Any) -> Markup:
     return Markup(_DATA_OPEN + str(escape(text)).replace("\n", _DATA_NL) + _DATA_CLOSE)
 
 
-def _env() -> Environment:
+def template_env() -> Environment:
     """One sandboxed jinja2 environment. Templates in $EVALUATOR_TEMPLATES (a folder) override the bundled ones by
     name; whoever wrote them, they run in jinja2's sandbox with autoescaping on."""
     global _ENV
@@ -357,7 +357,7 @@ def _env() -> Environment:
 
 def render_blocks(ctx: dict[str, Any], ev: Evaluation, rules: RuleSet) -> list[Block]:
     """Render the narrative template and read it back as blocks; text from the inputs is never markup."""
-    text = _env().get_template("report.md.j2").render(t=ctx, unit=ev.unit_name, example=ev.example)
+    text = template_env().get_template("report.md.j2").render(t=ctx, unit=ev.unit_name, example=ev.example)
     # the markdown template is rendered with autoescape on (".j2"): undo the HTML escaping, the block writers escape
     text = _unescape(text)
     blocks: list[Block] = []
@@ -450,7 +450,7 @@ def _charts(ctx: dict[str, Any], fmt_: str) -> dict[str, bytes]:
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def _pin_zip(data: bytes, when: dt.datetime) -> bytes:
+def pin_zip(data: bytes, when: dt.datetime) -> bytes:
     """Rewrite an OOXML zip with fixed entry times and fixed core.xml timestamps: same content → same bytes."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -469,7 +469,7 @@ def _pin_zip(data: bytes, when: dt.datetime) -> bytes:
     return buf.getvalue()
 
 
-def _doc_time(year: int | None) -> dt.datetime:
+def doc_time(year: int | None) -> dt.datetime:
     """Document metadata time: pinned to the start of the year after the evaluated year (reproducible)."""
     return dt.datetime((year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -480,7 +480,7 @@ def write_report_html(ctx: dict[str, Any], blocks: list[Block], charts: dict[str
     from .fonts import web_font
 
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items() if v}
-    template = _env().get_template("report.html.j2")
+    template = template_env().get_template("report.html.j2")
     args = dict(title=ctx["report_title"], blocks=blocks, cover=cover_fields(ctx), signature=signature_fields(ctx), t=ctx,
                 charts=images, write_label=write_label)
     if font is None:  # render once to learn the characters, then embed a font with exactly those glyphs
@@ -695,7 +695,7 @@ def _render_part(args: tuple) -> dict[str, bytes]:
 
 
 # --------------------------------------------------------------------------- plain Word documents for other stages
-def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
+def plain_docx(ctx: dict[str, Any], title: str, landscape: bool):
     """A plain A4 Word document in 宋体 (East Asian font set, black) with pinned metadata, for documents other than
     the 自评 ones (the 监控表): those use ``office``'s 公文 layout."""
     from docx import Document
@@ -727,14 +727,15 @@ def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
     for side in ("left_margin", "right_margin"):
         setattr(section, side, Cm(1.8))
     props = document.core_properties
-    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    when = doc_time(ctx["year"]).replace(tzinfo=None)
     props.title, props.author, props.last_modified_by = title, "evaluator", "evaluator"
     props.created = props.modified = when
     props.revision = 1
     return document
 
 
-def _save_docx(document, path: Path, year: int | None) -> Path:
+def save_docx(document, path: Path, year: int | None) -> Path:
+    """Save a ``plain_docx`` document atomically with pinned zip times and metadata (reproducible bytes)."""
     buf = io.BytesIO()
     document.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(year)))
+    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(year)))

@@ -24,7 +24,8 @@ from .output import is_input, no_formulas, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
-__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights"]
+__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights", "cell_text",
+           "same_value"]
 
 INSTRUCTIONS_SHEET = "填报说明"
 BUDGET_SHEET = "预算执行"
@@ -336,18 +337,18 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     import io
     import datetime as dt
 
-    from .report import _pin_zip
+    from .report import pin_zip
 
     when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
     wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), when))
+    return write_atomic(path, pin_zip(buf.getvalue(), when))
 
 
 # --------------------------------------------------------------------------- reading it back
-def _text(value: Any, number_format: str = "General") -> str | None:
+def cell_text(value: Any, number_format: str = "General") -> str | None:
     """A cell as the clerk meant it: 1.0 in a % cell is "100%", numbers keep their digits, blanks are None."""
     if value is None:
         return None
@@ -367,7 +368,8 @@ def _plain(x: float) -> str:
     return f"{x:.10g}" if not float(x).is_integer() else str(int(x))
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a locked cell still holds what was written: numbers within 0.005, text after normalising (fill-in workbooks)."""
     if a in (None, "") and b in (None, ""):
         return True
     if isinstance(a, (int, float)) or isinstance(b, (int, float)):
@@ -480,7 +482,7 @@ def _read_info(wb) -> dict[str, Any]:
         if not row or row[0] is None or str(row[0]).strip() not in labels:
             continue
         key, is_contact = labels[str(row[0]).strip()]
-        value = _text(row[1]) if len(row) > 1 else None
+        value = cell_text(row[1]) if len(row) > 1 else None
         if value is None:
             continue
         if is_contact:
@@ -588,17 +590,17 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         if weights is not None and k < len(weights):
             expected["分值"] = weights[k]
         for name, want in expected.items():
-            if cols.get(name) and not _same(values.get(name), want):
+            if cols.get(name) and not same_value(values.get(name), want):
                 problems.append(f"{where(r, name)}：被改为“{values.get(name) or ''}”，目标表为“{want}”")
         actual_cell = ws.cell(row=r, column=cols["实际完成值"]) if cols.get("实际完成值") else None
-        actual = _text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
-        band, problem = entry_value("band", _text(values.get("定性评判档次")))
+        actual = cell_text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
+        band, problem = entry_value("band", cell_text(values.get("定性评判档次")))
         if problem:
             problems.append(f"{where(r, '定性评判档次')}：{problem}")
         judged, problem = entry_value("judged_score", values.get("评判得分"))
         if problem:
             problems.append(f"{where(r, '评判得分')}：{problem}")
-        note = _text(values.get("偏差原因分析及改进措施"))
+        note = cell_text(values.get("偏差原因分析及改进措施"))
         base, problem = entry_value("rate_base", values.get("计量基数"))
         if problem:
             problems.append(f"{where(r, '计量基数')}：{problem}")
@@ -609,7 +611,7 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         label = str(ws.cell(row=rr, column=1).value or "").strip()
         for key, text in NARRATIVE:
             if label == text:
-                narrative[key] = _text(_merged_value(ws, rr, NARRATIVE_COLUMN))
+                narrative[key] = cell_text(_merged_value(ws, rr, NARRATIVE_COLUMN))
     place = SheetPlace(sheet=ws.title, rows=[r for r, _ in rows],
                        columns={h: get_column_letter(c) for h, c in cols.items() if c})
     return TableActuals(table=table.id, budget=budget, indicators=actuals, place=place, **narrative)

@@ -25,7 +25,7 @@ from ..errors import EvaluatorError, check_file_size
 from ..schema import events, filings, progress_reports, tasks, units, users
 from ..store import now
 from . import workflow as wf
-from .pages import _actions, _filing_head, clean, user_info
+from .pages import filing_actions, filing_head, clean, user_info
 from .permissions import Unit, User, allowed
 
 __all__ = ["whatif_panel", "target_review", "monitoring", "save_progress", "latest_progress", "stored_look_back",
@@ -51,7 +51,7 @@ def _table(s: wf.Scored, table_id: str | None):
 
 
 def _head(user: User, s: wf.Scored) -> dict[str, Any]:
-    return {"user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing)}
+    return {"user": user_info(user), "filing": filing_head(s.filing), "actions": filing_actions(user, s.filing)}
 
 
 # --------------------------------------------------------------------------- what-if and where the points went
