@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import InputFileError, check_file_size, check_sheet_size
+from .errors import InputFileError
 from .model import TargetSet, TargetTable, ValueKind
 from .monitor import ProgressSet
-from .workbook import cell_text, free_path, same_value, targets_digest
+from .workbook import cell_text, free_path, open_filled, problems_error, same_value, targets_digest
 
 __all__ = ["write_progress_workbook", "read_progress_workbook", "is_progress_workbook", "PROGRESS_SUFFIXES"]
 
@@ -228,21 +228,12 @@ def is_progress_workbook(path: Path) -> bool:
 def read_progress_workbook(path: str | Path, targets: TargetSet) -> ProgressSet:
     """A filled-in progress workbook → ``ProgressSet``. The locked targets must still match ``targets`` and every
     row must be in place; a 累计执行数 or 计量基数 must be a number: otherwise ``InputFileError`` lists each cell."""
-    from openpyxl import load_workbook
-
     p = Path(path)
-    check_file_size(p, "进度填报表")
-    try:
-        wb = load_workbook(p, data_only=True)
-    except Exception as e:  # broken, encrypted or not an xlsx at all
-        raise InputFileError(f"无法打开进度填报表（{type(e).__name__}）", where=str(p),
-                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    wb = open_filled(p, "进度填报表")
     if META_SHEET not in wb.sheetnames:
         raise InputFileError("这不是 evaluator 生成的进度填报表（缺少隐藏的说明页）", where=str(p),
                              hint="请用 evaluator monitor-template 目标表文件 --month 7 生成进度填报表后填写；"
                                   "或提交 YAML/JSON 进度文件")
-    for ws in wb.worksheets:
-        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{p} 工作表“{ws.title}”")
     meta = {str(r[0]): r[1:] for r in wb[META_SHEET].iter_rows(values_only=True) if r and r[0]}
     month = meta.get("month", (None,))[0]
     year = meta.get("year", (None,))[0]
@@ -279,11 +270,8 @@ def read_progress_workbook(path: str | Path, targets: TargetSet) -> ProgressSet:
         out.append({"table": tid, "budget": b.get("budget"), "reason": b.get("reason"), "action": b.get("action"),
                     "indicators": indicators})
     if problems:
-        listed = "\n  ".join(problems[:20])
-        more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
-        raise InputFileError(f"进度填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
-                             hint="请按上面所列逐格改正：金额和计量基数须为数字，完成目标可能性从下拉列表中选；"
-                                  "锁定的指标和指标值不能修改，也不要增删指标行")
+        raise problems_error(problems, "进度填报表", p, "请按上面所列逐格改正：金额和计量基数须为数字，完成目标可能性从"
+                                                       "下拉列表中选；锁定的指标和指标值不能修改，也不要增删指标行")
     from .load import validate_mapping
 
     return validate_mapping(ProgressSet, {"unit_name": targets.unit_name, "year": targets.year, "month": month,

@@ -25,7 +25,7 @@ from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
 __all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights", "cell_text",
-           "same_value"]
+           "same_value", "open_filled", "problems_error"]
 
 INSTRUCTIONS_SHEET = "填报说明"
 BUDGET_SHEET = "预算执行"
@@ -415,23 +415,37 @@ def read_entries_only(path: Path) -> list[str]:
         wb.close()
 
 
+def open_filled(path: Path, label: str):
+    """A filled-in workbook opened for its values (not formulas), file and sheet sizes checked: a broken,
+    encrypted or oversized file gets a Chinese message naming it as ``label`` (填报表, 进度填报表)."""
+    from openpyxl import load_workbook
+
+    check_file_size(path, label)
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as e:  # broken, encrypted or not an xlsx at all
+        raise InputFileError(f"无法打开{label}（{type(e).__name__}）", where=str(path),
+                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    for ws in wb.worksheets:
+        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{path} 工作表“{ws.title}”")
+    return wb
+
+
+def problems_error(problems: list[str], label: str, path: Path, hint: str) -> InputFileError:
+    """Every problem found in a filled-in workbook as one message (the first 20 listed), nothing read."""
+    listed = "\n  ".join(problems[:20])
+    more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+    return InputFileError(f"{label}有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(path), hint=hint)
+
+
 def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     """A filled-in 自评填报 workbook → actuals. Locked targets and weights must be unchanged and every row must
     match its target: otherwise ``InputFileError`` lists each offending cell."""
-    from openpyxl import load_workbook
-
     p = Path(path)
-    check_file_size(p, "填报表")
-    try:
-        wb = load_workbook(p, data_only=True)
-    except Exception as e:  # broken, encrypted or not an xlsx at all
-        raise InputFileError(f"无法打开填报表（{type(e).__name__}）", where=str(p),
-                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    wb = open_filled(p, "填报表")
     tables = {t.id: t for t in targets.tables if t.indicators}
     problems: list[str] = []
     sheet_of: dict[str, Any] = {}
-    for ws in wb.worksheets:
-        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{p} 工作表“{ws.title}”")
     for ws in wb.worksheets:
         if ws.title in (INSTRUCTIONS_SHEET, META_SHEET, INFO_SHEET) or ws.sheet_state != "visible":
             continue
@@ -461,13 +475,10 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     for tid, ws in sheet_of.items():
         out_tables.append(_read_table_sheet(ws, tables[tid], budgets.get(tid), problems, shown.get(tid)))
     if problems:
-        listed = "\n  ".join(problems[:20])
-        more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
         # two kinds of problem land here: entries the clerk typed (a score that is no number …) and changes to the
         # locked layout (targets, weights, rows); the hint speaks to both
-        raise InputFileError(f"填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
-                             hint="请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，档次从下拉列表中选；"
-                                  "锁定的指标、指标值和分值不能修改，也不要增删指标行")
+        raise problems_error(problems, "填报表", p, "请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，"
+                                                   "档次从下拉列表中选；锁定的指标、指标值和分值不能修改，也不要增删指标行")
     return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables, **_read_info(wb))
 
 
