@@ -111,7 +111,7 @@ def run_workflow(w) -> dict:
     for field, value in (("f-3-judged_score", "很好"), ("f-3-band", "achieved"), ("f--1-budget", "541.37"),
                          ("f--1-spent", "526.82")):
         r = clerk.form(f"/filings/{fid}/entry?table=dept-2023-1", {field: value}, headers={"HX-Request": "true"})
-        assert r.status_code == 200 and 'id="entry-form"' in r.text
+        assert r.status_code == 200 and 'id="totals" class="totals-figures" hx-swap-oob="true"' in r.text  # swapped in place
     assert "“很好”不是 0–100 之间的数字" in r.text
     scores = clerk.get(f"/api/filings/{fid}/scores").json()
     row = next(i for i in scores["evaluation"]["indicators"] if i["level3"] == "政协主席会议")

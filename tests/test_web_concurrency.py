@@ -14,16 +14,13 @@ from sqlalchemy import func, select
 from evaluator.schema import entries, entry_changes, submissions
 from tests.conftest import ROOT
 from tests.test_web import quick_hashes  # noqa: F401  (autouse fixture)
-from tests.webkit import PASSWORD, build_world, free_port, wait_for
+from tests.webkit import PASSWORD, build_world, free_port, serve, wait_for
 
 SEED_FORMS = ROOT / "tests" / "fixtures" / "seed-forms.docx"
 
 
 def _server(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "EVALUATOR_DB": url}
-    return subprocess.Popen([sys.executable, "-W", "error", "-m", "uvicorn", "evaluator.web.asgi:app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    return serve(url, port, ROOT)
 
 
 def _login(base: str, username: str) -> tuple[httpx.Client, str]:

@@ -1,8 +1,11 @@
 """Helpers for the web tests: a store with units, accounts and a task; a logged-in test client."""
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -88,3 +91,11 @@ def wait_for(port: int, tries: int = 600) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"no server answered on port {port}")
+
+
+def serve(url: str, port: int, cwd) -> subprocess.Popen:
+    """The app under uvicorn in its own process, on 127.0.0.1:port over the database ``url``."""
+    env = {**os.environ, "EVALUATOR_DB": url}
+    return subprocess.Popen([sys.executable, "-W", "error", "-m", "uvicorn", "evaluator.web.asgi:app", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)

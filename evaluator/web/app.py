@@ -101,6 +101,10 @@ class ReviewIn(BaseModel):
     note: str | None = None
 
 
+class TaskChangeIn(BaseModel):
+    deadline: str | None = Field(None, description="新的截止日期（延期时），如 2024-04-30")
+
+
 class CommentIn(BaseModel):
     comment: str | None = None
 
@@ -110,10 +114,12 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("evaluator.web", "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda x, d=2: "" if x is None else fmt(x, d)
+    env.filters["fixed"] = lambda x, d=2: "" if x is None else f"{x:.{d}f}"  # scores as the 自评表 prints them
     env.filters["pct"] = lambda x: "" if x is None else f"{x * 100:.2f}%"
     env.filters["when"] = lambda s: (s or "").replace("T", " ").replace("+00:00", " UTC")
     env.globals["ROLE_LABEL"] = {r.value: label for r, label in ROLE_LABEL.items()}
     env.globals["htmx_version"] = HTMX_VERSION
+    env.globals["version"] = __version__
     return env
 
 
@@ -220,6 +226,10 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message, "status": status}, status_code=status)
         session = getattr(request.state, "session", None)
+        if request.headers.get("hx-request"):  # an htmx request: the message in the page's flash, nothing else swapped
+            response = render(request, "_flash.html", {"title": title + "：", "message": message}, status)
+            response.headers["HX-Reswap"] = "none"
+            return response
         ctx = {"status": status, "title": title, "message": message,
                "user": pages.user_info(session.user) if session else None}
         return render(request, "error.html", ctx, status)
@@ -367,11 +377,28 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         return pages.task(store, user, tid)
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-    def task_html(request: Request, task_id: int, user: User = Depends(page_user)):
-        return render(request, "task.html", pages.task(store, user, task_id))
+    def task_html(request: Request, task_id: int, show: str = "all", supervisor: str | None = None,
+                  user: User = Depends(page_user)):
+        ctx = pages.task(store, user, task_id, show, supervisor)
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "task-units":
+            return render(request, "task_units.html", ctx)
+        return render(request, "task.html", ctx)
 
-    @app.get("/api/tasks/{task_id}", tags=["任务"], summary="任务下各单位的进度")
-    def task_api(task_id: int, user: User = Depends(api_user)) -> dict:
+    @app.get("/api/tasks/{task_id}", tags=["任务"], summary="任务下各单位的进度（show=not-started/late/returned… 筛选）")
+    def task_api(task_id: int, show: str = "all", supervisor: str | None = None, user: User = Depends(api_user)) -> dict:
+        return pages.task(store, user, task_id, show, supervisor)
+
+    @app.post("/tasks/{task_id}/{action}", include_in_schema=False)
+    async def task_change(request: Request, task_id: int, action: str, user: User = Depends(page_user)):
+        form = await form_of(request)
+        await call(wf.change_task, store, user, task_id, action, str(form.get("deadline") or "") or None)
+        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+    @app.post("/api/tasks/{task_id}/{action}", tags=["任务"], summary="延期（extend，带 deadline）或关闭（close）任务")
+    def task_change_api(request: Request, task_id: int, action: str, body: TaskChangeIn | None = None,
+                        user: User = Depends(api_user)) -> dict:
+        check_csrf(request, None)
+        wf.change_task(store, user, task_id, action, body.deadline if body else None)
         return pages.task(store, user, task_id)
 
     @app.get("/filings/{fid}", response_class=HTMLResponse, include_in_schema=False)
@@ -399,10 +426,10 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             m = re.fullmatch(r"f-(-?\d+)-([a-z_]+|source:[^:]+:[a-z]+)", key)
             if m:
                 changes.append((table, int(m.group(1)), m.group(2), str(value)))
-        await call(wf.save_entries, store, user, fid, changes)
+        saved = await call(wf.save_entries, store, user, fid, changes)
         ctx = await call(pages.entry, store, user, fid, table)
-        if request.headers.get("hx-request"):
-            return fragment(request, "entry_table.html", ctx)
+        if request.headers.get("hx-request"):  # the row scores, messages and totals, swapped in place
+            return fragment(request, "entry_update.html", {**ctx, "saved": saved})
         return RedirectResponse(f"/filings/{fid}/entry?table={quote(table)}", status_code=303)
 
 
@@ -411,6 +438,14 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         check_csrf(request, None)
         wf.save_entries(store, user, fid, [(e.table, e.position, e.field, e.value) for e in body])
         return pages.scores(store, user, fid)
+
+    @app.get("/filings/{fid}/check", response_class=HTMLResponse, include_in_schema=False)
+    def check_html(request: Request, fid: int, user: User = Depends(page_user)):
+        return render(request, "check.html", pages.check(store, user, fid))
+
+    @app.get("/api/filings/{fid}/check", tags=["自评"], summary="送审前检查：每个问题及其所在栏目、自评表预览、可下载的文件")
+    def check_api(fid: int, user: User = Depends(api_user)) -> dict:
+        return pages.check(store, user, fid)
 
     @app.get("/filings/{fid}/scores", response_class=HTMLResponse, include_in_schema=False)
     def scores_html(request: Request, fid: int, user: User = Depends(page_user)):
@@ -440,6 +475,7 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         await call(wf.filing, store, user, fid, "edit")  # before the body is read: others' uploads are not parsed
         form = await form_of(request, files=True)
         try:
+            await call(wf.ensure_editable, store, fid)  # a locked filing or a closed task: nothing is read
             upload = form.get("file")
             if upload is None or not hasattr(upload, "read"):
                 raise EvaluatorError("请选择要上传的文件")
@@ -484,9 +520,17 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             fresh = wf.filing(store, user, fid, "edit")["targets_set"]
             read = wf.save_entries(store, user, fid, wf.entries_from_actuals(fresh, actuals), "upload", uid)
         return {"upload_id": uid, "filename": name, "entries": read,
-                "tables": [{"id": t.id, "title": t.title, "form": t.form, "indicators": len(t.indicators),
-                            "funds": len(t.fund_items)} for t in targets.tables],
-                "unplaced": [{"where": x.location.describe().replace(str(path), name), "message": x.message}
+                "tables": [{"id": t.id, "title": t.title, "form": t.form, "kind": t.kind.value,
+                            "indicators": len(t.indicators), "funds": len(t.fund_items),
+                            "weight": sum(i.weight or 0 for i in t.indicators),
+                            "rows": [{"level1": i.level1, "level2": i.level2, "level3": i.level3, "target": i.target,
+                                      "weight": i.weight} for i in t.indicators],
+                            "budget": {"total": t.budget.total, "by_source": t.budget.by_source} if t.budget else None,
+                            "fund_items": [f.model_dump(exclude_none=True) for f in t.fund_items]}
+                           for t in targets.tables],
+                "unplaced": [{"where": x.location.describe().replace(str(path), name), "message": x.message,
+                              "sheet": x.location.sheet, "severity": x.severity.value,
+                              "cell": f"{x.location.column or ''}{x.location.row or ''}" or None}
                              for x in found]}
 
     @app.post("/filings/{fid}/targets", response_class=HTMLResponse, include_in_schema=False)
@@ -573,6 +617,26 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         return Response(buf.getvalue(), media_type="application/zip",
                         headers={"Content-Disposition": _content_disposition(name)})
 
+    @app.get("/filings/{fid}/documents/{table_id}/{name}", tags=["自评"],
+             summary="下载一张表的一份文件：table.xlsx / table.docx（自评表）、report.pdf / report.docx（自评报告）")
+    def document_get(fid: int, table_id: str, name: str, user: User = Depends(api_user)):
+        from ..report import KINDS, render_documents
+
+        kind, _, ext = name.partition(".")
+        suffix = next((sfx for k, e, sfx in KINDS if (k, e) == (kind, ext) and kind in ("table", "report")), None)
+        if suffix is None:
+            raise wf.NotFound("没有这种文件", hint="可选：table.xlsx、table.docx、report.pdf、report.docx")
+        s = wf.scored(store, user, fid)
+        if s.targets is None:
+            raise wf.Conflict("请先导入目标表")
+        if table_id not in {t.table for t in s.evaluation.tables}:
+            raise wf.NotFound(f"表“{table_id}”不在目标表中")
+        files = render_documents(s.targets, s.actuals, s.evaluation, s.rules, [ext], tables=[table_id])
+        filename, data = next((n, b) for n, b in files.items() if n.endswith(suffix))
+        media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[ext]
+        return Response(data, media_type=media, headers={"Content-Disposition": _content_disposition(filename)})
+
     @app.get("/filings/{fid}/uploads/{upload_id}", tags=["自评"], summary="下载当初上传的原件")
     def upload_get(fid: int, upload_id: int, user: User = Depends(api_user)):
         u = wf.upload(store, user, fid, upload_id)
@@ -612,12 +676,32 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------- the bureau
     @app.get("/bureau/compare", response_class=HTMLResponse, include_in_schema=False)
-    def compare_html(request: Request, year: int | None = None, user: User = Depends(page_user)):
-        return render(request, "compare.html", pages.compare(store, user, year))
+    def compare_html(request: Request, year: int | None = None, sort: str = "rank", order: str = "asc",
+                     supervisor: str | None = None, grade: str | None = None, flag: str | None = None,
+                     q: str | None = None, page: int = 1, user: User = Depends(page_user)):
+        ctx = pages.compare(store, user, year, sort, order, supervisor, grade, flag, q, page)
+        if request.headers.get("hx-target") == "ranking":
+            return render(request, "compare_ranking.html", ctx)
+        return render(request, "compare.html", ctx)
 
-    @app.get("/api/compare", tags=["财政局"], summary="各单位对比（排名、等级、疑点、自评与复核）")
-    def compare_api(year: int | None = None, user: User = Depends(api_user)) -> dict:
-        return pages.compare(store, user, year)
+    @app.get("/api/compare", tags=["财政局"], summary="各单位对比（排名可排序、筛选、分页；等级、一级指标得分率、执行与得分、疑点、复核）")
+    def compare_api(year: int | None = None, sort: str = "rank", order: str = "asc", supervisor: str | None = None,
+                    grade: str | None = None, flag: str | None = None, q: str | None = None, page: int = 1,
+                    per: int = pages.PAGE_SIZE, user: User = Depends(api_user)) -> dict:
+        return pages.compare(store, user, year, sort, order, supervisor, grade, flag, q, page, per)
+
+    @app.get("/bureau/charts/{name}.png", include_in_schema=False)
+    def compare_chart(name: str, year: int | None = None, user: User = Depends(page_user)):
+        png = pages.compare_chart(store, user, year, name)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+    @app.get("/bureau/unit", response_class=HTMLResponse, include_in_schema=False)
+    def unit_html(request: Request, name: str, year: int | None = None, user: User = Depends(page_user)):
+        return render(request, "unit.html", pages.unit_page(store, user, name, year))
+
+    @app.get("/api/unit", tags=["财政局"], summary="一个单位：排名、各表得分与指标、疑点（对应到指标）、复核、同比")
+    def unit_api(name: str, year: int | None = None, user: User = Depends(api_user)) -> dict:
+        return pages.unit_page(store, user, name, year)
 
     @app.get("/bureau/compare.xlsx", tags=["财政局"], summary="下载对比工作簿")
     def compare_xlsx(year: int | None = None, user: User = Depends(api_user)):
@@ -632,6 +716,32 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             data, name = xlsx.read_bytes(), xlsx.name
         return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": _content_disposition(name)})
+
+    @app.get("/bureau/export", response_class=HTMLResponse, include_in_schema=False)
+    def export_html(request: Request, user: User = Depends(page_user)):
+        return render(request, "export.html", pages.export(store, user))
+
+    @app.get("/api/export", tags=["财政局"], summary="可导出的内容：各年度对比工作簿、各任务的单位文件")
+    def export_api(user: User = Depends(api_user)) -> dict:
+        return pages.export(store, user)
+
+    @app.get("/bureau/documents.zip", tags=["财政局"], summary="一个任务下各单位最后送审版本的自评表和自评报告（zip，每单位一个文件夹）")
+    def task_documents_zip(task: int, formats: str = "xlsx,docx", user: User = Depends(api_user)):
+        from ..report import FORMATS
+
+        wanted = [x for x in (p.strip().lower() for p in formats.split(",")) if x]
+        if not wanted or any(x not in FORMATS for x in wanted):
+            raise EvaluatorError("不支持的文件格式", hint=f"可选：{','.join(FORMATS)}")
+        files = pages.task_documents(store, user, task, wanted)
+        if not files:
+            raise wf.Conflict("这个任务下还没有单位送审")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in files:
+                z.writestr(name, data)
+        t = wf.task(store, task)
+        return Response(buf.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": _content_disposition(f"{t['title']}-各单位文件.zip")})
 
     @app.get("/bureau/review", response_class=HTMLResponse, include_in_schema=False)
     def review_html(request: Request, user: User = Depends(page_user)):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from ..errors import EvaluatorError, InputFileError
 from ..model import ActualSet, TargetSet
@@ -44,7 +44,7 @@ TRANSITIONS = {
 ACTION_LABEL = {"issue": "发布任务", "targets": "导入目标表", "reuse": "沿用上年目标", "upload": "上传文件",
                 "entries": "填报", "ready": "提交审核", "send-back": "退回填报人", "submit": "审核通过并送审",
                 "return": "退回", "reviewed": "复核完成", "review": "录入复核得分", "assign": "分配复核人",
-                "progress": "上报监控进度"}
+                "extend": "任务延期", "close": "任务关闭", "progress": "上报监控进度"}
 INDICATOR_FIELDS = {"actual": "实际完成值", "deviation_note": "偏差原因分析及改进措施", "band": "定性评判档次",
                     "judged_score": "评判得分", "rate_base": "计量基数"}
 TABLE_FIELDS = {"initial": "年初预算数", "budget": "全年预算数", "spent": "全年执行数", "achieved_goal": "实际完成情况",
@@ -179,6 +179,33 @@ def list_tasks(store: Store) -> list[dict[str, Any]]:
         return _rows(conn, select(tasks).order_by(tasks.c.year.desc(), tasks.c.id.desc()))
 
 
+def change_task(store: Store, user: User, task_id: int, action: str, deadline: str | None = None) -> None:
+    """The bureau extends a task (a new deadline; a closed task opens again) or closes it (no more entries or
+    submissions). Each of its filings records the change in its audit trail."""
+    import datetime as dt
+
+    if not allowed(user, "issue"):
+        raise Forbidden("只有财政局可以管理自评任务")
+    values: dict[str, Any]
+    if action == "extend":
+        try:
+            day = dt.date.fromisoformat((deadline or "").strip())
+        except ValueError:
+            raise EvaluatorError(f"“{deadline or ''}”不是日期", hint="请按 2024-04-30 的格式填写新的截止日期") from None
+        values = {"deadline": day.isoformat(), "state": "open"}
+    elif action == "close":
+        values = {"state": "closed"}
+    else:
+        raise NotFound("未知的操作")
+    old = task(store, task_id)
+    with store.writing() as conn:
+        conn.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
+        detail = json.dumps({"deadline": [old["deadline"], values.get("deadline", old["deadline"])],
+                             "state": [old["state"], values["state"]]}, ensure_ascii=False)
+        for (fid,) in conn.execute(select(filings.c.id).where(filings.c.task_id == task_id)):
+            _event(conn, fid, user, action, detail=detail)
+
+
 def task(store: Store, task_id: int) -> dict[str, Any]:
     with store.engine.connect() as conn:
         row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
@@ -242,10 +269,27 @@ def _event(conn, filing_id: int, user: User | None, action: str, **values: Any) 
                                        action=action, **values))
 
 
+def _open_task(conn, filing_id: int) -> None:
+    """A closed task takes no more entries, uploads or submissions until the bureau extends it."""
+    if conn.execute(select(tasks.c.state).join(filings, filings.c.task_id == tasks.c.id)
+                    .where(filings.c.id == filing_id)).scalar() == "closed":
+        raise Conflict("自评任务已关闭，不能再修改或送审", hint="如需补报，请联系财政局延期")
+
+
+def ensure_editable(store: Store, filing_id: int) -> None:
+    """Refuse before an upload is read when the filing cannot take it (submitted, or its task closed)."""
+    with store.engine.connect() as conn:
+        state = conn.execute(select(filings.c.state).where(filings.c.id == filing_id)).scalar()
+        _open_task(conn, filing_id)
+    if state not in EDITABLE:
+        raise Conflict(f"自评{STATE_LABEL.get(state, state)}，不能修改", hint="已送审的自评须先被退回才能修改")
+
+
 def _editable(conn, store: Store, filing_id: int) -> str:
     """Lock the filing for this transaction and check it can still be changed; return its state."""
     store.lock(conn, filing_id)
     state = conn.execute(select(filings.c.state).where(filings.c.id == filing_id)).scalar()
+    _open_task(conn, filing_id)
     if state not in EDITABLE:
         raise Conflict(f"自评{STATE_LABEL.get(state, state)}，不能修改", hint="已送审的自评须先被退回才能修改")
     return state
@@ -476,6 +520,15 @@ def add_upload(store: Store, user: User, filing_id: int, kind: str, filename: st
     return uid
 
 
+def uploads_of(store: Store, filing_id: int) -> list[dict[str, Any]]:
+    """The filing's uploads, newest first, without their bytes (the caller has checked access)."""
+    with store.engine.connect() as conn:
+        return _rows(conn, select(uploads.c.id, uploads.c.kind, uploads.c.filename, uploads.c.size, uploads.c.outcome,
+                                  uploads.c.message, uploads.c.created_at, users.c.username, users.c.name)
+                     .outerjoin(users, users.c.id == uploads.c.user_id).where(uploads.c.filing_id == filing_id)
+                     .order_by(uploads.c.id.desc()))
+
+
 def upload(store: Store, user: User, filing_id: int, upload_id: int) -> dict[str, Any]:
     filing(store, user, filing_id)
     with store.engine.connect() as conn:
@@ -502,6 +555,8 @@ def transition(store: Store, user: User, filing_id: int, action: str, comment: s
         row = conn.execute(select(filings.c.state, filings.c.version).where(filings.c.id == filing_id)).first()
         if row.state not in starts:
             raise Conflict(f"自评{STATE_LABEL[row.state]}，不能{ACTION_LABEL[action]}")
+        if action in ("ready", "submit"):
+            _open_task(conn, filing_id)
         version = row.version
         if action == "submit":
             version += 1
@@ -540,12 +595,34 @@ def history(store: Store, filing_id: int, table_id: str | None = None, position:
     return sorted(changes + evs, key=lambda r: (r["at"], r["kind"] == "change", r["id"]))
 
 
+def last_comments(store: Store, filing_ids: list[int], actions: tuple[str, ...]) -> dict[int, str]:
+    """The latest comment of one of these actions (退回 …) on each filing."""
+    out: dict[int, str] = {}
+    with store.engine.connect() as conn:
+        for k in range(0, len(filing_ids), 900):
+            for r in conn.execute(select(events.c.filing_id, events.c.comment).where(
+                    events.c.filing_id.in_(filing_ids[k:k + 900]), events.c.action.in_(actions)).order_by(events.c.id)):
+                out[r.filing_id] = r.comment
+    return out
+
+
 def versions(store: Store, filing_id: int) -> list[dict[str, Any]]:
     with store.engine.connect() as conn:
         return _rows(conn, select(filing_versions.c.id, filing_versions.c.version, filing_versions.c.submission_ids,
                                   filing_versions.c.submitted_at, users.c.username).outerjoin(
             users, users.c.id == filing_versions.c.submitted_by).where(filing_versions.c.filing_id == filing_id)
             .order_by(filing_versions.c.version))
+
+
+def latest_version(store: Store, filing_id: int) -> tuple[int, TargetSet, ActualSet] | None:
+    """What a filing last submitted (version, targets, actuals), or None before its first 送审."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(filing_versions.c.version, filing_versions.c.targets, filing_versions.c.actuals)
+                           .where(filing_versions.c.filing_id == filing_id)
+                           .order_by(filing_versions.c.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return row.version, TargetSet.model_validate_json(row.targets), ActualSet.model_validate_json(row.actuals)
 
 
 def submitted_ids(store: Store, filing_id: int) -> list[int]:
@@ -574,6 +651,15 @@ def sample_rows(store: Store, name: str = "default") -> list[dict[str, Any]]:
                                   submissions.c.title, submissions.c.total, submissions.c.grade)
                      .join(submissions, submissions.c.id == samples.c.submission_id)
                      .where(samples.c.sample == name).order_by(submissions.c.department, submissions.c.table_id))
+
+
+def sample_info(store: Store, name: str = "default") -> dict[str, Any] | None:
+    """How the sample was drawn: share, seed, stratified, when, how many tables."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(samples.c.share, samples.c.seed, samples.c.stratified, samples.c.created_at)
+                           .where(samples.c.sample == name).limit(1)).first()
+        n = conn.execute(select(func.count()).select_from(samples).where(samples.c.sample == name)).scalar()
+    return {**dict(row._mapping), "tables": n} if row else None
 
 
 def audit_rows(store: Store, filing_ids: list[int] | None = None) -> list[dict[str, Any]]:
