@@ -51,7 +51,7 @@ def test_progress_is_stored_audited_and_listed_by_permission(world):
     assert _reports(world, fa) == 1
     # a refused upload is kept in the trail, no report stored
     bad = clerk_a.form(f"/filings/{fa}/monitor", files={"file": ("进度.yaml", b"unit_name: [")})
-    assert bad.status_code == 200 and 'role="alert"' in bad.text and "进度.yaml" in bad.text
+    assert bad.status_code == 200 and '<p class="problem" role="alert">' in bad.text and "进度.yaml" in bad.text
     assert _reports(world, fa) == 1
     assert "红色预警 6 项" in bad.text  # the page still shows the stored report
     history = clerk_a.get(f"/api/filings/{fa}/history").json()["rows"]
@@ -71,7 +71,7 @@ def test_progress_is_stored_audited_and_listed_by_permission(world):
     buf = io.BytesIO()
     wb.save(buf)
     r = clerk_b.form(f"/filings/{fb}/monitor", files={"file": ("进度.xlsx", buf.getvalue())})
-    assert r.status_code == 200 and 'role="alert"' not in r.text, r.text
+    assert r.status_code == 200 and '<p class="problem" role="alert">' not in r.text, r.text
     assert _reports(world, fb) == 1
     # the head of 甲 sees 甲's report but cannot report; 乙's clerk cannot see 甲's
     head = world.client("head-a")
