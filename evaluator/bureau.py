@@ -63,6 +63,16 @@ FLAGS = {
 class Submission:
     targets: Path
     actuals: Path
+    digest: str | None = None  # of the two files' bytes (None: a file is missing)
+    stored: list[Any] | None = None  # the store's latest versions of its tables, when stored from these very bytes
+
+
+def _digest(sub: Submission) -> str | None:
+    """The inputs hash stored with each of a folder's tables: both files' bytes, before anything is parsed."""
+    try:
+        return hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None  # (reading it then says what is wrong)
 
 
 @dataclass
@@ -115,6 +125,12 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         raise InputFileError("目录下没有找到任何提交", where=str(root),
                              hint="每个部门一个子目录，内含 targets.yaml（或 .json）和 actuals.yaml（或填好的填报表 .xlsx），"
                                   "例如 省/财政局/targets.yaml、省/财政局/actuals.yaml；可用 evaluator synth 生成示例")
+    # a folder whose files hash as they did when its tables were stored is not read again: storing it would only
+    # count its tables unchanged (same inputs hash and rule set as their latest versions)
+    stored = store.stored_folders(rules.label)
+    for sub in subs:
+        sub.digest = _digest(sub)
+        sub.stored = stored.get(str(sub.targets.parent), {}).get(sub.digest) if sub.digest else None
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     result = BatchResult()
     totals = {"new": 0, "updated": 0, "unchanged": 0}
@@ -124,7 +140,10 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         result.errors += errors
         items = _one_folder_each(items, owner, result.errors)
         result.scored_tables += len(items)
-        result.indicators += sum(len(item["indicators"]) for item in items)
+        same = [item["stored"] for item in items if "stored" in item]
+        items = [item for item in items if "stored" not in item]
+        totals["unchanged"] += len(same)
+        result.indicators += sum(len(item["indicators"]) for item in items) + sum(store.indicator_counts(same).values())
         for k, v in store.record(items).items():
             totals[k] += v
         done += len(chunk)
@@ -157,7 +176,8 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
     with at most ``jobs + 1`` chunks in flight ahead of the one being stored (bounded memory)."""
     # each worker holds a chunk of ~200 departments (~300 MB at peak): by default at most MAX_JOBS of them
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or min(os.cpu_count() or 1, MAX_JOBS)
-    jobs = min(jobs, len(chunks))
+    to_read = sum(1 for chunk in chunks if any(sub.stored is None for sub in chunk))
+    jobs = min(jobs, to_read)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (_batch_chunk(chunk, rules, year) for chunk in chunks)
         return
@@ -166,21 +186,46 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             pending: deque = deque()
             for chunk in chunks:
-                pending.append(pool.submit(_batch_chunk, chunk, rules, year))
+                if all(sub.stored is not None for sub in chunk):  # nothing to read: no worker needed
+                    pending.append(_Done(_batch_chunk(chunk, rules, year)))
+                else:
+                    pending.append(pool.submit(_batch_chunk, chunk, rules, year))
                 if len(pending) > jobs + 1:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
 
 
+class _Done:
+    """A chunk's result computed in this process, queued with the workers' futures (``.result()``)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
-    """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
+    """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count.
+
+    A submission already stored from the same bytes is not read: it gives one item per stored table, marked
+    ``stored`` (its submission id), in the same place, so the one-folder-per-department rule sees every folder."""
     from .frame import Files
 
     loaded: list[Loaded] = []
     errors: list[tuple[str, str]] = []
+    items: list[dict[str, Any]] = []
     for sub in subs:
+        if sub.stored is not None:
+            if loaded:  # (the folders before it, in order)
+                items += score_items(loaded, rules)[0]
+                loaded = []
+            items += [{"submission": {"department": r.department, "year": r.year, "table_id": r.table_id,
+                                      "source": str(sub.targets.parent)}, "stored": r.id}
+                      for r in sub.stored if year is None or r.year == year]
+            continue
         try:
             targets, actuals = _load_pair(sub)
         except EvaluatorError as e:
@@ -188,11 +233,11 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
             continue
         if year is not None and targets.year != year:
             continue
-        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+        digest = sub.digest or _digest(sub)
         loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
                              str(sub.targets.parent)))
-    items, indicators = score_items(loaded, rules)
-    return items, errors, indicators
+    items += score_items(loaded, rules)[0]
+    return items, errors, sum(len(item.get("indicators", ())) for item in items)
 
 
 @dataclass
@@ -664,7 +709,7 @@ def _charts(view: dict[str, pd.DataFrame]) -> dict[str, bytes]:
 
 
 def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
-    with charts._style() as plt:
+    with charts.chart_style() as plt:
         out = {}
         dept = view["departments"].dropna(subset=["score"])
         colors = {"优": "#2f5597", "良": "#5b9bd5", "中": "#ffc000", "差": "#c55a11"}
@@ -681,11 +726,11 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
             ax.set_xlim(low, 100)
             for i, v in enumerate(part["score"]):
                 ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
-            charts._row_labels(ax, [charts._short(d, 14) for d in part["department"]], 7)
+            charts.row_labels(ax, [charts.short_label(d, 14) for d in part["department"]], 7)
             ax.set_ylim(n - 0.5, -0.5)
             ax.set_xlabel("总分")
             ax.set_title(f"{title}（共 {len(dept)} 个部门，按总分）")
-            out[key] = charts._save(fig, plt, "png")
+            out[key] = charts.save_figure(fig, plt, "png")
 
         g = view["grades"]
         fig, ax = plt.subplots(figsize=(6, 2.6))
@@ -694,7 +739,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
         for i, v in enumerate(g["tables"]):
             ax.text(i, v, f"{v}", ha="center", va="bottom", fontsize=8)
         ax.set_title("评价等级分布（按表）")
-        out["grades"] = charts._save(fig, plt, "png")
+        out["grades"] = charts.save_figure(fig, plt, "png")
 
         subs = view["submissions"]
         fig, ax = plt.subplots(figsize=(6, 2.8))
@@ -704,7 +749,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
         ax.boxplot(data, tick_labels=["产出", "效益", "满意度"], showfliers=False)
         ax.set_ylabel("得分率（%）")
         ax.set_title("各一级指标得分率分布")
-        out["groups"] = charts._save(fig, plt, "png")
+        out["groups"] = charts.save_figure(fig, plt, "png")
 
         fig, ax = plt.subplots(figsize=(6, 3.6))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.14)
@@ -719,7 +764,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
         ax.set_ylabel("指标得分率（%）")
         ax.set_title("预算执行率与指标得分")
         ax.legend(fontsize=7, frameon=False, loc="lower right")
-        out["execution"] = charts._save(fig, plt, "png")
+        out["execution"] = charts.save_figure(fig, plt, "png")
     return out
 
 
@@ -861,7 +906,7 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
     import json
 
     from .fonts import web_font
-    from .report import _env
+    from .report import template_env
 
     year = int(view["year"]["year"].iloc[0])
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items()}
@@ -906,7 +951,7 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
     flag_rows = [{"code": code, "name": FLAGS[code], "severity": FLAG_SEVERITY[code], "tables": counts.get(code, 0),
                   "share": counts.get(code, 0) / n_tables * 100 if n_tables else 0.0} for code in
                  sorted(FLAGS, key=lambda c: (SEVERITY_ORDER.index(FLAG_SEVERITY[c]), c))]
-    template = _env().get_template("bureau.html.j2")
+    template = template_env().get_template("bureau.html.j2")
     args = dict(year=year, previous=_plain_year(view), images=images, n_departments=len(dept),
                 grades=view["grades"].reset_index().to_dict("records"), flag_rows=flag_rows,
                 review=review.to_dict("records"), summary=summary, n_tables=n_tables,

@@ -24,7 +24,8 @@ from .output import is_input, no_formulas, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
-__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights"]
+__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights", "cell_text",
+           "same_value", "open_filled", "problems_error"]
 
 INSTRUCTIONS_SHEET = "填报说明"
 BUDGET_SHEET = "预算执行"
@@ -123,19 +124,64 @@ def _is_qualitative(target: str) -> bool:
 
 def _sheet_names(tables: list[TargetTable]) -> list[str]:
     names, seen = [], set()
+    tried: dict[str, int] = {}  # per base name, the next number to try (many tables of one name: linear)
     for t in tables:
         name = t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title)
         base = re.sub(r"[\[\]:*?/\\]", "", name)[:28]
-        name, n = base or t.id[:28], 2
+        name, n = base or t.id[:28], tried.get(base, 2)
         while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET):
             name, n = f"{base[:26]}{n}", n + 1
+        tried[base] = n
         seen.add(name)
         names.append(name)
     return names
 
 
+def _new_sheet(wb: Any, title: str) -> Any:
+    """``wb.create_sheet(title)`` for a title already unique and valid (``_sheet_names``). openpyxl checks each new
+    title against every sheet's name, lower-casing them all — a minute for the 6,700 sheets of 10,000 tables."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    ws = Worksheet(parent=None)  # (without a parent the title is not checked)
+    ws._parent = wb
+    ws._WorkbookChild__title = title
+    wb._add_sheet(ws)
+    return ws
+
+
+class _Styles:
+    """Cell formats, each combination registered with the workbook once: a cell takes a copy of the first such
+    cell's style ids (as openpyxl's own worksheet copy does). Setting font, border, fill … on every cell made
+    openpyxl hash each style object against the workbook's list, cell by cell — most of a large template's time."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple, Any] = {}
+
+    def __call__(self, cell: Any, font: Any = None, alignment: Any = None, border: Any = None, fill: Any = None,
+                 protection: Any = None, number_format: str = "General") -> None:
+        """Give a new cell these formats (None: the default one)."""
+        from copy import copy
+
+        key = (id(font), id(alignment), id(border), id(fill), id(protection), number_format)
+        style = self.done.get(key)
+        if style is not None:
+            cell._style = copy(style)
+            return
+        for name, value in (("font", font), ("alignment", alignment), ("border", border), ("fill", fill),
+                            ("protection", protection)):
+            if value is not None:
+                setattr(cell, name, value)
+        cell.number_format = number_format
+        self.done[key] = copy(cell._style)
+
+
 def targets_digest(targets: TargetSet) -> str:
-    return hashlib.sha256(dump_yaml(targets).encode("utf-8")).hexdigest()[:16]
+    """A short fingerprint of the targets as the template shows them (source row numbers left out, like
+    ``dump_yaml``): pydantic's JSON of the model, which costs milliseconds where a YAML dump of 10,000 tables
+    took most of a minute. Shown to the clerk and stored in the workbook; nothing is refused on it."""
+    text = targets.model_dump_json(exclude_defaults=True, exclude_none=True,
+                                   exclude={"tables": {"__all__": {"indicators": {"__all__": {"row"}}}}})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: ActualSet | None = None) -> Path:
@@ -144,6 +190,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.merge import MergedCellRange
 
     tables = [t for t in targets.tables if t.indicators]
     if not tables:
@@ -158,6 +205,12 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     fill_in = PatternFill("solid", fgColor="FFF2CC")
     locked_fill = PatternFill("solid", fgColor="F2F2F2")
     open_cell = Protection(locked=False)
+    locked = Protection(locked=True)
+    centred = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    top, wrap_top = Alignment(vertical="top"), Alignment(wrap_text=True, vertical="top")
+    title_font, id_font = Font(name="宋体", size=13, bold=True), Font(name="宋体", size=9, color="666666")
+    put = _Styles()
+    digest = targets_digest(targets)  # (a YAML dump of all targets: once, not for every place it is shown)
 
     wb = Workbook()
     info = wb.active
@@ -177,7 +230,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         "7. 可以重命名工作表、调整列宽；请不要增删指标行。填好后运行：evaluator score 目标表文件 本文件.xlsx",
         "",
         f"评分规则集：{rules.label}（{rules.title}）",
-        f"目标表摘要：{targets_digest(targets)}（用于核对本表与目标表是否一致）",
+        f"目标表摘要：{digest}（用于核对本表与目标表是否一致）",
     ]
     for k, line in enumerate(lines, start=1):
         c = info.cell(row=k, column=1, value=line)
@@ -210,9 +263,6 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     for c, text in enumerate(bhead, start=1):
         cell = bs.cell(row=1, column=c, value=text)
         cell.font, cell.alignment, cell.border = head_font, wrap, border
-    money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                           showErrorMessage=True, errorTitle="请输入数字", error="请填写金额（万元），不要带单位")
-    bs.add_data_validation(money)
     r = 2
     for t in tables:
         sources = list(t.budget.by_source) if t.budget and t.budget.by_source else list(SOURCES)
@@ -226,13 +276,16 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
                       line.budget if line else None, line.spent if line else None)
             for c, v in enumerate(values, start=1):
                 cell = bs.cell(row=r, column=c, value=v)
-                cell.font, cell.alignment, cell.border = body_font, wrap, border
                 if c >= 4:
-                    cell.protection, cell.fill, cell.number_format = open_cell, fill_in, "0.######"
-                    money.add(cell)
+                    put(cell, body_font, wrap, border, fill_in, open_cell, "0.######")
                 else:
-                    cell.fill = locked_fill
+                    put(cell, body_font, wrap, border, locked_fill)
             r += 1
+    # one validation for the whole block of amounts (one per cell made adding each cell a scan of all before it)
+    money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                           showErrorMessage=True, errorTitle="请输入数字", error="请填写金额（万元），不要带单位",
+                           sqref=f"D2:F{r - 1}")
+    bs.add_data_validation(money)
     for c, w in enumerate((14, 44, 18, 14, 14, 14), start=1):
         bs.column_dimensions[get_column_letter(c)].width = w
     bs.freeze_panes = "D2"
@@ -245,18 +298,18 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
 
     # one sheet per table -----------------------------------------------------------------------------------
     bands = [BAND_LABEL[b] for b in Band]
-    for t, name in zip(tables, _sheet_names(tables)):
-        ws = wb.create_sheet(name)
-        ws.cell(row=1, column=1, value=t.title).font = Font(name="宋体", size=13, bold=True)
-        ws.cell(row=2, column=1, value=f"表编号：{t.id}").font = Font(name="宋体", size=9, color="666666")
+    sheet_names = _sheet_names(tables)
+    for t, name in zip(tables, sheet_names):
+        ws = _new_sheet(wb, name)
+        put(ws.cell(row=1, column=1, value=t.title), title_font)
+        put(ws.cell(row=2, column=1, value=f"表编号：{t.id}"), id_font)
         for c, text in enumerate(HEADER, start=1):
-            cell = ws.cell(row=3, column=c, value=text)
-            cell.font, cell.alignment, cell.border = head_font, Alignment(wrap_text=True, vertical="center",
-                                                                          horizontal="center"), border
-            cell.fill = fill_in if text in FILL_COLUMNS else locked_fill
-        band_dv = DataValidation(type="list", formula1='"' + ",".join(bands) + '"', allow_blank=True,
-                                 showErrorMessage=True, errorTitle="请选择档次", error="请从下拉列表中选择定性评判档次")
-        ws.add_data_validation(band_dv)
+            put(ws.cell(row=3, column=c, value=text), head_font, centred, border,
+                fill_in if text in FILL_COLUMNS else locked_fill)
+        band_cells: list[str] = []  # the cells of each validation, added to it at once at the end of the sheet
+        judged_cells: dict[float, list[str]] = {}
+        base_cells: list[str] = []
+        shown_rows: list[tuple[int, tuple]] = []
         old = {(a.level2, a.indicator): a for a in prior[t.id].indicators} if t.id in prior else {}
         for k, (ind, w) in enumerate(zip(t.indicators, weights.get(t.id, [])), start=1):
             row = 3 + k
@@ -265,55 +318,55 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
                       a.actual if a else None, a.deviation_note if a else None,
                       BAND_LABEL[a.band] if a and a.band else None, a.judged_score if a else None,
                       (a.rate_base if a and a.rate_base else ind.rate_base))
+            shown_rows.append((row, values))
+            qualitative = _is_qualitative(ind.target)
+            rate = parse_value(ind.target).kind == ValueKind.RATE
             for c, v in enumerate(values, start=1):
                 cell = ws.cell(row=row, column=c, value=v)
-                cell.font, cell.alignment, cell.border = body_font, wrap, border
-                if HEADER[c - 1] in FILL_COLUMNS:
-                    cell.protection, cell.fill = open_cell, fill_in
+                if c in (9, 10) and not qualitative or c == 11 and not rate:
+                    put(cell, body_font, wrap, border, locked_fill, locked)
+                elif HEADER[c - 1] in FILL_COLUMNS:  # (the 实际完成值 as text: "5次", "96%" stay as typed)
+                    put(cell, body_font, wrap, border, fill_in, open_cell, {7: "@", 11: "0.##"}.get(c, "General"))
                 else:
-                    cell.fill = locked_fill
-            actual_cell = ws.cell(row=row, column=7)
-            actual_cell.number_format = "@"  # text: "5次", "96%" stay as typed
-            if _is_qualitative(ind.target):
-                band_dv.add(ws.cell(row=row, column=9))
+                    put(cell, body_font, wrap, border, locked_fill)
+            if qualitative:
+                band_cells.append(f"I{row}")
                 if w:
-                    dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(w),
-                                        allow_blank=True, showErrorMessage=True, errorTitle="评判得分",
-                                        error=f"评判得分应在 0 到分值 {w} 之间")
-                    ws.add_data_validation(dv)
-                    dv.add(ws.cell(row=row, column=10))
-            else:
-                for c in (9, 10):
-                    ws.cell(row=row, column=c).fill = locked_fill
-                    ws.cell(row=row, column=c).protection = Protection(locked=True)
-            if parse_value(ind.target).kind == ValueKind.RATE:
-                base_dv = DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True,
-                                         showErrorMessage=True, errorTitle="计量基数",
-                                         error="请填写人数、界别数等计量基数（大于 0 的数字）")
-                ws.add_data_validation(base_dv)
-                base_dv.add(ws.cell(row=row, column=11))
-                ws.cell(row=row, column=11).number_format = "0.##"
-            else:
-                ws.cell(row=row, column=11).fill = locked_fill
-                ws.cell(row=row, column=11).protection = Protection(locked=True)
+                    judged_cells.setdefault(w, []).append(f"J{row}")
+            if rate:
+                base_cells.append(f"K{row}")
+        # one validation per kind (and per weight for 评判得分), each given all its cells at once
+        ws.add_data_validation(DataValidation(
+            type="list", formula1='"' + ",".join(bands) + '"', allow_blank=True, showErrorMessage=True,
+            errorTitle="请选择档次", error="请从下拉列表中选择定性评判档次", sqref=" ".join(band_cells)))
+        for w, cells in judged_cells.items():
+            ws.add_data_validation(DataValidation(
+                type="decimal", operator="between", formula1="0", formula2=str(w), allow_blank=True,
+                showErrorMessage=True, errorTitle="评判得分", error=f"评判得分应在 0 到分值 {w} 之间",
+                sqref=" ".join(cells)))
+        if base_cells:
+            ws.add_data_validation(DataValidation(
+                type="decimal", operator="greaterThan", formula1="0", allow_blank=True, showErrorMessage=True,
+                errorTitle="计量基数", error="请填写人数、界别数等计量基数（大于 0 的数字）", sqref=" ".join(base_cells)))
         last = 3 + len(t.indicators)
         r = last + 2
         for key, label in NARRATIVE:
-            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=NARRATIVE_COLUMN - 1)
-            head = ws.cell(row=r, column=1, value=label)
-            head.font, head.alignment, head.fill = head_font, Alignment(vertical="top"), locked_fill
-            ws.merge_cells(start_row=r, start_column=NARRATIVE_COLUMN, end_row=r, end_column=len(HEADER))
-            cell = ws.cell(row=r, column=NARRATIVE_COLUMN, value=getattr(prior[t.id], key) if t.id in prior else None)
-            cell.protection, cell.fill, cell.alignment = open_cell, fill_in, Alignment(wrap_text=True, vertical="top")
+            # merges registered directly: openpyxl's merge_cells rebuilds and re-borders every covered cell
+            # (these have no borders and stay empty)
+            ws.merged_cells.add(MergedCellRange(ws, f"A{r}:{get_column_letter(NARRATIVE_COLUMN - 1)}{r}"))
+            put(ws.cell(row=r, column=1, value=label), head_font, top, None, locked_fill)
+            ws.merged_cells.add(MergedCellRange(ws, f"{get_column_letter(NARRATIVE_COLUMN)}{r}:"
+                                                    f"{get_column_letter(len(HEADER))}{r}"))
+            put(ws.cell(row=r, column=NARRATIVE_COLUMN, value=getattr(prior[t.id], key) if t.id in prior else None),
+                None, wrap_top, None, fill_in, open_cell)
             ws.row_dimensions[r].height = 60
             r += 1
         widths = (5, 10, 12, 30, 14, 7, 16, 36, 18, 9, 9)
         for c, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(c)].width = w
-        for k in range(1, len(t.indicators) + 1):  # Excel does not grow wrapped rows by itself
-            cells = [ws.cell(row=3 + k, column=c + 1).value for c in range(len(widths))]
-            lines = max(wrapped_lines(str(v or ""), w - 1) for v, w in zip(cells, widths))
-            ws.row_dimensions[3 + k].height = max(15, 13.5 * lines + 2)
+        for row, values in shown_rows:  # Excel does not grow wrapped rows by itself
+            lines = max(wrapped_lines(str(v or ""), w - 1) for v, w in zip(values, widths))
+            ws.row_dimensions[row].height = max(15, 13.5 * lines + 2)
         ws.freeze_panes = "G4"
         ws.print_title_rows = "3:3"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -325,9 +378,9 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         ws.protection.formatRows = False
 
     meta = wb.create_sheet(META_SHEET)
-    meta.append(["targets_digest", targets_digest(targets)])
+    meta.append(["targets_digest", digest])
     meta.append(["rule_set", rules.label])
-    for t, name in zip(tables, _sheet_names(tables)):
+    for t, name in zip(tables, sheet_names):
         meta.append(["table", t.id, name])
         meta.append(["weights", t.id, *weights.get(t.id, [])])  # what the clerk was shown, checked on reading
     meta.sheet_state = "veryHidden"
@@ -336,18 +389,18 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     import io
     import datetime as dt
 
-    from .report import _pin_zip
+    from .report import pin_zip
 
     when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
     wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), when))
+    return write_atomic(path, pin_zip(buf.getvalue(), when))
 
 
 # --------------------------------------------------------------------------- reading it back
-def _text(value: Any, number_format: str = "General") -> str | None:
+def cell_text(value: Any, number_format: str = "General") -> str | None:
     """A cell as the clerk meant it: 1.0 in a % cell is "100%", numbers keep their digits, blanks are None."""
     if value is None:
         return None
@@ -367,7 +420,8 @@ def _plain(x: float) -> str:
     return f"{x:.10g}" if not float(x).is_integer() else str(int(x))
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a locked cell still holds what was written: numbers within 0.005, text after normalising (fill-in workbooks)."""
     if a in (None, "") and b in (None, ""):
         return True
     if isinstance(a, (int, float)) or isinstance(b, (int, float)):
@@ -413,23 +467,37 @@ def read_entries_only(path: Path) -> list[str]:
         wb.close()
 
 
+def open_filled(path: Path, label: str):
+    """A filled-in workbook opened for its values (not formulas), file and sheet sizes checked: a broken,
+    encrypted or oversized file gets a Chinese message naming it as ``label`` (填报表, 进度填报表)."""
+    from openpyxl import load_workbook
+
+    check_file_size(path, label)
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as e:  # broken, encrypted or not an xlsx at all
+        raise InputFileError(f"无法打开{label}（{type(e).__name__}）", where=str(path),
+                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    for ws in wb.worksheets:
+        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{path} 工作表“{ws.title}”")
+    return wb
+
+
+def problems_error(problems: list[str], label: str, path: Path, hint: str) -> InputFileError:
+    """Every problem found in a filled-in workbook as one message (the first 20 listed), nothing read."""
+    listed = "\n  ".join(problems[:20])
+    more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+    return InputFileError(f"{label}有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(path), hint=hint)
+
+
 def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     """A filled-in 自评填报 workbook → actuals. Locked targets and weights must be unchanged and every row must
     match its target: otherwise ``InputFileError`` lists each offending cell."""
-    from openpyxl import load_workbook
-
     p = Path(path)
-    check_file_size(p, "填报表")
-    try:
-        wb = load_workbook(p, data_only=True)
-    except Exception as e:  # broken, encrypted or not an xlsx at all
-        raise InputFileError(f"无法打开填报表（{type(e).__name__}）", where=str(p),
-                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    wb = open_filled(p, "填报表")
     tables = {t.id: t for t in targets.tables if t.indicators}
     problems: list[str] = []
     sheet_of: dict[str, Any] = {}
-    for ws in wb.worksheets:
-        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{p} 工作表“{ws.title}”")
     for ws in wb.worksheets:
         if ws.title in (INSTRUCTIONS_SHEET, META_SHEET, INFO_SHEET) or ws.sheet_state != "visible":
             continue
@@ -459,13 +527,10 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     for tid, ws in sheet_of.items():
         out_tables.append(_read_table_sheet(ws, tables[tid], budgets.get(tid), problems, shown.get(tid)))
     if problems:
-        listed = "\n  ".join(problems[:20])
-        more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
         # two kinds of problem land here: entries the clerk typed (a score that is no number …) and changes to the
         # locked layout (targets, weights, rows); the hint speaks to both
-        raise InputFileError(f"填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
-                             hint="请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，档次从下拉列表中选；"
-                                  "锁定的指标、指标值和分值不能修改，也不要增删指标行")
+        raise problems_error(problems, "填报表", p, "请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，"
+                                                   "档次从下拉列表中选；锁定的指标、指标值和分值不能修改，也不要增删指标行")
     return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables, **_read_info(wb))
 
 
@@ -480,7 +545,7 @@ def _read_info(wb) -> dict[str, Any]:
         if not row or row[0] is None or str(row[0]).strip() not in labels:
             continue
         key, is_contact = labels[str(row[0]).strip()]
-        value = _text(row[1]) if len(row) > 1 else None
+        value = cell_text(row[1]) if len(row) > 1 else None
         if value is None:
             continue
         if is_contact:
@@ -588,17 +653,17 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         if weights is not None and k < len(weights):
             expected["分值"] = weights[k]
         for name, want in expected.items():
-            if cols.get(name) and not _same(values.get(name), want):
+            if cols.get(name) and not same_value(values.get(name), want):
                 problems.append(f"{where(r, name)}：被改为“{values.get(name) or ''}”，目标表为“{want}”")
         actual_cell = ws.cell(row=r, column=cols["实际完成值"]) if cols.get("实际完成值") else None
-        actual = _text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
-        band, problem = entry_value("band", _text(values.get("定性评判档次")))
+        actual = cell_text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
+        band, problem = entry_value("band", cell_text(values.get("定性评判档次")))
         if problem:
             problems.append(f"{where(r, '定性评判档次')}：{problem}")
         judged, problem = entry_value("judged_score", values.get("评判得分"))
         if problem:
             problems.append(f"{where(r, '评判得分')}：{problem}")
-        note = _text(values.get("偏差原因分析及改进措施"))
+        note = cell_text(values.get("偏差原因分析及改进措施"))
         base, problem = entry_value("rate_base", values.get("计量基数"))
         if problem:
             problems.append(f"{where(r, '计量基数')}：{problem}")
@@ -609,7 +674,7 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         label = str(ws.cell(row=rr, column=1).value or "").strip()
         for key, text in NARRATIVE:
             if label == text:
-                narrative[key] = _text(_merged_value(ws, rr, NARRATIVE_COLUMN))
+                narrative[key] = cell_text(_merged_value(ws, rr, NARRATIVE_COLUMN))
     place = SheetPlace(sheet=ws.title, rows=[r for r, _ in rows],
                        columns={h: get_column_letter(c) for h, c in cols.items() if c})
     return TableActuals(table=table.id, budget=budget, indicators=actuals, place=place, **narrative)
