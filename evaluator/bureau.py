@@ -920,6 +920,7 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
                    "grade_changes": int((review["self_grade"] != review["review_grade"]).sum()),
                    "flagged": int(review["flag"].sum())}
     num = lambda v, d=2: None if v is None or v != v else round(float(v), d)  # noqa: E731
+    text = lambda v: None if v is None or v != v else str(v)  # noqa: E731  a missing grade is NaN after a merge
     flags_of: dict[int, list] = {}
     for sid, severity, description in zip(*(flags[c].tolist() for c in ("submission_id", "severity", "description"))):
         flags_of.setdefault(int(sid), []).append([severity, description])
@@ -931,9 +932,9 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
             ordered[c].tolist() for c in ("id", "department", "title", "kind", "total", "grade", "execution_rate",
                                           "output_score", "benefit_score", "satisfaction_score", "claimed_total"))):
         tables_of.setdefault(department, []).append(
-            [title, kinds.get(kind, kind), num(total), grade, num(rate, 4), num(output), num(benefit),
+            [text(title), text(kinds.get(kind, kind)), num(total), text(grade), num(rate, 4), num(output), num(benefit),
              num(satisfaction), num(claimed), flags_of.get(int(sid), [])])
-    rows = [[int(rank), department, num(score), grade, num(rate, 4), int(tables), int(errors), int(warnings),
+    rows = [[int(rank), department, num(score), text(grade), num(rate, 4), int(tables), int(errors), int(warnings),
              int(hints), num(previous), num(change)]
             for rank, department, score, grade, rate, tables, errors, warnings, hints, previous, change in zip(*(
                 dept[c].tolist() for c in ("rank", "department", "score", "grade", "execution_rate", "tables", "错误",
@@ -943,8 +944,9 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
     shown = {t for r in rows for t in r[1:4:2] if isinstance(t, str)}
     shown |= {t for ts in tables_of.values() for r in ts for t in (r[0], r[1], r[3]) if isinstance(t, str)}
     shown |= {t for f in flags_of.values() for pair in f for t in pair if isinstance(t, str)}
+    # strict JSON (a NaN made the page's JSON.parse fail: no ranking table, no department pages)
     data = json.dumps({"departments": rows, "tables": tables_of, "previous": _plain_year(view)}, ensure_ascii=False,
-                      separators=(",", ":"))
+                      separators=(",", ":"), allow_nan=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # inert inside <script>
     n_tables = len(subs)
     counts = flags.groupby("flag")["submission_id"].nunique().to_dict() if not flags.empty else {}

@@ -54,7 +54,7 @@ reviews = Table(
     Column("score", Float), Column("reviewer", String), Column("note", Text), Column("imported_at", String),
 )
 Index("ix_reviews_submission", reviews.c.submission_id)
-# per-submission figures over its indicator rows and findings, computed when it is recorded (revision 0004;
+# per-submission figures over its indicator rows and findings, computed when it is recorded (revision 0005;
 # tablestats.py): the bureau's comparison reads one row per table instead of every indicator row
 submission_stats = Table(
     "submission_stats", metadata,

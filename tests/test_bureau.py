@@ -3,6 +3,7 @@ built for it, and not the others), the comparison outputs, 复核 sampling and i
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -455,6 +456,12 @@ def test_a_table_whose_weights_do_not_add_up_is_not_graded_nor_ranked_first(tmp_
     assert view["grades"].loc["无法确定", "departments"] == 1
     heavy = next(s for s in store.current(2023) if s["department"] == "heavy")
     assert (heavy["total"], heavy["grade"], heavy["complete"]) == (None, None, 0)
+    # the dashboard's data stays strict JSON with an undetermined department (a NaN grade broke the whole page)
+    html = next(f for f in write_view(view, tmp_path / "out") if f.suffix == ".html").read_text(encoding="utf-8")
+    raw = re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1)
+    data = json.loads(raw, parse_constant=lambda c: pytest.fail(f"{c} in the dashboard's data"))
+    heavy_row = next(r for r in data["departments"] if r[1] == "heavy")
+    assert heavy_row[2] is None and heavy_row[3] is None and data["tables"]["heavy"][0][3] is None
 
 
 def test_a_department_table_without_a_total_leaves_the_department_undetermined(tmp_path, mof):

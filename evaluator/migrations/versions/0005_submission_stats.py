@@ -4,14 +4,14 @@ The table is derived data: a stored submission never changes, so its figures nev
 definition bumps ``tablestats.STATS_VERSION`` and the view recomputes rows of another version). Submissions
 already in the store get theirs here, from their indicator rows and findings, by the same function.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
