@@ -32,7 +32,8 @@ from .model import TABLE_KIND_LABEL, ActualSet, TableKind, TargetSet
 from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store
-from .tablestats import INDICATOR_COLUMNS, STATS_COLUMNS, STATS_VERSION, STOCK_PHRASES, indicator_stats  # noqa: F401
+from .tablestats import (INDICATOR_COLUMNS, STATS_COLUMNS, STATS_VERSION, STOCK_PHRASES,  # noqa: F401
+                         group_sums, indicator_stats)
 
 __all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
            "import_reviews", "review_score", "BatchResult", "Loaded", "score_items"]
@@ -343,7 +344,7 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
     if subs.empty:
         raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.url,
                              hint=f"已有年度：{'、'.join(map(str, years))}")
-    subs = _with_stats(store, subs)
+    subs, groups = _with_stats(store, subs)
     flags = _flags(subs)
     subs = subs.drop(columns=["stats_version", *STATS_COLUMNS])
     described: dict[int, list[str]] = {}
@@ -367,13 +368,15 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
     return {"year": pd.DataFrame({"year": [year], "previous": [previous[-1] if previous else None]}),
             "submissions": subs, "departments": dept, "grades": grades, "flags": flags.merge(
                 subs[["id", "department", "table_id", "title"]], left_on="submission_id", right_on="id"),
-            "review": review}
+            "review": review, "group_sums": groups}
 
 
-def _with_stats(store: Store, subs: pd.DataFrame) -> pd.DataFrame:
-    """The submissions with their stored figures; those stored without them (or under another definition) get
-    them computed here from their indicator rows and findings."""
+def _with_stats(store: Store, subs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The submissions with their stored figures, and their Σ得分 / Σ分值 per 一级指标 group
+    (``tablestats.group_sums``); those stored without them (or under another definition) get them computed here
+    from their indicator rows and findings."""
     stale = subs["stats_version"] != STATS_VERSION
+    groups = store.group_frame(subs.loc[~stale, "id"].tolist())
     if stale.any():
         ids = subs.loc[stale, "id"].tolist()
         inds = store.indicator_frame(ids, INDICATOR_COLUMNS)
@@ -383,7 +386,8 @@ def _with_stats(store: Store, subs: pd.DataFrame) -> pd.DataFrame:
         for c in STATS_COLUMNS:
             subs.loc[stale, c] = fresh[c].to_numpy()
         subs.loc[stale, "stats_version"] = STATS_VERSION
-    return subs
+        groups = pd.concat([groups, group_sums(inds)]).sort_index()
+    return subs, groups
 
 
 DEPARTMENT_COLUMNS = ("department", "table_id", "kind", "total", "execution_rate", "complete", "output_score",

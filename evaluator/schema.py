@@ -65,6 +65,13 @@ submission_stats = Table(
     Column("claimed_over", Float, nullable=False), Column("claimed_sum", Float, nullable=False),
     Column("missing_notes", Integer, nullable=False), Column("word_actuals", Integer, nullable=False),
 )
+# Σ得分 / Σ分值 of a submission's scored rows per 一级指标 group (revision 0005, with submission_stats)
+submission_group_stats = Table(
+    "submission_group_stats", metadata,
+    Column("submission_id", Integer, ForeignKey("submissions.id"), primary_key=True, autoincrement=False),
+    Column("group_key", String, primary_key=True),
+    Column("score", Float, nullable=False), Column("weight", Float, nullable=False),
+)
 samples = Table(
     "samples", metadata,
     Column("sample", String, nullable=False), Column("submission_id", Integer, ForeignKey("submissions.id")),

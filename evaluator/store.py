@@ -25,7 +25,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from .errors import EvaluatorError
 from .tablestats import stats_rows
-from .schema import findings, indicators, meta, reviews, samples, submission_stats, submissions
+from .schema import (findings, indicators, meta, reviews, samples, submission_group_stats, submission_stats,
+                     submissions)
 
 __all__ = ["Store", "HEAD", "REVISIONS", "default_url", "now"]
 
@@ -293,8 +294,9 @@ class Store:
                     inds += [{**row, "submission_id": sid} for row in item["indicators"]]
                     finds += [{**f, "submission_id": sid} for f in item["findings"]]
                     stored.append((sid, item))
-            stats = stats_rows(stored) if stored else []
-            for table, rows in ((indicators, inds), (findings, finds), (submission_stats, stats)):
+            stats, groups = stats_rows(stored) if stored else ([], [])
+            for table, rows in ((indicators, inds), (findings, finds), (submission_stats, stats),
+                                (submission_group_stats, groups)):
                 for k in range(0, len(rows), 50_000):
                     _insert_many(conn, table, rows[k:k + 50_000])
         return counts, ids  # type: ignore[return-value]
@@ -392,6 +394,20 @@ class Store:
             for k in range(0, len(ids), 900):
                 rows += conn.execute(base.where(indicators.c.submission_id.in_(ids[k:k + 900]))).cursor.fetchall()
         return pd.DataFrame.from_records(rows, columns=list(columns))
+
+    def group_frame(self, ids: list[int]):
+        """The stored Σ得分 / Σ分值 per 一级指标 group of these submissions (``tablestats.group_sums``'s frame)."""
+        import pandas as pd
+
+        cols = [submission_group_stats.c[c] for c in ("submission_id", "group_key", "score", "weight")]
+        rows: list[tuple] = []
+        with self.engine.connect() as conn:
+            for k in range(0, len(ids), 900):
+                rows += conn.execute(select(*cols).where(submission_group_stats.c.submission_id.in_(ids[k:k + 900]))
+                                     ).cursor.fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=["submission_id", "group_key", "score", "weight"]).astype(
+            {"submission_id": int, "score": float, "weight": float})
+        return frame.set_index(["submission_id", "group_key"]).sort_index()
 
     def _raw(self, query) -> list[tuple]:
         with self.engine.connect() as conn:

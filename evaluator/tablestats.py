@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["STATS_VERSION", "STATS_COLUMNS", "STOCK_PHRASES", "indicator_stats", "as_rows", "stats_rows"]
+__all__ = ["STATS_VERSION", "STATS_COLUMNS", "STOCK_PHRASES", "indicator_stats", "group_sums", "as_rows", "group_rows",
+           "stats_rows"]
 
 # bump when a figure's definition (or STOCK_PHRASES) changes: stored figures of another version are recomputed
 STATS_VERSION = 1
@@ -20,7 +21,7 @@ STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到�
                  "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
 STATS_COLUMNS = ("ok_rows", "full_rows", "short_rows", "scorable_rows", "qualitative_rows", "stock_rows",
                  "claimed_over", "claimed_sum", "missing_notes", "word_actuals")
-INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual")
+INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual", "group_key")
 _SPACE = re.compile(r"\s+")
 
 
@@ -59,6 +60,20 @@ def indicator_stats(inds, fnd):
     return out
 
 
+def group_sums(inds):
+    """Σ得分 and Σ分值 of the scored (``ok``) rows per submission and 一级指标 group: a frame indexed by
+    (submission_id, group_key) with columns score, weight — what each table's 一级指标 score rate is made of."""
+    ok = inds[inds["status"] == "ok"]
+    return ok.assign(score=ok["score"].astype(float), weight=ok["weight"].astype(float)).groupby(
+        ["submission_id", "group_key"])[["score", "weight"]].sum()
+
+
+def group_rows(sums) -> list[dict[str, Any]]:
+    """``group_sums`` as ``submission_group_stats`` rows."""
+    return [{"submission_id": int(sid), "group_key": key, "score": float(sc), "weight": float(w)}
+            for (sid, key), sc, w in zip(sums.index, sums["score"].tolist(), sums["weight"].tolist())]
+
+
 def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
     """``indicator_stats`` of these submission ids as ``submission_stats`` rows (zeros for one without rows)."""
     stats = stats.reindex(ids, fill_value=0)
@@ -67,8 +82,9 @@ def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
             for sid, row in zip(stats.index, stats[list(STATS_COLUMNS)].itertuples(index=False))]
 
 
-def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The ``submission_stats`` rows of stored items (submission id, item with 'indicators' and 'findings')."""
+def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``submission_stats`` and ``submission_group_stats`` rows of stored items (submission id, item with
+    'indicators' and 'findings')."""
     import pandas as pd
 
     inds = pd.DataFrame.from_records(
@@ -76,4 +92,4 @@ def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
         columns=list(INDICATOR_COLUMNS))
     fnd = pd.DataFrame.from_records([(sid, f.get("code")) for sid, item in items for f in item["findings"]],
                                     columns=["submission_id", "code"])
-    return as_rows(indicator_stats(inds, fnd), [sid for sid, _ in items])
+    return as_rows(indicator_stats(inds, fnd), [sid for sid, _ in items]), group_rows(group_sums(inds))

@@ -28,13 +28,20 @@ def upgrade() -> None:
         sa.Column("claimed_over", sa.Float, nullable=False), sa.Column("claimed_sum", sa.Float, nullable=False),
         sa.Column("missing_notes", sa.Integer, nullable=False), sa.Column("word_actuals", sa.Integer, nullable=False),
     )
-    _backfill(op.get_bind(), stats)
+    groups = op.create_table(
+        "submission_group_stats",
+        sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True,
+                  autoincrement=False),
+        sa.Column("group_key", sa.String, primary_key=True),
+        sa.Column("score", sa.Float, nullable=False), sa.Column("weight", sa.Float, nullable=False),
+    )
+    _backfill(op.get_bind(), stats, groups)
 
 
-def _backfill(conn, stats) -> None:
+def _backfill(conn, stats, groups) -> None:
     import pandas as pd
 
-    from evaluator.tablestats import INDICATOR_COLUMNS, as_rows, indicator_stats
+    from evaluator.tablestats import INDICATOR_COLUMNS, as_rows, group_rows, group_sums, indicator_stats
 
     ids = [r[0] for r in conn.execute(sa.text("SELECT id FROM submissions ORDER BY id"))]
     for k in range(0, len(ids), 900):
@@ -47,10 +54,11 @@ def _backfill(conn, stats) -> None:
             sa.text("SELECT submission_id, code FROM findings WHERE submission_id IN :ids")
             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": chunk}).fetchall(),
             columns=["submission_id", "code"])
-        rows = as_rows(indicator_stats(inds, fnd), chunk)
-        if rows:
-            conn.execute(stats.insert(), rows)
+        for table, rows in ((stats, as_rows(indicator_stats(inds, fnd), chunk)), (groups, group_rows(group_sums(inds)))):
+            if rows:
+                conn.execute(table.insert(), rows)
 
 
 def downgrade() -> None:
+    op.drop_table("submission_group_stats")
     op.drop_table("submission_stats")
