@@ -330,12 +330,14 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
 
 
 # --------------------------------------------------------------------------- the view
-def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -> dict[str, pd.DataFrame]:
+def build_view(store: Store, year: int | None = None, tolerance: float = 10.0,
+               groups: bool = False) -> dict[str, pd.DataFrame]:
     """Everything the comparison shows, as data frames (computed once, rendered by ``write_view``).
 
     It reads one row per table: the submission and the figures the store computed over its indicator rows when
     it recorded it (``tablestats``); indicator rows are read only for 复核ed tables and for any submission stored
-    without those figures."""
+    without those figures. ``groups``: also each table's Σ得分 / Σ分值 per 一级指标 (``group_sums``; the web's
+    comparison shows its rates, the workbook does not)."""
     years = store.years()
     if not years:
         raise EvaluatorError("数据库中还没有评分结果", where=store.url, hint="请先运行 evaluator batch 目录")
@@ -344,7 +346,7 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
     if subs.empty:
         raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.url,
                              hint=f"已有年度：{'、'.join(map(str, years))}")
-    subs, groups = _with_stats(store, subs)
+    subs, group_frame = _with_stats(store, subs, groups)
     flags = _flags(subs)
     subs = subs.drop(columns=["stats_version", *STATS_COLUMNS])
     described: dict[int, list[str]] = {}
@@ -368,15 +370,15 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
     return {"year": pd.DataFrame({"year": [year], "previous": [previous[-1] if previous else None]}),
             "submissions": subs, "departments": dept, "grades": grades, "flags": flags.merge(
                 subs[["id", "department", "table_id", "title"]], left_on="submission_id", right_on="id"),
-            "review": review, "group_sums": groups}
+            "review": review, **({"group_sums": group_frame} if groups else {})}
 
 
-def _with_stats(store: Store, subs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _with_stats(store: Store, subs: pd.DataFrame, groups: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The submissions with their stored figures, and their Σ得分 / Σ分值 per 一级指标 group
     (``tablestats.group_sums``); those stored without them (or under another definition) get them computed here
     from their indicator rows and findings."""
     stale = subs["stats_version"] != STATS_VERSION
-    groups = store.group_frame(subs.loc[~stale, "id"].tolist())
+    sums = store.group_frame(subs.loc[~stale, "id"].tolist()) if groups else None
     if stale.any():
         ids = subs.loc[stale, "id"].tolist()
         inds = store.indicator_frame(ids, INDICATOR_COLUMNS)
@@ -386,8 +388,9 @@ def _with_stats(store: Store, subs: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
         for c in STATS_COLUMNS:
             subs.loc[stale, c] = fresh[c].to_numpy()
         subs.loc[stale, "stats_version"] = STATS_VERSION
-        groups = pd.concat([groups, group_sums(inds)]).sort_index()
-    return subs, groups
+        if groups:
+            sums = pd.concat([sums, group_sums(inds)]).sort_index()
+    return subs, sums
 
 
 DEPARTMENT_COLUMNS = ("department", "table_id", "kind", "total", "execution_rate", "complete", "output_score",

@@ -505,7 +505,7 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
     from ..bureau import FLAG_SEVERITY, FLAGS, SEVERITY_ORDER, build_view
     from ..rules import load_rules
 
-    view = build_view(store, year)
+    view = build_view(store, year, groups=True)
     review = view["review"]
     summary = None
     if not review.empty:
