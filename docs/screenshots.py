@@ -98,6 +98,9 @@ def main() -> None:
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
+    if not Path(args.chromium).is_file():
+        sys.exit(f"错误：找不到 Chromium（{args.chromium}）（请安装：apt-get install chromium fonts-noto-cjk，"
+                 "或用 --chromium 指定浏览器程序）")
     from playwright.sync_api import sync_playwright
 
     out = args.out
