@@ -46,9 +46,34 @@ def _submitted(w) -> int:
     return fid
 
 
+MAX_PAGE = 300 * 1024  # bytes of a page on first load: its HTML with the style sheet and scripts every page loads
+STATIC = sum((ROOT / "evaluator" / "web" / "static" / f).stat().st_size for f in ("app.css", "app.js", "htmx.min.js"))
+
+
+def _unlabelled(html: str) -> list[str]:
+    """The form controls of a page a screen reader could not name: no <label for>, no enclosing <label>, no
+    aria-label(ledby); buttons without text."""
+    import lxml.html
+
+    doc = lxml.html.fromstring(html)
+    named = {lab.get("for") for lab in doc.iter("label")}
+    bad = []
+    for el in doc.iter("input", "select", "textarea", "button"):
+        if el.get("type") == "hidden" or el.get("aria-label") or el.get("aria-labelledby"):
+            continue
+        if el.tag == "button":
+            ok = bool(el.text_content().strip())
+        else:
+            ok = el.get("id") in named or any(a.tag == "label" for a in el.iterancestors())
+        if not ok:
+            bad.append(lxml.html.tostring(el, encoding="unicode")[:120])
+    return bad
+
+
 def test_every_page_escapes_what_users_typed(tmp_path):
     """Markup typed into every field a page shows — unit, 主管部门, task title, a person's name, an upload's file
-    name, an entry, a 退回 comment, a 复核 note — comes back escaped on every HTML page, for every role."""
+    name, an entry, a 退回 comment, a 复核 note — comes back escaped on every HTML page, for every role; and every
+    such page names each of its controls and weighs ≤ 300 KB with its style sheet and scripts."""
     from evaluator.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'e.db'}")
@@ -93,7 +118,18 @@ def test_every_page_escapes_what_users_typed(tmp_path):
             seen += 1
             assert "<script>alert" not in r.text and "<img src=x" not in r.text, (who, path)
             shown += "&lt;script&gt;alert" in r.text
+            assert _unlabelled(r.text) == [], (who, path)
+            assert len(r.content) + STATIC <= MAX_PAGE, (who, path, len(r.content))
     assert seen >= 25 and shown >= 20  # every page, by each role that may open it; most show the markup, escaped
+    # one indicator's history: its changes and the 退回 comment, escaped
+    r = c["clerk"].get(f"/filings/{fid}/history?table=dept-2023-1&position=3")
+    assert r.status_code == 200 and "<script>alert" not in r.text
+    import lxml.html
+
+    rows = [[td.text_content() for td in tr.iter("td")]
+            for tr in lxml.html.fromstring(r.text).xpath("//table[contains(@class, 'history')]/tbody/tr")]
+    assert [row[3:5] for row in rows if row[2].endswith("实际完成值")] == [["（空）", EVIL]]  # 第 4 项 as typed
+    assert [row[5] for row in rows if row[2].startswith("退回")] == ["退回意见：" + EVIL]  # the text, shown as text
     for client in c.values():
         client.close()
     store.close()
@@ -297,3 +333,28 @@ def test_the_export_gives_every_units_submitted_documents(world):
     assert world.client("clerk-a").get(f"/bureau/documents.zip?task={world.task}").status_code == 403
     assert bureau.get("/bureau/compare.xlsx?year=2023").content[:2] == b"PK"
     bureau.close()
+
+
+def test_login_and_error_pages_speak_chinese(world):
+    """The login page, a wrong password, a page that is not there (404), one the user may not open (403) and the
+    form sent without its token are whole Chinese pages with a way back — no English, no traceback."""
+    anonymous = Client(create_app(store=world.store))
+    r = anonymous.get("/login")
+    assert r.status_code == 200 and '<html lang="zh-CN">' in r.text
+    assert re.search(r'<label for="username">用户名</label>', r.text) and '<label for="password">密码</label>' in r.text
+    assert "<button" in r.text and ">登录</button>" in r.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
+    r = anonymous.post("/login", data={"username": "clerk-a", "password": "wrong", "csrf_token": token})
+    assert r.status_code == 401 and "用户名或密码不正确" in r.text and '<label for="username">' in r.text
+    anonymous.close()
+    clerk = world.client("clerk-a")
+    for path, status, title in (("/no/such/page", 404, "找不到"), ("/bureau/compare", 403, "没有权限"),
+                                ("/bureau/review", 403, "没有权限"), ("/filings/999999", 404, "找不到")):
+        r = clerk.get(path)
+        assert r.status_code == status and "text/html" in r.headers["content-type"], path
+        assert f"<h1>{title}</h1>" in r.text and f"错误代码 {status}" in r.text and 'href="/home">回到首页' in r.text
+        assert not re.search(r"Traceback|Not Found|Forbidden|Error", r.text), path
+    r = clerk.post(f"/filings/{world.filings['甲单位']}/ready")  # a form without its CSRF token
+    assert r.status_code == 403 and "<h1>请求已过期</h1>" in r.text and "请刷新页面后重试" in r.text
+    assert not re.search(r"Traceback|Forbidden", r.text)
+    clerk.close()
