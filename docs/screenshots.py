@@ -131,6 +131,26 @@ def main() -> None:
             server.wait(timeout=30)
 
 
+def hand_over(page, base: str, filing: int) -> None:
+    """The clerk hands the filing to the head (提交审核) and leaves."""
+    page.goto(base + f"/filings/{filing}/check")
+    page.click("text=填报完成，提交单位负责人审核")
+    page.wait_for_load_state("networkidle")
+    page.context.close()
+
+
+def submit(browser, base: str, filing: int, at_confirmation=None) -> None:
+    """The head opens the confirmation (photographed when asked) and submits (送审)."""
+    page = login(browser, base, "shifeng-head")
+    page.goto(base + f"/filings/{filing}/check")
+    page.click("text=审核通过并送审…")
+    if at_confirmation:
+        at_confirmation(page)
+    page.click("#confirm-submit button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.context.close()
+
+
 def run(browser, base: str, ids: dict, out: Path) -> None:
     seed, fresh = ids["seed"], ids["fresh"]
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
@@ -177,18 +197,9 @@ def run(browser, base: str, ids: dict, out: Path) -> None:
     page.wait_for_selector("#execution:has-text('526.82')")
     page.goto(base + f"/filings/{seed}/check")
     shoot(page, out, "09-check")
-    page.click("text=填报完成，提交单位负责人审核")
-    page.wait_for_load_state("networkidle")
-    page.context.close()
-
+    hand_over(page, base, seed)
     # the head: the confirmation before 送审
-    page = login(browser, base, "shifeng-head")
-    page.goto(base + f"/filings/{seed}/check")
-    page.click("text=审核通过并送审…")
-    shoot(page, out, "10-head-submit", full=False)
-    page.click("#confirm-submit button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    page.context.close()
+    submit(browser, base, seed, lambda page: shoot(page, out, "10-head-submit", full=False))
 
     # the bureau returns it with a comment; the clerk corrects it and sees the indicator's history
     page = login(browser, base, "bureau")
@@ -204,16 +215,8 @@ def run(browser, base: str, ids: dict, out: Path) -> None:
     page.wait_for_timeout(500)
     page.locator("a.rec[aria-label='修改记录：政协主席会议']").click()
     shoot(page, out, "11-history", full=False)
-    page.goto(base + f"/filings/{seed}/check")
-    page.click("text=填报完成，提交单位负责人审核")
-    page.wait_for_load_state("networkidle")
-    page.context.close()
-    page = login(browser, base, "shifeng-head")
-    page.goto(base + f"/filings/{seed}/check")
-    page.click("text=审核通过并送审…")
-    page.click("#confirm-submit button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    page.context.close()
+    hand_over(page, base, seed)
+    submit(browser, base, seed)
 
     # the bureau: 工作台, a task, the comparison, a unit, 复核, export, a page that is not there
     page = login(browser, base, "bureau")
