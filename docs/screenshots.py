@@ -139,13 +139,15 @@ def hand_over(page, base: str, filing: int) -> None:
     page.context.close()
 
 
-def submit(browser, base: str, filing: int, at_confirmation=None) -> None:
-    """The head opens the confirmation (photographed when asked) and submits (送审)."""
+def submit(browser, base: str, filing: int, out: Path | None = None) -> None:
+    """The head opens the confirmation and submits (送审); with ``out``, its home and the confirmation photographed."""
     page = login(browser, base, "shifeng-head")
+    if out:
+        shoot(page, out, "10-head-home", full=False)
     page.goto(base + f"/filings/{filing}/check")
     page.click("text=审核通过并送审…")
-    if at_confirmation:
-        at_confirmation(page)
+    if out:
+        shoot(page, out, "11-head-submit", full=False)
     page.click("#confirm-submit button[type=submit]")
     page.wait_for_load_state("networkidle")
     page.context.close()
@@ -199,7 +201,7 @@ def run(browser, base: str, ids: dict, out: Path) -> None:
     shoot(page, out, "09-check")
     hand_over(page, base, seed)
     # the head: the confirmation before 送审
-    submit(browser, base, seed, lambda page: shoot(page, out, "10-head-submit", full=False))
+    submit(browser, base, seed, out)
 
     # the bureau returns it with a comment; the clerk corrects it and sees the indicator's history
     page = login(browser, base, "bureau")
@@ -214,19 +216,19 @@ def run(browser, base: str, ids: dict, out: Path) -> None:
     page.press("#f-2-actual", "Tab")
     page.wait_for_timeout(500)
     page.locator("a.rec[aria-label='修改记录：政协主席会议']").click()
-    shoot(page, out, "11-history", full=False)
+    shoot(page, out, "12-history", full=False)
     hand_over(page, base, seed)
     submit(browser, base, seed)
 
     # the bureau: 工作台, a task, the comparison, a unit, 复核, export, a page that is not there
     page = login(browser, base, "bureau")
-    shoot(page, out, "12-bureau-home", full=False)
+    shoot(page, out, "13-bureau-home", full=False)
     page.goto(base + f"/tasks/{ids['task']}")
-    shoot(page, out, "13-task")
+    shoot(page, out, "14-task")
     page.goto(base + "/bureau/compare")
-    shoot(page, out, "14-compare")
+    shoot(page, out, "15-compare")
     page.goto(base + "/bureau/unit?name=" + "石峰区政协")
-    shoot(page, out, "15-unit")
+    shoot(page, out, "16-unit")
     page.goto(base + "/bureau/review")
     page.fill("#share", "1")
     page.click("text=抽样")
@@ -237,13 +239,18 @@ def run(browser, base: str, ids: dict, out: Path) -> None:
     row.locator("input").nth(1).fill("会议纪要只有 3 次")
     page.click("text=保存复核得分")
     page.wait_for_timeout(800)
-    shoot(page, out, "16-review-filing")
+    shoot(page, out, "17-review-filing")
     page.goto(base + "/bureau/review")
-    shoot(page, out, "17-review-desk")
+    shoot(page, out, "18-review-desk")
     page.goto(base + "/bureau/export")
-    shoot(page, out, "18-export", full=False)
+    shoot(page, out, "19-export", full=False)
     page.goto(base + "/filings/99999")
-    shoot(page, out, "19-not-found", full=False)
+    shoot(page, out, "21-not-found", full=False)
+    page.context.close()
+
+    # the 主管部门: its units' filings
+    page = login(browser, base, "supervisor")
+    shoot(page, out, "20-supervisor-home", full=False)
     page.context.close()
 
 

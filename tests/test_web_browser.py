@@ -159,6 +159,18 @@ def _paste(page, selector: str, text: str) -> None:
         cancelable: true})); }""", [selector, text])
 
 
+def _printed(page, kept: list[str]) -> None:
+    """Print media: menus, tabs, footer and every button gone, the page's content (``kept``) still there, and
+    Chromium lays it out on A4 landscape."""
+    page.emulate_media(media="print")
+    gone = ["header.top", "nav.tabs", "footer", "main button"]
+    shown = page.evaluate("""sels => Object.fromEntries(sels.map(s => [s, [...document.querySelectorAll(s)]
+        .some(el => getComputedStyle(el).display !== 'none')]))""", gone + kept)
+    assert shown == {**dict.fromkeys(gone, False), **dict.fromkeys(kept, True)}, shown
+    assert len(page.pdf(format="A4", landscape=True)) > 10_000
+    page.emulate_media(media="screen")
+
+
 def _download(page, click) -> bytes:
     with page.expect_download() as info:
         click()
@@ -258,6 +270,7 @@ def test_the_workflow_in_a_browser(site, browser):
     page = clerk.open(f"/filings/{fid}/entry")
     assert page.input_value("#f-2-actual") == "4次" and page.input_value("#f--1-spent") == "526.82"
     expect(page.locator("#sc-2")).to_have_text("6.67")
+    _printed(page, ["table.sheet", "#totals", "section.budget"])
 
     # ------------------------------------------------------------- review before handing over: links, documents
     page = clerk.open(f"/filings/{fid}/check")
@@ -280,14 +293,7 @@ def test_the_workflow_in_a_browser(site, browser):
     for ending in ("自评表.xlsx", "自评表.docx", "自评报告.pdf", "自评报告.docx"):
         assert sum(n.endswith(ending) for n in names) == 3, (ending, names)  # one per table of the seed
     # printed, the page is the findings, documents and 自评表 preview: no menus, buttons or forms
-    page.emulate_media(media="print")
-    shown = page.evaluate("""() => Object.fromEntries(['header.top', 'nav.tabs', 'footer', 'main button',
-        '.preview', 'section[aria-labelledby=links-h]'].map(s => [s, [...document.querySelectorAll(s)]
-        .some(el => getComputedStyle(el).display !== 'none')]))""")
-    assert shown == {"header.top": False, "nav.tabs": False, "footer": False, "main button": False,
-                     ".preview": True, "section[aria-labelledby=links-h]": True}, shown
-    assert len(page.pdf(format="A4", landscape=True)) > 10_000  # Chromium lays it out for paper without error
-    page.emulate_media(media="screen")
+    _printed(page, [".preview", "section[aria-labelledby=links-h]"])
     page.get_by_role("button", name="填报完成，提交单位负责人审核").click()
     expect(page.locator(".crumbs .state")).to_have_text("待审核")
 
@@ -368,10 +374,12 @@ def test_the_workflow_in_a_browser(site, browser):
     page.select_option("#fgrade", "差")
     expect(page.locator("#ranking")).to_contain_text("没有符合条件的单位")
     page.select_option("#fgrade", "")
+    _printed(page, ["#ranking table"])
     page.locator("#ranking a", has_text="甲单位").first.click()
     page.wait_for_url(re.compile(r"/bureau/unit\?"))
     bureau.check_page("unit")
     expect(page.locator("h1")).to_contain_text("甲单位")
+    _printed(page, ["main table"])
 
     # ------------------------------------------------------------- 复核: sample, assign, review, deviation
     page = bureau.open("/bureau/review")

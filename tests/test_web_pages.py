@@ -358,3 +358,31 @@ def test_login_and_error_pages_speak_chinese(world):
     assert r.status_code == 403 and "<h1>请求已过期</h1>" in r.text and "请刷新页面后重试" in r.text
     assert not re.search(r"Traceback|Forbidden", r.text)
     clerk.close()
+
+
+def test_the_upload_page_shows_what_could_not_be_placed_with_its_cell(world, tmp_path):
+    """A Word 目标表 with a stray note in an empty cell: the page lists the tables and indicators read, and beside
+    them the note with the table and cell it sits in, so the clerk can find it in the original."""
+    import lxml.html
+    from docx import Document
+
+    doc = Document(SEED_FORMS)
+    doc.tables[0].cell(8, 4).text = "请财政局审核<b>"
+    path = tmp_path / "stray.docx"
+    doc.save(path)
+    clerk = world.client("clerk-a")
+    r = clerk.form(f"/filings/{world.filings['甲单位']}/targets", files={"file": ("目标表.docx", path.read_bytes())})
+    assert r.status_code == 200
+    page = lxml.html.fromstring(r.text)
+    assert page.xpath("string(//h1)") == "已读取 目标表.docx"
+    read = page.xpath("//section[@aria-labelledby='read-h']")[0]
+    assert "2023年部门整体支出绩效目标表" in read.text_content()
+    assert [tr.xpath("string(td[3])") for tr in read.xpath(".//details[1]//tbody/tr")][:3] == [
+        "政协全会", "政协常委会", "政协主席会议"]
+    unplaced = page.xpath("//section[@aria-labelledby='unplaced-h']")[0]
+    assert unplaced.xpath("string(h2)") == "未能导入的内容（1）"
+    (row,) = unplaced.xpath(".//tbody/tr")
+    assert row.xpath("string(td[1])") == "表 1 单元格 E9"
+    assert "未导入：“请财政局审核<b>”" in row.xpath("string(td[2])") and "请财政局审核<b>" not in r.text
+    assert "另有 1 处内容未能放入任何栏目" in r.text
+    clerk.close()
