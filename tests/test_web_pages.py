@@ -386,3 +386,23 @@ def test_the_upload_page_shows_what_could_not_be_placed_with_its_cell(world, tmp
     assert "未导入：“请财政局审核<b>”" in row.xpath("string(td[2])") and "请财政局审核<b>" not in r.text
     assert "另有 1 处内容未能放入任何栏目" in r.text
     clerk.close()
+
+
+def test_an_indicators_history_links_the_upload_a_value_came_from(world):
+    """A value brought in by the fill-in workbook shows in the indicator's history as 上传文件 #N, a link to the
+    original file kept in the store; a typed one as 录入."""
+    from tests.test_web import _fill_workbook
+
+    clerk = world.client("clerk-a")
+    fid = world.filings["甲单位"]
+    clerk.form(f"/filings/{fid}/targets", files={"file": ("t.docx", SEED_FORMS.read_bytes())})
+    filled = _fill_workbook(clerk.get(f"/filings/{fid}/workbook.xlsx").content, {"政协主席会议": "4次"})
+    assert clerk.form(f"/filings/{fid}/workbook", files={"file": ("自评填报.xlsx", filled)}).status_code == 303
+    clerk.form(f"/filings/{fid}/entry?table=dept-2023-1", {"f-2-actual": "5次"})
+    r = clerk.get(f"/filings/{fid}/history?table=dept-2023-1&position=2")
+    links = re.findall(r'<td class="how"><a href="(/filings/\d+/uploads/(\d+))"[^>]*>上传文件 #(\d+)</a></td>', r.text)
+    assert len(links) == 1 and links[0][1] == links[0][2], r.text
+    assert '<td class="how">录入</td>' in r.text
+    original = clerk.get(links[0][0])
+    assert original.status_code == 200 and original.content == filled
+    clerk.close()
