@@ -406,3 +406,22 @@ def test_an_indicators_history_links_the_upload_a_value_came_from(world):
     original = clerk.get(links[0][0])
     assert original.status_code == 200 and original.content == filled
     clerk.close()
+
+
+def test_the_supervisors_home_says_what_is_next_for_each_unit(world):
+    """A 主管部门 sees its own units only, each with its state and what comes next — the submitted ones linked for
+    review (and 退回) — and a count per state."""
+    import lxml.html
+
+    fid = _submitted(world)
+    clerk = world.client("clerk-b")
+    clerk.form(f"/filings/{world.filings['乙单位']}/targets", files={"file": ("t.docx", SEED_FORMS.read_bytes())})
+    clerk.close()
+    sup = world.client("super-s")
+    page = lxml.html.fromstring(sup.get("/home").text)
+    rows = {tr.xpath("string(td[3])"): (tr.xpath("string(td[5])"), tr.xpath("string(td[6])"))
+            for tr in page.xpath("//table[@class='list']/tbody/tr")}
+    assert rows == {"甲单位": ("已送审", "已送审：请审阅，有问题可退回"), "乙单位": ("填报中", "单位填报中")}
+    assert page.xpath("//table[@class='list']/tbody/tr[td[3]='甲单位']/td[6]/a/@href") == [f"/filings/{fid}"]
+    assert " ".join(page.xpath("string(//h1/following-sibling::p[1])").split()) == "填报中 1 个 已送审 1 个"
+    sup.close()
