@@ -7,19 +7,18 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn, Optional
+from typing import TYPE_CHECKING, Iterator, NoReturn, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from . import __version__
 from .errors import EvaluatorError, InputFileError, quote
-from .load import inputs_hash, load_actuals, load_targets
-from .model import BAND_LABEL, ActualSet, Evaluation, Severity, TABLE_KIND_LABEL, TargetSet
-from .output import dumps, evaluation_json, write_atomic
-from .rules import METHODS, RuleSet, fmt, list_rule_sets, load_rules
+
+if TYPE_CHECKING:  # heavy modules are imported inside the commands: `evaluator --help` starts in well under 0.15 s
+    from rich.console import Console
+
+    from .model import ActualSet, Evaluation, Finding, TargetSet
+    from .rules import RuleSet
 
 app = typer.Typer(
     help="evaluator：预算绩效自评评分引擎。读取绩效目标表和实际完成值，按评分规则计算每项指标得分，给出计算过程、总分和等级。",
@@ -31,6 +30,7 @@ _state = {"debug": False}
 
 
 def _console() -> Console:
+    from rich.console import Console
     probe = Console()
     return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
 
@@ -80,28 +80,58 @@ def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent
 
 def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
               rules_ref: str) -> tuple[Evaluation, RuleSet, TargetSet, Optional[ActualSet]]:
-    from .evaluation import evaluate
+    return _load_scored(targets, actuals, budget, spent, rules_ref)[:4]
+
+
+def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
+                 rules_ref: str) -> tuple:
+    """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs."""
+    from .load import inputs_hash
+    from .evaluation import evaluate_scored
+
+    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    files = (targets,) if actuals is None else (targets, actuals)
+    ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
+                                 actuals_file=str(actuals) if actuals is not None else None,
+                                 inputs_hash=inputs_hash(*files))
+    ev = ev.model_copy(update={"findings": _input_findings(got, ev.findings)})
+    return ev, rules, got.targets, got.actuals, scored
+
+
+def _load_findings(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
+                   rules_ref: str) -> list[Finding]:
+    """The findings of ``_load_all`` alone (``check``: no scored indicators, no 计算过程 built)."""
+    from .evaluation import check_findings
+
+    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    return _input_findings(got, check_findings(got.targets, got.actuals, rules, targets_file=str(targets),
+                                               actuals_file=str(actuals) if actuals is not None else None))
+
+
+def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str):
+    from .rules import load_rules
     from .intake import read_inputs
 
     rules = load_rules(rules_ref)
     got = read_inputs(targets, actuals, budget, spent)
     for note in got.notes:
         typer.echo(note, err=True)
-    files = (targets,) if actuals is None else (targets, actuals)
-    ev = evaluate(got.targets, got.actuals, rules, targets_file=str(targets),
-                  actuals_file=str(actuals) if actuals is not None else None, inputs_hash=inputs_hash(*files))
-    findings = got.findings + ev.findings
+    return got, rules
+
+
+def _input_findings(got, findings: list[Finding]) -> list[Finding]:
+    """The reading's findings, then the evaluation's; for a 自评表 the budget message says where to fill it."""
+    findings = got.findings + findings
     if got.one_file:  # the budget is read from the 自评表 itself: say so, not "the budget key of an actuals file"
         findings = [f.model_copy(update={"message": "缺少全年预算数或全年执行数，预算执行率无法计分：自评表中没有填写预算执行情况"
                                                     "（年初预算数/全年预算数/全年执行数）；请在表中填写，或用 --budget 全年预算数 "
                                                     "--spent 全年执行数 指定"}) if f.code == "missing-budget" else f
                     for f in findings]
-    ev = ev.model_copy(update={"findings": findings})
-    return ev, rules, got.targets, got.actuals
+    return findings
 
 
 _STATUS = {"ok": "", "na": "不适用", "error": "无法计分"}
-_SEVERITY = {Severity.ERROR: ("错误", "bold red"), Severity.WARNING: ("警告", "yellow"), Severity.INFO: ("提示", "cyan")}
+_SEVERITY = {"error": ("错误", "bold red"), "warning": ("警告", "yellow"), "info": ("提示", "cyan")}  # by Severity
 
 
 SCREEN_ROWS = 200  # beyond this many indicators the text output is a summary; the full result goes to a file
@@ -111,6 +141,10 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
                       followups: dict | None = None, full_result: Path | None = None) -> None:
     """The result as text; with ``full_result`` (a large table) each table's rows are left out and the file with
     every row named, since a rich table of thousands of rows takes longer to draw than to score."""
+    from rich.table import Table
+    from rich.text import Text
+    from .model import TABLE_KIND_LABEL
+    from .rules import fmt
     head = f"{ev.unit_name} {ev.year or ''} 年度绩效自评 — 规则集 {rules.label}（{rules.title}）"
     console.print(Text(head, style="bold"))
     if ev.example:
@@ -157,11 +191,12 @@ def _print_evaluation(ev: Evaluation, rules: RuleSet, console: Console, losses: 
         console.print()
     for title in ev.unscored_tables:
         console.print(f"{title}：汇总表，没有绩效指标，不单独评分。")
-    _print_findings(ev, console, most=None if full_result is None else 50)
+    _print_findings(ev.findings, console, most=None if full_result is None else 50)
 
 
 def _print_losses(t: dict, console: Console) -> None:
     """The compact 失分去向 section of one table (losses.losses_context)."""
+    from rich.text import Text
     if not t["items"]:
         return
     lost = f"，共失 {t['lost']} 分" if t["lost"] is not None else ""
@@ -172,14 +207,16 @@ def _print_losses(t: dict, console: Console) -> None:
         console.print(f"    其余 {t['rest']['count']} 项共失 {t['rest']['lost']} 分（全部见 --json 的 losses）")
 
 
-def _print_findings(ev: Evaluation, console: Console, most: int | None = None) -> None:
-    if not ev.findings:
+def _print_findings(findings: list[Finding], console: Console, most: int | None = None) -> None:
+    from rich.text import Text
+    from .model import Severity
+    if not findings:
         console.print(Text("未发现问题。", style="green"))
         return
-    counts = {s: sum(1 for f in ev.findings if f.severity == s) for s in Severity}
-    console.print(Text(f"发现 {len(ev.findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    console.print(Text(f"发现 {len(findings)} 项问题：错误 {counts[Severity.ERROR]}，警告 {counts[Severity.WARNING]}，"
                        f"提示 {counts[Severity.INFO]}", style="bold"))
-    ordered = sorted(ev.findings, key=lambda f: list(Severity).index(f.severity))
+    ordered = sorted(findings, key=lambda f: list(Severity).index(f.severity))
     if most is not None and len(ordered) > most:
         console.print(f"（以下列出前 {most} 项，其余 {len(ordered) - most} 项见 evaluator check --json 或 score -o 写出的文件）")
         ordered = ordered[:most]
@@ -254,11 +291,12 @@ def score_cmd(
     monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
+    from .output import dumps, evaluation_json, write_atomic
     from .losses import losses_context, point_losses
 
     with _reported(targets, actuals):
-        ev, rs, tset, aset = _load_all(targets, actuals, budget, spent, rules)
-        losses = point_losses(tset, aset, rs)
+        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules)
+        losses = point_losses(tset, aset, rs, scored=scored)
         payload = evaluation_json(ev)
         payload["losses"] = [t.model_dump() for t in losses]
         followups = None
@@ -296,13 +334,15 @@ def check_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 列出问题"),
 ) -> None:
     """检查输入文件，列出全部问题（错误、警告、提示）。有错误时退出码为 1。"""
+    from .model import Severity
+    from .output import dumps, findings_json
     with _reported():
-        ev, _ = _load(targets, actuals, budget, spent, rules)
+        findings = _load_findings(targets, actuals, budget, spent, rules)
     if as_json:
-        _write_json(dumps(evaluation_json(ev)["findings"]))
+        _write_json(dumps(findings_json(findings)))
     else:
-        _print_findings(ev, _console())
-    if any(f.severity == Severity.ERROR for f in ev.findings):
+        _print_findings(findings, _console())
+    if any(f.severity == Severity.ERROR for f in findings):
         raise typer.Exit(1)
 
 
@@ -321,6 +361,9 @@ def report_cmd(
     money_decimals: int = typer.Option(2, "--money-decimals", min=0, max=6, help="金额（万元）保留的小数位数"),
 ) -> None:
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
+    from rich.text import Text
+    from .model import Severity
+    from .rules import fmt
     from .report import FORMATS, write_reports
 
     with _reported(targets, actuals):
@@ -365,6 +408,9 @@ def whatif_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """假设分析：改动几项实际完成值或执行率，按同一规则重新评分，与现在的得分、总分、等级对照（不改动任何文件）。"""
+    from rich.table import Table
+    from rich.text import Text
+    from .output import dumps
     from .whatif import parse_settings, run_whatif, whatif_context
 
     with _reported(targets, actuals):
@@ -411,6 +457,10 @@ def review_targets_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
+    from rich.text import Text
+    from .load import load_actuals
+    from .output import dumps
+    from .rules import load_rules
     from .target_review import (
         load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
     )
@@ -464,6 +514,10 @@ def monitor_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不写文件）"),
 ) -> None:
     """绩效运行监控（双监控）：预算执行进度与时间进度、各指标目标实现程度和全年预计、偏差预警与纠偏措施；写出绩效运行监控表（xlsx、docx）和预警清单。"""
+    from rich.text import Text
+    from .load import load_targets
+    from .output import dumps
+    from .rules import load_rules
     from .monitor import (
         discover_progress, load_monitor_rules, load_progress, monitor, monitor_context, write_monitor_docx,
         write_monitor_xlsx, write_warning_list,
@@ -538,6 +592,9 @@ def trend_cmd(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（不画图）"),
 ) -> None:
     """同比：一个单位多年的各表总分走势、每项指标各年的目标与实际（图）、多年不变的目标、连年大幅超额完成（目标偏低）的指标。"""
+    from rich.text import Text
+    from .output import dumps
+    from .rules import load_rules
     from .output import write_atomic as write
     from .trend import load_trend_rules, trend_charts, trend_context, unit_trend
 
@@ -573,6 +630,9 @@ def import_cmd(
     force: bool = typer.Option(False, "--force", help="覆盖已存在的目标表文件（含实际完成值的文件永远不会被覆盖）"),
 ) -> None:
     """读取官方 Word/Excel 绩效目标表（或已填好的自评表），写成目标表（和实际完成值）数据文件。"""
+    from rich.text import Text
+    from .model import TABLE_KIND_LABEL
+    from .output import write_atomic
     from .errors import collecting
     from .forms import import_form
     from .workbook import dump_yaml, free_path
@@ -614,6 +674,7 @@ def template_cmd(
     force: bool = typer.Option(False, "--force", help="覆盖已存在但尚未填写的填报表（已填写的永远不会被覆盖）"),
 ) -> None:
     """生成给填表人填写的 Excel 填报表：每张表一个工作表，目标和分值锁定，只填实际完成值等黄色单元格。"""
+    from .rules import load_rules
     from .workbook import free_path, write_template
 
     from .intake import read_inputs
@@ -653,6 +714,8 @@ def batch_cmd(
     db: Optional[str] = DB_OPT,
 ) -> None:
     """财政局：对目录下所有部门的自评评分并存入数据库；坏文件不会中断，最后逐一列出。"""
+    from rich.console import Console
+    from .rules import load_rules
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .bureau import batch
@@ -910,6 +973,8 @@ def synth_cmd(
 @app.command("rules")
 def rules_cmd(rule_id: Optional[str] = typer.Argument(None, help="规则集编号或规则文件路径；省略时列出全部规则集")) -> None:
     """列出可用的规则集，或说明某个规则集的全部设置及其依据。"""
+    from rich.table import Table
+    from .rules import list_rule_sets, load_rules
     console = _console()
     with _reported():
         if rule_id is None:

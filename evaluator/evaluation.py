@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -10,12 +11,22 @@ from .columns import num, records
 from .explain import actual_text, row_text
 from .findings import row_findings, table_findings
 from .frame import Files, indicator_frame
-from .model import ActualSet, Evaluation, ExecutionScore, IndicatorScore, TableEvaluation, TargetSet
+from .model import ActualSet, Evaluation, ExecutionScore, Finding, IndicatorScore, TableEvaluation, TargetSet
 from .rules import RuleSet, fmt
 from .score import score_frame
 from .totals import table_totals, undetermined_reason
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "evaluate_scored", "check_findings", "Scored"]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The engine's frames of one evaluation (indicator frame, scored frame, table totals), kept so that a later
+    step on the same inputs (``losses.point_losses``) does not build and score them a second time."""
+
+    frame: pd.DataFrame
+    scored: pd.DataFrame
+    totals: pd.DataFrame
 
 
 def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
@@ -23,7 +34,30 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
     """Score a department: every table with indicators, totals, grades and all findings.
 
     ``targets_file`` / ``actuals_file`` only name the inputs in the findings' locations."""
-    file = Files(targets_file, actuals_file or targets_file)
+    return evaluate_scored(targets, actuals, rules, targets_file=targets_file, actuals_file=actuals_file,
+                           inputs_hash=inputs_hash)[0]
+
+
+def evaluate_scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
+                    actuals_file: str | None = None, inputs_hash: str | None = None) -> tuple[Evaluation, Scored]:
+    """``evaluate``, with the frames it scored (for the losses of the same inputs)."""
+    findings, tables, scored = _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file))
+    ev = Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
+                    rule_version=rules.version, tables=[_table_evaluation(*x, rules) for x in tables],
+                    findings=findings, inputs_hash=inputs_hash, example=bool(actuals and actuals.example),
+                    unscored_tables=[t.title for t in targets.tables if not t.indicators])
+    return ev, scored
+
+
+def check_findings(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
+                   actuals_file: str | None = None) -> list[Finding]:
+    """The findings ``evaluate`` gives, without building the scored indicators and their 计算过程 (``check``)."""
+    return _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file))[0]
+
+
+def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file: Files
+            ) -> tuple[list[Finding], list[tuple[Any, pd.Series, list[dict[str, Any]]]], Scored]:
+    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, rows), the frames."""
     frame, findings = indicator_frame(targets, actuals, file)
     scored = score_frame(frame, rules)
     totals = table_totals(scored, rules) if len(scored) else pd.DataFrame()
@@ -35,18 +69,15 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
     for r in rows:
         by_table[r["table"]].append(r)
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
-    tables: list[TableEvaluation] = []
+    tables = []
     for table in targets.tables:
         if table.id not in by_table:
             continue
         t = totals.loc[table.id]
         trs = by_table[table.id]
         findings += table_findings(table.id, t, trs, rules, file, claimed_total.get(table.id))
-        tables.append(_table_evaluation(table, t, trs, rules))
-    return Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
-                      rule_version=rules.version, tables=tables, findings=findings, inputs_hash=inputs_hash,
-                      example=bool(actuals and actuals.example),
-                      unscored_tables=[t.title for t in targets.tables if not t.indicators])
+        tables.append((table, t, trs))
+    return findings, tables, Scored(frame, scored, totals)
 
 
 def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet) -> TableEvaluation:

@@ -8,14 +8,17 @@ same way and are listed with the indicators.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .columns import num as _num, records
 from .model import ActualSet, BAND_LABEL, Band, TargetSet, TargetTable
 from .rules import RuleSet, fmt
-from .whatif import Change, aligned_actuals, apply_changes
+from .whatif import Change
+
+if TYPE_CHECKING:
+    from .evaluation import Scored
 
 __all__ = ["Loss", "TableLosses", "point_losses", "table_losses", "losses_context", "amount_text"]
 
@@ -60,19 +63,26 @@ class TableLosses(BaseModel):
     unscored: list[str]  # indicators that cannot be scored: their loss is not known yet
 
 
-def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, confirm: bool = True
-                 ) -> list[TableLosses]:
+def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, confirm: bool = True,
+                 scored: "Scored | None" = None) -> list[TableLosses]:
     """Every table's point losses, largest first (ties in the targets' order). ``confirm=False`` skips the
-    what-if that confirms the full-marks values (then ``full`` is None): the gaps alone cost one scoring pass."""
-    from .frame import indicator_frame
-    from .score import score_frame
-    from .totals import table_totals
+    what-if that confirms the full-marks values (then ``full`` is None): the gaps alone cost one scoring pass.
+    ``scored``: the frames ``evaluation.evaluate_scored`` built from the same inputs (then none is built again)."""
+    if scored is None:
+        from .frame import indicator_frame
+        from .score import score_frame
+        from .totals import table_totals
 
-    frame, _ = indicator_frame(targets, actuals)
-    if not len(frame):
-        return []
-    scored = score_frame(frame, rules)
-    totals = table_totals(scored, rules)
+        frame, _ = indicator_frame(targets, actuals)
+        if not len(frame):
+            return []
+        sframe = score_frame(frame, rules)
+        totals = table_totals(sframe, rules)
+    else:
+        frame, sframe, totals = scored.frame, scored.scored, scored.totals
+        if not len(frame):
+            return []
+    scored = sframe
     lossy = (scored["status"] == "error").to_numpy() | ((scored["status"] == "ok").to_numpy()
                                                         & (scored["weight"].to_numpy() - scored["score"].to_numpy() > _EPS))
     rows = records(scored[lossy])  # (only these rows are needed: a big table has few of them)
@@ -93,13 +103,13 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, 
             budgets[tid] = t
     confirmed: dict[str, Any] = {"rows": {}, "execution": set(), "caps": {}}
     if confirm:
-        aligned = aligned_actuals(targets, actuals, frame)
-        confirmed = _confirm(targets, aligned, rules, proposals, budgets)
+        confirmed = _confirm(frame, rules, proposals, budgets)
         # a 定性 band's default may be below full marks: then a judged full score is the way to full marks
-        retry = {k: Change(table=c.table, position=c.position, actual=c.actual, judged_score=_weight(rows, k))
+        weights = {(r["table"], int(r["position"])): float(r["weight"]) for r in rows}
+        retry = {k: Change(table=c.table, position=c.position, actual=c.actual, judged_score=weights[k])
                  for k, c in proposals.items() if k not in confirmed["rows"] and _qualitative(c.actual)}
         if retry:
-            again = _confirm(targets, aligned, rules, retry, {})
+            again = _confirm(frame, rules, retry, {})
             confirmed["rows"].update({k: retry[k] for k in again["rows"]})
     out: dict[str, list[Loss]] = {}
     for r, draft in drafts:
@@ -117,13 +127,17 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, 
             deviation_note=_text(r["deviation_note"])))
     result = []
     titles = {t.id: t.title for t in targets.tables}
+    unscored_in: dict[str, list[str]] = {}
+    for r in rows:
+        if r["status"] == "error":
+            unscored_in.setdefault(r["table"], []).append(f"{r['level3']}（无法计分）")
     for tid, t in totals.iterrows():
         items = out.get(tid, [])
         items += _execution_losses(tid, t, rules, tid in confirmed["execution"], confirmed["caps"].get(tid, -1.0))  # (-1: not checked)
         items.sort(key=lambda x: (-x.lost, x.position if x.position is not None else 10 ** 6))
         full_marks = _round(float(t["weight"]) + rules.weights.execution, rules)
         total = None if t["total"] != t["total"] else float(t["total"])
-        unscored = [f"{r['level3']}（无法计分）" for r in rows if r["table"] == tid and r["status"] == "error"]
+        unscored = unscored_in.get(tid, [])
         result.append(TableLosses(table=tid, title=titles.get(tid, tid), full_marks=full_marks, total=total,
                                   grade=t["grade"] if isinstance(t["grade"], str) else None,
                                   lost=None if total is None else _round(full_marks - total, rules),
@@ -142,10 +156,6 @@ def table_losses(table: TargetTable, actuals: ActualSet | None, rules: RuleSet, 
 
 def _round(x: float, rules: RuleSet) -> float:
     return round(float(x), rules.rounding.decimals)
-
-
-def _weight(rows: list[dict[str, Any]], key: tuple[str, int]) -> float:
-    return next(float(r["weight"]) for r in rows if (r["table"], int(r["position"])) == key)
 
 
 def _qualitative(text: str | None) -> bool:
@@ -222,19 +232,37 @@ def _entry_value(t: float, r: dict[str, Any], base: float | None) -> str:
     return _total(t * base, r) if base else amount_text(t, r)
 
 
-def _confirm(targets: TargetSet, aligned: ActualSet, rules: RuleSet, proposals: dict[tuple[str, int], Change],
-             budgets: dict[str, Any]) -> dict[str, Any]:
+def _confirm(frame: Any, rules: RuleSet, proposals: dict[tuple[str, int], Change], budgets: dict[str, Any]
+             ) -> dict[str, Any]:
     """Score all proposed full-marks entries in one what-if (and full execution per table) and keep those the
-    engine confirms: the indicator (or execution) scores its full weight, and a cap no longer applies."""
-    from .frame import indicator_frame
+    engine confirms: the indicator (or execution) scores its full weight, and a cap no longer applies.
+
+    The what-if is made on a copy of the engine's own indicator frame — the entries as matched to the targets,
+    by (table, position) — with the proposed 实际完成值 (and 评判得分) in place of the old entry and its judgement,
+    as ``whatif.apply_changes`` makes it on the entries; then scored by ``score_frame``/``table_totals``."""
+    import numpy as np
+
     from .score import score_frame
     from .totals import table_totals
 
-    changes = list(proposals.values())
-    for tid, t in budgets.items():
-        changes.append(Change(table=tid, spent=float(t["budget"])))
-    frame, _ = indicator_frame(targets, apply_changes(targets, aligned, changes, aligned=True))
-    scored = score_frame(frame, rules)
+    changed = frame.copy()
+    if proposals:
+        where = {key: i for i, key in enumerate(zip(changed["table"].astype(str).tolist(),
+                                                     changed["position"].astype(int).tolist()))}
+        at = np.array([where[k] for k in proposals], dtype=np.int64)
+        for column, values in (("actual_raw", [c.actual for c in proposals.values()]),
+                               ("judged_score", [c.judged_score for c in proposals.values()]),
+                               ("band", [None] * len(proposals)),
+                               ("has_actual_entry", [True] * len(proposals))):
+            cells = changed[column].to_numpy(dtype=object).copy()
+            cells[at] = values
+            changed[column] = cells
+    if budgets:
+        rows = changed["table"].astype(str).isin(set(budgets)).to_numpy()
+        cells = changed["spent"].to_numpy(dtype=object).copy()
+        cells[rows] = changed["budget"].to_numpy(dtype=object)[rows]
+        changed["spent"] = cells
+    scored = score_frame(changed, rules)
     totals = table_totals(scored, rules)
     full = (scored["status"] == "ok").to_numpy() & (scored["score"].to_numpy() >= scored["weight"].to_numpy() - _EPS)
     met = set(zip(scored["table"].astype(str)[full], scored["position"].astype(int)[full]))

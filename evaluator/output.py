@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import orjson
 
 from .errors import OutputFileError, os_error_message
-from .model import Evaluation, TableKind
+from .model import Evaluation, Finding, TableKind
 
 __all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "wrapped_lines", "safe_name", "unique_names"]
 
@@ -55,12 +55,14 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
         "execution": {"rate": main.execution.rate, "score": main.execution.score} if main else None,
         "indicators": [_indicator(i) for t in ev.tables for i in t.indicators],
         "tables": [_table(t) for t in ev.tables],
-        "findings": [
-            {"code": f.code, "severity": f.severity.value, "message": f.message,
-             "location": f.location.model_dump(exclude_none=True)}
-            for f in ev.findings
-        ],
+        "findings": findings_json(ev.findings),
     }
+
+
+def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    """The ``findings`` of the ``--json`` object (also all that ``check --json`` prints)."""
+    return [{"code": f.code, "severity": f.severity.value, "message": f.message,
+             "location": f.location.model_dump(exclude_none=True)} for f in findings]
 
 
 _INPUTS: ContextVar[tuple[Path, ...]] = ContextVar("evaluator_inputs", default=())

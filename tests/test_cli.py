@@ -137,6 +137,22 @@ def test_help_is_in_chinese():
     assert "全年预算数" in r.stdout
 
 
+def test_help_loads_no_heavy_module():
+    """`evaluator --help` starts fast because nothing heavy is imported for it (the import graph, not a timing):
+    pandas, numpy, the pydantic models and rule sets, openpyxl and rich's tables load inside the commands."""
+    code = ("import sys; sys.argv = ['evaluator', '--help']\n"
+            "from evaluator.cli import app\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass\n"
+            "heavy = ('pandas', 'numpy', 'openpyxl', 'pydantic', 'yaml', 'evaluator.model', 'evaluator.rules', 'rich.table')\n"
+            "print('LOADED', sorted(m for m in heavy if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "LOADED []" in r.stdout
+    import evaluator  # the public API still works, each name loaded on first use
+
+    assert evaluator.evaluate.__module__ == "evaluator.evaluation" and "load_rules" in dir(evaluator)
+
+
 def test_version():
     r = run("--version", script=False)
     assert r.returncode == 0 and r.stdout.startswith("evaluator ")
