@@ -64,6 +64,16 @@ FLAGS = {
 class Submission:
     targets: Path
     actuals: Path
+    digest: str | None = None  # of the two files' bytes (None: a file is missing)
+    stored: list[Any] | None = None  # the store's latest versions of its tables, when stored from these very bytes
+
+
+def _digest(sub: Submission) -> str | None:
+    """The inputs hash stored with each of a folder's tables: both files' bytes, before anything is parsed."""
+    try:
+        return hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None  # (reading it then says what is wrong)
 
 
 @dataclass
@@ -116,6 +126,12 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         raise InputFileError("目录下没有找到任何提交", where=str(root),
                              hint="每个部门一个子目录，内含 targets.yaml（或 .json）和 actuals.yaml（或填好的填报表 .xlsx），"
                                   "例如 省/财政局/targets.yaml、省/财政局/actuals.yaml；可用 evaluator synth 生成示例")
+    # a folder whose files hash as they did when its tables were stored is not read again: storing it would only
+    # count its tables unchanged (same inputs hash and rule set as their latest versions)
+    stored = store.stored_folders(rules.label)
+    for sub in subs:
+        sub.digest = _digest(sub)
+        sub.stored = stored.get(str(sub.targets.parent), {}).get(sub.digest) if sub.digest else None
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     result = BatchResult()
     totals = {"new": 0, "updated": 0, "unchanged": 0}
@@ -125,7 +141,10 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         result.errors += errors
         items = _one_folder_each(items, owner, result.errors)
         result.scored_tables += len(items)
-        result.indicators += sum(len(item["indicators"]) for item in items)
+        same = [item["stored"] for item in items if "stored" in item]
+        items = [item for item in items if "stored" not in item]
+        totals["unchanged"] += len(same)
+        result.indicators += sum(len(item["indicators"]) for item in items) + sum(store.indicator_counts(same).values())
         for k, v in store.record(items).items():
             totals[k] += v
         done += len(chunk)
@@ -158,7 +177,8 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
     with at most ``jobs + 1`` chunks in flight ahead of the one being stored (bounded memory)."""
     # each worker holds a chunk of ~200 departments (~300 MB at peak): by default at most MAX_JOBS of them
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or min(os.cpu_count() or 1, MAX_JOBS)
-    jobs = min(jobs, len(chunks))
+    to_read = sum(1 for chunk in chunks if any(sub.stored is None for sub in chunk))
+    jobs = min(jobs, to_read)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (_batch_chunk(chunk, rules, year) for chunk in chunks)
         return
@@ -167,21 +187,46 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             pending: deque = deque()
             for chunk in chunks:
-                pending.append(pool.submit(_batch_chunk, chunk, rules, year))
+                if all(sub.stored is not None for sub in chunk):  # nothing to read: no worker needed
+                    pending.append(_Done(_batch_chunk(chunk, rules, year)))
+                else:
+                    pending.append(pool.submit(_batch_chunk, chunk, rules, year))
                 if len(pending) > jobs + 1:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
 
 
+class _Done:
+    """A chunk's result computed in this process, queued with the workers' futures (``.result()``)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
                  ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
-    """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count."""
+    """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count.
+
+    A submission already stored from the same bytes is not read: it gives one item per stored table, marked
+    ``stored`` (its submission id), in the same place, so the one-folder-per-department rule sees every folder."""
     from .frame import Files
 
     loaded: list[Loaded] = []
     errors: list[tuple[str, str]] = []
+    items: list[dict[str, Any]] = []
     for sub in subs:
+        if sub.stored is not None:
+            if loaded:  # (the folders before it, in order)
+                items += score_items(loaded, rules)[0]
+                loaded = []
+            items += [{"submission": {"department": r.department, "year": r.year, "table_id": r.table_id,
+                                      "source": str(sub.targets.parent)}, "stored": r.id}
+                      for r in sub.stored if year is None or r.year == year]
+            continue
         try:
             targets, actuals = _load_pair(sub)
         except EvaluatorError as e:
@@ -189,11 +234,11 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
             continue
         if year is not None and targets.year != year:
             continue
-        digest = hashlib.sha256(sub.targets.read_bytes() + b"\0" + sub.actuals.read_bytes()).hexdigest()[:16]
+        digest = sub.digest or _digest(sub)
         loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
                              str(sub.targets.parent)))
-    items, indicators = score_items(loaded, rules)
-    return items, errors, indicators
+    items += score_items(loaded, rules)[0]
+    return items, errors, sum(len(item.get("indicators", ())) for item in items)
 
 
 @dataclass

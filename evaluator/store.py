@@ -297,6 +297,35 @@ class Store:
         return counts, ids  # type: ignore[return-value]
 
     # reading ---------------------------------------------------------------------------------------------
+    def stored_folders(self, rule_set: str) -> dict[str, dict[str, list[Any]]]:
+        """source folder → inputs hash → the latest versions of the tables stored from it with that hash, for
+        every (folder, hash) all of whose tables' latest versions still are those (same folder, hash and
+        ``rule_set``). ``batch`` hashes a folder's files first: with such a hash, reading and storing them again
+        would only count them unchanged (``record_ids``), so they are not read."""
+        rows = self._raw(select(submissions.c.id, submissions.c.department, submissions.c.year,
+                                submissions.c.table_id, submissions.c.version, submissions.c.inputs_hash,
+                                submissions.c.rule_set, submissions.c.source))
+        latest: dict[tuple, tuple] = {}
+        keys_of: dict[tuple[str, str], set[tuple]] = {}
+        for r in rows:
+            key = (r[1], r[2], r[3])
+            if key not in latest or r[4] > latest[key][4]:
+                latest[key] = r
+            keys_of.setdefault((r[7], r[5]), set()).add(key)
+        out: dict[str, dict[str, list[Any]]] = {}
+        for (source, digest), keys in keys_of.items():
+            last = [latest[k] for k in sorted(keys)]
+            if all(r[7] == source and r[5] == digest and r[6] == rule_set for r in last):
+                out.setdefault(source, {})[digest] = [SimpleNamespace(id=r[0], department=r[1], year=r[2],
+                                                                       table_id=r[3]) for r in last]
+        return out
+
+    def indicator_counts(self, ids: list[int]) -> dict[int, int]:
+        """How many indicator rows each submission has."""
+        q = select(indicators.c.submission_id, func.count()).group_by(indicators.c.submission_id)
+        return {sid: n for k in range(0, len(ids), 900)
+                for sid, n in self._raw(q.where(indicators.c.submission_id.in_(ids[k:k + 900])))}
+
     def current(self, year: int | None = None) -> list[dict[str, Any]]:
         """The latest version of every submission (of ``year``)."""
         latest = (select(submissions.c.department, submissions.c.year, submissions.c.table_id,

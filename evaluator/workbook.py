@@ -124,19 +124,64 @@ def _is_qualitative(target: str) -> bool:
 
 def _sheet_names(tables: list[TargetTable]) -> list[str]:
     names, seen = [], set()
+    tried: dict[str, int] = {}  # per base name, the next number to try (many tables of one name: linear)
     for t in tables:
         name = t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title)
         base = re.sub(r"[\[\]:*?/\\]", "", name)[:28]
-        name, n = base or t.id[:28], 2
+        name, n = base or t.id[:28], tried.get(base, 2)
         while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET):
             name, n = f"{base[:26]}{n}", n + 1
+        tried[base] = n
         seen.add(name)
         names.append(name)
     return names
 
 
+def _new_sheet(wb: Any, title: str) -> Any:
+    """``wb.create_sheet(title)`` for a title already unique and valid (``_sheet_names``). openpyxl checks each new
+    title against every sheet's name, lower-casing them all — a minute for the 6,700 sheets of 10,000 tables."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    ws = Worksheet(parent=None)  # (without a parent the title is not checked)
+    ws._parent = wb
+    ws._WorkbookChild__title = title
+    wb._add_sheet(ws)
+    return ws
+
+
+class _Styles:
+    """Cell formats, each combination registered with the workbook once: a cell takes a copy of the first such
+    cell's style ids (as openpyxl's own worksheet copy does). Setting font, border, fill … on every cell made
+    openpyxl hash each style object against the workbook's list, cell by cell — most of a large template's time."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple, Any] = {}
+
+    def __call__(self, cell: Any, font: Any = None, alignment: Any = None, border: Any = None, fill: Any = None,
+                 protection: Any = None, number_format: str = "General") -> None:
+        """Give a new cell these formats (None: the default one)."""
+        from copy import copy
+
+        key = (id(font), id(alignment), id(border), id(fill), id(protection), number_format)
+        style = self.done.get(key)
+        if style is not None:
+            cell._style = copy(style)
+            return
+        for name, value in (("font", font), ("alignment", alignment), ("border", border), ("fill", fill),
+                            ("protection", protection)):
+            if value is not None:
+                setattr(cell, name, value)
+        cell.number_format = number_format
+        self.done[key] = copy(cell._style)
+
+
 def targets_digest(targets: TargetSet) -> str:
-    return hashlib.sha256(dump_yaml(targets).encode("utf-8")).hexdigest()[:16]
+    """A short fingerprint of the targets as the template shows them (source row numbers left out, like
+    ``dump_yaml``): pydantic's JSON of the model, which costs milliseconds where a YAML dump of 10,000 tables
+    took most of a minute. Shown to the clerk and stored in the workbook; nothing is refused on it."""
+    text = targets.model_dump_json(exclude_defaults=True, exclude_none=True,
+                                   exclude={"tables": {"__all__": {"indicators": {"__all__": {"row"}}}}})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: ActualSet | None = None) -> Path:
@@ -145,6 +190,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.merge import MergedCellRange
 
     tables = [t for t in targets.tables if t.indicators]
     if not tables:
@@ -159,6 +205,12 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     fill_in = PatternFill("solid", fgColor="FFF2CC")
     locked_fill = PatternFill("solid", fgColor="F2F2F2")
     open_cell = Protection(locked=False)
+    locked = Protection(locked=True)
+    centred = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    top, wrap_top = Alignment(vertical="top"), Alignment(wrap_text=True, vertical="top")
+    title_font, id_font = Font(name="宋体", size=13, bold=True), Font(name="宋体", size=9, color="666666")
+    put = _Styles()
+    digest = targets_digest(targets)  # (a YAML dump of all targets: once, not for every place it is shown)
 
     wb = Workbook()
     info = wb.active
@@ -178,7 +230,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         "7. 可以重命名工作表、调整列宽；请不要增删指标行。填好后运行：evaluator score 目标表文件 本文件.xlsx",
         "",
         f"评分规则集：{rules.label}（{rules.title}）",
-        f"目标表摘要：{targets_digest(targets)}（用于核对本表与目标表是否一致）",
+        f"目标表摘要：{digest}（用于核对本表与目标表是否一致）",
     ]
     for k, line in enumerate(lines, start=1):
         c = info.cell(row=k, column=1, value=line)
@@ -211,9 +263,6 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     for c, text in enumerate(bhead, start=1):
         cell = bs.cell(row=1, column=c, value=text)
         cell.font, cell.alignment, cell.border = head_font, wrap, border
-    money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                           showErrorMessage=True, errorTitle="请输入数字", error="请填写金额（万元），不要带单位")
-    bs.add_data_validation(money)
     r = 2
     for t in tables:
         sources = list(t.budget.by_source) if t.budget and t.budget.by_source else list(SOURCES)
@@ -227,13 +276,16 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
                       line.budget if line else None, line.spent if line else None)
             for c, v in enumerate(values, start=1):
                 cell = bs.cell(row=r, column=c, value=v)
-                cell.font, cell.alignment, cell.border = body_font, wrap, border
                 if c >= 4:
-                    cell.protection, cell.fill, cell.number_format = open_cell, fill_in, "0.######"
-                    money.add(cell)
+                    put(cell, body_font, wrap, border, fill_in, open_cell, "0.######")
                 else:
-                    cell.fill = locked_fill
+                    put(cell, body_font, wrap, border, locked_fill)
             r += 1
+    # one validation for the whole block of amounts (one per cell made adding each cell a scan of all before it)
+    money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                           showErrorMessage=True, errorTitle="请输入数字", error="请填写金额（万元），不要带单位",
+                           sqref=f"D2:F{r - 1}")
+    bs.add_data_validation(money)
     for c, w in enumerate((14, 44, 18, 14, 14, 14), start=1):
         bs.column_dimensions[get_column_letter(c)].width = w
     bs.freeze_panes = "D2"
@@ -246,18 +298,18 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
 
     # one sheet per table -----------------------------------------------------------------------------------
     bands = [BAND_LABEL[b] for b in Band]
-    for t, name in zip(tables, _sheet_names(tables)):
-        ws = wb.create_sheet(name)
-        ws.cell(row=1, column=1, value=t.title).font = Font(name="宋体", size=13, bold=True)
-        ws.cell(row=2, column=1, value=f"表编号：{t.id}").font = Font(name="宋体", size=9, color="666666")
+    sheet_names = _sheet_names(tables)
+    for t, name in zip(tables, sheet_names):
+        ws = _new_sheet(wb, name)
+        put(ws.cell(row=1, column=1, value=t.title), title_font)
+        put(ws.cell(row=2, column=1, value=f"表编号：{t.id}"), id_font)
         for c, text in enumerate(HEADER, start=1):
-            cell = ws.cell(row=3, column=c, value=text)
-            cell.font, cell.alignment, cell.border = head_font, Alignment(wrap_text=True, vertical="center",
-                                                                          horizontal="center"), border
-            cell.fill = fill_in if text in FILL_COLUMNS else locked_fill
-        band_dv = DataValidation(type="list", formula1='"' + ",".join(bands) + '"', allow_blank=True,
-                                 showErrorMessage=True, errorTitle="请选择档次", error="请从下拉列表中选择定性评判档次")
-        ws.add_data_validation(band_dv)
+            put(ws.cell(row=3, column=c, value=text), head_font, centred, border,
+                fill_in if text in FILL_COLUMNS else locked_fill)
+        band_cells: list[str] = []  # the cells of each validation, added to it at once at the end of the sheet
+        judged_cells: dict[float, list[str]] = {}
+        base_cells: list[str] = []
+        shown_rows: list[tuple[int, tuple]] = []
         old = {(a.level2, a.indicator): a for a in prior[t.id].indicators} if t.id in prior else {}
         for k, (ind, w) in enumerate(zip(t.indicators, weights.get(t.id, [])), start=1):
             row = 3 + k
@@ -266,55 +318,55 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
                       a.actual if a else None, a.deviation_note if a else None,
                       BAND_LABEL[a.band] if a and a.band else None, a.judged_score if a else None,
                       (a.rate_base if a and a.rate_base else ind.rate_base))
+            shown_rows.append((row, values))
+            qualitative = _is_qualitative(ind.target)
+            rate = parse_value(ind.target).kind == ValueKind.RATE
             for c, v in enumerate(values, start=1):
                 cell = ws.cell(row=row, column=c, value=v)
-                cell.font, cell.alignment, cell.border = body_font, wrap, border
-                if HEADER[c - 1] in FILL_COLUMNS:
-                    cell.protection, cell.fill = open_cell, fill_in
+                if c in (9, 10) and not qualitative or c == 11 and not rate:
+                    put(cell, body_font, wrap, border, locked_fill, locked)
+                elif HEADER[c - 1] in FILL_COLUMNS:  # (the 实际完成值 as text: "5次", "96%" stay as typed)
+                    put(cell, body_font, wrap, border, fill_in, open_cell, {7: "@", 11: "0.##"}.get(c, "General"))
                 else:
-                    cell.fill = locked_fill
-            actual_cell = ws.cell(row=row, column=7)
-            actual_cell.number_format = "@"  # text: "5次", "96%" stay as typed
-            if _is_qualitative(ind.target):
-                band_dv.add(ws.cell(row=row, column=9))
+                    put(cell, body_font, wrap, border, locked_fill)
+            if qualitative:
+                band_cells.append(f"I{row}")
                 if w:
-                    dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=str(w),
-                                        allow_blank=True, showErrorMessage=True, errorTitle="评判得分",
-                                        error=f"评判得分应在 0 到分值 {w} 之间")
-                    ws.add_data_validation(dv)
-                    dv.add(ws.cell(row=row, column=10))
-            else:
-                for c in (9, 10):
-                    ws.cell(row=row, column=c).fill = locked_fill
-                    ws.cell(row=row, column=c).protection = Protection(locked=True)
-            if parse_value(ind.target).kind == ValueKind.RATE:
-                base_dv = DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True,
-                                         showErrorMessage=True, errorTitle="计量基数",
-                                         error="请填写人数、界别数等计量基数（大于 0 的数字）")
-                ws.add_data_validation(base_dv)
-                base_dv.add(ws.cell(row=row, column=11))
-                ws.cell(row=row, column=11).number_format = "0.##"
-            else:
-                ws.cell(row=row, column=11).fill = locked_fill
-                ws.cell(row=row, column=11).protection = Protection(locked=True)
+                    judged_cells.setdefault(w, []).append(f"J{row}")
+            if rate:
+                base_cells.append(f"K{row}")
+        # one validation per kind (and per weight for 评判得分), each given all its cells at once
+        ws.add_data_validation(DataValidation(
+            type="list", formula1='"' + ",".join(bands) + '"', allow_blank=True, showErrorMessage=True,
+            errorTitle="请选择档次", error="请从下拉列表中选择定性评判档次", sqref=" ".join(band_cells)))
+        for w, cells in judged_cells.items():
+            ws.add_data_validation(DataValidation(
+                type="decimal", operator="between", formula1="0", formula2=str(w), allow_blank=True,
+                showErrorMessage=True, errorTitle="评判得分", error=f"评判得分应在 0 到分值 {w} 之间",
+                sqref=" ".join(cells)))
+        if base_cells:
+            ws.add_data_validation(DataValidation(
+                type="decimal", operator="greaterThan", formula1="0", allow_blank=True, showErrorMessage=True,
+                errorTitle="计量基数", error="请填写人数、界别数等计量基数（大于 0 的数字）", sqref=" ".join(base_cells)))
         last = 3 + len(t.indicators)
         r = last + 2
         for key, label in NARRATIVE:
-            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=NARRATIVE_COLUMN - 1)
-            head = ws.cell(row=r, column=1, value=label)
-            head.font, head.alignment, head.fill = head_font, Alignment(vertical="top"), locked_fill
-            ws.merge_cells(start_row=r, start_column=NARRATIVE_COLUMN, end_row=r, end_column=len(HEADER))
-            cell = ws.cell(row=r, column=NARRATIVE_COLUMN, value=getattr(prior[t.id], key) if t.id in prior else None)
-            cell.protection, cell.fill, cell.alignment = open_cell, fill_in, Alignment(wrap_text=True, vertical="top")
+            # merges registered directly: openpyxl's merge_cells rebuilds and re-borders every covered cell
+            # (these have no borders and stay empty)
+            ws.merged_cells.add(MergedCellRange(ws, f"A{r}:{get_column_letter(NARRATIVE_COLUMN - 1)}{r}"))
+            put(ws.cell(row=r, column=1, value=label), head_font, top, None, locked_fill)
+            ws.merged_cells.add(MergedCellRange(ws, f"{get_column_letter(NARRATIVE_COLUMN)}{r}:"
+                                                    f"{get_column_letter(len(HEADER))}{r}"))
+            put(ws.cell(row=r, column=NARRATIVE_COLUMN, value=getattr(prior[t.id], key) if t.id in prior else None),
+                None, wrap_top, None, fill_in, open_cell)
             ws.row_dimensions[r].height = 60
             r += 1
         widths = (5, 10, 12, 30, 14, 7, 16, 36, 18, 9, 9)
         for c, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(c)].width = w
-        for k in range(1, len(t.indicators) + 1):  # Excel does not grow wrapped rows by itself
-            cells = [ws.cell(row=3 + k, column=c + 1).value for c in range(len(widths))]
-            lines = max(wrapped_lines(str(v or ""), w - 1) for v, w in zip(cells, widths))
-            ws.row_dimensions[3 + k].height = max(15, 13.5 * lines + 2)
+        for row, values in shown_rows:  # Excel does not grow wrapped rows by itself
+            lines = max(wrapped_lines(str(v or ""), w - 1) for v, w in zip(values, widths))
+            ws.row_dimensions[row].height = max(15, 13.5 * lines + 2)
         ws.freeze_panes = "G4"
         ws.print_title_rows = "3:3"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -326,9 +378,9 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         ws.protection.formatRows = False
 
     meta = wb.create_sheet(META_SHEET)
-    meta.append(["targets_digest", targets_digest(targets)])
+    meta.append(["targets_digest", digest])
     meta.append(["rule_set", rules.label])
-    for t, name in zip(tables, _sheet_names(tables)):
+    for t, name in zip(tables, sheet_names):
         meta.append(["table", t.id, name])
         meta.append(["weights", t.id, *weights.get(t.id, [])])  # what the clerk was shown, checked on reading
     meta.sheet_state = "veryHidden"

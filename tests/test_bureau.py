@@ -98,6 +98,32 @@ def test_batch_is_idempotent_and_keeps_every_version(built, mof):
     assert current["clean"]["version"] == 2 and current["clean"]["execution_rate"] == 0.9
 
 
+
+def test_an_unchanged_rerun_reads_only_the_changed_folders(built, mof, monkeypatch):
+    """Files are hashed before parsing: a folder stored from the same bytes is not read again (counted unchanged,
+    its indicators counted from the store); a changed one is read and stored as a new version; the store's rows
+    are those the full rerun gives."""
+    import evaluator.bureau as B
+
+    root, store, first = built
+    read = []
+    real = B._load_pair
+    monkeypatch.setattr(B, "_load_pair", lambda sub: read.append(sub.targets.parent.parent.name) or real(sub))
+    again = batch(root, mof, store)
+    assert read == [] and again.counts == {"new": 0, "updated": 0, "unchanged": len(CASES)}
+    assert (again.scored_tables, again.indicators, again.errors) == (first.scored_tables, first.indicators, [])
+    department(root, "clean", spent=90)
+    third = batch(root, mof, store)
+    assert read == ["clean"] and third.counts == {"new": 0, "updated": 1, "unchanged": len(CASES) - 1}
+    # a second folder with the unit and year of a stored one, sorted first, still takes its place (as when read)
+    twin = root / "00-twin"
+    (twin / "2023").mkdir(parents=True)
+    for f in (root / "clean" / "2023").iterdir():
+        (twin / "2023" / f.name).write_bytes(f.read_bytes())
+    fourth = batch(root, mof, store)
+    assert [where for where, _ in fourth.errors] == [str(root / "clean" / "2023")]
+    assert "00-twin" in fourth.errors[0][1] and fourth.counts["unchanged"] == len(CASES)
+
 def test_batch_in_worker_processes_stores_what_one_process_stores(tmp_path, mof, monkeypatch):
     """Chunks scored in parallel workers are stored in order: the same rows, ids and findings as a serial run."""
     import evaluator.bureau as B
