@@ -436,7 +436,8 @@ def history(store: Store, user: User, filing_id: int, table_id: str | None = Non
             rows.append({"at": r["at"], "who": r["user_name"] or r["username"], "kind": "change",
                          "what": f"{where} {what}".strip(), "table_id": r["table_id"], "position": r["position"],
                          "field": r["field"], "old": r["old"], "new": r["new"],
-                         "source": "录入" if r["source"] == "typed" else f"上传文件 #{r['upload_id']}"})
+                         "source": "录入" if r["source"] == "typed" else f"上传文件 #{r['upload_id']}",
+                         "upload_id": None if r["source"] == "typed" else r["upload_id"]})
         else:
             rows.append({"at": r["at"], "who": r["user_name"] or r["username"], "kind": "event",
                          "what": wf.ACTION_LABEL.get(r["action"], r["action"]), "action": r["action"],
