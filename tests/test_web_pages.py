@@ -286,6 +286,8 @@ def test_the_comparison_sorts_filters_and_pages(world, tmp_path):
     # a unit's page: its tables, marked indicators, 疑点 tied to indicators, last year
     unit = bureau.get("/api/unit?name=甲单位&year=2023").json()
     dept = next(t for t in unit["tables"] if t["table_id"] == "dept-2023-1")
+    assert [t["table_id"] for t in unit["tables"]][0] == "dept-2023-1"  # 部门整体 first, then the projects
+    assert [t["kind"] for t in unit["tables"]] == ["department", "project", "project"]
     chair = next(r for r in dept["rows"] if r["level3"] == "政协主席会议")
     assert chair["score"] == 6.67 and [m["code"] for m in chair["marks"]] == ["missing-deviation-note"]
     assert dept["filing_id"] == world.filings["甲单位"]
