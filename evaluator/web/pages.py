@@ -595,7 +595,9 @@ def unit_page(store: Store, user: User, name: str, year: int | None = None) -> d
     dept = next((d for d in view["departments"] if d["department"] == name), None)
     if dept is None:
         raise wf.NotFound(f"{view['year']} 年度没有单位“{name}”的送审结果")
-    subs = [x for x in store.current(view["year"]) if x["department"] == name]
+    order = {"department": 0, "special-fund": 1, "project": 2}  # 部门整体 first, as the unit's forms come
+    subs = sorted((x for x in store.current(view["year"]) if x["department"] == name),
+                  key=lambda x: (order.get(x["kind"], 3), x["id"]))
     ids = [x["id"] for x in subs]
     inds = store.indicators_of(ids)
     reviews = {(r["submission_id"], r["position"]): r for r in store.reviews_of(ids)}
