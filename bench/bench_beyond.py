@@ -7,6 +7,8 @@ so both see the same machine conditions; medians of ``--runs`` rounds are report
 - a what-if with two settings (``parse_settings`` + ``run_whatif``: two evaluations);
 - 目标审核 of the targets (``review_targets``, with last year's actuals);
 - monitoring at July (``monitor``) and writing the 监控表 (xlsx + docx);
+- the 进度填报表: writing it pre-filled, and reading it back (``write_progress_workbook`` / ``read_progress_workbook``);
+- the 自评报告 with the monitoring look back (``report --monitor``: the three tables' HTML) against without it;
 - year on year for one unit over three years in a store (``unit_trend``), and its charts.
 Usage: python bench/bench_beyond.py [--runs 7]
 """
@@ -29,7 +31,11 @@ PROGRESS = ROOT / "data" / "progress" / "shifeng-cppcc-2023-07.yaml"
 def main() -> None:
     from evaluator.bureau import batch
     from evaluator.losses import point_losses, table_losses
-    from evaluator.monitor import load_progress, monitor, monitor_context, write_monitor_docx, write_monitor_xlsx
+    from evaluator.monitor import (
+        followup_context, load_progress, monitor, monitor_context, write_monitor_docx, write_monitor_xlsx,
+    )
+    from evaluator.monitor_workbook import read_progress_workbook, write_progress_workbook
+    from evaluator.report import render_documents
     from evaluator.store import Store
     from evaluator.target_review import load_review_rules, previous_from_actuals, review_targets
     from evaluator.trend import trend_charts, unit_trend
@@ -55,6 +61,13 @@ def main() -> None:
         write_monitor_xlsx(ctx, tmp / "m.xlsx")
         write_monitor_docx(ctx, tmp / "m.docx")
 
+    book = write_progress_workbook(targets, 7, tmp / "progress.xlsx", progress)
+    ev = evaluate(targets, actuals, rules)
+
+    def write_book() -> None:
+        (tmp / "p2.xlsx").unlink(missing_ok=True)
+        write_progress_workbook(targets, 7, tmp / "p2.xlsx", progress)
+
     steps = {
         "point_losses (confirmed)": lambda: point_losses(targets, actuals, rules),
         "table_losses ×3 (report)": lambda: [table_losses(t, actuals, rules, confirm=False)
@@ -64,6 +77,11 @@ def main() -> None:
         "review_targets": lambda: review_targets(targets, rules, review, previous=previous),
         "monitor": lambda: monitor(targets, progress, rules),
         "monitor + 监控表 files": files,
+        "进度填报表 write": write_book,
+        "进度填报表 read": lambda: read_progress_workbook(book, targets),
+        "自评报告 html ×3": lambda: render_documents(targets, actuals, ev, rules, ("html",)),
+        "自评报告 html ×3 --monitor": lambda: render_documents(
+            targets, actuals, ev, rules, ("html",), monitoring=followup_context(monitor(targets, progress, rules), ev)),
         "unit_trend (3 years)": lambda: unit_trend(store, "石峰区政协", rules),
         "trend charts": lambda: trend_charts(unit_trend(store, "石峰区政协", rules)),
     }

@@ -696,7 +696,7 @@ def _charts(view: dict[str, pd.DataFrame]) -> dict[str, bytes]:
 
 
 def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
-    with charts._style() as plt:
+    with charts.chart_style() as plt:
         out = {}
         dept = view["departments"].dropna(subset=["score"])
         colors = {"优": "#2f5597", "良": "#5b9bd5", "中": "#ffc000", "差": "#c55a11"}
@@ -713,11 +713,11 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
             ax.set_xlim(low, 100)
             for i, v in enumerate(part["score"]):
                 ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
-            charts._row_labels(ax, [charts._short(d, 14) for d in part["department"]], 7)
+            charts.row_labels(ax, [charts.short_label(d, 14) for d in part["department"]], 7)
             ax.set_ylim(n - 0.5, -0.5)
             ax.set_xlabel("总分")
             ax.set_title(f"{title}（共 {len(dept)} 个部门，按总分）")
-            out[key] = charts._save(fig, plt, "png")
+            out[key] = charts.save_figure(fig, plt, "png")
 
         g = view["grades"]
         fig, ax = plt.subplots(figsize=(6, 2.6))
@@ -726,7 +726,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
         for i, v in enumerate(g["tables"]):
             ax.text(i, v, f"{v}", ha="center", va="bottom", fontsize=8)
         ax.set_title("评价等级分布（按表）")
-        out["grades"] = charts._save(fig, plt, "png")
+        out["grades"] = charts.save_figure(fig, plt, "png")
 
         subs = view["submissions"]
         fig, ax = plt.subplots(figsize=(6, 2.8))
@@ -736,7 +736,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
         ax.boxplot(data, tick_labels=["产出", "效益", "满意度"], showfliers=False)
         ax.set_ylabel("得分率（%）")
         ax.set_title("各一级指标得分率分布")
-        out["groups"] = charts._save(fig, plt, "png")
+        out["groups"] = charts.save_figure(fig, plt, "png")
 
         fig, ax = plt.subplots(figsize=(6, 3.6))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.88, bottom=0.14)
@@ -751,7 +751,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
         ax.set_ylabel("指标得分率（%）")
         ax.set_title("预算执行率与指标得分")
         ax.legend(fontsize=7, frameon=False, loc="lower right")
-        out["execution"] = charts._save(fig, plt, "png")
+        out["execution"] = charts.save_figure(fig, plt, "png")
     return out
 
 
@@ -893,7 +893,7 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
     import json
 
     from .fonts import web_font
-    from .report import _env
+    from .report import template_env
 
     year = int(view["year"]["year"].iloc[0])
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items()}
@@ -927,7 +927,7 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
     flag_rows = [{"code": code, "name": FLAGS[code], "severity": FLAG_SEVERITY[code], "tables": counts.get(code, 0),
                   "share": counts.get(code, 0) / n_tables * 100 if n_tables else 0.0} for code in
                  sorted(FLAGS, key=lambda c: (SEVERITY_ORDER.index(FLAG_SEVERITY[c]), c))]
-    template = _env().get_template("bureau.html.j2")
+    template = template_env().get_template("bureau.html.j2")
     args = dict(year=year, previous=_plain_year(view), images=images, n_departments=len(dept),
                 grades=view["grades"].reset_index().to_dict("records"), flag_rows=flag_rows,
                 review=review.to_dict("records"), summary=summary, n_tables=n_tables,

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from .fonts import font_covers, font_path, missing_glyphs, pdf_font, pdf_font_ready, run_font, web_font  # noqa: F401
 
-__all__ = ["font_family", "chart_groups", "chart_completion", "chart_execution"]
+__all__ = ["font_family", "chart_groups", "chart_completion", "chart_execution", "chart_style", "save_figure", "short_label", "row_labels"]
 
 COLORS = {"weight": "#d9d9d9", "score": "#2f5597", "ok": "#2f5597", "short": "#c55a11", "line": "#7f7f7f",
           "budget": "#a9c4eb", "spent": "#2f5597"}
@@ -47,7 +47,8 @@ def _font_family(path: str) -> str:
 
 
 @contextmanager
-def _style() -> Iterator[object]:
+def chart_style() -> Iterator[object]:
+    """pyplot inside the house style (Agg, the bundled CJK font, fixed sizes and colours), closed after: for every chart module (the 自评报告, the bureau, trend)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,7 +65,8 @@ def _style() -> Iterator[object]:
         yield plt
 
 
-def _save(fig, plt, fmt: str) -> bytes:
+def save_figure(fig, plt, fmt: str) -> bytes:
+    """A figure as PNG/SVG bytes without the date or software stamps, so the same chart gives the same bytes; the figure is closed."""
     buf = io.BytesIO()
     meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
     try:
@@ -76,7 +78,7 @@ def _save(fig, plt, fmt: str) -> bytes:
 
 def chart_groups(groups: list[tuple[str, float, float]], fmt: str = "png") -> bytes:
     """Score against weight per 一级指标 (and 预算执行率): (label, weight, score) rows."""
-    with _style() as plt:
+    with chart_style() as plt:
         fig, ax = plt.subplots(figsize=(6.4, 2.6))
         fig.subplots_adjust(left=0.18, right=0.97, top=0.86, bottom=0.2)
         labels = [g[0] for g in groups]
@@ -85,7 +87,7 @@ def chart_groups(groups: list[tuple[str, float, float]], fmt: str = "png") -> by
         ax.barh(y, [g[2] for g in groups], color=COLORS["score"], label="得分", height=0.35)
         for i, (_, w, s) in enumerate(groups):
             ax.text(w, i, f" {s:g} / {w:g}", va="center", fontsize=8)
-        _row_labels(ax, labels, 9)
+        row_labels(ax, labels, 9)
         ax.set_ylim(len(groups) - 0.5, -0.5)
         top = max(g[1] for g in groups) * 1.25
         ax.set_xlim(0, top)
@@ -93,7 +95,7 @@ def chart_groups(groups: list[tuple[str, float, float]], fmt: str = "png") -> by
         ax.set_xlabel("分")
         ax.set_title("各一级指标得分与分值")
         ax.legend(loc="upper right", fontsize=8, frameon=False, ncol=2, bbox_to_anchor=(1, 1.16))
-        return _save(fig, plt, fmt)
+        return save_figure(fig, plt, fmt)
 
 
 MAX_BARS = 30  # a chart lists at most this many indicators (the least completed): its height stays bounded
@@ -106,7 +108,7 @@ def chart_completion(rows: list[tuple[str, float]], fmt: str = "png") -> bytes:
         keep = sorted(sorted(range(len(rows)), key=lambda k: rows[k][1])[:MAX_BARS])
         title = f"完成率最低的 {MAX_BARS} 项指标（共 {len(rows)} 项）"
         rows = [rows[k] for k in keep]
-    with _style() as plt:
+    with chart_style() as plt:
         height = max(2.2, 0.2 * len(rows) + 0.9)
         fig, ax = plt.subplots(figsize=(6.4, height))
         fig.subplots_adjust(left=0.34, right=0.97, top=1 - 0.45 / height, bottom=0.55 / height)
@@ -117,18 +119,18 @@ def chart_completion(rows: list[tuple[str, float]], fmt: str = "png") -> bytes:
         for i, (_, v) in enumerate(rows):
             ax.text(min(v, 150.0), i, f" {v:.1f}%", va="center", fontsize=7)
         ax.axvline(100, color=COLORS["line"], linestyle="--", linewidth=1)
-        _row_labels(ax, [_short(name) for name, _ in rows], 7)
+        row_labels(ax, [short_label(name) for name, _ in rows], 7)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xlim(0, 170)
         ax.set_xticks([0, 50, 100, 150])
         ax.set_xlabel("完成率（%，目标线 100%）")
         ax.set_title(title)
-        return _save(fig, plt, fmt)
+        return save_figure(fig, plt, fmt)
 
 
 def chart_execution(budget: float, spent: float, rate: float, fmt: str = "png") -> bytes:
     """全年预算数 against 全年执行数, with the 执行率."""
-    with _style() as plt:
+    with chart_style() as plt:
         fig, ax = plt.subplots(figsize=(6.4, 1.8))
         fig.subplots_adjust(left=0.05, right=0.97, top=0.82, bottom=0.3)
         ax.barh([0], [budget], color=COLORS["budget"], height=0.5, label="全年预算数")
@@ -139,10 +141,10 @@ def chart_execution(budget: float, spent: float, rate: float, fmt: str = "png") 
         ax.set_xlabel("万元")
         ax.set_title("预算执行情况")
         ax.legend(loc="lower right", fontsize=8, frameon=False)
-        return _save(fig, plt, fmt)
+        return save_figure(fig, plt, fmt)
 
 
-def _row_labels(ax, labels: list[str], size: float) -> None:
+def row_labels(ax, labels: list[str], size: float) -> None:
     """Category names left of the bars, drawn as plain texts: tick objects cost far more to lay out."""
     ax.set_yticks([])
     transform = ax.get_yaxis_transform()
@@ -150,5 +152,6 @@ def _row_labels(ax, labels: list[str], size: float) -> None:
         ax.text(-0.01, i, label, transform=transform, ha="right", va="center", fontsize=size)
 
 
-def _short(name: str, limit: int = 16) -> str:
+def short_label(name: str, limit: int = 16) -> str:
+    """An axis label cut to ``limit`` characters with an ellipsis (long 三级指标 and unit names)."""
     return name if len(name) <= limit else name[: limit - 1] + "…"

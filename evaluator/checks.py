@@ -67,7 +67,7 @@ def load_check_rules(model: type[T], name: str, ref: str | Path | None = None) -
     """Read and validate a checks file into ``model`` (a located Chinese message when it is wrong)."""
     import yaml
 
-    from .rules import _describe_validation
+    from .rules import describe_validation
 
     path = check_rules_path(name, ref)
     try:
@@ -79,4 +79,4 @@ def load_check_rules(model: type[T], name: str, ref: str | Path | None = None) -
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise RuleSetError(_describe_validation(e, model), where=str(path)) from e
+        raise RuleSetError(describe_validation(e, model), where=str(path)) from e

@@ -301,10 +301,10 @@ def score_cmd(
         payload["losses"] = [t.model_dump() for t in losses]
         followups = None
         if monitor_file is not None:
-            from .monitor import followup, load_progress, monitor
+            from .monitor import followup_context, load_progress, monitor
 
-            result = monitor(tset, load_progress(monitor_file), rs)
-            followups = {"period": f"1–{result.month}月", "tables": followup(result, ev)}
+            result = monitor(tset, load_progress(monitor_file, tset), rs)
+            followups = followup_context(result, ev)
             payload["monitor_followup"] = followups
         large = not as_json and sum(len(t.indicators) for t in ev.tables) > SCREEN_ROWS
         if large and not output:  # more than a screenful: the full result goes to a file, named in the summary
@@ -359,6 +359,7 @@ def report_cmd(
     spent: Optional[float] = SPENT_OPT,
     force: bool = typer.Option(False, "--force", help="覆盖生成后又被修改过的文件（默认保留修改过的文件，新文件另存为 .v2）"),
     money_decimals: int = typer.Option(2, "--money-decimals", min=0, max=6, help="金额（万元）保留的小数位数"),
+    monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度（YAML/JSON 或填好的进度填报表 .xlsx）：自评报告逐项写明当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """生成每张表的自评表（xlsx、docx）、自评报告（pdf、docx、html，含图表）和审核清单（xlsx）。"""
     from rich.text import Text
@@ -366,7 +367,7 @@ def report_cmd(
     from .rules import fmt
     from .report import FORMATS, write_reports
 
-    with _reported(targets, actuals):
+    with _reported(targets, actuals, monitor_file):
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = [f for f in wanted if f not in FORMATS]
         if unknown or not wanted:
@@ -378,7 +379,13 @@ def report_cmd(
 
             if not pdf_font_ready():
                 typer.echo("首次生成 PDF：正在建立中文字体缓存（约 40 秒，每台机器只需一次）……", err=True)
-        files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals)
+        look_back = None
+        if monitor_file is not None:
+            from .monitor import followup_context, load_progress, monitor
+
+            look_back = followup_context(monitor(tset, load_progress(monitor_file, tset), rs), ev)
+        files = write_reports(tset, aset, ev, rs, out_dir, wanted, force=force, money_decimals=money_decimals,
+                              monitoring=look_back)
     console = _console()
     for t in ev.tables:
         state = f"总分 {fmt(t.total)}，等级 {t.grade}" if t.complete else "总分暂无法确定（见报告“八、其他需要说明的情况”）"
@@ -452,17 +459,16 @@ def review_targets_cmd(
                                 show_default=False),
     rules: str = RULES_OPT,
     review_rules: Optional[str] = typer.Option(None, "--review-rules", help="目标审核规则文件（默认 rules/checks/target-review.yaml）"),
-    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值文件：检查目标是否不高于上年实际"),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="上年的实际完成值：数据文件（YAML/JSON）或上年已填好的自评表（Word/Excel/CSV）；检查目标是否不高于上年实际"),
     db: Optional[str] = typer.Option(None, "--db", help="从数据库读取本单位上年的实际完成值（SQLAlchemy 地址）"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """目标审核：检查绩效目标表是否完整、细化量化、与预算和年度目标一致、指标性质和单位是否合理、是否不低于上年实际。有错误时退出码为 1。"""
     from rich.text import Text
-    from .load import load_actuals
     from .output import dumps
     from .rules import load_rules
     from .target_review import (
-        load_any_targets, load_review_rules, previous_from_actuals, previous_from_store, review_context, review_targets,
+        load_any_targets, load_review_rules, previous_from_file, previous_from_store, review_context, review_targets,
     )
 
     with _reported(file, previous):
@@ -470,7 +476,7 @@ def review_targets_cmd(
         rs, review = load_rules(rules), load_review_rules(review_rules)
         last = None
         if previous is not None:
-            last = previous_from_actuals(load_actuals(previous), where=str(previous))
+            last = previous_from_file(previous, tset)
         elif db is not None:
             last = previous_from_store(_store(db), tset.unit_name, tset.year - 1)
         findings = review_targets(tset, rs, review, previous=last, file=str(file))
@@ -502,10 +508,44 @@ def review_targets_cmd(
         raise typer.Exit(1)
 
 
+def _monitor_targets(path: Path):
+    """The targets monitoring works on, from any targets input (data file, Word/Excel form, 自评表)."""
+    from .intake import read_targets
+    from .errors import collecting
+
+    with collecting() as found:
+        tset, _, _ = read_targets(path)
+    for note in (x for x in found if isinstance(x, str)):
+        typer.echo(note, err=True)
+    return tset
+
+
+@app.command("monitor-template")
+def monitor_template_cmd(
+    targets: Path = TARGETS_ARG,
+    month: int = typer.Option(..., "--month", "-m", min=1, max=12, help="监控截至月份（如 7 表示 1–7 月）"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件（默认 reports/<目标表文件名>-进度填报-<月>月.xlsx）"),
+    previous: Optional[Path] = typer.Option(None, "--from", help="上次填报的进度（YAML/JSON 或进度填报表）：已填内容带入新表"),
+) -> None:
+    """生成年中绩效运行监控的进度填报表（Excel）：目标已锁定，填写累计执行数、截至本月完成值、全年预计、完成可能性、偏差原因和纠偏措施。"""
+    from .monitor import load_progress
+    from .monitor_workbook import write_progress_workbook
+
+    with _reported(targets, previous):
+        tset = _monitor_targets(targets)
+        prior = load_progress(previous, tset) if previous is not None else None
+        wanted = output or Path("reports") / f"{targets.stem}-进度填报-{month}月.xlsx"
+        path = write_progress_workbook(tset, month, wanted, prior)
+    typer.echo(f"进度填报表已写入 {path}" + (f"（{wanted.name} 已存在，未覆盖）" if path != wanted else ""))
+    typer.echo(f"填好后运行：evaluator monitor {targets} {path} --month {month}")
+
+
 @app.command("monitor")
 def monitor_cmd(
-    targets: Path = typer.Argument(..., help="绩效目标表数据文件（YAML/JSON）；或财政局：各单位提交所在的目录", show_default=False),
-    progress: Optional[Path] = typer.Argument(None, help="年中进度文件（YAML/JSON，格式见 README）；目录模式下不需要",
+    targets: Path = typer.Argument(..., help="绩效目标表（数据文件 YAML/JSON 或 Word/Excel 表）；或财政局：各单位提交所在的目录",
+                                   show_default=False),
+    progress: Optional[Path] = typer.Argument(None, help="年中进度：填好的进度填报表（.xlsx，evaluator monitor-template 生成）或"
+                                                         "进度文件（YAML/JSON，格式见 README）；目录模式下不需要",
                                               show_default=False),
     month: Optional[int] = typer.Option(None, "--month", "-m", min=1, max=12, help="监控截至月份（默认取进度文件中的月份）"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出目录（默认 reports/<进度文件名>/ 或 reports/bureau）"),
@@ -533,8 +573,8 @@ def monitor_cmd(
             contexts, failed = [], []
             for t_path, p_path in pairs:
                 try:
-                    contexts.append(monitor_context(monitor(load_targets(t_path), load_progress(p_path), rs, mrules,
-                                                            month)))
+                    t_set = load_targets(t_path)
+                    contexts.append(monitor_context(monitor(t_set, load_progress(p_path, t_set), rs, mrules, month)))
                 except EvaluatorError as e:
                     failed.append((str(p_path), e.render()))
             if not contexts:
@@ -553,7 +593,8 @@ def monitor_cmd(
             return
         if progress is None:
             raise InputFileError("缺少进度文件", where=str(targets), hint="用法：evaluator monitor 目标表.yaml 进度.yaml --month 7")
-        result = monitor(load_targets(targets), load_progress(progress), rs, mrules, month)
+        tset = _monitor_targets(targets)
+        result = monitor(tset, load_progress(progress, tset), rs, mrules, month)
         ctx = monitor_context(result)
         if as_json:
             sys.stdout.write(dumps({**ctx, "result": result.model_dump()}))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, quote
 from .model import ActualSet, TargetSet
 
-__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range"]
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range", "read_mapping", "validate_mapping"]
 
 
 def inputs_hash(*paths: str | Path) -> str:
@@ -32,7 +32,8 @@ def inputs_hash(*paths: str | Path) -> str:
     return h.hexdigest()[:12]
 
 
-def _read_mapping(path: Path) -> dict:
+def read_mapping(path: Path) -> dict:
+    """A YAML/JSON data file as a mapping, with a located Chinese message when it cannot be read or is no mapping (targets, actuals, progress files)."""
     check_file_size(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -112,7 +113,8 @@ def _describe_loc(loc: tuple, data: Any) -> str:
     return " → ".join(parts)
 
 
-def _validate(model: type[BaseModel], data: dict, path: Path) -> Any:
+def validate_mapping(model: type[BaseModel], data: dict, path: Path) -> Any:
+    """``data`` as ``model``, each validation error turned into a Chinese message naming the file and the key."""
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -121,7 +123,7 @@ def _validate(model: type[BaseModel], data: dict, path: Path) -> Any:
 
 def _load(model: type[BaseModel], p: Path) -> Any:
     """Read and validate a data file (YAML or JSON, read as data by ``parse_data``)."""
-    return _validate(model, _read_mapping(p), p)
+    return validate_mapping(model, read_mapping(p), p)
 
 
 def load_targets(path: str | Path) -> TargetSet:

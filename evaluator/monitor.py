@@ -20,7 +20,7 @@ from .model import Actual, ActualSet, BudgetExecution, Evaluation, TableActuals,
 from .rules import RuleSet, fmt
 
 __all__ = ["ProgressSet", "MonitorRules", "load_monitor_rules", "load_progress", "monitor", "MonitorResult",
-           "monitor_context", "followup", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
+           "monitor_context", "followup", "followup_context", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
            "discover_progress", "progress_template"]
 
 PROGRESS_NAMES = ("progress.yaml", "progress.yml", "progress.json")
@@ -79,12 +79,22 @@ class ProgressSet(_Strict):
     tables: list[TableProgress]
 
 
-def load_progress(path: str | Path) -> ProgressSet:
-    """A progress file (YAML or JSON) → ``ProgressSet`` (a located Chinese message when it is wrong)."""
-    from .load import _read_mapping, _validate
+def load_progress(path: str | Path, targets: TargetSet | None = None) -> ProgressSet:
+    """A progress file (YAML or JSON), or a filled-in progress workbook (.xlsx, read against ``targets``) →
+    ``ProgressSet`` (a located Chinese message when it is wrong)."""
+    from .load import read_mapping, validate_mapping
 
     p = Path(path)
-    return _validate(ProgressSet, _read_mapping(p), p)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        from .monitor_workbook import read_progress_workbook
+
+        if targets is None:
+            raise InputFileError("读取进度填报表需要目标表", where=str(p), hint="用法：evaluator monitor 目标表 进度填报表.xlsx")
+        return read_progress_workbook(p, targets)
+    if p.suffix.lower() in (".xls", ".et", ".csv", ".docx", ".doc", ".wps"):
+        raise InputFileError(f"进度文件不支持“{p.suffix}”格式", where=str(p),
+                             hint="请用 evaluator monitor-template 生成的进度填报表（.xlsx），或 YAML/JSON 进度文件")
+    return validate_mapping(ProgressSet, read_mapping(p), p)
 
 
 # --------------------------------------------------------------------------- the rules
@@ -410,7 +420,8 @@ def _plain(message: str) -> str:
 
 def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, Any]]]:
     """Per table, every indicator (and the execution) warned in the monitoring, with the corrective action then
-    stated and what the year-end evaluation shows now."""
+    stated and what the year-end evaluation shows now: ``result`` as one line (the CLI), and its parts
+    (``year_end``, ``met``, ``stated``) for the 自评报告's table."""
     out: dict[str, list[dict[str, Any]]] = {}
     scored = {t.table: t for t in ev.tables}
     for t in result.tables:
@@ -420,8 +431,13 @@ def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, 
         items = []
         if t.light in ("red", "yellow"):
             ex = te.execution
-            items.append({"indicator": "预算执行", "light": LIGHT_LABEL[t.light], "warning": _plain(t.message),
-                          "action": t.action or "（未说明纠偏措施）",
+            met = ex.rate is not None and ex.score is not None and ex.score >= ex.weight - 1e-9
+            year_end = (f"全年执行率 {_pct(ex.rate)}，得 {fmt(ex.score)} 分（分值 {fmt(ex.weight)} 分）"
+                        if ex.rate is not None else "全年执行数据缺失")
+            items.append({"indicator": "预算执行", "light": LIGHT_LABEL[t.light], "tone": t.light,
+                          "warning": _plain(t.message), "action": t.action or "（未说明纠偏措施）",
+                          "stated": bool(t.action), "year_end": year_end,
+                          "met": met if ex.rate is not None else None,
                           "result": f"全年执行率 {_pct(ex.rate)}，得分 {fmt(ex.score)} / {fmt(ex.weight)}"
                           if ex.rate is not None else "全年执行数据缺失"})
         by_pos = {i.position: i for i in te.indicators}
@@ -431,17 +447,26 @@ def followup(result: MonitorResult, ev: Evaluation) -> dict[str, list[dict[str, 
             s = by_pos.get(i.position)
             if s is None:
                 continue
+            met: bool | None = None
             if s.status == "ok":
-                full = s.weight is not None and s.score is not None and s.score >= s.weight - 1e-9
+                met = s.weight is not None and s.score is not None and s.score >= s.weight - 1e-9
+                year_end = f"实际“{s.actual or '（空）'}”，得 {fmt(s.score)} 分（分值 {fmt(s.weight)} 分）"
                 result_text = (f"年末实际 {s.actual or '（空）'}，得 {fmt(s.score)} / {fmt(s.weight)}"
-                               + ("，已达成" if full else "，仍未达成" + (f"：{s.deviation_note}" if s.deviation_note else "")))
+                               + ("，已达成" if met else "，仍未达成" + (f"：{s.deviation_note}" if s.deviation_note else "")))
             else:
-                result_text = "年末无法计分（见问题清单）" if s.status == "error" else "不适用"
-            items.append({"indicator": i.level3, "light": LIGHT_LABEL[i.light], "warning": _plain(i.message),
-                          "action": i.action or "（未说明纠偏措施）", "result": result_text})
+                year_end = result_text = "年末无法计分（见问题清单）" if s.status == "error" else "不适用"
+            items.append({"indicator": i.level3, "light": LIGHT_LABEL[i.light], "tone": i.light,
+                          "warning": _plain(i.message), "action": i.action or "（未说明纠偏措施）",
+                          "stated": bool(i.action), "year_end": year_end, "met": met, "result": result_text})
         if items:
             out[t.table] = items
     return out
+
+
+def followup_context(result: MonitorResult, ev: Evaluation) -> dict[str, Any]:
+    """The look back as the 自评报告 and ``score --monitor`` show it: the period and, per table, the warned rows."""
+    return {"period": f"1–{result.month}月", "month": result.month, "year": result.year,
+            "tables": followup(result, ev)}
 
 
 def progress_template(targets: TargetSet, month: int) -> str:
@@ -492,7 +517,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     from .output import no_formulas, wrapped_lines, write_atomic
-    from .report import _doc_time, _pin_zip
+    from .report import doc_time, pin_zip
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -561,7 +586,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
         ws.freeze_panes = "A7"
         _landscape(ws)
     _warning_sheet(wb, ctx["warnings"], f"预警清单（{ctx['period']}）")
-    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    when = doc_time(ctx["year"]).replace(tzinfo=None)
     wb.properties.creator = "evaluator"
     wb.properties.created = wb.properties.modified = when
     import io
@@ -569,7 +594,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(ctx["year"])))
+    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(ctx["year"])))
 
 
 def _runs(keys: list[tuple]) -> list[tuple[int, int]]:
@@ -647,17 +672,17 @@ def write_warning_list(contexts: list[dict[str, Any]], path: Path, period: str, 
     from openpyxl import Workbook
 
     from .output import no_formulas, write_atomic
-    from .report import _doc_time, _pin_zip
+    from .report import doc_time, pin_zip
 
     wb = Workbook()
     wb.remove(wb.active)
     _warning_sheet(wb, [w for c in contexts for w in c["warnings"]], f"绩效运行监控预警清单（{period}）")
     wb.properties.creator = "evaluator"
-    wb.properties.created = wb.properties.modified = _doc_time(year).replace(tzinfo=None)
+    wb.properties.created = wb.properties.modified = doc_time(year).replace(tzinfo=None)
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(year)))
+    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(year)))
 
 
 def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:
@@ -667,10 +692,10 @@ def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
-    from .report import _new_docx, _save_docx
+    from .report import plain_docx, save_docx
 
     title = f"绩效运行监控表（{ctx['period']}）"
-    document = _new_docx({"year": ctx["year"]}, title, landscape=True)
+    document = plain_docx({"year": ctx["year"]}, title, landscape=True)
 
     def shade(cell, light: str) -> None:
         if light in _FILL:
@@ -729,4 +754,4 @@ def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:
          or [("无预警", "", "", "", "", "")], [w["light"] for w in ctx["warnings"]] or ["none"], 2, 8,
          (24, 20, 10, 44, 24, 24))
     document.add_paragraph("填表人：            联系电话：            单位负责人：")
-    return _save_docx(document, path, ctx["year"])
+    return save_docx(document, path, ctx["year"])

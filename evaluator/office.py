@@ -23,15 +23,15 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def _time(ctx):
-    from .report import _doc_time
+    from .report import doc_time
 
-    return _doc_time(ctx["year"])
+    return doc_time(ctx["year"])
 
 
 def _pin(data: bytes, ctx) -> bytes:
-    from .report import _pin_zip
+    from .report import pin_zip
 
-    return _pin_zip(data, _time(ctx))
+    return pin_zip(data, _time(ctx))
 
 
 # --------------------------------------------------------------------------- the 自评表 grid
@@ -600,6 +600,14 @@ def report_docx(ctx: dict[str, Any], blocks: list, charts: dict[str, bytes]) -> 
             _append(document, _tbl([3.4, 2.2, 2.2, 2.2, 1.3, 1.7, 1.6], [[(h, 1) for h in (
                 "项目资金（万元）", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")]], rows, size=10.5)
                 + _para("", body_rpr, line=14))
+        elif b.kind == "monitoring" and ctx["monitoring"]:
+            from .report import MONITORING_HEADER
+
+            rows = [[{"text": r["indicator"], "align": "L"}, {"text": r["warning"], "align": "L"},
+                     {"text": r["action"], "align": "L"}, {"text": r["year_end"], "align": "L"}]
+                    for r in ctx["monitoring"]["rows"]]
+            _append(document, _tbl([2.8, 5.4, 3.8, 3.6], [[(h, 1) for h in MONITORING_HEADER]], rows, size=9)
+                    + _para("", body_rpr, line=14))
         elif b.kind == "chart" and charts.get(b.name):
             document.add_picture(io.BytesIO(charts[b.name]), width=Cm(14.5))
             pic = body[-2] if body[-1].tag == "{%s}sectPr" % W_NS else body[-1]

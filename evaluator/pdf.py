@@ -453,6 +453,19 @@ def budget_table(layout: Layout, ctx: dict, style: Style = TABLE, head: Style = 
     layout.table(BUDGET_WIDTHS, header, rows, style, head_style=head, keep_last=False)
 
 
+MONITORING_WIDTHS = [28, 54, 38, 36]
+
+
+def monitoring_table(layout: Layout, ctx: dict, style: Style = TABLE, head: Style = TABLE_HEAD) -> None:
+    """The in-year monitoring's warnings, the corrective actions and the year-end result (report --monitor)."""
+    from .report import MONITORING_HEADER
+
+    header = [[Cell(h, style=head) for h in MONITORING_HEADER]]
+    rows = [[(k, Cell(r[key], "L")) for k, key in enumerate(("indicator", "warning", "action", "year_end"))]
+            for r in ctx["monitoring"]["rows"]]
+    layout.table(MONITORING_WIDTHS, header, rows, style, head_style=head, pad=1.0)
+
+
 def _cover(layout: Layout, ctx: dict, fields: list, heavy_title: bool) -> None:
     from .report import PENDING  # noqa: F401 - the marker never reaches the PDF: blanks are lines to write on
 
@@ -519,13 +532,13 @@ def _signature(layout: Layout, ctx: dict, fields: list) -> None:
 def report_pdf(ctx: dict, blocks: list, charts: dict[str, bytes], fonts: dict[str, Path] | None) -> bytes:
     """The 自评报告 as PDF: a cover page, the report in the 公文 layout, the signature block."""
     from .fonts import pdf_font, title_is_heavy
-    from .report import _doc_time, cover_fields, signature_fields, write_label
+    from .report import doc_time, cover_fields, signature_fields, write_label
 
     if fonts is None:
         fonts = {"body": pdf_font("", "serif"), "head": pdf_font("", "sans"), "title": pdf_font("", "title")}
     heavy = title_is_heavy()
     title = TITLE if heavy else Style("title", 22, 12.5, heavy=0.035)
-    layout = Layout(fonts, title=ctx["report_title"], when=_doc_time(ctx["year"]))
+    layout = Layout(fonts, title=ctx["report_title"], when=doc_time(ctx["year"]))
     for b in blocks:
         if b.kind == "title":
             layout.heading(b.text, title, keep_with=BODY.leading * 2, align="C", after=6)
@@ -549,6 +562,10 @@ def report_pdf(ctx: dict, blocks: list, charts: dict[str, bytes], fonts: dict[st
         elif b.kind == "budget":
             layout.space(2)
             budget_table(layout, ctx)
+            layout.space(3)
+        elif b.kind == "monitoring" and ctx["monitoring"]:
+            layout.space(2)
+            monitoring_table(layout, ctx)
             layout.space(3)
         elif b.kind == "chart" and charts.get(b.name):
             w, h = _png_size(charts[b.name])

@@ -35,7 +35,7 @@ from .output import safe_name, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "render_documents", "document_names",
-           "PENDING", "official_basis"]
+           "PENDING", "official_basis", "pin_zip", "doc_time", "plain_docx", "save_docx", "template_env"]
 
 PENDING = "【待填写】"
 FORMATS = ("xlsx", "docx", "pdf", "html")
@@ -149,8 +149,10 @@ def _bureau(unit: str, given: str | None) -> str:
 
 
 def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actuals: ActualSet | None,
-                  rules: RuleSet, money_decimals: int | None = None) -> dict[str, Any]:
-    """Everything the documents show for one table, formatted once."""
+                  rules: RuleSet, money_decimals: int | None = None, monitoring: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Everything the documents show for one table, formatted once. ``monitoring`` is the in-year monitoring's
+    look back (``monitor.followup_context``): the 自评报告 then shows each warning and what was done about it."""
     d = rules.rounding.decimals
     md = money_decimals if money_decimals is not None else int(os.environ.get("EVALUATOR_MONEY_DECIMALS") or MONEY_DECIMALS)
     money = lambda x: fmt_money(x, md)  # noqa: E731
@@ -266,10 +268,30 @@ def build_context(ev: Evaluation, te: TableEvaluation, target: TargetTable, actu
         "bureau": _bureau(ev.unit_name, a.bureau if a else None), "basis": official_basis(rules),
         "evaluator_org": (a.evaluator_org if a and a.evaluator_org else None) or ev.unit_name,
         "money_decimals": md, "example": ev.example,
+        "monitoring": _monitoring(monitoring, te.table, year),
         # for the 审核清单 only, never in a signed document
         "audit": {"table_id": te.table, "rule_label": rules.label, "rule_title": rules.title,
                   "inputs_hash": ev.inputs_hash or "", "explanations": [r.explanation for r in rows]},
     }
+
+
+def _monitoring(look_back: dict[str, Any] | None, table_id: str, year: int | None) -> dict[str, Any] | None:
+    """One table's rows of the monitoring look back, as the 自评报告's table shows them (None: no monitoring, or
+    nothing was warned in this table)."""
+    rows = (look_back or {}).get("tables", {}).get(table_id)
+    if not rows:
+        return None
+    out = [{"indicator": r["indicator"], "warning": f"{r['light']}：{r['warning']}",
+            "action": r["action"] if r["stated"] else "未说明",
+            "year_end": r["year_end"] + {True: "，已达成", False: "，仍未达成", None: ""}[r["met"]]} for r in rows]
+    when = look_back.get("year") or year
+    return {"period": f"{when}年{look_back['period']}" if when else look_back["period"], "rows": out,
+            "count": len(rows), "red": sum(r["tone"] == "red" for r in rows),
+            "yellow": sum(r["tone"] == "yellow" for r in rows), "unstated": sum(not r["stated"] for r in rows),
+            "met": sum(r["met"] is True for r in rows), "unmet": sum(r["met"] is False for r in rows)}
+
+
+MONITORING_HEADER = ("指标", "监控预警", "纠偏措施", "年末完成情况")
 
 
 def _where(loc, target: TargetTable, actuals: ActualSet | None) -> str:
@@ -316,7 +338,7 @@ def _data(value: Any) -> Markup:
     return Markup(_DATA_OPEN + str(escape(text)).replace("\n", _DATA_NL) + _DATA_CLOSE)
 
 
-def _env() -> Environment:
+def template_env() -> Environment:
     """One sandboxed jinja2 environment. Templates in $EVALUATOR_TEMPLATES (a folder) override the bundled ones by
     name; whoever wrote them, they run in jinja2's sandbox with autoescaping on."""
     global _ENV
@@ -335,7 +357,7 @@ def _env() -> Environment:
 
 def render_blocks(ctx: dict[str, Any], ev: Evaluation, rules: RuleSet) -> list[Block]:
     """Render the narrative template and read it back as blocks; text from the inputs is never markup."""
-    text = _env().get_template("report.md.j2").render(t=ctx, unit=ev.unit_name, example=ev.example)
+    text = template_env().get_template("report.md.j2").render(t=ctx, unit=ev.unit_name, example=ev.example)
     # the markdown template is rendered with autoescape on (".j2"): undo the HTML escaping, the block writers escape
     text = _unescape(text)
     blocks: list[Block] = []
@@ -428,7 +450,7 @@ def _charts(ctx: dict[str, Any], fmt_: str) -> dict[str, bytes]:
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def _pin_zip(data: bytes, when: dt.datetime) -> bytes:
+def pin_zip(data: bytes, when: dt.datetime) -> bytes:
     """Rewrite an OOXML zip with fixed entry times and fixed core.xml timestamps: same content → same bytes."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -447,7 +469,7 @@ def _pin_zip(data: bytes, when: dt.datetime) -> bytes:
     return buf.getvalue()
 
 
-def _doc_time(year: int | None) -> dt.datetime:
+def doc_time(year: int | None) -> dt.datetime:
     """Document metadata time: pinned to the start of the year after the evaluated year (reproducible)."""
     return dt.datetime((year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -458,7 +480,7 @@ def write_report_html(ctx: dict[str, Any], blocks: list[Block], charts: dict[str
     from .fonts import web_font
 
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in charts.items() if v}
-    template = _env().get_template("report.html.j2")
+    template = template_env().get_template("report.html.j2")
     args = dict(title=ctx["report_title"], blocks=blocks, cover=cover_fields(ctx), signature=signature_fields(ctx), t=ctx,
                 charts=images, write_label=write_label)
     if font is None:  # render once to learn the characters, then embed a font with exactly those glyphs
@@ -474,10 +496,13 @@ KINDS = (("table", "xlsx", "自评表.xlsx"), ("table", "docx", "自评表.docx"
 
 def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet,
                      formats: Iterable[str] = FORMATS, tables: Iterable[str] | None = None,
-                     money_decimals: int | None = None, fonts: dict[str, Any] | None = None) -> dict[str, bytes]:
-    """Every document of the unit (or of the ``tables`` given) as file name → bytes, in memory (for the web)."""
+                     money_decimals: int | None = None, fonts: dict[str, Any] | None = None,
+                     monitoring: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """Every document of the unit (or of the ``tables`` given) as file name → bytes, in memory (for the web);
+    ``monitoring`` as in ``write_reports``."""
     formats = tuple(formats)
     _CONTEXTS.clear()
+    _LOOK_BACK[0] = monitoring
     names = document_names(ev, targets)
     fonts = fonts if fonts is not None else _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
     charts = _charts_of(ev, targets, actuals, rules, formats)
@@ -494,8 +519,10 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
 
 def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, out_dir: str | Path,
                   formats: Iterable[str] = FORMATS, jobs: int | None = None, force: bool = False,
-                  money_decimals: int | None = None) -> list[Path]:
+                  money_decimals: int | None = None, monitoring: dict[str, Any] | None = None) -> list[Path]:
     """Write the 自评表 (xlsx/docx), the 自评报告 (pdf/docx/html) and the 审核清单 (xlsx) of every scored table.
+    With ``monitoring`` (``monitor.followup_context``) the 自评报告's 偏差分析 shows the in-year warnings, the
+    corrective actions stated then and the year-end result.
 
     A document the user edited after evaluator wrote it is kept: the new one goes beside it as ``name.v2.ext``
     (``force`` replaces it). Tables are independent, so with several tables and cores they are rendered in forked
@@ -504,6 +531,7 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     formats = tuple(formats)
     out = Path(out_dir)
     _CONTEXTS.clear()
+    _LOOK_BACK[0] = monitoring
     names = document_names(ev, targets)
     fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
     charts = _charts_of(ev, targets, actuals, rules, formats)
@@ -563,6 +591,8 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
         import fpdf  # noqa: F401
 
 
+# the run's monitoring look back (report --monitor), set before the workers fork so they see it too
+_LOOK_BACK: list[dict[str, Any] | None] = [None]
 _CONTEXTS: dict[tuple[int, str, int | None], dict[str, Any]] = {}  # one run's contexts (the parent's, inherited by workers)
 
 
@@ -573,7 +603,7 @@ def _context(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rule
     if key not in _CONTEXTS:
         te = next(t for t in ev.tables if t.table == table_id)
         _CONTEXTS[key] = build_context(ev, te, next(t for t in targets.tables if t.id == table_id), actuals, rules,
-                                       money_decimals)
+                                       money_decimals, _LOOK_BACK[0])
     return _CONTEXTS[key]
 
 
@@ -592,6 +622,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
         text += [write_label(b, ctx) for b in blocks if b.kind == "write"]
         text += [str(v) for i in ctx["indicators"] for v in i.values()]
         text += [str(v) for r in ctx["budget_rows"] for v in r.values()]
+        text += [v for r in (ctx["monitoring"] or {}).get("rows", ()) for v in r.values()] + list(MONITORING_HEADER)
         text += [f"{k}{v or ''}" for k, v in cover_fields(ctx) + signature_fields(ctx)]
         text += [ctx["report_title"], ctx["form_title"], ctx["form_year"], ctx["bureau"], ctx["subject"]]
     fixed = ("一级指标二级指标三级指标年度指标值实际完成值分值得分偏差原因分析及改进措施项目资金（万元）预算资金年初预算数全年"
@@ -664,7 +695,7 @@ def _render_part(args: tuple) -> dict[str, bytes]:
 
 
 # --------------------------------------------------------------------------- plain Word documents for other stages
-def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
+def plain_docx(ctx: dict[str, Any], title: str, landscape: bool):
     """A plain A4 Word document in 宋体 (East Asian font set, black) with pinned metadata, for documents other than
     the 自评 ones (the 监控表): those use ``office``'s 公文 layout."""
     from docx import Document
@@ -696,14 +727,15 @@ def _new_docx(ctx: dict[str, Any], title: str, landscape: bool):
     for side in ("left_margin", "right_margin"):
         setattr(section, side, Cm(1.8))
     props = document.core_properties
-    when = _doc_time(ctx["year"]).replace(tzinfo=None)
+    when = doc_time(ctx["year"]).replace(tzinfo=None)
     props.title, props.author, props.last_modified_by = title, "evaluator", "evaluator"
     props.created = props.modified = when
     props.revision = 1
     return document
 
 
-def _save_docx(document, path: Path, year: int | None) -> Path:
+def save_docx(document, path: Path, year: int | None) -> Path:
+    """Save a ``plain_docx`` document atomically with pinned zip times and metadata (reproducible bytes)."""
     buf = io.BytesIO()
     document.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), _doc_time(year)))
+    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(year)))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import RuleSetError
 from .model import Band, BAND_LABEL
 
-__all__ = ["RuleSet", "load_rules", "list_rule_sets", "METHODS", "method_from_dict", "rules_dir", "fmt"]
+__all__ = ["RuleSet", "load_rules", "list_rule_sets", "METHODS", "method_from_dict", "rules_dir", "fmt", "describe_validation"]
 
 
 def fmt(x: float | None, decimals: int = 2) -> str:
@@ -348,7 +348,7 @@ def method_from_dict(spec: Any, where: str) -> Method:
     try:
         return METHODS[name].model_validate(spec)
     except ValidationError as e:
-        raise RuleSetError(_describe_validation(e, METHODS[name]), where=where) from e
+        raise RuleSetError(describe_validation(e, METHODS[name]), where=where) from e
 
 
 # --------------------------------------------------------------------------- rule set
@@ -603,7 +603,7 @@ def load_rules(ref: str | Path = "mof-2020") -> RuleSet:
     except RuleSetError as e:
         raise RuleSetError(e.message, where=f"{path}：{e.where}" if e.where else str(path), hint=e.hint) from e
     except ValidationError as e:
-        raise RuleSetError(_describe_validation(e, RuleSet), where=str(path)) from e
+        raise RuleSetError(describe_validation(e, RuleSet), where=str(path)) from e
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -622,7 +622,8 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-def _describe_validation(e: ValidationError, model: type[BaseModel]) -> str:
+def describe_validation(e: ValidationError, model: type[BaseModel]) -> str:
+    """A pydantic error on a rule file as one Chinese message per problem, with the key and a "是否应为 …？" suggestion for a misspelled one (rule sets and the rules/checks files)."""
     msgs = []
     for err in e.errors():
         loc = tuple(err["loc"])

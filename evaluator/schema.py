@@ -190,3 +190,18 @@ assignments = Table(
     Column("reviewer_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("assigned_by", Integer, ForeignKey("users.id")), Column("at", String),
 )
+# --------------------------------------------------------------------------- in-year monitoring (revision 0004)
+# every progress report a unit uploaded (a new row each time; nothing is replaced), with what monitoring made of it
+progress_reports = Table(
+    "progress_reports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("filing_id", Integer, ForeignKey("filings.id"), nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("progress", Text, nullable=False),  # the ProgressSet as JSON, as read
+    Column("result", Text, nullable=False),  # the MonitorResult as JSON: what the pages and the warning list show
+    Column("red", Integer, nullable=False), Column("yellow", Integer, nullable=False),
+    Column("unstated", Integer, nullable=False),  # warnings without a 纠偏措施
+    Column("upload_id", Integer, ForeignKey("uploads.id")),
+    Column("user_id", Integer, ForeignKey("users.id")), Column("created_at", String, nullable=False),
+)
+Index("ix_progress_reports_filing", progress_reports.c.filing_id, progress_reports.c.month)

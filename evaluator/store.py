@@ -28,7 +28,7 @@ from .schema import findings, indicators, meta, reviews, samples, submissions
 
 __all__ = ["Store", "HEAD", "REVISIONS", "default_url", "now"]
 
-REVISIONS = ("0001", "0002", "0003")  # the Alembic revisions in evaluator/migrations/versions, in order (tested)
+REVISIONS = ("0001", "0002", "0003", "0004")  # the Alembic revisions in evaluator/migrations/versions, in order (tested)
 HEAD = REVISIONS[-1]
 OLD_TABLES = {"meta", "submissions", "indicators", "findings", "reviews", "samples"}  # evaluator 0.1's store
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for another one before giving up

@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .checks import CheckRules, Section, load_check_rules
 from .columns import records
-from .errors import InputFileError
+from .errors import InputFileError, check_file_size
 from .model import Actual, ActualSet, Finding, Location, Severity, TableActuals, TargetSet, TargetTable
 from .rules import RuleSet, fmt
 
 __all__ = ["TargetReviewRules", "ReviewFinding", "load_review_rules", "review_targets", "review_context",
-           "PreviousYear", "previous_from_actuals", "previous_from_store", "load_any_targets", "REVIEW_CODES"]
+           "PreviousYear", "previous_from_actuals", "previous_from_store", "previous_from_file", "load_any_targets",
+           "REVIEW_CODES", "shown_url"]
 
 REVIEW_CODES = {
     "missing-category": "缺少一级指标", "missing-subcategory": "缺少二级指标", "no-quantitative": "没有定量指标",
@@ -175,6 +176,22 @@ def previous_from_actuals(actuals: ActualSet, where: str | None = None) -> Previ
         table_key(t.table): {a.indicator: a.actual for a in t.indicators if a.actual} for t in actuals.tables})
 
 
+def previous_from_file(path: str | Path, targets: TargetSet) -> PreviousYear:
+    """Last year's actuals from any input ``intake`` reads: an actuals data file (YAML/JSON), or last year's filled
+    自评表 (Word/Excel/CSV: its own targets and actuals); a 目标表 without actuals gets a message."""
+    from .intake import DATA, read_actuals, read_targets, sniff
+
+    p = Path(path)
+    check_file_size(p)
+    if sniff(p) in DATA:
+        return previous_from_actuals(read_actuals(p, targets), where=str(p))
+    _, actuals, _ = read_targets(p)
+    if actuals is None:
+        raise InputFileError("这份上年文件中没有实际完成值（是绩效目标表，不是已填好的自评表）", where=str(p),
+                             hint="--previous 请给出上年已填好的自评表（Word/Excel/CSV）或上年的实际完成值数据文件")
+    return previous_from_actuals(actuals, where=str(p))
+
+
 def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear | None:
     """The unit's stored actuals of ``year`` (the latest version of each table), or None when there are none."""
     subs = [s for s in store.current(year) if s["department"] == unit_name]
@@ -185,7 +202,7 @@ def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear |
     for r in store.indicators_of(list(keys), ("submission_id", "level3", "actual")):
         if r["actual"]:
             tables[keys[r["submission_id"]]][r["level3"]] = r["actual"]
-    return PreviousYear(year=year, where=_shown_url(store), tables=tables)
+    return PreviousYear(year=year, where=shown_url(store), tables=tables)
 
 
 # --------------------------------------------------------------------------- reading any targets input
@@ -511,7 +528,7 @@ def review_context(targets: TargetSet, findings: list[ReviewFinding], review: Ta
             "errors": sum(1 for f in findings if f.severity == Severity.ERROR)}
 
 
-def _shown_url(store: Any) -> str:
+def shown_url(store: Any) -> str:
     """The store's address as it may be shown (a PostgreSQL password hidden)."""
     from sqlalchemy.engine import make_url
 

@@ -18,7 +18,7 @@ from .columns import num as _num, records
 from .errors import EvaluatorError
 from .model import ActualSet, Actual, Indicator, TableActuals, TableKind, TargetSet, TargetTable
 from .rules import RuleSet, fmt
-from .target_review import _shown_url, table_key
+from .target_review import shown_url, table_key
 
 __all__ = ["TrendRules", "load_trend_rules", "unit_trend", "UnitTrend", "trend_context", "trend_charts",
            "find_unit"]
@@ -106,7 +106,7 @@ def find_unit(store: Any, name: str) -> str:
         raise EvaluatorError(f"“{name}”对应多个单位：{'、'.join(part[:10])}" + ("……" if len(part) > 10 else ""),
                              hint="请写出完整的单位名称")
     close = difflib.get_close_matches(name, units, n=5, cutoff=0.3)
-    raise EvaluatorError(f"数据库中没有单位“{name}”", where=_shown_url(store),
+    raise EvaluatorError(f"数据库中没有单位“{name}”", where=shown_url(store),
                          hint=("相近的单位：" + "、".join(close)) if close else
                          ("数据库中还没有任何单位，请先运行 evaluator batch" if not units else f"共有 {len(units)} 个单位"))
 
@@ -261,23 +261,23 @@ def trend_charts(result: UnitTrend, limit: int = 9) -> dict[str, bytes]:
     table the target (line) and actual (bars) of its numeric indicators across the years, flagged ones first."""
     from matplotlib.ticker import MaxNLocator
 
-    from .charts import COLORS, _save, _short, _style
+    from .charts import COLORS, save_figure, short_label, chart_style
 
     out: dict[str, bytes] = {}
     years = result.years
-    with _style() as plt:
+    with chart_style() as plt:
         fig, ax = plt.subplots(figsize=(6.4, 3.0))
         fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.32)
         for t in result.tables:
             ys = [y for y in years if t.totals.get(y) is not None]
-            ax.plot(ys, [t.totals[y] for y in ys], marker="o", linewidth=1.2, label=_short(_name(t.title), 14))
+            ax.plot(ys, [t.totals[y] for y in ys], marker="o", linewidth=1.2, label=short_label(_name(t.title), 14))
         ax.set_xticks(years)
         ax.set_xticklabels([str(y) for y in years])
         ax.set_ylabel("总分")
         ax.set_title(f"{result.unit_name} 各表总分")
         if len(result.tables) <= 9:
             ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-        out["score"] = _save(fig, plt, "png")
+        out["score"] = save_figure(fig, plt, "png")
     for k, t in enumerate(result.tables, start=1):
         numeric = [i for i in t.indicators if any(p.target_value is not None for p in i.points)
                    and i.direction != "band"]
@@ -287,7 +287,7 @@ def trend_charts(result: UnitTrend, limit: int = 9) -> dict[str, bytes]:
             continue
         cols = 3
         rows = -(-len(shown) // cols)
-        with _style() as plt:
+        with chart_style() as plt:
             fig, axes = plt.subplots(rows, cols, figsize=(7.2, 1.9 * rows + 0.5), squeeze=False)
             fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.55 / (1.9 * rows + 0.5), bottom=0.08, hspace=0.9,
                                 wspace=0.35)
@@ -307,13 +307,13 @@ def trend_charts(result: UnitTrend, limit: int = 9) -> dict[str, bytes]:
                 ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
                 ax.tick_params(axis="y", labelsize=6)
                 word = {1e4: "万", 1e8: "亿"}.get(i.scale, "")
-                title = _short(i.level3, 11) + (f"（{word}{i.unit or ''}）" if i.unit or word else "")
+                title = short_label(i.level3, 11) + (f"（{word}{i.unit or ''}）" if i.unit or word else "")
                 ax.text(0.5, 1.06, ("● " if i.note else "") + title, transform=ax.transAxes, ha="center",
                         va="bottom", fontsize=7.5, color=COLORS["short"] if i.note else "black")
             for ax in list(axes.flat)[len(shown):]:
                 ax.axis("off")
-            fig.suptitle(f"{_short(t.title, 28)}：目标（线）与实际（柱）", fontsize=9)
-            out[f"table-{k}"] = _save(fig, plt, "png")
+            fig.suptitle(f"{short_label(t.title, 28)}：目标（线）与实际（柱）", fontsize=9)
+            out[f"table-{k}"] = save_figure(fig, plt, "png")
     return out
 
 

@@ -24,7 +24,8 @@ from .output import is_input, no_formulas, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
-__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights"]
+__all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights", "cell_text",
+           "same_value", "open_filled", "problems_error"]
 
 INSTRUCTIONS_SHEET = "填报说明"
 BUDGET_SHEET = "预算执行"
@@ -388,18 +389,18 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     import io
     import datetime as dt
 
-    from .report import _pin_zip
+    from .report import pin_zip
 
     when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
     wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
     buf = io.BytesIO()
     no_formulas(wb)
     wb.save(buf)
-    return write_atomic(path, _pin_zip(buf.getvalue(), when))
+    return write_atomic(path, pin_zip(buf.getvalue(), when))
 
 
 # --------------------------------------------------------------------------- reading it back
-def _text(value: Any, number_format: str = "General") -> str | None:
+def cell_text(value: Any, number_format: str = "General") -> str | None:
     """A cell as the clerk meant it: 1.0 in a % cell is "100%", numbers keep their digits, blanks are None."""
     if value is None:
         return None
@@ -419,7 +420,8 @@ def _plain(x: float) -> str:
     return f"{x:.10g}" if not float(x).is_integer() else str(int(x))
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a locked cell still holds what was written: numbers within 0.005, text after normalising (fill-in workbooks)."""
     if a in (None, "") and b in (None, ""):
         return True
     if isinstance(a, (int, float)) or isinstance(b, (int, float)):
@@ -465,23 +467,37 @@ def read_entries_only(path: Path) -> list[str]:
         wb.close()
 
 
+def open_filled(path: Path, label: str):
+    """A filled-in workbook opened for its values (not formulas), file and sheet sizes checked: a broken,
+    encrypted or oversized file gets a Chinese message naming it as ``label`` (填报表, 进度填报表)."""
+    from openpyxl import load_workbook
+
+    check_file_size(path, label)
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as e:  # broken, encrypted or not an xlsx at all
+        raise InputFileError(f"无法打开{label}（{type(e).__name__}）", where=str(path),
+                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    for ws in wb.worksheets:
+        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{path} 工作表“{ws.title}”")
+    return wb
+
+
+def problems_error(problems: list[str], label: str, path: Path, hint: str) -> InputFileError:
+    """Every problem found in a filled-in workbook as one message (the first 20 listed), nothing read."""
+    listed = "\n  ".join(problems[:20])
+    more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+    return InputFileError(f"{label}有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(path), hint=hint)
+
+
 def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     """A filled-in 自评填报 workbook → actuals. Locked targets and weights must be unchanged and every row must
     match its target: otherwise ``InputFileError`` lists each offending cell."""
-    from openpyxl import load_workbook
-
     p = Path(path)
-    check_file_size(p, "填报表")
-    try:
-        wb = load_workbook(p, data_only=True)
-    except Exception as e:  # broken, encrypted or not an xlsx at all
-        raise InputFileError(f"无法打开填报表（{type(e).__name__}）", where=str(p),
-                             hint="请确认是 .xlsx 格式、未损坏、未设置打开密码") from e
+    wb = open_filled(p, "填报表")
     tables = {t.id: t for t in targets.tables if t.indicators}
     problems: list[str] = []
     sheet_of: dict[str, Any] = {}
-    for ws in wb.worksheets:
-        check_sheet_size(ws.max_row or 0, ws.max_column or 0, f"{p} 工作表“{ws.title}”")
     for ws in wb.worksheets:
         if ws.title in (INSTRUCTIONS_SHEET, META_SHEET, INFO_SHEET) or ws.sheet_state != "visible":
             continue
@@ -511,13 +527,10 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     for tid, ws in sheet_of.items():
         out_tables.append(_read_table_sheet(ws, tables[tid], budgets.get(tid), problems, shown.get(tid)))
     if problems:
-        listed = "\n  ".join(problems[:20])
-        more = f"\n  另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
         # two kinds of problem land here: entries the clerk typed (a score that is no number …) and changes to the
         # locked layout (targets, weights, rows); the hint speaks to both
-        raise InputFileError(f"填报表有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(p),
-                             hint="请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，档次从下拉列表中选；"
-                                  "锁定的指标、指标值和分值不能修改，也不要增删指标行")
+        raise problems_error(problems, "填报表", p, "请按上面所列逐格改正：填写的得分、基数和金额须为相应范围内的数字，"
+                                                   "档次从下拉列表中选；锁定的指标、指标值和分值不能修改，也不要增删指标行")
     return ActualSet(unit_name=targets.unit_name, year=targets.year, tables=out_tables, **_read_info(wb))
 
 
@@ -532,7 +545,7 @@ def _read_info(wb) -> dict[str, Any]:
         if not row or row[0] is None or str(row[0]).strip() not in labels:
             continue
         key, is_contact = labels[str(row[0]).strip()]
-        value = _text(row[1]) if len(row) > 1 else None
+        value = cell_text(row[1]) if len(row) > 1 else None
         if value is None:
             continue
         if is_contact:
@@ -640,17 +653,17 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         if weights is not None and k < len(weights):
             expected["分值"] = weights[k]
         for name, want in expected.items():
-            if cols.get(name) and not _same(values.get(name), want):
+            if cols.get(name) and not same_value(values.get(name), want):
                 problems.append(f"{where(r, name)}：被改为“{values.get(name) or ''}”，目标表为“{want}”")
         actual_cell = ws.cell(row=r, column=cols["实际完成值"]) if cols.get("实际完成值") else None
-        actual = _text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
-        band, problem = entry_value("band", _text(values.get("定性评判档次")))
+        actual = cell_text(values.get("实际完成值"), actual_cell.number_format if actual_cell else "General")
+        band, problem = entry_value("band", cell_text(values.get("定性评判档次")))
         if problem:
             problems.append(f"{where(r, '定性评判档次')}：{problem}")
         judged, problem = entry_value("judged_score", values.get("评判得分"))
         if problem:
             problems.append(f"{where(r, '评判得分')}：{problem}")
-        note = _text(values.get("偏差原因分析及改进措施"))
+        note = cell_text(values.get("偏差原因分析及改进措施"))
         base, problem = entry_value("rate_base", values.get("计量基数"))
         if problem:
             problems.append(f"{where(r, '计量基数')}：{problem}")
@@ -661,7 +674,7 @@ def _read_table_sheet(ws, table: TargetTable, budget: BudgetExecution | None, pr
         label = str(ws.cell(row=rr, column=1).value or "").strip()
         for key, text in NARRATIVE:
             if label == text:
-                narrative[key] = _text(_merged_value(ws, rr, NARRATIVE_COLUMN))
+                narrative[key] = cell_text(_merged_value(ws, rr, NARRATIVE_COLUMN))
     place = SheetPlace(sheet=ws.title, rows=[r for r, _ in rows],
                        columns={h: get_column_letter(c) for h, c in cols.items() if c})
     return TableActuals(table=table.id, budget=budget, indicators=actuals, place=place, **narrative)

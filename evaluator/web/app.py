@@ -606,7 +606,10 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
             raise EvaluatorError("不支持的文件格式", hint=f"可选：{','.join(FORMATS)}")
         buf = io.BytesIO()
         with tempfile.TemporaryDirectory(prefix="evaluator-dl-") as folder:
-            files = write_reports(s.targets, s.actuals, s.evaluation, s.rules, Path(folder), wanted, jobs=1)
+            from .beyond import stored_look_back  # the in-year monitoring's warnings, when the unit reported
+
+            files = write_reports(s.targets, s.actuals, s.evaluation, s.rules, Path(folder), wanted, jobs=1,
+                                  monitoring=stored_look_back(store, s))
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
                 for p in files:
                     z.write(p, p.name)

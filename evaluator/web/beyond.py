@@ -3,12 +3,15 @@
 
 Each page is one context function over the engine's own functions (``losses``, ``whatif``, ``target_review``,
 ``monitor``, ``trend``) — the same ones the CLI prints — asked through the workflow's permission check; nothing
-here stores anything, and nothing changes a saved entry. ``routes`` (the app's extension hook, ``EXTENSIONS``)
+here changes a saved entry. What it stores is the in-year monitoring: every progress report a unit uploads
+(``progress_reports``, with the upload and an event in the audit trail), which the 预警清单 across units and the
+year-end documents read. ``routes`` (the app's extension hook, ``EXTENSIONS``)
 adds the pages.
 """
 from __future__ import annotations
 
 import base64
+import json
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -16,15 +19,20 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, insert, select
 
 from ..errors import EvaluatorError, check_file_size
+from ..schema import events, filings, progress_reports, tasks, units, users
+from ..store import now
 from . import workflow as wf
-from .pages import _actions, _filing_head, clean, user_info
-from .permissions import User, allowed
+from .pages import filing_actions, filing_head, clean, user_info
+from .permissions import Unit, User, allowed
 
-__all__ = ["whatif_panel", "target_review", "monitoring", "unit_years", "routes", "register"]
+__all__ = ["whatif_panel", "target_review", "monitoring", "save_progress", "latest_progress", "stored_look_back",
+           "warning_list", "unit_years", "routes", "register"]
 
 MAX_SETTINGS = 20  # --set lines one what-if takes
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _scored(store, user: User, fid: int) -> wf.Scored:
@@ -43,7 +51,7 @@ def _table(s: wf.Scored, table_id: str | None):
 
 
 def _head(user: User, s: wf.Scored) -> dict[str, Any]:
-    return {"user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing)}
+    return {"user": user_info(user), "filing": filing_head(s.filing), "actions": filing_actions(user, s.filing)}
 
 
 # --------------------------------------------------------------------------- what-if and where the points went
@@ -86,34 +94,109 @@ def target_review(store, user: User, fid: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- monitoring
-def monitoring(store, user: User, fid: int, upload: tuple[str, bytes] | None = None, month: int | None = None
-               ) -> dict[str, Any]:
-    """The 双监控 page: with a progress file (YAML/JSON), the 绩效运行监控表 as rows, lights and warnings."""
-    from ..monitor import load_monitor_rules, load_progress, monitor, monitor_context
+PROGRESS_TYPES = (".yaml", ".yml", ".json", ".xlsx")
 
-    s = _scored(store, user, fid)
-    ctx: dict[str, Any] = {**_head(user, s), "monitor": None, "error": None, "month": month,
-                           "tables": [{"id": t.id, "title": t.title} for t in s.targets.tables if t.indicators]}
-    if upload is None:
-        return clean(ctx)
-    name, content = upload
+
+def _read_progress(targets, name: str, content: bytes):
+    """An uploaded progress file (YAML/JSON, or the 进度填报表 .xlsx read against the targets) → ``ProgressSet``;
+    a located Chinese message names the upload, never the temporary file."""
+    from ..monitor import load_progress
+
     suffix = Path(name).suffix.lower()
-    if suffix not in (".yaml", ".yml", ".json"):
-        raise EvaluatorError(f"不支持的文件类型“{suffix or '（无扩展名）'}”", where=name, hint="进度文件为 YAML 或 JSON")
+    if suffix not in PROGRESS_TYPES:
+        raise EvaluatorError(f"不支持的文件类型“{suffix or '（无扩展名）'}”", where=name,
+                             hint="请上传进度填报表（.xlsx，在本页下载）或 YAML/JSON 进度文件")
     with tempfile.TemporaryDirectory(prefix="evaluator-progress-") as folder:
         path = Path(folder) / f"progress{suffix}"  # a fixed name: the client's name never reaches the file system
         path.write_bytes(content)
         try:
             check_file_size(path, "上传的文件")
-            progress = load_progress(path)
-            targets = s.targets.model_copy(update={"unit_name": s.filing["unit"]})
-            result = monitor(targets, progress.model_copy(update={"unit_name": s.filing["unit"]}), s.rules,
-                             load_monitor_rules(), month)
+            return load_progress(path, targets)
         except EvaluatorError as e:
-            ctx["error"] = e.render().replace(str(path), name)
-            return clean(ctx)
-    ctx["monitor"] = monitor_context(result)
-    ctx["filename"] = name
+            raise EvaluatorError(e.render().replace(str(path), name)) from None
+
+
+def save_progress(store, user: User, fid: int, name: str, content: bytes, month: int | None = None
+                  ) -> tuple[Any | None, str | None]:
+    """The unit's clerk reports progress: the upload is kept (refused or not, like every upload), a readable one is
+    monitored and stored as a new progress report, and the audit trail records both. Returns (result, error)."""
+    from ..monitor import load_monitor_rules, monitor
+
+    f = wf.filing(store, user, fid, "edit")  # only the unit's own clerk reports its progress
+    s = _scored(store, user, fid)
+    targets = s.targets.model_copy(update={"unit_name": f["unit"]})
+    try:
+        progress = _read_progress(targets, name, content)
+        progress = progress.model_copy(update={"unit_name": f["unit"]})
+        result = monitor(targets, progress, s.rules, load_monitor_rules(), month)
+    except EvaluatorError as e:
+        wf.add_upload(store, user, fid, "progress", name, content, "refused", e.render())
+        return None, e.render()
+    upload_id = wf.add_upload(store, user, fid, "progress", name, content, "ok", None)
+    red = sum(w.light == "red" for w in result.warnings)
+    yellow = sum(w.light == "yellow" for w in result.warnings)
+    unstated = sum(w.needs_action for w in result.warnings)
+    stamp = now()
+    with store.writing() as conn:
+        pid = conn.execute(insert(progress_reports).values(
+            filing_id=fid, month=result.month, progress=progress.model_dump_json(exclude_none=True),
+            result=result.model_dump_json(), red=red, yellow=yellow, unstated=unstated, upload_id=upload_id,
+            user_id=user.id, created_at=stamp).returning(progress_reports.c.id)).scalar_one()
+        conn.execute(insert(events).values(  # the audit trail: who reported which month, and what it showed
+            filing_id=fid, user_id=user.id, at=stamp, action="progress", upload_id=upload_id,
+            detail=json.dumps({"progress_report": pid, "month": result.month, "filename": name, "red": red,
+                               "yellow": yellow, "unstated": unstated}, ensure_ascii=False)))
+    return result, None
+
+
+def progress_reports_of(store, fid: int) -> list[dict[str, Any]]:
+    """Every progress report of a filing, newest first (without the JSON)."""
+    cols = [c for c in progress_reports.c if c.name not in ("progress", "result")]
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(*cols, users.c.username, users.c.name.label("user_name")).outerjoin(
+            users, users.c.id == progress_reports.c.user_id).where(progress_reports.c.filing_id == fid)
+            .order_by(progress_reports.c.month.desc(), progress_reports.c.id.desc())).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def latest_progress(store, fid: int):
+    """The filing's current monitoring result: the latest report of its latest month (None: none reported)."""
+    from ..monitor import MonitorResult
+
+    with store.engine.connect() as conn:
+        row = conn.execute(select(progress_reports.c.result).where(progress_reports.c.filing_id == fid)
+                           .order_by(progress_reports.c.month.desc(), progress_reports.c.id.desc()).limit(1)).first()
+    return MonitorResult.model_validate_json(row.result) if row else None
+
+
+def stored_look_back(store, s: wf.Scored) -> dict[str, Any] | None:
+    """For the year-end documents: the stored monitoring's warnings beside the year-end result (None: none)."""
+    from ..monitor import followup_context
+
+    if s.evaluation is None:
+        return None
+    result = latest_progress(store, int(s.filing["id"]))
+    return followup_context(result, s.evaluation) if result is not None else None
+
+
+def monitoring(store, user: User, fid: int, upload: tuple[str, bytes] | None = None, month: int | None = None
+               ) -> dict[str, Any]:
+    """The 双监控 page: an uploaded progress file is stored (the clerk) and shown; without one, the latest stored
+    report — the 绩效运行监控表 as rows, lights and warnings — and the list of reports so far."""
+    from ..monitor import monitor_context
+
+    s = _scored(store, user, fid)
+    ctx: dict[str, Any] = {**_head(user, s), "monitor": None, "error": None, "month": month,
+                           "tables": [{"id": t.id, "title": t.title} for t in s.targets.tables if t.indicators],
+                           "can_report": allowed(user, "edit", s.filing["unit_obj"])}
+    result = None
+    if upload is not None:
+        result, ctx["error"] = save_progress(store, user, fid, upload[0], upload[1], month)
+        ctx["filename"] = upload[0]
+    if result is None:
+        result = latest_progress(store, fid)
+    ctx["monitor"] = monitor_context(result) if result is not None else None
+    ctx["reports"] = progress_reports_of(store, fid)
     return clean(ctx)
 
 
@@ -123,6 +206,83 @@ def progress_template(store, user: User, fid: int, month: int) -> str:
 
     s = _scored(store, user, fid)
     return template(s.targets.model_copy(update={"unit_name": s.filing["unit"]}), month)
+
+
+def progress_workbook(store, user: User, fid: int, month: int) -> bytes:
+    """The 进度填报表 (xlsx) for the filing's targets, pre-filled with the unit's latest report of that month."""
+    from ..monitor import ProgressSet
+    from ..monitor_workbook import write_progress_workbook
+
+    s = _scored(store, user, fid)
+    with store.engine.connect() as conn:
+        row = conn.execute(select(progress_reports.c.progress).where(
+            progress_reports.c.filing_id == fid, progress_reports.c.month == month)
+            .order_by(progress_reports.c.id.desc()).limit(1)).first()
+    prior = ProgressSet.model_validate_json(row.progress) if row else None
+    with tempfile.TemporaryDirectory(prefix="evaluator-progress-") as folder:
+        path = write_progress_workbook(s.targets.model_copy(update={"unit_name": s.filing["unit"]}), month,
+                                       Path(folder) / "progress.xlsx", prior)
+        return path.read_bytes()
+
+
+def warning_list(store, user: User, year: int | None = None, light: str | None = None) -> dict[str, Any]:
+    """The 预警清单 across units: for every filing the user may see (the bureau all, a 主管部门 its units, a unit
+    its own), the latest progress report's lights, deviations and missing 纠偏措施, red first."""
+    from ..monitor import LIGHT_LABEL, MonitorResult
+
+    latest = select(progress_reports.c.filing_id, func.max(progress_reports.c.id).label("id")).group_by(
+        progress_reports.c.filing_id).subquery()
+    q = (select(progress_reports.c.id, progress_reports.c.filing_id, progress_reports.c.month, progress_reports.c.red,
+                progress_reports.c.yellow, progress_reports.c.unstated, progress_reports.c.result,
+                progress_reports.c.created_at, filings.c.unit_id, units.c.name.label("unit"), units.c.parent_id,
+                tasks.c.year, tasks.c.title.label("task"))
+         .join(latest, latest.c.id == progress_reports.c.id)
+         .join(filings, filings.c.id == progress_reports.c.filing_id)
+         .join(units, units.c.id == filings.c.unit_id).join(tasks, tasks.c.id == filings.c.task_id))
+    if year is not None:
+        q = q.where(tasks.c.year == year)
+    with store.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q).all()]
+        years = sorted({r[0] for r in conn.execute(select(tasks.c.year).distinct())}, reverse=True)
+    out = []
+    for r in rows:
+        if not allowed(user, "view", Unit(r["unit_id"], r["unit"], r["parent_id"])):
+            continue
+        if light == "red" and not r["red"] or light == "warned" and not (r["red"] or r["yellow"]):
+            continue
+        result = MonitorResult.model_validate_json(r["result"])
+        deviations = [i.deviation for t in result.tables for i in t.indicators if i.deviation is not None]
+        out.append({
+            "filing_id": r["filing_id"], "unit": r["unit"], "year": r["year"], "task": r["task"], "month": r["month"],
+            "reported_at": r["created_at"], "red": r["red"], "yellow": r["yellow"], "unstated": r["unstated"],
+            "execution": [{"title": t.title, "light": t.light, "light_label": LIGHT_LABEL[t.light],
+                           "progress": None if t.progress is None else f"{t.progress * 100:.1f}%"} for t in result.tables],
+            "largest_deviation": f"{max(deviations) * 100:.1f}" if deviations and max(deviations) > 0 else "",
+            "warnings": [w.model_dump() | {"light_label": LIGHT_LABEL[w.light]}
+                         for w in sorted(result.warnings, key=lambda w: w.light != "red")],
+        })
+    out.sort(key=lambda x: (-x["red"], -x["yellow"], -x["unstated"], x["unit"]))
+    return clean({"user": user_info(user), "units": out, "year": year, "years": years, "light": light,
+                  "counts": {"units": len(out), "red": sum(x["red"] for x in out),
+                             "yellow": sum(x["yellow"] for x in out), "unstated": sum(x["unstated"] for x in out)}})
+
+
+def warning_workbook(store, user: User, year: int | None = None) -> bytes:
+    """The same list as the bureau's 预警清单.xlsx (what ``evaluator monitor DIR`` writes)."""
+    from ..monitor import MonitorResult, monitor_context, write_warning_list
+
+    ctx = warning_list(store, user, year)
+    contexts = []
+    with store.engine.connect() as conn:
+        for u in ctx["units"]:
+            row = conn.execute(select(progress_reports.c.result).where(progress_reports.c.filing_id == u["filing_id"])
+                               .order_by(progress_reports.c.id.desc()).limit(1)).first()
+            c = monitor_context(MonitorResult.model_validate_json(row.result))
+            contexts.append(c | {"warnings": [w | {"unit_name": u["unit"]} for w in c["warnings"]]})
+    when = year or (ctx["units"][0]["year"] if ctx["units"] else 2000)
+    with tempfile.TemporaryDirectory(prefix="evaluator-warnings-") as folder:
+        path = write_warning_list(contexts, Path(folder) / "w.xlsx", f"{when}年", when)
+        return path.read_bytes()
 
 
 # --------------------------------------------------------------------------- a unit's years (the bureau)
@@ -192,8 +352,38 @@ def register(app, store, *, render: Callable, page_user: Callable, api_user: Cal
         return Response(text.encode("utf-8"), media_type="application/x-yaml; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'进度-{month}月.yaml')}"})
 
+    @app.get("/filings/{fid}/progress.xlsx", include_in_schema=False)
+    def progress_xlsx(fid: int, month: int = 7, user: User = Depends(page_user)):
+        m = max(1, min(12, month))
+        data = progress_workbook(store, user, fid, m)
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'进度填报表-{m}月.xlsx')}"})
+
+    @app.get("/filings/{fid}/monitor.{fmt}", include_in_schema=False)
+    def monitor_file(fid: int, fmt: str, user: User = Depends(page_user)):
+        if fmt not in ("xlsx", "docx"):
+            raise wf.NotFound("文件不存在")
+        ctx = monitoring(store, user, fid)
+        if ctx["monitor"] is None:
+            raise wf.Conflict("还没有上报进度", hint="请先上传进度填报表")
+        return _monitor_file(ctx["monitor"], fmt)
+
+    @app.get("/monitoring", response_class=HTMLResponse, include_in_schema=False)
+    def warnings_html(request: Request, year: int | None = None, light: str | None = None,
+                      user: User = Depends(page_user)):
+        return render(request, "monitoring_warnings.html", warning_list(store, user, year, light))
+
+    @app.get("/api/monitoring", tags=["财政局"], summary="绩效运行监控预警清单：各单位最新一次上报的预警、偏差和未说明的纠偏措施")
+    def warnings_api(year: int | None = None, light: str | None = None, user: User = Depends(api_user)) -> dict:
+        return warning_list(store, user, year, light)
+
+    @app.get("/monitoring/warnings.xlsx", include_in_schema=False)
+    def warnings_xlsx(year: int | None = None, user: User = Depends(page_user)):
+        return Response(warning_workbook(store, user, year), media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote('绩效监控预警清单.xlsx')}"})
+
     async def _monitor_upload(request: Request, fid: int, user: User) -> tuple[dict[str, Any], str]:
-        await call(wf.filing, store, user, fid)  # before the body is read: others' uploads are not parsed
+        await call(wf.filing, store, user, fid, "edit")  # before the body is read: only the unit's clerk reports
         form = await form_of(request, files=True)
         try:
             upload = form.get("file")
@@ -212,7 +402,7 @@ def register(app, store, *, render: Callable, page_user: Callable, api_user: Cal
     @app.post("/filings/{fid}/monitor", include_in_schema=False)
     async def monitor_post(request: Request, fid: int, user: User = Depends(page_user)):
         ctx, fmt = await _monitor_upload(request, fid, user)
-        if fmt in ("xlsx", "docx") and ctx["monitor"] is not None:
+        if fmt in ("xlsx", "docx") and ctx["monitor"] is not None and not ctx["error"]:
             return await call(_monitor_file, ctx["monitor"], fmt)
         return render(request, "monitor.html", ctx)
 
@@ -238,6 +428,6 @@ def _monitor_file(ctx: dict[str, Any], fmt: str):
         (write_monitor_xlsx if fmt == "xlsx" else write_monitor_docx)(ctx, path)
         data = path.read_bytes()
     name = f"绩效运行监控表-{ctx['unit_name']}-{ctx['year']}-{ctx['month']:02d}.{fmt}"
-    media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    media = {"xlsx": XLSX,
              "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[fmt]
     return Response(data, media_type=media, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

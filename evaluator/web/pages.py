@@ -39,7 +39,7 @@ def user_info(user: User) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- scoring a filing (the engine)
-def _actions(user: User, f: dict[str, Any]) -> dict[str, bool]:
+def filing_actions(user: User, f: dict[str, Any]) -> dict[str, bool]:
     """What this user can do to this filing now: allowed, and the state fits."""
     u, state = f["unit_obj"], f["state"]
     has = f["targets_set"] is not None
@@ -56,7 +56,8 @@ def _actions(user: User, f: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-def _filing_head(f: dict[str, Any]) -> dict[str, Any]:
+def filing_head(f: dict[str, Any]) -> dict[str, Any]:
+    """What every page of a filing shows at its top (unit, task, state, version …), for the page modules."""
     return {k: f[k] for k in ("id", "task_id", "unit_id", "unit", "supervisor", "year", "task", "deadline",
                               "rule_set", "state", "version", "updated_at")} | {
         "state_label": wf.STATE_LABEL[f["state"]], "has_targets": f["targets_set"] is not None}
@@ -282,7 +283,7 @@ def filing(store: Store, user: User, filing_id: int) -> dict[str, Any]:
     returns = _returns(store, filing_id)
     progress = _progress(s)
     last = returns[-1]["comment"] if returns else None
-    return clean({"user": user_info(user), "filing": _filing_head(f), "actions": _actions(user, f),
+    return clean({"user": user_info(user), "filing": filing_head(f), "actions": filing_actions(user, f),
                   "tables": _table_summary(s.evaluation), "findings": _findings(s.evaluation),
                   "problems": _problem_list(s), "versions": wf.versions(store, filing_id), "returns": returns,
                   "example": bool(s.evaluation and s.evaluation.example), "progress": progress,
@@ -314,7 +315,7 @@ def check(store: Store, user: User, filing_id: int) -> dict[str, Any]:
                                        (("table", "xlsx"), ("table", "docx"), ("report", "pdf"), ("report", "docx"))]})
     progress = _progress(s)
     returns = _returns(store, filing_id)
-    return clean({"user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing),
+    return clean({"user": user_info(user), "filing": filing_head(s.filing), "actions": filing_actions(user, s.filing),
                   "tables": _table_summary(s.evaluation), "links": _links(s), "progress": progress,
                   "previews": previews, "returns": returns, "blocked": len(s.problems),
                   "left": _left(user, s.filing["state"], True, progress, returns[-1]["comment"] if returns else None),
@@ -394,7 +395,7 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
     todo = sum(1 for r in rows for m in r["messages"].get("actual", []) if m["code"] == "missing-actual")
     wrong = sum(1 for r in rows for ms in r["messages"].values() for m in ms if m["severity"] == "error")
     return clean({
-        "user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing),
+        "user": user_info(user), "filing": filing_head(s.filing), "actions": filing_actions(user, s.filing),
         "tables": [{"id": x.id, "title": x.title, **totals.get(x.id, {})} for x in tables],
         "table": {"id": t.id, "title": t.title, "kind": TABLE_KIND_LABEL[t.kind], "total": te.total,
                   "grade": te.grade, "complete": te.complete, "groups": te.groups,
@@ -416,7 +417,7 @@ def scores(store: Store, user: User, filing_id: int) -> dict[str, Any]:
     from ..output import evaluation_json
 
     s = scored(store, user, filing_id)
-    return clean({"user": user_info(user), "filing": _filing_head(s.filing), "actions": _actions(user, s.filing),
+    return clean({"user": user_info(user), "filing": filing_head(s.filing), "actions": filing_actions(user, s.filing),
                   "evaluation": evaluation_json(s.evaluation) if s.evaluation else None,
                   "findings": _findings(s.evaluation), "problems": _problem_list(s)})
 
@@ -442,7 +443,7 @@ def history(store: Store, user: User, filing_id: int, table_id: str | None = Non
                          "state_from": wf.STATE_LABEL.get(r["state_from"] or "", None),
                          "state_to": wf.STATE_LABEL.get(r["state_to"] or "", None), "version": r["version"],
                          "comment": r["comment"], "upload_id": r["upload_id"], "detail": r["detail"]})
-    return clean({"user": user_info(user), "filing": _filing_head(f), "actions": _actions(user, f), "rows": rows,
+    return clean({"user": user_info(user), "filing": filing_head(f), "actions": filing_actions(user, f), "rows": rows,
                   "table_id": table_id,
                   "position": position, "indicator": names.get((table_id, position)) if table_id else None})
 
@@ -700,7 +701,7 @@ def filing_review(store: Store, user: User, filing_id: int) -> dict[str, Any]:
                        "claimed_total": sub["claimed_total"] if sub else None, "rows": rows,
                        "grade": sub["grade"] if sub else None, "deviation": deviation.get(sid)})
     returns = _returns(store, filing_id)
-    return clean({"user": user_info(user), "filing": _filing_head(f), "actions": _actions(user, f),
+    return clean({"user": user_info(user), "filing": filing_head(f), "actions": filing_actions(user, f),
                   "tables": tables, "reviewers": wf.assignments_of(store, [filing_id]).get(filing_id, []),
                   "returns": returns})
 

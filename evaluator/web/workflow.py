@@ -44,7 +44,7 @@ TRANSITIONS = {
 ACTION_LABEL = {"issue": "发布任务", "targets": "导入目标表", "reuse": "沿用上年目标", "upload": "上传文件",
                 "entries": "填报", "ready": "提交审核", "send-back": "退回填报人", "submit": "审核通过并送审",
                 "return": "退回", "reviewed": "复核完成", "review": "录入复核得分", "assign": "分配复核人",
-                "extend": "任务延期", "close": "任务关闭"}
+                "extend": "任务延期", "close": "任务关闭", "progress": "上报监控进度"}
 INDICATOR_FIELDS = {"actual": "实际完成值", "deviation_note": "偏差原因分析及改进措施", "band": "定性评判档次",
                     "judged_score": "评判得分", "rate_base": "计量基数"}
 TABLE_FIELDS = {"initial": "年初预算数", "budget": "全年预算数", "spent": "全年执行数", "achieved_goal": "实际完成情况",
