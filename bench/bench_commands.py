@@ -146,7 +146,9 @@ def template_command(work: Path, sizes: list[int]) -> None:
         out.unlink(missing_ok=True)
         t, peak, code, cpu = run([*EVALUATOR, "template", str(targets), "-o", str(out)], work)
         if code:
-            raise SystemExit(f"template {n}: exit {code}")
+            err = subprocess.run([*EVALUATOR, "template", str(targets), "-o", str(out), "--force"], cwd=work,
+                                 capture_output=True, text=True).stderr
+            raise SystemExit(f"template {n}: exit {code}: {err[-500:]}")
         print(f"- {n:,} tables: {t:.2f} s, CPU {cpu:.2f} s ({peak:.0f} MB)")
         rows.append((n, cpu))
     print(f"growth (CPU): {growth(rows)}")
@@ -194,7 +196,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"# command benchmarks (Python {sys.version.split()[0]}, {os.cpu_count()} cores, shared machine)")
-        flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
+        if only & {"score", "check", "text", "names"}:
+            flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
         province_commands(work, [int(x) for x in args.departments.split(",")], args.reps, only)
         if "template" in only:
             template_command(work, [int(x) for x in args.tables.split(",")])
