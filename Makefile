@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test fuzz bench serve clean help
+.PHONY: demo test fuzz bench serve screenshots clean help
 
 help:
 	@echo "make demo   — 安装并对随附的石峰区政协示例数据评分，结果写入 reports/"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench  — 运行性能基准（bench/）"
 	@echo "make look   — 把示例的全部文档渲染成 PNG（reports/look/），便于逐页查看"
 	@echo "make serve  — 启动网页版（演示数据，http://127.0.0.1:8000/，账号见 README）"
+	@echo "make screenshots — 用 Chromium 给网页版的各主要页面截图（docs/screenshots/）"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,9 @@ serve: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_score.py
 	$(BIN)/python bench/bench_report.py
+
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python docs/screenshots.py -o docs/screenshots
 
 look: $(VENV)/.installed
 	$(BIN)/python docs/look.py -o reports/look

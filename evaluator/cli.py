@@ -568,7 +568,7 @@ def monitor_cmd(
         if targets.is_dir():
             pairs = discover_progress(targets)
             if not pairs:
-                raise InputFileError("目录下没有同时含目标表（targets.yaml/json）和进度文件（progress.yaml/json）的提交",
+                raise InputFileError("目录下没有同时含目标表（targets.yaml/json）和进度文件（progress.yaml/json，或进度填报表 progress.xlsx）的提交",
                                      where=str(targets))
             contexts, failed = [], []
             for t_path, p_path in pairs:

@@ -23,7 +23,7 @@ __all__ = ["ProgressSet", "MonitorRules", "load_monitor_rules", "load_progress",
            "monitor_context", "followup", "followup_context", "write_monitor_xlsx", "write_monitor_docx", "write_warning_list",
            "discover_progress", "progress_template"]
 
-PROGRESS_NAMES = ("progress.yaml", "progress.yml", "progress.json")
+PROGRESS_NAMES = ("progress.yaml", "progress.yml", "progress.json", "progress.xlsx")  # in a unit's folder
 
 
 # --------------------------------------------------------------------------- the progress file

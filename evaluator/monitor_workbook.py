@@ -16,7 +16,7 @@ from typing import Any
 from .errors import InputFileError
 from .model import TargetSet, TargetTable, ValueKind
 from .monitor import ProgressSet
-from .workbook import cell_text, free_path, open_filled, problems_error, same_value, targets_digest
+from .workbook import cell_text, free_path, open_filled, problems_error, same_value, table_sheets, targets_digest
 
 __all__ = ["write_progress_workbook", "read_progress_workbook", "is_progress_workbook", "PROGRESS_SUFFIXES"]
 
@@ -244,24 +244,7 @@ def read_progress_workbook(path: str | Path, targets: TargetSet) -> ProgressSet:
                              hint="请核对是否选对了目标表或进度填报表")
     tables = {t.id: t for t in targets.tables if t.indicators}
     problems: list[str] = []
-    sheets: dict[str, Any] = {}
-    for ws in wb.worksheets:
-        if ws.title in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET) or ws.sheet_state != "visible":
-            continue
-        v = ws.cell(row=2, column=1).value
-        m = re.match(r"^表编号[:：]\s*(\S+)", str(v or "").strip())
-        if m is None:
-            continue
-        ident = m.group(1)
-        if ident not in tables:
-            problems.append(f"工作表“{ws.title}”：表编号“{ident}”不在目标表中（是否选错了目标表？）")
-        elif ident in sheets:
-            problems.append(f"工作表“{ws.title}”与“{sheets[ident].title}”都对应表“{ident}”，请删除重复的工作表")
-        else:
-            sheets[ident] = ws
-    missing = [tables[t].title for t in tables if t not in sheets]
-    if missing and not problems:
-        problems.append("找不到这些表的工作表：" + "、".join(missing) + "（工作表第 2 行应保留“表编号：…”）")
+    sheets = table_sheets(wb, tables, (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET), problems)
     budgets = _read_budget(wb, tables, problems)
     out = []
     for tid, ws in sheets.items():

@@ -25,7 +25,7 @@ from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
 __all__ = ["dump_yaml", "free_path", "holds_actuals", "write_template", "read_workbook", "template_weights", "cell_text",
-           "same_value", "open_filled", "problems_error"]
+           "same_value", "open_filled", "problems_error", "table_sheets"]
 
 INSTRUCTIONS_SHEET = "填报说明"
 BUDGET_SHEET = "预算执行"
@@ -490,16 +490,13 @@ def problems_error(problems: list[str], label: str, path: Path, hint: str) -> In
     return InputFileError(f"{label}有 {len(problems)} 处问题，未读取：\n  {listed}{more}", where=str(path), hint=hint)
 
 
-def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
-    """A filled-in 自评填报 workbook → actuals. Locked targets and weights must be unchanged and every row must
-    match its target: otherwise ``InputFileError`` lists each offending cell."""
-    p = Path(path)
-    wb = open_filled(p, "填报表")
-    tables = {t.id: t for t in targets.tables if t.indicators}
-    problems: list[str] = []
+def table_sheets(wb, tables: dict[str, TargetTable], skip: tuple[str, ...], problems: list[str]) -> dict[str, Any]:
+    """Table id → the sheet that holds it in a filled-in workbook: by its "表编号：…" line (rows 1–3), else by the
+    table's title in A1. A sheet naming an unknown table, two sheets for one table, or a table without a sheet is
+    added to ``problems``."""
     sheet_of: dict[str, Any] = {}
     for ws in wb.worksheets:
-        if ws.title in (INSTRUCTIONS_SHEET, META_SHEET, INFO_SHEET) or ws.sheet_state != "visible":
+        if ws.title in skip or ws.sheet_state != "visible":
             continue
         ident = None
         for r in range(1, 4):
@@ -512,7 +509,7 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
             ident = matches[0] if len(matches) == 1 else None
         if ident is not None:
             if ident not in tables:
-                problems.append(f"工作表“{ws.title}”：表编号“{ident}”不在目标表中")
+                problems.append(f"工作表“{ws.title}”：表编号“{ident}”不在目标表中（是否选错了目标表？）")
             elif ident in sheet_of:
                 problems.append(f"工作表“{ws.title}”与“{sheet_of[ident].title}”都对应表“{ident}”，请删除重复的工作表")
             else:
@@ -521,6 +518,17 @@ def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
     if missing and not problems:
         problems.append("找不到这些表的工作表：" + "、".join(tables[t].title for t in missing)
                         + "（工作表第 2 行应保留“表编号：…”）")
+    return sheet_of
+
+
+def read_workbook(path: str | Path, targets: TargetSet) -> ActualSet:
+    """A filled-in 自评填报 workbook → actuals. Locked targets and weights must be unchanged and every row must
+    match its target: otherwise ``InputFileError`` lists each offending cell."""
+    p = Path(path)
+    wb = open_filled(p, "填报表")
+    tables = {t.id: t for t in targets.tables if t.indicators}
+    problems: list[str] = []
+    sheet_of = table_sheets(wb, tables, (INSTRUCTIONS_SHEET, META_SHEET, INFO_SHEET), problems)
     shown = _shown_weights(wb, tables)
     out_tables: list[TableActuals] = []
     budgets = _read_budget(wb, tables, problems, p)

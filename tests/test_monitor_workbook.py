@@ -181,3 +181,18 @@ def test_the_workbook_renders(tmp_path, seed_targets, seed_progress, soffice, pd
     subprocess.run([pdftoppm, "-r", "40", "-png", "-f", "3", "-l", "3", str(tmp_path / "p.pdf"), str(tmp_path / "g")],
                    check=True, timeout=120)
     assert next(tmp_path.glob("g-*.png")).stat().st_size > 10_000
+
+
+def test_the_bureau_folder_takes_workbooks_too(tmp_path, seed_targets, seed_progress):
+    """`monitor DIR`: a unit that sent its 进度填报表 (progress.xlsx) is listed like one that sent a YAML file."""
+    import shutil
+
+    for name in ("a", "b"):
+        (tmp_path / "units" / name).mkdir(parents=True)
+        shutil.copy(SEED_TARGETS, tmp_path / "units" / name / "targets.yaml")
+    shutil.copy(PROGRESS, tmp_path / "units" / "a" / "progress.yaml")
+    write_progress_workbook(seed_targets, 7, tmp_path / "units" / "b" / "progress.xlsx", seed_progress)
+    res = runner.invoke(app, ["monitor", str(tmp_path / "units"), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["failed"] == [] and [u["counts"] for u in data["units"]] == [{"red": 6, "yellow": 5}] * 2

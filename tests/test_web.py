@@ -169,8 +169,12 @@ def run_workflow(w) -> dict:
     assert seen["events"] == ["issue", "upload", "targets", "upload", "ready", "submit", "return", "submit",
                               "assign", "review", "reviewed"]
     chair_history = bureau.get(f"/api/filings/{fid}/history?table=dept-2023-1&position=2").json()["rows"]
-    seen["chair"] = [(r["old"], r["new"], r["source"].split(" ")[0]) for r in chair_history]
+    seen["chair"] = [(r["old"], r["new"], r["source"].split(" ")[0]) for r in chair_history if r["kind"] == "change"]
     assert seen["chair"] == [(None, "4次", "上传文件"), ("4次", "5次", "录入")]
+    # with the 退回 it answers (times are to the second: within one second events come first)
+    kinds = [(r["kind"], r.get("action"), r.get("comment")) for r in chair_history]
+    assert kinds.count(("event", "return", "主席会议次数与纪要不符")) == 1 and len(kinds) == 3
+    assert kinds.index(("event", "return", "主席会议次数与纪要不符")) < [r.get("new") for r in chair_history].index("5次")
     csv = bureau.get("/bureau/audit.csv")
     assert csv.status_code == 200 and "主席会议次数与纪要不符" in csv.content.decode("utf-8-sig")
     for c in (bureau, clerk, head):

@@ -159,6 +159,18 @@ def _paste(page, selector: str, text: str) -> None:
         cancelable: true})); }""", [selector, text])
 
 
+def _printed(page, kept: list[str]) -> None:
+    """Print media: menus, tabs, footer and every button gone, the page's content (``kept``) still there, and
+    Chromium lays it out on A4 landscape."""
+    page.emulate_media(media="print")
+    gone = ["header.top", "nav.tabs", "footer", "main button"]
+    shown = page.evaluate("""sels => Object.fromEntries(sels.map(s => [s, [...document.querySelectorAll(s)]
+        .some(el => getComputedStyle(el).display !== 'none')]))""", gone + kept)
+    assert shown == {**dict.fromkeys(gone, False), **dict.fromkeys(kept, True)}, shown
+    assert len(page.pdf(format="A4", landscape=True)) > 10_000
+    page.emulate_media(media="screen")
+
+
 def _download(page, click) -> bytes:
     with page.expect_download() as info:
         click()
@@ -258,6 +270,7 @@ def test_the_workflow_in_a_browser(site, browser):
     page = clerk.open(f"/filings/{fid}/entry")
     assert page.input_value("#f-2-actual") == "4次" and page.input_value("#f--1-spent") == "526.82"
     expect(page.locator("#sc-2")).to_have_text("6.67")
+    _printed(page, ["table.sheet", "#totals", "section.budget"])
 
     # ------------------------------------------------------------- review before handing over: links, documents
     page = clerk.open(f"/filings/{fid}/check")
@@ -275,6 +288,12 @@ def test_the_workflow_in_a_browser(site, browser):
     bundle = _download(page, lambda: page.get_by_role("link", name="只要自评表（xlsx、docx）").click())
     names = zipfile.ZipFile(io.BytesIO(bundle)).namelist()
     assert any(n.endswith("自评表.xlsx") for n in names) and any(n.endswith("自评表.docx") for n in names)
+    everything = _download(page, lambda: page.get_by_role("link", name="全部文件打包下载（zip）").click())
+    names = zipfile.ZipFile(io.BytesIO(everything)).namelist()
+    for ending in ("自评表.xlsx", "自评表.docx", "自评报告.pdf", "自评报告.docx"):
+        assert sum(n.endswith(ending) for n in names) == 3, (ending, names)  # one per table of the seed
+    # printed, the page is the findings, documents and 自评表 preview: no menus, buttons or forms
+    _printed(page, [".preview", "section[aria-labelledby=links-h]"])
     page.get_by_role("button", name="填报完成，提交单位负责人审核").click()
     expect(page.locator(".crumbs .state")).to_have_text("待审核")
 
@@ -314,12 +333,37 @@ def test_the_workflow_in_a_browser(site, browser):
     page.locator("#f-2-actual").fill("5次")
     page.locator("#f-2-actual").press("Enter")
     expect(page.locator("#sc-2")).to_have_text("8.34")
+    # the indicator's history: every change, who made it and when, and the 退回 it answers
+    page.get_by_label("修改记录：政协主席会议").click()
+    page.wait_for_load_state("networkidle")
+    clerk.check_page("history of one indicator")
+    expect(page.locator("h1")).to_have_text("修改记录：政协主席会议")
+    rows = page.locator("table.history tbody tr")
+    texts = [t.split("\t") for t in rows.evaluate_all("rs => rs.map(r => [...r.cells].map(c => c.innerText).join('\t'))")]
+    changes = [(t[1], t[2], t[3], t[4], t[5]) for t in texts if "退回" not in t[2]]
+    assert changes == [("甲单位填报人", "政协主席会议 实际完成值", "（空）", "很多", "录入"),
+                       ("甲单位填报人", "政协主席会议 实际完成值", "很多", "4次", "录入"),
+                       ("甲单位填报人", "政协主席会议 偏差原因分析及改进措施", "（空）",
+                        "第四季度因防汛任务，主席会议与常委会合并召开 1 次", "录入"),
+                       ("甲单位填报人", "政协主席会议 实际完成值", "4次", "5次", "录入")], texts
+    returned = [t for t in texts if t[2] == "退回（第 1 版）"]
+    assert returned and returned[0][1] == "绩效科张三" and returned[0][5] == "退回意见：主席会议次数与会议纪要不符，请核实"
+    assert texts.index(returned[0]) == 3  # in time order: after the first round, before the correction
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t[0]) for t in texts)
     page = clerk.open(f"/filings/{fid}/check")
     page.get_by_role("button", name="填报完成，提交单位负责人审核").click()
     expect(page.locator(".crumbs .state")).to_have_text("待审核")
+    # the head resubmits with the keyboard alone: Enter opens the confirmation, Escape leaves it, Enter confirms
     page = head.open(f"/filings/{fid}/check")
-    page.get_by_role("button", name="审核通过并送审…").click()
-    page.locator("#confirm-submit").get_by_role("button", name="确认送审").click()
+    page.get_by_role("button", name="审核通过并送审…").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm-submit")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#confirm-submit")).to_be_hidden()
+    page.get_by_role("button", name="审核通过并送审…").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.textContent") == "确认送审"  # focus goes into the dialog
+    page.keyboard.press("Enter")
     expect(page.locator(".crumbs")).to_contain_text("第 2 版")
 
     # ------------------------------------------------------------- the comparison, live
@@ -330,10 +374,12 @@ def test_the_workflow_in_a_browser(site, browser):
     page.select_option("#fgrade", "差")
     expect(page.locator("#ranking")).to_contain_text("没有符合条件的单位")
     page.select_option("#fgrade", "")
+    _printed(page, ["#ranking table"])
     page.locator("#ranking a", has_text="甲单位").first.click()
     page.wait_for_url(re.compile(r"/bureau/unit\?"))
     bureau.check_page("unit")
     expect(page.locator("h1")).to_contain_text("甲单位")
+    _printed(page, ["main table"])
 
     # ------------------------------------------------------------- 复核: sample, assign, review, deviation
     page = bureau.open("/bureau/review")
@@ -385,6 +431,24 @@ def test_a_clerk_cannot_open_another_units_pages_by_changing_the_address(site, b
         expect(other.page.locator("h1")).to_have_text("找不到")
         expect(other.page.locator("main")).to_contain_text("自评不存在")
         assert "甲单位" not in other.page.content()
+    # the clerk's own filing: the form chosen and uploaded with the keyboard alone
+    page = other.open(f"/filings/{mine['乙单位']}")
+    page.keyboard.press("Tab")
+    for _ in range(40):  # Tab through the page until the file field has the focus
+        if page.evaluate("document.activeElement.id") == "targets-file":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "targets-file"
+    assert page.evaluate("getComputedStyle(document.querySelector('#upload-targets label.choose')).outlineStyle") == "solid"
+    expect(page.locator("#upload-targets .file-name")).to_have_text("尚未选择文件")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(SEED_FORMS))
+    expect(page.locator("#upload-targets .file-name")).to_have_text("已选择：seed-forms.docx")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "上传"
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("已读取 seed-forms.docx")
     response = other.page.goto(site["base"] + "/bureau/compare")
     assert response.status == 403
     expect(other.page.locator("h1")).to_have_text("没有权限")

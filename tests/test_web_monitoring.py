@@ -48,6 +48,7 @@ def test_progress_is_stored_audited_and_listed_by_permission(world):
     # 甲 reports July from the YAML file
     r = clerk_a.form(f"/filings/{fa}/monitor", files={"file": ("进度.yaml", PROGRESS.read_bytes())})
     assert r.status_code == 200 and "红色预警 6 项，黄色预警 5 项" in r.text and "上报记录" in r.text
+    assert "年末回顾" not in r.text  # nothing entered for the year end yet
     assert _reports(world, fa) == 1
     # a refused upload is kept in the trail, no report stored
     bad = clerk_a.form(f"/filings/{fa}/monitor", files={"file": ("进度.yaml", b"unit_name: [")})
@@ -124,6 +125,9 @@ def test_the_year_end_documents_show_the_stored_warnings(world):
         return unglue(re.sub(r"<[^>]+>", "", z.read(name).decode("utf-8")))
 
     assert "绩效运行监控" not in report_text()
-    clerk.form(f"/filings/{fid}/monitor", files={"file": ("进度.yaml", PROGRESS.read_bytes())})
+    page = clerk.form(f"/filings/{fid}/monitor", files={"file": ("进度.yaml", PROGRESS.read_bytes())})
+    assert "年末回顾：监控预警的整改情况" in page.text  # the year-end entries are in: what became of each warning
+    look = world.client("bureau").get(f"/filings/{fid}/monitor").text
+    assert "年末回顾" in look and "实际“5次”，得 8.33 分（分值 8.33 分），<strong>已达成</strong>" in look
     text = report_text()
     assert "（二）绩效运行监控预警及整改情况" in text and "8月、10月、12月各召开1次常委会" in text

@@ -46,9 +46,34 @@ def _submitted(w) -> int:
     return fid
 
 
+MAX_PAGE = 300 * 1024  # bytes of a page on first load: its HTML with the style sheet and scripts every page loads
+STATIC = sum((ROOT / "evaluator" / "web" / "static" / f).stat().st_size for f in ("app.css", "app.js", "htmx.min.js"))
+
+
+def _unlabelled(html: str) -> list[str]:
+    """The form controls of a page a screen reader could not name: no <label for>, no enclosing <label>, no
+    aria-label(ledby); buttons without text."""
+    import lxml.html
+
+    doc = lxml.html.fromstring(html)
+    named = {lab.get("for") for lab in doc.iter("label")}
+    bad = []
+    for el in doc.iter("input", "select", "textarea", "button"):
+        if el.get("type") == "hidden" or el.get("aria-label") or el.get("aria-labelledby"):
+            continue
+        if el.tag == "button":
+            ok = bool(el.text_content().strip())
+        else:
+            ok = el.get("id") in named or any(a.tag == "label" for a in el.iterancestors())
+        if not ok:
+            bad.append(lxml.html.tostring(el, encoding="unicode")[:120])
+    return bad
+
+
 def test_every_page_escapes_what_users_typed(tmp_path):
     """Markup typed into every field a page shows — unit, 主管部门, task title, a person's name, an upload's file
-    name, an entry, a 退回 comment, a 复核 note — comes back escaped on every HTML page, for every role."""
+    name, an entry, a 退回 comment, a 复核 note — comes back escaped on every HTML page, for every role; and every
+    such page names each of its controls and weighs ≤ 300 KB with its style sheet and scripts."""
     from evaluator.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'e.db'}")
@@ -93,7 +118,18 @@ def test_every_page_escapes_what_users_typed(tmp_path):
             seen += 1
             assert "<script>alert" not in r.text and "<img src=x" not in r.text, (who, path)
             shown += "&lt;script&gt;alert" in r.text
+            assert _unlabelled(r.text) == [], (who, path)
+            assert len(r.content) + STATIC <= MAX_PAGE, (who, path, len(r.content))
     assert seen >= 25 and shown >= 20  # every page, by each role that may open it; most show the markup, escaped
+    # one indicator's history: its changes and the 退回 comment, escaped
+    r = c["clerk"].get(f"/filings/{fid}/history?table=dept-2023-1&position=3")
+    assert r.status_code == 200 and "<script>alert" not in r.text
+    import lxml.html
+
+    rows = [[td.text_content() for td in tr.iter("td")]
+            for tr in lxml.html.fromstring(r.text).xpath("//table[contains(@class, 'history')]/tbody/tr")]
+    assert [row[3:5] for row in rows if row[2].endswith("实际完成值")] == [["（空）", EVIL]]  # 第 4 项 as typed
+    assert [row[5] for row in rows if row[2].startswith("退回")] == ["退回意见：" + EVIL]  # the text, shown as text
     for client in c.values():
         client.close()
     store.close()
@@ -250,12 +286,16 @@ def test_the_comparison_sorts_filters_and_pages(world, tmp_path):
     # a unit's page: its tables, marked indicators, 疑点 tied to indicators, last year
     unit = bureau.get("/api/unit?name=甲单位&year=2023").json()
     dept = next(t for t in unit["tables"] if t["table_id"] == "dept-2023-1")
+    assert [t["table_id"] for t in unit["tables"]][0] == "dept-2023-1"  # 部门整体 first, then the projects
+    assert [t["kind"] for t in unit["tables"]] == ["department", "project", "project"]
     chair = next(r for r in dept["rows"] if r["level3"] == "政协主席会议")
     assert chair["score"] == 6.67 and [m["code"] for m in chair["marks"]] == ["missing-deviation-note"]
     assert dept["filing_id"] == world.filings["甲单位"]
     assert bureau.get("/api/unit?name=没有的单位&year=2023").status_code == 404
     html = bureau.get("/bureau/unit?name=甲单位&year=2023").text
     assert 'id="i-%d-2"' % dept["id"] in html and "未得满分，缺偏差原因" in html
+    # a web filing claims no per-indicator scores and nothing is reviewed yet: no empty 申报/复核 columns
+    assert ">申报</th>" not in html and ">复核</th>" not in html and ">提示</th>" in html
     bureau.close()
 
 
@@ -278,6 +318,14 @@ def test_the_review_desk_shows_the_deviation(world):
     assert (row["review"], row["difference"], row["reviewer"]) == (4, pytest.approx(4.33), "bureau")
     page = bureau.get(f"/filings/{fid}/review").text
     assert "偏差 <strong" in page and "+4.33" in page and "退回单位修改" in page
+    import lxml.html  # the unit's page now has a 复核 column, with the score on the reviewed row only
+
+    unit = lxml.html.fromstring(bureau.get("/bureau/unit?name=甲单位&year=2023").text)
+    section = unit.xpath("//section[.//h2[contains(., '部门整体')]]")[0]
+    heads = [th.text_content() for th in section.xpath(".//thead//th")]
+    assert "复核" in heads and "申报" not in heads
+    col = heads.index("复核") + 1
+    assert [tr.xpath(f"string(td[{col}])") for tr in section.xpath(".//tbody/tr")][:3] == ["", "4.00", ""]
     bureau.close()
 
 
@@ -297,3 +345,95 @@ def test_the_export_gives_every_units_submitted_documents(world):
     assert world.client("clerk-a").get(f"/bureau/documents.zip?task={world.task}").status_code == 403
     assert bureau.get("/bureau/compare.xlsx?year=2023").content[:2] == b"PK"
     bureau.close()
+
+
+def test_login_and_error_pages_speak_chinese(world):
+    """The login page, a wrong password, a page that is not there (404), one the user may not open (403) and the
+    form sent without its token are whole Chinese pages with a way back — no English, no traceback."""
+    anonymous = Client(create_app(store=world.store))
+    r = anonymous.get("/login")
+    assert r.status_code == 200 and '<html lang="zh-CN">' in r.text
+    assert re.search(r'<label for="username">用户名</label>', r.text) and '<label for="password">密码</label>' in r.text
+    assert "<button" in r.text and ">登录</button>" in r.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
+    r = anonymous.post("/login", data={"username": "clerk-a", "password": "wrong", "csrf_token": token})
+    assert r.status_code == 401 and "用户名或密码不正确" in r.text and '<label for="username">' in r.text
+    anonymous.close()
+    clerk = world.client("clerk-a")
+    for path, status, title in (("/no/such/page", 404, "找不到"), ("/bureau/compare", 403, "没有权限"),
+                                ("/bureau/review", 403, "没有权限"), ("/filings/999999", 404, "找不到")):
+        r = clerk.get(path)
+        assert r.status_code == status and "text/html" in r.headers["content-type"], path
+        assert f"<h1>{title}</h1>" in r.text and f"错误代码 {status}" in r.text and 'href="/home">回到首页' in r.text
+        assert not re.search(r"Traceback|Not Found|Forbidden|Error", r.text), path
+    r = clerk.post(f"/filings/{world.filings['甲单位']}/ready")  # a form without its CSRF token
+    assert r.status_code == 403 and "<h1>请求已过期</h1>" in r.text and "请刷新页面后重试" in r.text
+    assert not re.search(r"Traceback|Forbidden", r.text)
+    clerk.close()
+
+
+def test_the_upload_page_shows_what_could_not_be_placed_with_its_cell(world, tmp_path):
+    """A Word 目标表 with a stray note in an empty cell: the page lists the tables and indicators read, and beside
+    them the note with the table and cell it sits in, so the clerk can find it in the original."""
+    import lxml.html
+    from docx import Document
+
+    doc = Document(SEED_FORMS)
+    doc.tables[0].cell(8, 4).text = "请财政局审核<b>"
+    path = tmp_path / "stray.docx"
+    doc.save(path)
+    clerk = world.client("clerk-a")
+    r = clerk.form(f"/filings/{world.filings['甲单位']}/targets", files={"file": ("目标表.docx", path.read_bytes())})
+    assert r.status_code == 200
+    page = lxml.html.fromstring(r.text)
+    assert page.xpath("string(//h1)") == "已读取 目标表.docx"
+    read = page.xpath("//section[@aria-labelledby='read-h']")[0]
+    assert "2023年部门整体支出绩效目标表" in read.text_content()
+    assert [tr.xpath("string(td[3])") for tr in read.xpath(".//details[1]//tbody/tr")][:3] == [
+        "政协全会", "政协常委会", "政协主席会议"]
+    unplaced = page.xpath("//section[@aria-labelledby='unplaced-h']")[0]
+    assert unplaced.xpath("string(h2)") == "未能导入的内容（1）"
+    (row,) = unplaced.xpath(".//tbody/tr")
+    assert row.xpath("string(td[1])") == "表 1 单元格 E9"
+    assert "未导入：“请财政局审核<b>”" in row.xpath("string(td[2])") and "请财政局审核<b>" not in r.text
+    assert "另有 1 处内容未能放入任何栏目" in r.text
+    clerk.close()
+
+
+def test_an_indicators_history_links_the_upload_a_value_came_from(world):
+    """A value brought in by the fill-in workbook shows in the indicator's history as 上传文件 #N, a link to the
+    original file kept in the store; a typed one as 录入."""
+    from tests.test_web import _fill_workbook
+
+    clerk = world.client("clerk-a")
+    fid = world.filings["甲单位"]
+    clerk.form(f"/filings/{fid}/targets", files={"file": ("t.docx", SEED_FORMS.read_bytes())})
+    filled = _fill_workbook(clerk.get(f"/filings/{fid}/workbook.xlsx").content, {"政协主席会议": "4次"})
+    assert clerk.form(f"/filings/{fid}/workbook", files={"file": ("自评填报.xlsx", filled)}).status_code == 303
+    clerk.form(f"/filings/{fid}/entry?table=dept-2023-1", {"f-2-actual": "5次"})
+    r = clerk.get(f"/filings/{fid}/history?table=dept-2023-1&position=2")
+    links = re.findall(r'<td class="how"><a href="(/filings/\d+/uploads/(\d+))"[^>]*>上传文件 #(\d+)</a></td>', r.text)
+    assert len(links) == 1 and links[0][1] == links[0][2], r.text
+    assert '<td class="how">录入</td>' in r.text
+    original = clerk.get(links[0][0])
+    assert original.status_code == 200 and original.content == filled
+    clerk.close()
+
+
+def test_the_supervisors_home_says_what_is_next_for_each_unit(world):
+    """A 主管部门 sees its own units only, each with its state and what comes next — the submitted ones linked for
+    review (and 退回) — and a count per state."""
+    import lxml.html
+
+    fid = _submitted(world)
+    clerk = world.client("clerk-b")
+    clerk.form(f"/filings/{world.filings['乙单位']}/targets", files={"file": ("t.docx", SEED_FORMS.read_bytes())})
+    clerk.close()
+    sup = world.client("super-s")
+    page = lxml.html.fromstring(sup.get("/home").text)
+    rows = {tr.xpath("string(td[3])"): (tr.xpath("string(td[5])"), tr.xpath("string(td[6])"))
+            for tr in page.xpath("//table[@class='list']/tbody/tr")}
+    assert rows == {"甲单位": ("已送审", "已送审：请审阅，有问题可退回"), "乙单位": ("填报中", "单位填报中")}
+    assert page.xpath("//table[@class='list']/tbody/tr[td[3]='甲单位']/td[6]/a/@href") == [f"/filings/{fid}"]
+    assert " ".join(page.xpath("string(//h1/following-sibling::p[1])").split()) == "填报中 1 个 已送审 1 个"
+    sup.close()

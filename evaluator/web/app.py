@@ -7,6 +7,7 @@ traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import io
 import logging
@@ -110,13 +111,29 @@ class CommentIn(BaseModel):
 
 
 # --------------------------------------------------------------------------- templates
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")  # the store keeps UTC; people read China's time (no DST)
+
+
+def when(stamp: str | None) -> str:
+    """A stored UTC time as the clerk reads it: 北京时间, to the second."""
+    if not stamp:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BEIJING)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("evaluator.web", "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda x, d=2: "" if x is None else fmt(x, d)
     env.filters["fixed"] = lambda x, d=2: "" if x is None else f"{x:.{d}f}"  # scores as the 自评表 prints them
     env.filters["pct"] = lambda x: "" if x is None else f"{x * 100:.2f}%"
-    env.filters["when"] = lambda s: (s or "").replace("T", " ").replace("+00:00", " UTC")
+    env.filters["when"] = when
     env.globals["ROLE_LABEL"] = {r.value: label for r, label in ROLE_LABEL.items()}
     env.globals["htmx_version"] = HTMX_VERSION
     env.globals["version"] = __version__

@@ -197,6 +197,13 @@ def monitoring(store, user: User, fid: int, upload: tuple[str, bytes] | None = N
         result = latest_progress(store, fid)
     ctx["monitor"] = monitor_context(result) if result is not None else None
     ctx["reports"] = progress_reports_of(store, fid)
+    ctx["look_back"] = None  # once year-end entries exist: each warning beside what became of it
+    if result is not None and s.evaluation is not None and any(s.values):
+        from ..monitor import followup_context
+
+        back = followup_context(result, s.evaluation)
+        titles = {t.table: t.title for t in result.tables}
+        ctx["look_back"] = [{"title": titles.get(tid, tid), "rows": rows} for tid, rows in back["tables"].items()]
     return clean(ctx)
 
 

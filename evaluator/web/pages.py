@@ -436,7 +436,8 @@ def history(store: Store, user: User, filing_id: int, table_id: str | None = Non
             rows.append({"at": r["at"], "who": r["user_name"] or r["username"], "kind": "change",
                          "what": f"{where} {what}".strip(), "table_id": r["table_id"], "position": r["position"],
                          "field": r["field"], "old": r["old"], "new": r["new"],
-                         "source": "录入" if r["source"] == "typed" else f"上传文件 #{r['upload_id']}"})
+                         "source": "录入" if r["source"] == "typed" else f"上传文件 #{r['upload_id']}",
+                         "upload_id": None if r["source"] == "typed" else r["upload_id"]})
         else:
             rows.append({"at": r["at"], "who": r["user_name"] or r["username"], "kind": "event",
                          "what": wf.ACTION_LABEL.get(r["action"], r["action"]), "action": r["action"],
@@ -595,7 +596,9 @@ def unit_page(store: Store, user: User, name: str, year: int | None = None) -> d
     dept = next((d for d in view["departments"] if d["department"] == name), None)
     if dept is None:
         raise wf.NotFound(f"{view['year']} 年度没有单位“{name}”的送审结果")
-    subs = [x for x in store.current(view["year"]) if x["department"] == name]
+    order = {"department": 0, "special-fund": 1, "project": 2}  # 部门整体 first, as the unit's forms come
+    subs = sorted((x for x in store.current(view["year"]) if x["department"] == name),
+                  key=lambda x: (order.get(x["kind"], 3), x["id"]))
     ids = [x["id"] for x in subs]
     inds = store.indicators_of(ids)
     reviews = {(r["submission_id"], r["position"]): r for r in store.reviews_of(ids)}

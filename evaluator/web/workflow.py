@@ -580,7 +580,8 @@ def record_event(store: Store, user: User, filing_id: int, action: str, detail: 
 # --------------------------------------------------------------------------- the audit trail
 def history(store: Store, filing_id: int, table_id: str | None = None, position: int | None = None
             ) -> list[dict[str, Any]]:
-    """Every event and entry change of a filing (or of one indicator), oldest first, with who did it."""
+    """Every event and entry change of a filing, oldest first, with who did it; for one indicator its changes and
+    the filing's 退回 (with their comments), which are what the clerk corrects it against."""
     ch = select(entry_changes, users.c.username, users.c.name.label("user_name")).outerjoin(
         users, users.c.id == entry_changes.c.user_id).where(entry_changes.c.filing_id == filing_id)
     if table_id is not None:
@@ -589,9 +590,11 @@ def history(store: Store, filing_id: int, table_id: str | None = None, position:
         ch = ch.where(entry_changes.c.position == position)
     with store.engine.connect() as conn:
         changes = [{**r, "kind": "change"} for r in _rows(conn, ch.order_by(entry_changes.c.id))]
-        evs = [] if table_id is not None else [{**r, "kind": "event"} for r in _rows(conn, select(
-            events, users.c.username, users.c.name.label("user_name")).outerjoin(
-            users, users.c.id == events.c.user_id).where(events.c.filing_id == filing_id).order_by(events.c.id))]
+        ev = select(events, users.c.username, users.c.name.label("user_name")).outerjoin(
+            users, users.c.id == events.c.user_id).where(events.c.filing_id == filing_id)
+        if table_id is not None:
+            ev = ev.where(events.c.action.in_(("return", "send-back")))
+        evs = [{**r, "kind": "event"} for r in _rows(conn, ev.order_by(events.c.id))]
     return sorted(changes + evs, key=lambda r: (r["at"], r["kind"] == "change", r["id"]))
 
 

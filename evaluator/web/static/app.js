@@ -171,7 +171,7 @@
     var text = form.querySelector(".progress-text");
     var name = form.querySelector(".file-name");
     function show(files) {
-      if (name) name.textContent = files && files.length ? "已选择：" + files[0].name : "";
+      if (name) name.textContent = files && files.length ? "已选择：" + files[0].name : "尚未选择文件";
     }
     ["dragenter", "dragover"].forEach(function (t) {
       zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("over"); });
