@@ -286,12 +286,16 @@ def test_the_comparison_sorts_filters_and_pages(world, tmp_path):
     # a unit's page: its tables, marked indicators, 疑点 tied to indicators, last year
     unit = bureau.get("/api/unit?name=甲单位&year=2023").json()
     dept = next(t for t in unit["tables"] if t["table_id"] == "dept-2023-1")
+    assert [t["table_id"] for t in unit["tables"]][0] == "dept-2023-1"  # 部门整体 first, then the projects
+    assert [t["kind"] for t in unit["tables"]] == ["department", "project", "project"]
     chair = next(r for r in dept["rows"] if r["level3"] == "政协主席会议")
     assert chair["score"] == 6.67 and [m["code"] for m in chair["marks"]] == ["missing-deviation-note"]
     assert dept["filing_id"] == world.filings["甲单位"]
     assert bureau.get("/api/unit?name=没有的单位&year=2023").status_code == 404
     html = bureau.get("/bureau/unit?name=甲单位&year=2023").text
     assert 'id="i-%d-2"' % dept["id"] in html and "未得满分，缺偏差原因" in html
+    # a web filing claims no per-indicator scores and nothing is reviewed yet: no empty 申报/复核 columns
+    assert ">申报</th>" not in html and ">复核</th>" not in html and ">提示</th>" in html
     bureau.close()
 
 
@@ -314,6 +318,14 @@ def test_the_review_desk_shows_the_deviation(world):
     assert (row["review"], row["difference"], row["reviewer"]) == (4, pytest.approx(4.33), "bureau")
     page = bureau.get(f"/filings/{fid}/review").text
     assert "偏差 <strong" in page and "+4.33" in page and "退回单位修改" in page
+    import lxml.html  # the unit's page now has a 复核 column, with the score on the reviewed row only
+
+    unit = lxml.html.fromstring(bureau.get("/bureau/unit?name=甲单位&year=2023").text)
+    section = unit.xpath("//section[.//h2[contains(., '部门整体')]]")[0]
+    heads = [th.text_content() for th in section.xpath(".//thead//th")]
+    assert "复核" in heads and "申报" not in heads
+    col = heads.index("复核") + 1
+    assert [tr.xpath(f"string(td[{col}])") for tr in section.xpath(".//tbody/tr")][:3] == ["", "4.00", ""]
     bureau.close()
 
 
