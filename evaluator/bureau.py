@@ -90,7 +90,7 @@ def discover(root: str | Path) -> list[Submission]:
     if not base.is_dir():
         raise InputFileError("目录不存在", where=str(base), hint="请检查路径")
     found = []
-    for t in sorted(p for name in TARGET_NAMES for p in base.rglob(name)):
+    for t in sorted(p for p in base.rglob("targets.*") if p.name in TARGET_NAMES):  # (one walk of the tree)
         folder = t.parent
         actual = next((folder / n for n in ACTUAL_NAMES if (folder / n).is_file()), None)
         if actual is None:
@@ -137,6 +137,7 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     totals = {"new": 0, "updated": 0, "unchanged": 0}
     done = 0
     owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
+    unread: list[int] = []  # submission ids of the tables counted unchanged without reading their files
     for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
         result.errors += errors
         items = _one_folder_each(items, owner, result.errors)
@@ -144,12 +145,14 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         same = [item["stored"] for item in items if "stored" in item]
         items = [item for item in items if "stored" not in item]
         totals["unchanged"] += len(same)
-        result.indicators += sum(len(item["indicators"]) for item in items) + sum(store.indicator_counts(same).values())
-        for k, v in store.record(items).items():
+        unread += same
+        result.indicators += sum(len(item["indicators"]) for item in items)
+        for k, v in (store.record(items) if items else {}).items():  # (record reads every stored version's key)
             totals[k] += v
         done += len(chunk)
         if progress:
             progress(done, len(subs))
+    result.indicators += sum(store.indicator_counts(unread).values())
     result.counts = totals
     return result
 

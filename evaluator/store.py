@@ -326,10 +326,13 @@ class Store:
         return out
 
     def indicator_counts(self, ids: list[int]) -> dict[int, int]:
-        """How many indicator rows each submission has."""
+        """How many indicator rows each of ``ids`` has (one grouped pass over the index: for thousands of ids
+        cheaper than building queries of 900 bound ids each)."""
+        if not ids:
+            return {}
+        wanted = set(ids)
         q = select(indicators.c.submission_id, func.count()).group_by(indicators.c.submission_id)
-        return {sid: n for k in range(0, len(ids), 900)
-                for sid, n in self._raw(q.where(indicators.c.submission_id.in_(ids[k:k + 900])))}
+        return {sid: n for sid, n in self._raw(q) if sid in wanted}
 
     def current(self, year: int | None = None) -> list[dict[str, Any]]:
         """The latest version of every submission (of ``year``)."""
