@@ -1,15 +1,18 @@
 """Benchmark of the commands as users run them: whole processes, three sizes each (not run by the tests).
 
-For each command and size it times the process (median of --reps, wall clock) and its peak memory (the child's
-max RSS), then prints the growth factor between sizes (time ratio ÷ size ratio: 1.0 is linear, 2.0 at a doubling
-is quadratic) and, for the flat-table commands, the ratio to the yardstick loop (bench/yardstick.py) and to
-``pd.read_csv`` of the same file, each run in the same moment (alternating) — the machine is shared.
+For each command and size it times the process (median of --reps: wall clock, and the child's own CPU time,
+user + system, which a shared machine disturbs less) and its peak memory (the child's max RSS), then prints the
+growth factor between sizes (time ratio ÷ size ratio: 1.0 is linear, 2.0 at a doubling is quadratic) and, for the
+flat-table commands, the ratio to the yardstick loop (bench/yardstick.py) and to ``pd.read_csv`` of the same
+file, each run in the same moment (alternating) — the machine is shared.
 
     python bench/bench_commands.py [--only score,check] [--sizes 20000,40000,80000] [--reps 3]
+    python bench/bench_commands.py --only template --tables 1000,3000,10000
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import os
 import random
@@ -57,28 +60,31 @@ def flat_csv(path: Path, n: int, names: str = "unique", seed: int = 7) -> Path:
     return path
 
 
-def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak MB of the child, exit code."""
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, int, float]:
+    """Wall seconds, peak MB of the child, exit code, CPU seconds of the child (user + system)."""
     t = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(p.pid, 0)  # this child's own peak (RUSAGE_CHILDREN is the maximum over all)
     wall = time.perf_counter() - t
     p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, p.returncode
+    return wall, usage.ru_maxrss / 1024, p.returncode, usage.ru_utime + usage.ru_stime
 
 
-def timed(cmds: dict[str, list[str]], cwd: Path, reps: int, env=None) -> dict[str, tuple[float, float]]:
-    """Median time and max peak of each command, the commands alternating so each rep shares the machine's state."""
+def timed(cmds: dict[str, list[str]], cwd: Path, reps: int, env=None) -> dict[str, tuple[float, float, float]]:
+    """Median wall time, max peak and median CPU time of each command, the commands alternating so each rep
+    shares the machine's state."""
     times: dict[str, list[float]] = {k: [] for k in cmds}
+    cpus: dict[str, list[float]] = {k: [] for k in cmds}
     peaks: dict[str, float] = {k: 0.0 for k in cmds}
     for _ in range(reps):
         for k, cmd in cmds.items():
-            wall, peak, code = run(cmd, cwd, env)
+            wall, peak, code, cpu = run(cmd, cwd, env)
             if code not in (0, 1):
                 raise SystemExit(f"{k}: exit {code}")
             times[k].append(wall)
+            cpus[k].append(cpu)
             peaks[k] = max(peaks[k], peak)
-    return {k: (statistics.median(v), peaks[k]) for k, v in times.items()}
+    return {k: (statistics.median(v), peaks[k], statistics.median(cpus[k])) for k, v in times.items()}
 
 
 def growth(rows: list[tuple[int, float]]) -> str:
@@ -96,8 +102,8 @@ def flat_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> No
             continue
         series: dict[str, list[tuple[int, float]]] = {}
         print(f"\n## flat CSV, {variant} names")
-        print("| rows | command | median s | peak MB | ÷ loop | ÷ read_csv |")
-        print("|---|---|---|---|---|---|")
+        print("| rows | command | median s | CPU s | peak MB | ÷ loop | CPU ÷ loop CPU | ÷ read_csv |")
+        print("|---|---|---|---|---|---|---|---|")
         for n in sizes:
             f = flat_csv(work / f"flat-{variant}-{n}.csv", n, variant)
             cmds = {"loop": [PY, str(HERE / "yardstick.py"), str(f)],
@@ -109,22 +115,51 @@ def flat_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> No
             if "text" in only and n <= 20_000:
                 cmds["score (text)"] = [*EVALUATOR, "score", str(f), "--budget", "100", "--spent", "90"]
             got = timed(cmds, work, reps, env)
-            for k, (t, peak) in got.items():
+            for k, (t, peak, cpu) in got.items():
                 series.setdefault(k, []).append((n, t))
-                if k in ("loop", "read_csv"):
+                if k in ("read_csv",):
                     continue
-                print(f"| {n:,} | `{k}` | {t:.2f} | {peak:.0f} | {t / got['loop'][0]:.2f} | "
-                      f"{t / got['read_csv'][0]:.2f} |")
+                print(f"| {n:,} | `{k}` | {t:.2f} | {cpu:.2f} | {peak:.0f} | {t / got['loop'][0]:.2f} | "
+                      f"{cpu / got['loop'][2]:.2f} | {t / got['read_csv'][0]:.2f} |")
         for k, rows in series.items():
             print(f"growth ({k}): {growth(rows)}")
 
 
+def many_tables(path: Path, n: int) -> Path:
+    """A targets file of ``n`` tables: the seed department's tables again and again, each with its own id."""
+    import yaml
+
+    seed = yaml.safe_load((HERE.parent / "data" / "targets" / "shifeng-cppcc-2023.yaml").read_text(encoding="utf-8"))
+    tables = seed["tables"]
+    seed["tables"] = [{**copy.deepcopy(tables[k % len(tables)]), "id": f"t{k}"} for k in range(n)]  # (no aliases)
+    path.write_text(yaml.safe_dump(seed, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def template_command(work: Path, sizes: list[int]) -> None:
+    """template on a targets file of 1,000 … 10,000 tables (one sheet per table with indicators)."""
+    rows = []
+    print("\n## template")
+    for n in sizes:
+        targets = many_tables(work / f"tables-{n}.yaml", n)
+        out = work / f"t-{n}.xlsx"
+        out.unlink(missing_ok=True)
+        t, peak, code, cpu = run([*EVALUATOR, "template", str(targets), "-o", str(out)], work)
+        if code:
+            err = subprocess.run([*EVALUATOR, "template", str(targets), "-o", str(out), "--force"], cwd=work,
+                                 capture_output=True, text=True).stderr
+            raise SystemExit(f"template {n}: exit {code}: {err[-500:]}")
+        print(f"- {n:,} tables: {t:.2f} s, CPU {cpu:.2f} s ({peak:.0f} MB)")
+        rows.append((n, cpu))
+    print(f"growth (CPU): {growth(rows)}")
+
+
 def province_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> None:
-    """template, batch (first run and unchanged rerun), compare, report, import on synthetic departments."""
-    for cmd_name in ("batch", "compare", "template"):
+    """batch (first run and unchanged rerun) and compare on synthetic provinces."""
+    for cmd_name in ("batch", "compare"):
         if cmd_name not in only:
             continue
-        rows = []
+        rows, again_rows = [], []
         print(f"\n## {cmd_name}")
         for n in sizes:
             folder = work / f"province-{n}"
@@ -134,36 +169,38 @@ def province_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -
             db = work / f"p-{n}.db"
             if cmd_name == "batch":
                 db.unlink(missing_ok=True)
-                t, peak, _ = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                again, _, _ = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                print(f"- {n:,} departments: first run {t:.2f} s ({peak:.0f} MB), unchanged rerun {again:.2f} s")
-            elif cmd_name == "compare":
+                t, peak, _, cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
+                again, _, _, again_cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
+                print(f"- {n:,} departments: first run {t:.2f} s (CPU {cpu:.2f} s, {peak:.0f} MB), "
+                      f"unchanged rerun {again:.2f} s (CPU {again_cpu:.2f} s)")
+                again_rows.append((n, again))
+            else:
                 if not db.exists():
                     run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                t, peak, _ = run([*EVALUATOR, "compare", "--db", f"sqlite:///{db}", "-o", str(work / f"cmp-{n}")], work)
+                t, peak, _, _ = run([*EVALUATOR, "compare", "--db", f"sqlite:///{db}", "-o", str(work / f"cmp-{n}")],
+                                    work)
                 print(f"- {n:,} departments: {t:.2f} s ({peak:.0f} MB)")
-            else:
-                targets = next(folder.rglob("targets.yaml"), None) or next(folder.rglob("targets.json"))
-                t, peak, _ = run([*EVALUATOR, "template", str(targets), "-o", str(work / f"t-{n}.xlsx"), "--force"],
-                                 work)
-                print(f"- one department's targets ({n} in province): {t:.2f} s ({peak:.0f} MB)")
             rows.append((n, t))
-        print(f"growth: {growth(rows)}")
+        print(f"growth: {growth(rows)}" + (f"; rerun: {growth(again_rows)}" if again_rows else ""))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="20000,40000,80000", help="flat-table rows")
-    ap.add_argument("--departments", default="100,200,400", help="province sizes for batch/compare/template")
+    ap.add_argument("--departments", default="100,200,400", help="province sizes for batch/compare")
+    ap.add_argument("--tables", default="1000,2000,4000", help="tables in the targets file for template")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="score,check,text,names,batch,compare")
+    ap.add_argument("--only", default="score,check,text,names,batch,compare,template")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"# command benchmarks (Python {sys.version.split()[0]}, {os.cpu_count()} cores, shared machine)")
-        flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
+        if only & {"score", "check", "text", "names"}:
+            flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
         province_commands(work, [int(x) for x in args.departments.split(",")], args.reps, only)
+        if "template" in only:
+            template_command(work, [int(x) for x in args.tables.split(",")])
 
 
 if __name__ == "__main__":

@@ -32,14 +32,14 @@ from .model import TABLE_KIND_LABEL, ActualSet, TableKind, TargetSet
 from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store
+from .tablestats import (INDICATOR_COLUMNS, STATS_COLUMNS, STATS_VERSION, STOCK_PHRASES,  # noqa: F401
+                         group_sums, indicator_stats)
 
 __all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
            "import_reviews", "review_score", "BatchResult", "Loaded", "score_items"]
 
 TARGET_NAMES = ("targets.yaml", "targets.yml", "targets.json")
 ACTUAL_NAMES = ("actuals.yaml", "actuals.yml", "actuals.json")
-STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到预期", "完成", "已完成", "有效", "良好", "是", "持续促进",
-                 "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
 
 # how much each flag weighs: an 错误 is an inconsistency the unit must correct, a 警告 a likely inflated
 # self-evaluation to look into, a 提示 worth a glance
@@ -90,7 +90,7 @@ def discover(root: str | Path) -> list[Submission]:
     if not base.is_dir():
         raise InputFileError("目录不存在", where=str(base), hint="请检查路径")
     found = []
-    for t in sorted(p for name in TARGET_NAMES for p in base.rglob(name)):
+    for t in sorted(p for p in base.rglob("targets.*") if p.name in TARGET_NAMES):  # (one walk of the tree)
         folder = t.parent
         actual = next((folder / n for n in ACTUAL_NAMES if (folder / n).is_file()), None)
         if actual is None:
@@ -137,6 +137,7 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     totals = {"new": 0, "updated": 0, "unchanged": 0}
     done = 0
     owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
+    unread: list[int] = []  # submission ids of the tables counted unchanged without reading their files
     for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
         result.errors += errors
         items = _one_folder_each(items, owner, result.errors)
@@ -144,12 +145,14 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         same = [item["stored"] for item in items if "stored" in item]
         items = [item for item in items if "stored" not in item]
         totals["unchanged"] += len(same)
-        result.indicators += sum(len(item["indicators"]) for item in items) + sum(store.indicator_counts(same).values())
-        for k, v in store.record(items).items():
+        unread += same
+        result.indicators += sum(len(item["indicators"]) for item in items)
+        for k, v in (store.record(items) if items else {}).items():  # (record reads every stored version's key)
             totals[k] += v
         done += len(chunk)
         if progress:
             progress(done, len(subs))
+    result.indicators += sum(store.indicator_counts(unread).values())
     result.counts = totals
     return result
 
@@ -330,28 +333,33 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
 
 
 # --------------------------------------------------------------------------- the view
-def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -> dict[str, pd.DataFrame]:
-    """Everything the comparison shows, as data frames (computed once, rendered by ``write_view``)."""
+def build_view(store: Store, year: int | None = None, tolerance: float = 10.0,
+               groups: bool = False) -> dict[str, pd.DataFrame]:
+    """Everything the comparison shows, as data frames (computed once, rendered by ``write_view``).
+
+    It reads one row per table: the submission and the figures the store computed over its indicator rows when
+    it recorded it (``tablestats``); indicator rows are read only for 复核ed tables and for any submission stored
+    without those figures. ``groups``: also each table's Σ得分 / Σ分值 per 一级指标 (``group_sums``; the web's
+    comparison shows its rates, the workbook does not)."""
     years = store.years()
     if not years:
         raise EvaluatorError("数据库中还没有评分结果", where=store.url, hint="请先运行 evaluator batch 目录")
     year = year or years[-1]
-    subs = pd.DataFrame(store.current(year))
+    subs = store.current_frame(year, stats=True)
     if subs.empty:
         raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.url,
                              hint=f"已有年度：{'、'.join(map(str, years))}")
-    ids = subs["id"].tolist()
-    inds = store.indicator_frame(ids, ("submission_id", "position", "status", "score", "weight", "claimed",
-                                       "qualitative", "actual"))
-    fnd = pd.DataFrame(store.findings_of(ids), columns=["submission_id", "code", "severity"])
-    flags = _flags(subs, inds, fnd)
-    subs = subs.merge(flags.groupby("submission_id")["flag"].apply(lambda s: "；".join(FLAGS[f] for f in sorted(set(s))))
-                      .rename("flags"), left_on="id", right_index=True, how="left")
-    subs["flags"] = subs["flags"].fillna("")
+    subs, group_frame = _with_stats(store, subs, groups)
+    flags = _flags(subs)
+    subs = subs.drop(columns=["stats_version", *STATS_COLUMNS])
+    described: dict[int, list[str]] = {}
+    for sid, flag in zip(flags["submission_id"].tolist(), flags["flag"].tolist()):  # sorted, no duplicates
+        described.setdefault(sid, []).append(FLAGS[flag])
+    subs["flags"] = [("；".join(described[i]) if i in described else "") for i in subs["id"].tolist()]
     dept = _departments(subs)
     previous = [y for y in years if y < year]
     if previous:
-        prev = _departments(pd.DataFrame(store.current(previous[-1])))
+        prev = _departments(store.current_frame(previous[-1], columns=DEPARTMENT_COLUMNS))
         dept = dept.merge(prev[["department", "score"]].rename(columns={"score": "previous"}), on="department",
                           how="left")
         dept["change"] = dept["score"] - dept["previous"]
@@ -361,11 +369,35 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0) -
     grades = subs.groupby(subs["grade"].fillna("无法确定")).size().rename("tables").to_frame()
     grades["departments"] = dept.groupby(dept["grade"].fillna("无法确定")).size()
     grades = grades.fillna(0).astype(int).reindex(["优", "良", "中", "差", "无法确定"], fill_value=0)
-    review = _review_view(store, subs, inds, tolerance)
+    review = _review_view(store, subs, tolerance)
     return {"year": pd.DataFrame({"year": [year], "previous": [previous[-1] if previous else None]}),
             "submissions": subs, "departments": dept, "grades": grades, "flags": flags.merge(
                 subs[["id", "department", "table_id", "title"]], left_on="submission_id", right_on="id"),
-            "review": review}
+            "review": review, **({"group_sums": group_frame} if groups else {})}
+
+
+def _with_stats(store: Store, subs: pd.DataFrame, groups: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The submissions with their stored figures, and their Σ得分 / Σ分值 per 一级指标 group
+    (``tablestats.group_sums``); those stored without them (or under another definition) get them computed here
+    from their indicator rows and findings."""
+    stale = subs["stats_version"] != STATS_VERSION
+    sums = store.group_frame(subs.loc[~stale, "id"].tolist()) if groups else None
+    if stale.any():
+        ids = subs.loc[stale, "id"].tolist()
+        inds = store.indicator_frame(ids, INDICATOR_COLUMNS)
+        fnd = pd.DataFrame(store.findings_of(ids), columns=["submission_id", "code", "severity"])
+        fresh = indicator_stats(inds, fnd).reindex(ids, fill_value=0)
+        subs = subs.copy()
+        for c in STATS_COLUMNS:
+            subs.loc[stale, c] = fresh[c].to_numpy()
+        subs.loc[stale, "stats_version"] = STATS_VERSION
+        if groups:
+            sums = pd.concat([sums, group_sums(inds)]).sort_index()
+    return subs, sums
+
+
+DEPARTMENT_COLUMNS = ("department", "table_id", "kind", "total", "execution_rate", "complete", "output_score",
+                      "benefit_score", "satisfaction_score")  # what _departments reads
 
 
 def _departments(subs: pd.DataFrame) -> pd.DataFrame:
@@ -393,42 +425,31 @@ def _departments(subs: pd.DataFrame) -> pd.DataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def _flags(subs: pd.DataFrame, inds: pd.DataFrame, fnd: pd.DataFrame) -> pd.DataFrame:
-    """One row per (submission, flag) — the likely inflated or inconsistent self-evaluations."""
+def _flags(subs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (submission, flag) — the likely inflated or inconsistent self-evaluations — from each
+    submission's own columns and its figures over its rows (``tablestats``)."""
+    s = subs.set_index("id")
     rows: list[tuple[int, str]] = []
-    ok = inds[inds["status"] == "ok"]
-    full = (ok["score"] >= ok["weight"] - 1e-9).groupby(ok["submission_id"]).all()
-    rate = subs.set_index("id")["execution_rate"]
-    all_full = rate.index.isin(full.index[full])
-    rows += [(sid, "full-low-execution") for sid in rate.index[all_full & (rate < 0.9).to_numpy()]]
-    rows += [(sid, "underspent") for sid in rate.index[(rate < 0.8).to_numpy()]]
+    rate = s["execution_rate"]
+    all_full = (s["ok_rows"] > 0) & (s["full_rows"] == s["ok_rows"])
+    rows += [(sid, "full-low-execution") for sid in s.index[all_full & (rate < 0.9)]]
+    rows += [(sid, "underspent") for sid in s.index[rate < 0.8]]
     # 定性 达成 with no description: every qualitative indicator of the table answered with a stock phrase
-    qual = inds[inds["qualitative"] == 1]
-    bare = qual["actual"].fillna("").map(lambda a: re.sub(r"\s+", "", a) in STOCK_PHRASES)
-    per = bare.groupby(qual["submission_id"]).agg(["all", "size"])
-    rows += [(sid, "qualitative-undescribed") for sid in sorted(per.index[(per["all"]) & (per["size"] >= 2)])]
+    bare = (s["qualitative_rows"] >= 2) & (s["stock_rows"] == s["qualitative_rows"])
+    rows += [(sid, "qualitative-undescribed") for sid in s.index[bare]]
     # calibrated on the synthetic province (README): one reason forgotten, or one score typed a point high, is
     # ordinary; a table where most shortfalls go unexplained, or the claimed scores run well above the rule, is not
-    short = ok[ok["score"] < ok["weight"] - 1e-9]
-    missing = fnd[fnd["code"] == Code.MISSING_DEVIATION_NOTE.value].groupby("submission_id").size()
-    n_short = short.groupby("submission_id").size()
-    both = pd.concat([missing.rename("missing"), n_short.rename("short")], axis=1).fillna(0)
-    rows += [(sid, "missing-deviation-note") for sid in
-             sorted(both.index[(both["missing"] >= MISSING_NOTES_MIN) & (both["missing"] * 2 >= both["short"])])]
-    claimed = inds[inds["claimed"].notna() & (inds["status"] == "ok")]
-    over = (claimed["claimed"] - claimed["score"]).clip(lower=0)
-    inflation = over.groupby(claimed["submission_id"]).sum()
-    rows += [(sid, "claimed-score-mismatch") for sid in sorted(inflation.index[inflation >= CLAIMED_OVER_POINTS])]
-    rows += [(sid, "word-actual") for sid in sorted(set(fnd.loc[fnd["code"] == Code.WORD_ACTUAL.value, "submission_id"]))]
+    missing = (s["missing_notes"] >= MISSING_NOTES_MIN) & (s["missing_notes"] * 2 >= s["short_rows"])
+    rows += [(sid, "missing-deviation-note") for sid in s.index[missing]]
+    rows += [(sid, "claimed-score-mismatch") for sid in s.index[s["claimed_over"] >= CLAIMED_OVER_POINTS]]
+    rows += [(sid, "word-actual") for sid in s.index[s["word_actuals"] > 0]]
     # totals that do not match their own rows: claimed 总分 ≠ Σ claimed row scores (computed where none) + 执行
-    claimed_rows = inds["claimed"].fillna(inds["score"]).fillna(0).groupby(inds["submission_id"]).sum()
-    stated = subs[subs["claimed_total"].notna()].set_index("id")
-    own = claimed_rows.reindex(stated.index).fillna(0) + stated["execution_score"].fillna(0)
+    stated = s[s["claimed_total"].notna()]
+    own = stated["claimed_sum"] + stated["execution_score"].fillna(0)
     rows += [(sid, "total-mismatch") for sid in stated.index[(own - stated["claimed_total"]).abs() > 0.5]]
     # the platform's red warning: indicator score ratio above the execution ratio by more than 5 points
-    ratio = subs["indicator_score"] / subs["indicator_weight"].replace(0, np.nan)
-    red = subs[(ratio - subs["execution_rate"]) > 0.05]
-    rows += [(sid, "score-above-spending") for sid in red["id"]]
+    ratio = s["indicator_score"] / s["indicator_weight"].replace(0, np.nan)
+    rows += [(sid, "score-above-spending") for sid in s.index[(ratio - rate) > 0.05]]
     out = pd.DataFrame(rows, columns=["submission_id", "flag"]).drop_duplicates()
     out["description"] = out["flag"].map(FLAGS)
     out["severity"] = out["flag"].map(FLAG_SEVERITY)
@@ -645,10 +666,12 @@ def _whole(v: Any) -> int | None:
     return int(f) if math.isfinite(f) and f.is_integer() else None
 
 
-def _review_view(store: Store, subs: pd.DataFrame, inds: pd.DataFrame, tolerance: float) -> pd.DataFrame:
+def _review_view(store: Store, subs: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     reviewed = pd.DataFrame(store.reviews_of(subs["id"].tolist()))
     if reviewed.empty:
         return pd.DataFrame()
+    inds = store.indicator_frame(sorted(set(reviewed["submission_id"].tolist())),
+                                 ("submission_id", "position", "status", "score", "weight", "claimed"))
     merged = inds.merge(reviewed[["submission_id", "position", "score"]].rename(columns={"score": "review"}),
                         on=["submission_id", "position"], how="inner")
     merged["self"] = merged["claimed"].fillna(merged["score"])
@@ -907,20 +930,33 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
                    "grade_changes": int((review["self_grade"] != review["review_grade"]).sum()),
                    "flagged": int(review["flag"].sum())}
     num = lambda v, d=2: None if v is None or v != v else round(float(v), d)  # noqa: E731
+    text = lambda v: None if v is None or v != v else str(v)  # noqa: E731  a missing grade is NaN after a merge
     flags_of: dict[int, list] = {}
-    for f in flags.itertuples(index=False):
-        flags_of.setdefault(int(f.submission_id), []).append([f.severity, f.description])
+    for sid, severity, description in zip(*(flags[c].tolist() for c in ("submission_id", "severity", "description"))):
+        flags_of.setdefault(int(sid), []).append([severity, description])
+    # plain lists column by column: iterating a frame's rows builds a pandas scalar for every cell
+    kinds = {k.value: label for k, label in TABLE_KIND_LABEL.items()}
     tables_of: dict[str, list] = {}
-    for t in subs.sort_values(["department", "table_id"]).itertuples(index=False):
-        tables_of.setdefault(t.department, []).append(
-            [t.title, TABLE_KIND_LABEL.get(TableKind(t.kind), t.kind) if t.kind in TableKind._value2member_map_ else t.kind,
-             num(t.total), t.grade, num(t.execution_rate, 4), num(t.output_score), num(t.benefit_score),
-             num(t.satisfaction_score), num(t.claimed_total), flags_of.get(int(t.id), [])])
-    rows = [[int(d.rank), d.department, num(d.score), d.grade, num(d.execution_rate, 4), int(d.tables),
-             int(getattr(d, "错误")), int(getattr(d, "警告")), int(getattr(d, "提示")), num(d.previous), num(d.change)]
-            for d in dept.itertuples(index=False)]
+    ordered = subs.sort_values(["department", "table_id"])
+    for sid, department, title, kind, total, grade, rate, output, benefit, satisfaction, claimed in zip(*(
+            ordered[c].tolist() for c in ("id", "department", "title", "kind", "total", "grade", "execution_rate",
+                                          "output_score", "benefit_score", "satisfaction_score", "claimed_total"))):
+        tables_of.setdefault(department, []).append(
+            [text(title), text(kinds.get(kind, kind)), num(total), text(grade), num(rate, 4), num(output), num(benefit),
+             num(satisfaction), num(claimed), flags_of.get(int(sid), [])])
+    rows = [[int(rank), department, num(score), text(grade), num(rate, 4), int(tables), int(errors), int(warnings),
+             int(hints), num(previous), num(change)]
+            for rank, department, score, grade, rate, tables, errors, warnings, hints, previous, change in zip(*(
+                dept[c].tolist() for c in ("rank", "department", "score", "grade", "execution_rate", "tables", "错误",
+                                           "警告", "提示", "previous", "change")))]
+    # the characters the page shows: its own text and every distinct text in its data (the data's JSON adds
+    # only ASCII) — not a scan of the megabytes of data, character by character
+    shown = {t for r in rows for t in r[1:4:2] if isinstance(t, str)}
+    shown |= {t for ts in tables_of.values() for r in ts for t in (r[0], r[1], r[3]) if isinstance(t, str)}
+    shown |= {t for f in flags_of.values() for pair in f for t in pair if isinstance(t, str)}
+    # strict JSON (a NaN made the page's JSON.parse fail: no ranking table, no department pages)
     data = json.dumps({"departments": rows, "tables": tables_of, "previous": _plain_year(view)}, ensure_ascii=False,
-                      separators=(",", ":"))
+                      separators=(",", ":"), allow_nan=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # inert inside <script>
     n_tables = len(subs)
     counts = flags.groupby("flag")["submission_id"].nunique().to_dict() if not flags.empty else {}
@@ -933,7 +969,8 @@ def _write_html(view: dict[str, pd.DataFrame], dept: pd.DataFrame, charts: dict[
                 review=review.to_dict("records"), summary=summary, n_tables=n_tables,
                 flagged_tables=int(flags["submission_id"].nunique()) if not flags.empty else 0,
                 data=Markup(data))
-    font = web_font(template.render(**args, font="") + data)  # the page's own characters, embedded: no tofu
+    page = template.render(**{**args, "data": ""}, font="")
+    font = web_font(page + "".join(sorted(shown)) + "".join(map(chr, range(32, 127))))  # embedded: no tofu
     return write_atomic(path, template.render(**args, font=font))
 
 

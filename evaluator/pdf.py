@@ -73,14 +73,25 @@ class Layout:
         self.y = self.top
         self.started = False
         self.line_width = 0.2
+        self._measured: dict[tuple, float] = {}
+        self._broken: dict[tuple, list[str]] = {}
 
     # ----------------------------------------------------------------------------------------- measuring
     def measure(self, style: Style, text: str) -> float:
-        cw = self.widths[style.font]
-        return sum(cw[ord(c)] for c in text) * style.size * 0.001 * MM_PER_PT
+        key = (style.font, style.size, text)
+        w = self._measured.get(key)
+        if w is None:
+            cw = self.widths[style.font]
+            w = self._measured[key] = sum(cw[ord(c)] for c in text) * style.size * 0.001 * MM_PER_PT
+        return w
 
-    def lines(self, style: Style, text: str, width: float) -> list[str]:
-        return break_lines(text, width, lambda s: self.measure(style, s))
+    def lines(self, style: Style, text: str, width: float, first: float | None = None) -> list[str]:
+        """``text`` broken into lines (cached: a table repeats its targets, units and reasons row after row)."""
+        key = (style.font, style.size, text, width, first)
+        out = self._broken.get(key)
+        if out is None:
+            out = self._broken[key] = break_lines(text, width, lambda s: self.measure(style, s), first=first)
+        return list(out)
 
     @property
     def page_bottom(self) -> float:
@@ -153,7 +164,7 @@ class Layout:
         em = style.size * MM_PER_PT
         first_indent = indent * em
         width = self.width - left
-        lines = break_lines(text, width, lambda t: self.measure(style, t), first=width - first_indent) if text else [""]
+        lines = self.lines(style, text, width, first=width - first_indent) if text else [""]
         k = 0
         while k < len(lines):
             if not self.started:

@@ -355,6 +355,17 @@ def template_env() -> Environment:
     return _ENV
 
 
+_BLOCKS: dict[int, tuple[dict[str, Any], list[Block]]] = {}  # one run's blocks per context (inherited by workers)
+
+
+def _blocks(ctx: dict[str, Any], ev: Evaluation, rules: RuleSet) -> list[Block]:
+    """``render_blocks`` once per table and run: the fonts, the PDF, the Word and the HTML report share them."""
+    hit = _BLOCKS.get(id(ctx))
+    if hit is None or hit[0] is not ctx:
+        hit = _BLOCKS[id(ctx)] = (ctx, render_blocks(ctx, ev, rules))
+    return hit[1]
+
+
 def render_blocks(ctx: dict[str, Any], ev: Evaluation, rules: RuleSet) -> list[Block]:
     """Render the narrative template and read it back as blocks; text from the inputs is never markup."""
     text = template_env().get_template("report.md.j2").render(t=ctx, unit=ev.unit_name, example=ev.example)
@@ -514,6 +525,7 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
             out.update(_render_part((targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts,
                                      money_decimals)))
     _CONTEXTS.clear()
+    _BLOCKS.clear()
     return out
 
 
@@ -533,13 +545,18 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     _CONTEXTS.clear()
     _LOOK_BACK[0] = monitoring
     names = document_names(ev, targets)
-    fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
-    charts = _charts_of(ev, targets, actuals, rules, formats)
-    # the longer 自评报告 tasks first, so no core is left with a long task at the end
-    args = [(targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts, money_decimals)
-            for task in _tasks(formats) for te in ev.tables]
+    for te in ev.tables:  # built before any worker starts: the workers inherit them
+        _context(targets, actuals, ev, rules, te.table, money_decimals)
+    tasks = _tasks(formats)
+    table_tasks = [t for t in tasks if t in TABLE_TASKS]  # these need neither the run's fonts nor its charts
+    report_tasks = [t for t in tasks if t not in TABLE_TASKS]
+
+    def args(task_list, fonts, charts):
+        return [(targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts, money_decimals)
+                for task in task_list for te in ev.tables]
+
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
-    jobs = min(jobs, len(args))
+    jobs = min(jobs, len(tasks) * len(ev.tables))
     rendered: dict[str, bytes] | None = None
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
         _prepare_workers(formats)
@@ -547,12 +564,21 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only render
                 with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                    rendered = {k: v for part in pool.map(_render_part, args) for k, v in part.items()}
+                    # the workers write the 自评表 and 审核清单 while this process cuts the fonts and draws the
+                    # charts (matplotlib's import alone is a second): no core waits for the other
+                    first = [pool.submit(_render_part, a) for a in args(table_tasks, {}, {})]
+                    fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
+                    charts = _charts_of(ev, targets, actuals, rules, formats)
+                    parts = [f.result() for f in first] + list(pool.map(_render_part, args(report_tasks, fonts, charts)))
+                    rendered = {k: v for part in parts for k, v in part.items()}
         except BrokenProcessPool:  # pragma: no cover - a worker killed from outside: redo in this process
             rendered = None
     if rendered is None:
-        rendered = {k: v for a in args for k, v in _render_part(a).items()}
+        fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
+        charts = _charts_of(ev, targets, actuals, rules, formats)
+        rendered = {k: v for a in args(tasks, fonts, charts) for k, v in _render_part(a).items()}
     _CONTEXTS.clear()
+    _BLOCKS.clear()
     order = {f"{names[te.table]}{suffix}": (k, j) for k, te in enumerate(ev.tables) for j, (_, _, suffix) in
              enumerate(KINDS)}
     return _write_files(out, sorted(rendered.items(), key=lambda kv: order.get(kv[0], (len(order), 0))), force)
@@ -617,7 +643,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
     text = []
     for te in ev.tables:
         ctx = _context(targets, actuals, ev, rules, te.table, money_decimals)
-        blocks = render_blocks(ctx, ev, rules)
+        blocks = _blocks(ctx, ev, rules)
         text += [b.text for b in blocks] + [i for b in blocks for i in b.items]
         text += [write_label(b, ctx) for b in blocks if b.kind == "write"]
         text += [str(v) for i in ctx["indicators"] for v in i.values()]
@@ -641,6 +667,7 @@ def _run_fonts(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, ru
 
 
 TASKS = ("pdf", "docx", "html", "table-xlsx", "table-docx", "audit")  # one task per document: cores stay busy
+TABLE_TASKS = ("table-xlsx", "table-docx", "audit")
 
 
 def _tasks(formats: tuple[str, ...]) -> list[str]:
@@ -683,7 +710,7 @@ def _render_part(args: tuple) -> dict[str, bytes]:
         return {f"{stem}自评表.docx": office.table_docx(ctx)}
     if task == "audit":
         return {f"{stem}自评审核清单.xlsx": office.audit_xlsx(ctx)}
-    blocks = render_blocks(ctx, ev, rules)
+    blocks = _blocks(ctx, ev, rules)
     png = charts.get(table_id, {})
     if task == "pdf":
         from .pdf import report_pdf

@@ -54,6 +54,24 @@ reviews = Table(
     Column("score", Float), Column("reviewer", String), Column("note", Text), Column("imported_at", String),
 )
 Index("ix_reviews_submission", reviews.c.submission_id)
+# per-submission figures over its indicator rows and findings, computed when it is recorded (revision 0005;
+# tablestats.py): the bureau's comparison reads one row per table instead of every indicator row
+submission_stats = Table(
+    "submission_stats", metadata,
+    Column("submission_id", Integer, ForeignKey("submissions.id"), primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    *[Column(c, Integer, nullable=False) for c in ("ok_rows", "full_rows", "short_rows", "scorable_rows",
+                                                  "qualitative_rows", "stock_rows")],
+    Column("claimed_over", Float, nullable=False), Column("claimed_sum", Float, nullable=False),
+    Column("missing_notes", Integer, nullable=False), Column("word_actuals", Integer, nullable=False),
+)
+# Σ得分 / Σ分值 of a submission's scored rows per 一级指标 group (revision 0005, with submission_stats)
+submission_group_stats = Table(
+    "submission_group_stats", metadata,
+    Column("submission_id", Integer, ForeignKey("submissions.id"), primary_key=True, autoincrement=False),
+    Column("group_key", String, primary_key=True),
+    Column("score", Float, nullable=False), Column("weight", Float, nullable=False),
+)
 samples = Table(
     "samples", metadata,
     Column("sample", String, nullable=False), Column("submission_id", Integer, ForeignKey("submissions.id")),

@@ -24,11 +24,13 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import EvaluatorError
-from .schema import findings, indicators, meta, reviews, samples, submissions
+from .tablestats import stats_rows
+from .schema import (findings, indicators, meta, reviews, samples, submission_group_stats, submission_stats,
+                     submissions)
 
 __all__ = ["Store", "HEAD", "REVISIONS", "default_url", "now"]
 
-REVISIONS = ("0001", "0002", "0003", "0004")  # the Alembic revisions in evaluator/migrations/versions, in order (tested)
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")  # the Alembic revisions in evaluator/migrations/versions, in order (tested)
 HEAD = REVISIONS[-1]
 OLD_TABLES = {"meta", "submissions", "indicators", "findings", "reviews", "samples"}  # evaluator 0.1's store
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for another one before giving up
@@ -283,7 +285,7 @@ class Store:
                                               rule_set=sub["rule_set"])
                 fresh.append((len(ids), item))
                 ids.append(None)
-            inds, finds = [], []
+            inds, finds, stored = [], [], []
             for k in range(0, len(subs), 10_000):
                 new_ids = conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
                                        subs[k:k + 10_000]).scalars().all()
@@ -291,7 +293,10 @@ class Store:
                     ids[slot] = sid
                     inds += [{**row, "submission_id": sid} for row in item["indicators"]]
                     finds += [{**f, "submission_id": sid} for f in item["findings"]]
-            for table, rows in ((indicators, inds), (findings, finds)):
+                    stored.append((sid, item))
+            stats, groups = stats_rows(stored) if stored else ([], [])
+            for table, rows in ((indicators, inds), (findings, finds), (submission_stats, stats),
+                                (submission_group_stats, groups)):
                 for k in range(0, len(rows), 50_000):
                     _insert_many(conn, table, rows[k:k + 50_000])
         return counts, ids  # type: ignore[return-value]
@@ -321,10 +326,13 @@ class Store:
         return out
 
     def indicator_counts(self, ids: list[int]) -> dict[int, int]:
-        """How many indicator rows each submission has."""
+        """How many indicator rows each of ``ids`` has (one grouped pass over the index: for thousands of ids
+        cheaper than building queries of 900 bound ids each)."""
+        if not ids:
+            return {}
+        wanted = set(ids)
         q = select(indicators.c.submission_id, func.count()).group_by(indicators.c.submission_id)
-        return {sid: n for k in range(0, len(ids), 900)
-                for sid, n in self._raw(q.where(indicators.c.submission_id.in_(ids[k:k + 900])))}
+        return {sid: n for sid, n in self._raw(q) if sid in wanted}
 
     def current(self, year: int | None = None) -> list[dict[str, Any]]:
         """The latest version of every submission (of ``year``)."""
@@ -339,6 +347,27 @@ class Store:
             q = q.where(submissions.c.year == year)
         names = [c.name for c in submissions.columns]
         return [dict(zip(names, r)) for r in self._raw(q.order_by(submissions.c.department, submissions.c.table_id))]
+
+    def current_frame(self, year: int, stats: bool = False, columns: tuple[str, ...] | None = None):
+        """``current(year)`` as a DataFrame (of ``columns``, default all), in one query read straight from the
+        driver's cursor; with ``stats``, each submission's ``submission_stats`` columns too (``stats_version``
+        None where it has none)."""
+        import pandas as pd
+
+        latest = (select(submissions.c.department, submissions.c.table_id, func.max(submissions.c.version).label("v"))
+                  .where(submissions.c.year == year)
+                  .group_by(submissions.c.department, submissions.c.table_id).subquery())
+        cols = [submissions.c[c] for c in columns] if columns else list(submissions.columns)
+        q = select(*cols).join(latest, (submissions.c.department == latest.c.department)
+                               & (submissions.c.table_id == latest.c.table_id)
+                               & (submissions.c.version == latest.c.v)).where(submissions.c.year == year)
+        names = [c.name for c in cols]
+        if stats:
+            extra = [c for c in submission_stats.columns if c.name != "submission_id"]
+            q = q.add_columns(*extra).outerjoin(submission_stats, submission_stats.c.submission_id == submissions.c.id)
+            names += ["stats_version" if c.name == "version" else c.name for c in extra]
+        rows = self._raw(q.order_by(submissions.c.department, submissions.c.table_id))
+        return pd.DataFrame.from_records(rows, columns=names)
 
     def years(self) -> list[int]:
         with self.engine.connect() as conn:
@@ -368,6 +397,20 @@ class Store:
             for k in range(0, len(ids), 900):
                 rows += conn.execute(base.where(indicators.c.submission_id.in_(ids[k:k + 900]))).cursor.fetchall()
         return pd.DataFrame.from_records(rows, columns=list(columns))
+
+    def group_frame(self, ids: list[int]):
+        """The stored Σ得分 / Σ分值 per 一级指标 group of these submissions (``tablestats.group_sums``'s frame)."""
+        import pandas as pd
+
+        cols = [submission_group_stats.c[c] for c in ("submission_id", "group_key", "score", "weight")]
+        rows: list[tuple] = []
+        with self.engine.connect() as conn:
+            for k in range(0, len(ids), 900):
+                rows += conn.execute(select(*cols).where(submission_group_stats.c.submission_id.in_(ids[k:k + 900]))
+                                     ).cursor.fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=["submission_id", "group_key", "score", "weight"]).astype(
+            {"submission_id": int, "score": float, "weight": float})
+        return frame.set_index(["submission_id", "group_key"]).sort_index()
 
     def _raw(self, query) -> list[tuple]:
         with self.engine.connect() as conn:

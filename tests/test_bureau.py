@@ -3,6 +3,7 @@ built for it, and not the others), the comparison outputs, 复核 sampling and i
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from evaluator.bureau import FLAGS, batch, build_view, draw_sample, import_reviews, write_review_workbook, write_view
 from evaluator.store import Store
@@ -83,6 +85,31 @@ def test_each_flag_is_raised_by_its_department_and_no_other(built):
     got = {name: set(view["flags"].loc[view["flags"]["department"] == name, "flag"]) for name in CASES}
     assert got == {name: expected for name, (_, expected) in CASES.items()}
     assert set(FLAGS) == set().union(*(e for _, e in CASES.values()))
+
+
+def _without_stored_figures(store: Store) -> None:
+    with store.writing() as conn:
+        conn.execute(text("DELETE FROM submission_stats"))
+        conn.execute(text("DELETE FROM submission_group_stats"))
+
+
+def test_figures_stored_at_record_time_are_those_of_the_rows(built, tmp_path, mof):
+    """The comparison reads each table's figures stored when it was recorded (not its 656,000 indicator rows for a
+    province); computed from the rows instead — a store without them — every frame and file is the same."""
+    _, store, _ = built
+    root = tmp_path / "province"
+    synth_province(root, 12, seed=3)
+    batch(root, mof, store)
+    stored = build_view(store, groups=True)
+    first = write_view(stored, tmp_path / "stored")
+    _without_stored_figures(store)
+    computed = build_view(store, groups=True)
+    for key in ("submissions", "departments", "grades", "flags", "group_sums"):
+        pd.testing.assert_frame_equal(stored[key], computed[key])
+    assert len(stored["group_sums"]) >= len(stored["submissions"])
+    for x, y in zip(first, write_view(computed, tmp_path / "computed")):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    assert len(stored["flags"]) and stored["submissions"]["flags"].str.len().gt(0).any()
 
 
 def test_batch_is_idempotent_and_keeps_every_version(built, mof):
@@ -431,6 +458,12 @@ def test_a_table_whose_weights_do_not_add_up_is_not_graded_nor_ranked_first(tmp_
     assert view["grades"].loc["无法确定", "departments"] == 1
     heavy = next(s for s in store.current(2023) if s["department"] == "heavy")
     assert (heavy["total"], heavy["grade"], heavy["complete"]) == (None, None, 0)
+    # the dashboard's data stays strict JSON with an undetermined department (a NaN grade broke the whole page)
+    html = next(f for f in write_view(view, tmp_path / "out") if f.suffix == ".html").read_text(encoding="utf-8")
+    raw = re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S).group(1)
+    data = json.loads(raw, parse_constant=lambda c: pytest.fail(f"{c} in the dashboard's data"))
+    heavy_row = next(r for r in data["departments"] if r[1] == "heavy")
+    assert heavy_row[2] is None and heavy_row[3] is None and data["tables"]["heavy"][0][3] is None
 
 
 def test_a_department_table_without_a_total_leaves_the_department_undetermined(tmp_path, mof):

@@ -89,6 +89,14 @@ def test_an_old_store_is_upgraded_in_place(db_url):
             conn.execute(text("INSERT INTO submissions (department, year, table_id, version, inputs_hash, rule_set) "
                               "VALUES ('丁局', 2023, 't1', 1, 'x', 'r')"))
         assert max(s["id"] for s in store.current()) == 7
+        # the bureau's per-table figures: computed for the old submissions by the upgrade, at record time for new
+        with store.engine.connect() as conn:
+            stats = {r.submission_id: r for r in conn.execute(text("SELECT * FROM submission_stats"))}
+    assert sorted(stats) == [1, 2, 3, 4, 5, 6]
+    for sid in (1, 5):  # one old, one new: three rows at 8 of 10 points, one unexplained shortfall
+        r = stats[sid]
+        assert (r.ok_rows, r.full_rows, r.short_rows, r.scorable_rows, r.qualitative_rows, r.stock_rows,
+                r.claimed_over, r.claimed_sum, r.missing_notes, r.word_actuals) == (3, 0, 3, 3, 0, 0, 0.0, 24.0, 1, 0)
     after = _dump(db_url)
     assert {t: rows[:len(before[t])] for t, rows in after.items()} == before
 

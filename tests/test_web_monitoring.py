@@ -87,8 +87,9 @@ def test_progress_is_stored_audited_and_listed_by_permission(world):
     assert [u["unit"] for u in bureau["units"]] == ["甲单位", "乙单位"]
     a = bureau["units"][0]
     assert (a["red"], a["yellow"], a["month"]) == (6, 5, 7) and a["unstated"] > 0
-    assert a["execution"][0] == {"title": "2023年部门整体支出绩效目标表", "light": "yellow", "light_label": "黄色预警",
-                                 "progress": "79.2%"}
+    assert a["execution"][0] == {"title": "2023年部门整体支出绩效目标表", "label": "部门整体", "light": "yellow",
+                                 "light_label": "黄色预警", "progress": "79.2%"}
+    assert [e["label"] for e in a["execution"][1:]] == ["业务性专项经费", "政协委员界别活动经费"]
     b = bureau["units"][1]
     assert b["execution"][0]["light"] == "green"
     meeting = next(w for w in b["warnings"] if w["indicator"] == "政协常委会")

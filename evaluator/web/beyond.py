@@ -262,7 +262,8 @@ def warning_list(store, user: User, year: int | None = None, light: str | None =
         out.append({
             "filing_id": r["filing_id"], "unit": r["unit"], "year": r["year"], "task": r["task"], "month": r["month"],
             "reported_at": r["created_at"], "red": r["red"], "yellow": r["yellow"], "unstated": r["unstated"],
-            "execution": [{"title": t.title, "light": t.light, "light_label": LIGHT_LABEL[t.light],
+            "execution": [{"title": t.title, "label": _table_label(t.title), "light": t.light,
+                           "light_label": LIGHT_LABEL[t.light],
                            "progress": None if t.progress is None else f"{t.progress * 100:.1f}%"} for t in result.tables],
             "largest_deviation": f"{max(deviations) * 100:.1f}" if deviations and max(deviations) > 0 else "",
             "warnings": [w.model_dump() | {"light_label": LIGHT_LABEL[w.light]}
@@ -272,6 +273,18 @@ def warning_list(store, user: User, year: int | None = None, light: str | None =
     return clean({"user": user_info(user), "units": out, "year": year, "years": years, "light": light,
                   "counts": {"units": len(out), "red": sum(x["red"] for x in out),
                              "yellow": sum(x["yellow"] for x in out), "unstated": sum(x["unstated"] for x in out)}})
+
+
+def _table_label(title: str) -> str:
+    """A table's name short enough for a list cell: the project in the title's last （…）, 部门整体 for the
+    department table, else the title cut to 10 characters."""
+    import re
+
+    from ..charts import short_label
+
+    if m := re.search(r"（([^（）]+)）\s*$", title):
+        return short_label(m.group(1), 10)
+    return "部门整体" if "部门整体" in title else short_label(title, 10)
 
 
 def warning_workbook(store, user: User, year: int | None = None) -> bytes:

@@ -509,7 +509,7 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
     from ..bureau import FLAG_SEVERITY, FLAGS, SEVERITY_ORDER, build_view
     from ..rules import load_rules
 
-    view = build_view(store, year)
+    view = build_view(store, year, groups=True)
     review = view["review"]
     summary = None
     if not review.empty:
@@ -524,10 +524,9 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
         d["supervisor"] = supervisors.get(d["department"])
         d["flag_codes"] = codes.get(d["department"], [])
         departments.append(d)
-    # each table's 一级指标 score rate from its own rows (Σ得分 ÷ Σ分值 of the group), not a standard weight
-    inds = store.indicator_frame(subs["id"].tolist(), ("submission_id", "group_key", "score", "weight", "status"))
-    inds = inds[inds["status"] == "ok"]
-    per = inds.groupby(["submission_id", "group_key"])[["score", "weight"]].sum()
+    # each table's 一级指标 score rate from its own rows (Σ得分 ÷ Σ分值 of the group), not a standard weight; the
+    # sums are stored with each submission (tablestats.group_sums), not re-read from its 656,000 rows
+    per = view["group_sums"]
     per = (per["score"] / per["weight"].where(per["weight"] > 0)).dropna()
     rates = []
     for g in load_rules().weights.groups:

@@ -1,0 +1,95 @@
+"""Per-submission counts and sums over a table's indicator rows and findings — what the bureau's 疑点 need.
+
+The comparison of a province flags tables by a handful of per-table figures (rows at full marks, shortfalls,
+qualitative rows answered with a stock phrase, claimed points above the rule, unexplained shortfalls). Computing
+them means reading every indicator row of every table (656,000 for 3,000 departments); a stored submission never
+changes (a correction is a new version), so the store computes them once, when it records the submission
+(``submission_stats``), and the view reads one row per table. The same function computes them from indicator rows
+for any submission stored without them, so both paths give the same figures.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["STATS_VERSION", "STATS_COLUMNS", "STOCK_PHRASES", "indicator_stats", "group_sums", "as_rows", "group_rows",
+           "stats_rows"]
+
+# bump when a figure's definition (or STOCK_PHRASES) changes: stored figures of another version are recomputed
+STATS_VERSION = 1
+STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到预期", "完成", "已完成", "有效", "良好", "是", "持续促进",
+                 "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
+STATS_COLUMNS = ("ok_rows", "full_rows", "short_rows", "scorable_rows", "qualitative_rows", "stock_rows",
+                 "claimed_over", "claimed_sum", "missing_notes", "word_actuals")
+INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual", "group_key")
+_SPACE = re.compile(r"\s+")
+
+
+def indicator_stats(inds, fnd):
+    """Per submission id (the index): the ``STATS_COLUMNS`` from its indicator rows (``INDICATOR_COLUMNS``) and
+    its findings (``submission_id``, ``code``). Submissions with no rows at all get zeros."""
+    import pandas as pd
+
+    from .errors import Code
+
+    sid = inds["submission_id"]
+    ids = pd.Index(sorted(set(sid.tolist()) | set(fnd["submission_id"].tolist())), name="submission_id")
+    ok = inds["status"] == "ok"
+    score, weight = inds["score"].astype(float), inds["weight"].astype(float)
+    qual = inds["qualitative"] == 1
+    actual = inds["actual"].where(qual, "").fillna("")
+    distinct = actual.unique()  # a province repeats the same few answers: test each text once
+    stock = actual.map(dict(zip(distinct, [_SPACE.sub("", a) in STOCK_PHRASES for a in distinct]))) & qual
+    claimed = inds["claimed"].astype(float)
+    has_claim = claimed.notna() & ok
+    over = (claimed - score).clip(lower=0).where(has_claim)
+    count = lambda mask: mask.groupby(sid).sum()  # noqa: E731
+    out = pd.DataFrame({
+        "ok_rows": count(ok), "full_rows": count(ok & (score >= weight - 1e-9)),
+        "short_rows": count(ok & (score < weight - 1e-9)), "scorable_rows": count(inds["status"] != "na"),
+        "qualitative_rows": count(qual), "stock_rows": count(stock),
+        "claimed_over": over.groupby(sid).sum(), "claimed_sum": claimed.fillna(score).fillna(0).groupby(sid).sum(),
+    }).reindex(ids)
+    codes = fnd["code"]
+    out["missing_notes"] = (codes == Code.MISSING_DEVIATION_NOTE.value).groupby(fnd["submission_id"]).sum()
+    out["word_actuals"] = (codes == Code.WORD_ACTUAL.value).groupby(fnd["submission_id"]).sum()
+    out = out.fillna(0)
+    for c in STATS_COLUMNS:
+        if c not in ("claimed_over", "claimed_sum"):
+            out[c] = out[c].astype(int)
+    return out
+
+
+def group_sums(inds):
+    """Σ得分 and Σ分值 of the scored (``ok``) rows per submission and 一级指标 group: a frame indexed by
+    (submission_id, group_key) with columns score, weight — what each table's 一级指标 score rate is made of."""
+    ok = inds[inds["status"] == "ok"]
+    return ok.assign(score=ok["score"].astype(float), weight=ok["weight"].astype(float)).groupby(
+        ["submission_id", "group_key"])[["score", "weight"]].sum()
+
+
+def group_rows(sums) -> list[dict[str, Any]]:
+    """``group_sums`` as ``submission_group_stats`` rows."""
+    return [{"submission_id": int(sid), "group_key": key, "score": float(sc), "weight": float(w)}
+            for (sid, key), sc, w in zip(sums.index, sums["score"].tolist(), sums["weight"].tolist())]
+
+
+def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
+    """``indicator_stats`` of these submission ids as ``submission_stats`` rows (zeros for one without rows)."""
+    stats = stats.reindex(ids, fill_value=0)
+    return [{"submission_id": int(sid), "version": STATS_VERSION,
+             **{c: (float(v) if c in ("claimed_over", "claimed_sum") else int(v)) for c, v in zip(STATS_COLUMNS, row)}}
+            for sid, row in zip(stats.index, stats[list(STATS_COLUMNS)].itertuples(index=False))]
+
+
+def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``submission_stats`` and ``submission_group_stats`` rows of stored items (submission id, item with
+    'indicators' and 'findings')."""
+    import pandas as pd
+
+    inds = pd.DataFrame.from_records(
+        [(sid, *(r.get(c) for c in INDICATOR_COLUMNS[1:])) for sid, item in items for r in item["indicators"]],
+        columns=list(INDICATOR_COLUMNS))
+    fnd = pd.DataFrame.from_records([(sid, f.get("code")) for sid, item in items for f in item["findings"]],
+                                    columns=["submission_id", "code"])
+    return as_rows(indicator_stats(inds, fnd), [sid for sid, _ in items]), group_rows(group_sums(inds))
