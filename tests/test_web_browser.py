@@ -265,6 +265,7 @@ def test_the_workflow_in_a_browser(site, browser):
     page.keyboard.press("Tab")
     expect(page.locator("#execution")).to_contain_text("526.82 ÷ 全年预算数 541.37 = 97.31%")
     expect(page.locator("#totals")).to_contain_text("9.73")
+    expect(page.locator("#totals")).not_to_contain_text("（未完）")  # every group scored
     expect(page.locator("#save-state")).to_contain_text("已保存草稿")
     # nothing typed was lost: a fresh load shows it all
     page = clerk.open(f"/filings/{fid}/entry")
@@ -433,6 +434,8 @@ def test_a_clerk_cannot_open_another_units_pages_by_changing_the_address(site, b
         assert "甲单位" not in other.page.content()
     # the clerk's own filing: the form chosen and uploaded with the keyboard alone
     page = other.open(f"/filings/{mine['乙单位']}")
+    chosen = []  # listening before any key is pressed turns Playwright's chooser interception on in time
+    page.on("filechooser", lambda chooser: chosen.append(chooser))
     page.keyboard.press("Tab")
     for _ in range(40):  # Tab through the page until the file field has the focus
         if page.evaluate("document.activeElement.id") == "targets-file":
@@ -441,9 +444,13 @@ def test_a_clerk_cannot_open_another_units_pages_by_changing_the_address(site, b
     assert page.evaluate("document.activeElement.id") == "targets-file"
     assert page.evaluate("getComputedStyle(document.querySelector('#upload-targets label.choose')).outlineStyle") == "solid"
     expect(page.locator("#upload-targets .file-name")).to_have_text("尚未选择文件")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(str(SEED_FORMS))
+    page.keyboard.press("Space")
+    for _ in range(TIMEOUT // 100):
+        if chosen:
+            break
+        page.wait_for_timeout(100)
+    assert chosen, "Space on the focused file field opened no file chooser"
+    chosen[0].set_files(str(SEED_FORMS))
     expect(page.locator("#upload-targets .file-name")).to_have_text("已选择：seed-forms.docx")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "上传"

@@ -145,6 +145,9 @@ def test_an_entry_save_swaps_the_row_and_the_totals_in_place(world):
     assert "实际 4次 ÷ 目标 5次 × 分值 8.34 = 6.67" in r.text
     assert 'id="msg-2-deviation_note"' in r.text and "须填写偏差原因" in r.text
     assert 'id="totals"' in r.text and "待填 10 项" in r.text
+    # a group with a row still to fill or unscorable says its subtotal is not final
+    totals = re.search(r'<div id="totals".*?</div>', r.text, re.S).group(0)
+    assert totals.count("（未完）") == 3 and re.search(r"产出指标</span> 6\.67<span class=\"of\">/50\.00</span><span", totals)
     r = clerk.form(f"/filings/{fid}/entry?table=dept-2023-1", {"f-0-actual": "很多"}, headers=HX)
     assert "无法识别的实际完成值“很多”" in re.search(r'<div id="msg-0-actual".*?</div>', r.text).group(0)
     # the full page: merged 一级/二级 cells, the unit beside the field, the untouched fields waiting calmly

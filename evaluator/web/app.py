@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
@@ -164,10 +165,12 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         if own:
             store.close()
 
-    app = FastAPI(title="evaluator 预算绩效自评", version=__version__, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None, lifespan=lifespan,
-                  description="与网页相同的操作与权限：每个页面的数据（上下文）以 JSON 返回。程序访问请用 "
-                              "`Authorization: Bearer <令牌>`（evaluator users token 用户名 生成）。")
+    # Swagger UI served by the app itself (fastapi-offline), not a CDN: an intranet server has no internet
+    app = FastAPIOffline(title="evaluator 预算绩效自评", version=__version__, docs_url="/api/docs",
+                         static_url="/api/docs/assets", swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+                         openapi_url="/api/openapi.json", redoc_url=None, lifespan=lifespan,
+                         description="与网页相同的操作与权限：每个页面的数据（上下文）以 JSON 返回。程序访问请用 "
+                                     "`Authorization: Bearer <令牌>`（evaluator users token 用户名 生成）。")
     app.state.store = store
     env = _env()
     signer = URLSafeTimedSerializer(auth.secret_key(store), salt="evaluator-session")
@@ -305,10 +308,11 @@ def create_app(db: str | None = None, *, store: Store | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/api/docs"):
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                                        "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        # Swagger UI's page starts itself with an inline script; everything it loads is served from here
+        script = "'self' 'unsafe-inline'" if request.url.path == "/api/docs" else "'self'"
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                    f"script-src {script}; frame-ancestors 'none'; form-action 'self'")
         if request.url.path not in ("/login",) and not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -389,6 +389,9 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
             "problems": {f: s.problems[(t.id, k, f)] for f in wf.INDICATOR_FIELDS if (t.id, k, f) in s.problems},
             "findings": [{"severity": x.severity.value, "message": x.message} for x in own],
         })
+    labels = {g.key: g.label for g in s.rules.weights.groups}  # the groups te.groups is keyed by, as the engine names them
+    open_groups = sorted({labels.get(sc.group, ind.level1) if sc.group else ind.level1
+                          for ind, sc in zip(t.indicators, te.indicators) if sc.status not in ("ok", "na")})
     level = wf.TABLE_LEVEL
     totals = {te_.table: {"total": te_.total, "complete": te_.complete, "grade": te_.grade}
               for te_ in s.evaluation.tables}
@@ -398,7 +401,7 @@ def entry(store: Store, user: User, filing_id: int, table_id: str | None = None)
         "user": user_info(user), "filing": filing_head(s.filing), "actions": filing_actions(user, s.filing),
         "tables": [{"id": x.id, "title": x.title, **totals.get(x.id, {})} for x in tables],
         "table": {"id": t.id, "title": t.title, "kind": TABLE_KIND_LABEL[t.kind], "total": te.total,
-                  "grade": te.grade, "complete": te.complete, "groups": te.groups,
+                  "grade": te.grade, "complete": te.complete, "groups": te.groups, "open_groups": open_groups,
                   "execution": te.execution.explanation, "execution_score": te.execution.score,
                   "execution_weight": te.execution.weight, "execution_rate": te.execution.rate,
                   "indicators": len(rows), "todo": todo, "wrong": wrong,
