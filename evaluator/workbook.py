@@ -118,6 +118,11 @@ def template_weights(targets: TargetSet, rules: RuleSet) -> dict[str, list[float
     return out
 
 
+def _is_qualitative(target: str) -> bool:
+    """Whether a 指标值 is judged by 档次 (qualitative or blank): the workbook's and the web form's rule."""
+    return parse_value(target).kind in (ValueKind.QUALITATIVE, ValueKind.BLANK)
+
+
 RESERVED_SHEETS = (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET, "History")  # (Excel reserves History)
 
 
@@ -400,8 +405,8 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
             _height(ws, row - 1, max(15, 13.5 * lines + 2))  # Excel does not grow wrapped rows by itself
             kind = kinds.get(ind.target)
             if kind is None:
-                parsed = parse_value(ind.target).kind
-                kind = kinds[ind.target] = (parsed in (ValueKind.QUALITATIVE, ValueKind.BLANK), parsed == ValueKind.RATE)
+                kind = kinds[ind.target] = (_is_qualitative(ind.target),
+                                            parse_value(ind.target).kind == ValueKind.RATE)
             qualitative, rate = kind
             for c, v in enumerate(values, start=1):
                 if c in (9, 10) and not qualitative or c == 11 and not rate:
