@@ -20,7 +20,7 @@ from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, Location, SheetPlace, TableActuals,
     TargetSet, TargetTable, ValueKind,
 )
-from .output import is_input, no_formulas, wrapped_lines, write_atomic
+from .output import is_input, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
@@ -113,66 +113,47 @@ def template_weights(targets: TargetSet, rules: RuleSet) -> dict[str, list[float
     # no actuals yet: score_frame still assigns weights; statuses are irrelevant here
     scored = score_frame(frame, rules)
     out: dict[str, list[float | None]] = {}
-    for table, part in scored.groupby("table", sort=False):
-        out[str(table)] = [None if w != w else float(round(w, 2)) for w in part["weight"]]
+    for table, w in zip(scored["table"].tolist(), scored["weight"].to_numpy()):  # (a groupby: 7,500 small frames)
+        out.setdefault(str(table), []).append(None if w != w else float(round(w, 2)))
     return out
 
 
 def _is_qualitative(target: str) -> bool:
+    """Whether a 指标值 is judged by 档次 (qualitative or blank): the workbook's and the web form's rule."""
     return parse_value(target).kind in (ValueKind.QUALITATIVE, ValueKind.BLANK)
 
 
+RESERVED_SHEETS = (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET, "History")  # (Excel reserves History)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _sheet_base(text: str) -> str:
+    """Text as the start of a sheet name Excel accepts: no []:*?/\\, no apostrophe at either end, ≤ 28 UTF-16 units
+    (room for a number)."""
+    base = re.sub(r"[\[\]:*?/\\]", "", text).strip("'")
+    while _utf16(base) > 28:
+        base = base[:-1]
+    return base.rstrip("'")
+
+
 def _sheet_names(tables: list[TargetTable]) -> list[str]:
-    names, seen = [], set()
+    """One sheet name per table, unique as Excel compares them (ignoring case)."""
+    names, seen = [], {n.lower() for n in RESERVED_SHEETS}
     tried: dict[str, int] = {}  # per base name, the next number to try (many tables of one name: linear)
     for t in tables:
         name = t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title else t.title)
-        base = re.sub(r"[\[\]:*?/\\]", "", name)[:28]
-        name, n = base or t.id[:28], tried.get(base, 2)
-        while name in seen or name in (INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET, INFO_SHEET):
-            name, n = f"{base[:26]}{n}", n + 1
-        tried[base] = n
-        seen.add(name)
+        base = _sheet_base(name) or _sheet_base(t.id) or "表"
+        key = base.lower()
+        name, n = base, tried.get(key, 2)
+        while name.lower() in seen:
+            name, n = f"{_sheet_base(base[:26])}{n}", n + 1
+        tried[key] = n
+        seen.add(name.lower())
         names.append(name)
     return names
-
-
-def _new_sheet(wb: Any, title: str) -> Any:
-    """``wb.create_sheet(title)`` for a title already unique and valid (``_sheet_names``). openpyxl checks each new
-    title against every sheet's name, lower-casing them all — a minute for the 6,700 sheets of 10,000 tables."""
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    ws = Worksheet(parent=None)  # (without a parent the title is not checked)
-    ws._parent = wb
-    ws._WorkbookChild__title = title
-    wb._add_sheet(ws)
-    return ws
-
-
-class _Styles:
-    """Cell formats, each combination registered with the workbook once: a cell takes a copy of the first such
-    cell's style ids (as openpyxl's own worksheet copy does). Setting font, border, fill … on every cell made
-    openpyxl hash each style object against the workbook's list, cell by cell — most of a large template's time."""
-
-    def __init__(self) -> None:
-        self.done: dict[tuple, Any] = {}
-
-    def __call__(self, cell: Any, font: Any = None, alignment: Any = None, border: Any = None, fill: Any = None,
-                 protection: Any = None, number_format: str = "General") -> None:
-        """Give a new cell these formats (None: the default one)."""
-        from copy import copy
-
-        key = (id(font), id(alignment), id(border), id(fill), id(protection), number_format)
-        style = self.done.get(key)
-        if style is not None:
-            cell._style = copy(style)
-            return
-        for name, value in (("font", font), ("alignment", alignment), ("border", border), ("fill", fill),
-                            ("protection", protection)):
-            if value is not None:
-                setattr(cell, name, value)
-        cell.number_format = number_format
-        self.done[key] = copy(cell._style)
 
 
 def targets_digest(targets: TargetSet) -> str:
@@ -184,37 +165,146 @@ def targets_digest(targets: TargetSet) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+# the template's cell formats (XlsxWriter properties): 宋体, thin grey borders, grey locked cells, yellow fill-in
+# cells — each registered once with the workbook
+_SONG = {"font_name": "宋体", "font_size": 10}
+_BOX = {"border": 1, "border_color": "#999999"}
+_WRAP = {"text_wrap": True, "valign": "vcenter"}
+_GREY = {"pattern": 1, "bg_color": "#F2F2F2"}
+_OPEN = {"pattern": 1, "bg_color": "#FFF2CC", "locked": False}
+FORMATS: dict[str, dict[str, Any]] = {
+    "head": {**_SONG, "bold": True, **_WRAP, **_BOX},  # header of 基本信息 and 预算执行
+    "head_locked": {**_SONG, "bold": True, **_WRAP, "align": "center", **_BOX, **_GREY},  # a table's header row
+    "head_open": {**_SONG, "bold": True, **_WRAP, "align": "center", **_BOX, "pattern": 1, "bg_color": "#FFF2CC"},
+    "locked": {**_SONG, **_WRAP, **_BOX, **_GREY},
+    "amount": {**_SONG, **_WRAP, **_BOX, **_OPEN, "num_format": "0.######"},
+    "entry": {**_SONG, **_WRAP, **_BOX, **_OPEN},
+    "entry_text": {**_SONG, **_WRAP, **_BOX, **_OPEN, "num_format": "@"},  # 实际完成值: "5次", "96%" stay as typed
+    "entry_base": {**_SONG, **_WRAP, **_BOX, **_OPEN, "num_format": "0.##"},
+    "title": {"font_name": "宋体", "font_size": 13, "bold": True},
+    "table_id": {"font_name": "宋体", "font_size": 9, "font_color": "#666666"},
+    "label": {**_SONG, "bold": True, "valign": "top", **_GREY},  # 实际完成情况 … (merged A:C)
+    "narrative": {"text_wrap": True, "valign": "top", **_OPEN},  # (merged D:K)
+    "info_label": {**_SONG, "bold": True, **_BOX, **_GREY},
+    "info_value": {**_SONG, "text_wrap": True, "valign": "top", **_BOX, **_OPEN, "num_format": "@"},
+    "doc_title": {"font_name": "宋体", "font_size": 14, "bold": True, "text_wrap": True, "valign": "top"},
+    "doc_line": {"font_name": "宋体", "font_size": 11, "text_wrap": True, "valign": "top"},
+}
+TABLE_WIDTHS = (5, 10, 12, 30, 14, 7, 16, 36, 18, 9, 9)
+BUDGET_WIDTHS = (14, 44, 18, 14, 14, 14)
+
+
+def _workbook(out: Any, when: Any) -> Any:
+    """An XlsxWriter workbook in constant-memory mode (each row goes to disk once the next begins), writing text
+    as text (a name starting with "=" never becomes a formula), dated ``when``: the same inputs give the same
+    bytes. Sheet names come from ``_sheet_names`` (valid and unique): XlsxWriter's own check compares each new
+    name with every sheet before it, quadratic in sheets, so a set replaces that loop."""
+    import xlsxwriter
+    from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
+
+    class Book(xlsxwriter.Workbook):
+        names: set[str]
+
+        def _check_sheetname(self, sheetname, is_chartsheet=False):  # noqa: ANN001 (XlsxWriter's hook)
+            if (not sheetname or _utf16(sheetname) > 31 or re.search(r"[\[\]:*?/\\]", sheetname)
+                    or sheetname.startswith("'") or sheetname.endswith("'")):
+                raise InvalidWorksheetName(f"工作表名不合 Excel 的要求：{sheetname}")
+            if sheetname.lower() in self.names:
+                raise DuplicateWorksheetName(f"工作表名重复：{sheetname}")
+            self.names.add(sheetname.lower())
+            return sheetname
+
+    wb = Book(out, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                    "strings_to_numbers": False, "nan_inf_to_errors": True})
+    wb.names = set()
+    wb.set_properties({"author": "evaluator", "created": when})
+    return wb
+
+
+def _put(ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
+    """One cell (0-based, XlsxWriter): numbers as numbers, everything else as text, blank cells keep their format."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _widths(ws: Any, widths: tuple[float, ...]) -> None:
+    """Column widths as Excel stores them (character units, like openpyxl's): XlsxWriter's ``set_column`` adds
+    the cell padding, so the width is given in pixels (7 a character at the default font)."""
+    for c, w in enumerate(widths):
+        ws.set_column_pixels(c, c, round(w * 7))
+
+
+def _margins(ws: Any) -> None:
+    """The page margins every sheet had (openpyxl's defaults, in inches)."""
+    ws.set_margins(left=0.75, right=0.75, top=1, bottom=1)
+    ws.set_header("", {"margin": 0.5})
+    ws.set_footer("", {"margin": 0.5})
+
+
+def _print_setup(ws: Any, title_row: int) -> None:
+    """A4 landscape, one page wide, the header row repeated."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(title_row)
+
+
+def _height(ws: Any, row: int, points: float) -> None:
+    """A row's height in points, as given (``set_row`` rounds it to whole pixels)."""
+    ws.set_row_pixels(row, points * 4 / 3)
+
+
+def _protect(ws: Any, widths_open: bool = False) -> None:
+    """Sheet protection as before: cells, rows and columns locked (only unlocked cells editable), objects and
+    scenarios not; on a table's sheet column widths and row heights may be changed."""
+    ws.protect("", {"objects": True, "scenarios": True, "format_columns": widths_open, "format_rows": widths_open})
+
+
+def _merge(ws: Any, row: int, first: int, last: int, value: Any, fmt: Any) -> None:
+    """Cells ``first``–``last`` of a row merged, the value and format in the first. The range is registered
+    directly, as before (covered cells stay empty): ``merge_range`` also writes each covered cell."""
+    if isinstance(getattr(ws, "merge", None), list):
+        _put(ws, row, first, value, fmt)
+        ws.merge.append([row, first, row, last])
+    else:
+        ws.merge_range(row, first, row, last, "" if value is None else value, fmt)
+
+
+def _done(ws: Any) -> None:
+    """A finished sheet's row file closed (XlsxWriter reopens it when it assembles the file): constant-memory
+    mode otherwise keeps one file open per sheet — thousands for a large template, past the system's limit."""
+    close = getattr(ws, "_opt_close", None)
+    if close is not None and ws.constant_memory:
+        close()
+
+
 def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: ActualSet | None = None) -> Path:
-    """Write the 自评填报 workbook: instructions, budget, and one locked sheet per table with cells to fill."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-    from openpyxl.worksheet.merge import MergedCellRange
+    """Write the 自评填报 workbook: instructions, budget, and one locked sheet per table with cells to fill.
+
+    Written with XlsxWriter row by row (constant memory): 10,000 tables are 1.4 million cells, which openpyxl
+    held and styled cell by cell for most of a minute."""
+    import datetime as dt
+    import io
 
     tables = [t for t in targets.tables if t.indicators]
     if not tables:
         raise InputFileError("目标表中没有含绩效指标的表，无法生成填报表")
     weights = template_weights(targets, rules)
     prior = {t.table: t for t in (actuals.tables if actuals else [])}
-    thin = Side(style="thin", color="999999")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    wrap = Alignment(wrap_text=True, vertical="center")
-    head_font = Font(name="宋体", bold=True, size=10)
-    body_font = Font(name="宋体", size=10)
-    fill_in = PatternFill("solid", fgColor="FFF2CC")
-    locked_fill = PatternFill("solid", fgColor="F2F2F2")
-    open_cell = Protection(locked=False)
-    locked = Protection(locked=True)
-    centred = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    top, wrap_top = Alignment(vertical="top"), Alignment(wrap_text=True, vertical="top")
-    title_font, id_font = Font(name="宋体", size=13, bold=True), Font(name="宋体", size=9, color="666666")
-    put = _Styles()
-    digest = targets_digest(targets)  # (a YAML dump of all targets: once, not for every place it is shown)
+    digest = targets_digest(targets)
+    when = dt.datetime((targets.year or 2000) + 1, 1, 1)
+    buf = io.BytesIO()
+    wb = _workbook(buf, when)
+    f = {k: wb.add_format(v) for k, v in FORMATS.items()}
 
-    wb = Workbook()
-    info = wb.active
-    info.title = INSTRUCTIONS_SHEET
+    info = wb.add_worksheet(INSTRUCTIONS_SHEET)
+    _margins(info)
     lines = [
         f"{targets.unit_name} {targets.year} 年度绩效自评填报表",
         "",
@@ -232,38 +322,18 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         f"评分规则集：{rules.label}（{rules.title}）",
         f"目标表摘要：{digest}（用于核对本表与目标表是否一致）",
     ]
-    for k, line in enumerate(lines, start=1):
-        c = info.cell(row=k, column=1, value=line)
-        c.font = Font(name="宋体", size=14 if k == 1 else 11, bold=k == 1)
-        c.alignment = Alignment(wrap_text=True, vertical="top")
-    info.column_dimensions["A"].width = 110
+    _widths(info, (110,))
+    for k, line in enumerate(lines):
+        _put(info, k, 0, line, f["doc_title"] if k == 0 else f["doc_line"])
+    _done(info)
 
-    # unit information (cover, signature block, report sections) -----------------------------------------
-    ws_info = wb.create_sheet(INFO_SHEET)
-    for c, text in enumerate(("项目", "填写内容"), start=1):
-        cell = ws_info.cell(row=1, column=c, value=text)
-        cell.font, cell.alignment, cell.border = head_font, wrap, border
-    contacts = actuals.contacts if actuals else None  # the forms' 填表人 line still reaches the documents from the targets
-    for k, (key, label, is_contact) in enumerate(INFO_FIELDS, start=2):
-        old_value = getattr(contacts, key, None) if is_contact else (getattr(actuals, key, None) if actuals else None)
-        ws_info.cell(row=k, column=1, value=label).font = head_font
-        ws_info.cell(row=k, column=1).border, ws_info.cell(row=k, column=1).fill = border, locked_fill
-        cell = ws_info.cell(row=k, column=2, value=old_value)
-        cell.font, cell.border, cell.protection, cell.fill = body_font, border, open_cell, fill_in
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        cell.number_format = "@"
-        ws_info.row_dimensions[k].height = 60 if k > 6 else 20
-    ws_info.column_dimensions["A"].width, ws_info.column_dimensions["B"].width = 22, 90
-    ws_info.protection.sheet = True
-
-    # budget sheet ------------------------------------------------------------------------------------------
-    bs = wb.create_sheet(BUDGET_SHEET)
-    wb.move_sheet(bs, offset=-1)  # 填报说明, 预算执行, 基本信息, then the tables
-    bhead = ("表编号", "表名称", "资金来源", "年初预算数", "全年预算数", "全年执行数")
-    for c, text in enumerate(bhead, start=1):
-        cell = bs.cell(row=1, column=c, value=text)
-        cell.font, cell.alignment, cell.border = head_font, wrap, border
-    r = 2
+    # budget sheet (second), then unit information --------------------------------------------------------
+    bs = wb.add_worksheet(BUDGET_SHEET)
+    ws_info = wb.add_worksheet(INFO_SHEET)
+    _margins(bs)
+    _margins(ws_info)
+    bs.write_row(0, 0, ("表编号", "表名称", "资金来源", "年初预算数", "全年预算数", "全年执行数"), f["head"])
+    r = 1
     for t in tables:
         sources = list(t.budget.by_source) if t.budget and t.budget.by_source else list(SOURCES)
         old = prior.get(t.id)
@@ -274,129 +344,124 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
             initial = (t.amount if source == "年度资金总额" else (t.budget.by_source.get(source) if t.budget else None))
             values = (t.id, t.title, source, line.initial if line and line.initial is not None else initial,
                       line.budget if line else None, line.spent if line else None)
-            for c, v in enumerate(values, start=1):
-                cell = bs.cell(row=r, column=c, value=v)
-                if c >= 4:
-                    put(cell, body_font, wrap, border, fill_in, open_cell, "0.######")
-                else:
-                    put(cell, body_font, wrap, border, locked_fill)
+            for c, v in enumerate(values):
+                _put(bs, r, c, v, f["amount"] if c >= 3 else f["locked"])
             r += 1
-    # one validation for the whole block of amounts (one per cell made adding each cell a scan of all before it)
-    money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                           showErrorMessage=True, errorTitle="请输入数字", error="请填写金额（万元），不要带单位",
-                           sqref=f"D2:F{r - 1}")
-    bs.add_data_validation(money)
-    for c, w in enumerate((14, 44, 18, 14, 14, 14), start=1):
-        bs.column_dimensions[get_column_letter(c)].width = w
-    bs.freeze_panes = "D2"
-    bs.page_setup.paperSize = bs.PAPERSIZE_A4
-    bs.page_setup.orientation = "landscape"
-    bs.page_setup.fitToWidth, bs.page_setup.fitToHeight = 1, 0
-    bs.sheet_properties.pageSetUpPr.fitToPage = True
-    bs.print_title_rows = "1:1"
-    bs.protection.sheet = True
+    # one validation for the whole block of amounts
+    bs.data_validation(1, 3, r - 1, 5, {
+        "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True, "show_input": False,
+        "error_title": "请输入数字", "error_message": "请填写金额（万元），不要带单位"})
+    _widths(bs, BUDGET_WIDTHS)
+    bs.freeze_panes(1, 3)
+    _print_setup(bs, 0)
+    _protect(bs)
+    _done(bs)
+
+    ws_info.write_row(0, 0, ("项目", "填写内容"), f["head"])
+    contacts = actuals.contacts if actuals else None  # the forms' 填表人 line still reaches the documents from the targets
+    for k, (key, label, is_contact) in enumerate(INFO_FIELDS, start=1):
+        old_value = getattr(contacts, key, None) if is_contact else (getattr(actuals, key, None) if actuals else None)
+        _height(ws_info, k, 60 if k > 5 else 20)
+        _put(ws_info, k, 0, label, f["info_label"])
+        _put(ws_info, k, 1, old_value, f["info_value"])
+    _widths(ws_info, (22, 90))
+    _protect(ws_info)
+    _done(ws_info)
 
     # one sheet per table -----------------------------------------------------------------------------------
     bands = [BAND_LABEL[b] for b in Band]
     sheet_names = _sheet_names(tables)
+    last_col = len(HEADER) - 1
+    kinds: dict[str, tuple[bool, bool]] = {}  # 指标值 → (qualitative, rate): parsed once per distinct text
+    lines_of: dict[tuple[str, int], int] = {}  # (text, column width) → wrapped lines
+
+    def wrapped(v: Any, width: int) -> int:
+        key = (str(v or ""), width)
+        n = lines_of.get(key)
+        if n is None:
+            n = lines_of[key] = wrapped_lines(key[0], width - 1)
+        return n
+
     for t, name in zip(tables, sheet_names):
-        ws = _new_sheet(wb, name)
-        put(ws.cell(row=1, column=1, value=t.title), title_font)
-        put(ws.cell(row=2, column=1, value=f"表编号：{t.id}"), id_font)
-        for c, text in enumerate(HEADER, start=1):
-            put(ws.cell(row=3, column=c, value=text), head_font, centred, border,
-                fill_in if text in FILL_COLUMNS else locked_fill)
-        band_cells: list[str] = []  # the cells of each validation, added to it at once at the end of the sheet
+        ws = wb.add_worksheet(name)
+        _margins(ws)
+        _widths(ws, TABLE_WIDTHS)
+        _put(ws, 0, 0, t.title, f["title"])
+        _put(ws, 1, 0, f"表编号：{t.id}", f["table_id"])
+        for c, text in enumerate(HEADER):
+            _put(ws, 2, c, text, f["head_open"] if text in FILL_COLUMNS else f["head_locked"])
+        band_cells: list[str] = []  # the cells of each validation, given to it at once at the end of the sheet
         judged_cells: dict[float, list[str]] = {}
         base_cells: list[str] = []
-        shown_rows: list[tuple[int, tuple]] = []
         old = {(a.level2, a.indicator): a for a in prior[t.id].indicators} if t.id in prior else {}
         for k, (ind, w) in enumerate(zip(t.indicators, weights.get(t.id, [])), start=1):
-            row = 3 + k
+            row = 3 + k  # (1-based, as the clerk and the validations see it)
             a = old.get((ind.level2, ind.level3)) or old.get((None, ind.level3))
             values = (k, ind.level1, ind.level2, ind.level3, ind.target, w,
                       a.actual if a else None, a.deviation_note if a else None,
                       BAND_LABEL[a.band] if a and a.band else None, a.judged_score if a else None,
                       (a.rate_base if a and a.rate_base else ind.rate_base))
-            shown_rows.append((row, values))
-            qualitative = _is_qualitative(ind.target)
-            rate = parse_value(ind.target).kind == ValueKind.RATE
+            lines = max(map(wrapped, values, TABLE_WIDTHS))
+            _height(ws, row - 1, max(15, 13.5 * lines + 2))  # Excel does not grow wrapped rows by itself
+            kind = kinds.get(ind.target)
+            if kind is None:
+                kind = kinds[ind.target] = (_is_qualitative(ind.target),
+                                            parse_value(ind.target).kind == ValueKind.RATE)
+            qualitative, rate = kind
             for c, v in enumerate(values, start=1):
-                cell = ws.cell(row=row, column=c, value=v)
                 if c in (9, 10) and not qualitative or c == 11 and not rate:
-                    put(cell, body_font, wrap, border, locked_fill, locked)
-                elif HEADER[c - 1] in FILL_COLUMNS:  # (the 实际完成值 as text: "5次", "96%" stay as typed)
-                    put(cell, body_font, wrap, border, fill_in, open_cell, {7: "@", 11: "0.##"}.get(c, "General"))
+                    fmt = f["locked"]
+                elif HEADER[c - 1] in FILL_COLUMNS:
+                    fmt = f["entry_text"] if c == 7 else f["entry_base"] if c == 11 else f["entry"]
                 else:
-                    put(cell, body_font, wrap, border, locked_fill)
+                    fmt = f["locked"]
+                _put(ws, row - 1, c - 1, v, fmt)
             if qualitative:
                 band_cells.append(f"I{row}")
                 if w:
                     judged_cells.setdefault(w, []).append(f"J{row}")
             if rate:
                 base_cells.append(f"K{row}")
-        # one validation per kind (and per weight for 评判得分), each given all its cells at once
-        ws.add_data_validation(DataValidation(
-            type="list", formula1='"' + ",".join(bands) + '"', allow_blank=True, showErrorMessage=True,
-            errorTitle="请选择档次", error="请从下拉列表中选择定性评判档次", sqref=" ".join(band_cells)))
-        for w, cells in judged_cells.items():
-            ws.add_data_validation(DataValidation(
-                type="decimal", operator="between", formula1="0", formula2=str(w), allow_blank=True,
-                showErrorMessage=True, errorTitle="评判得分", error=f"评判得分应在 0 到分值 {w} 之间",
-                sqref=" ".join(cells)))
-        if base_cells:
-            ws.add_data_validation(DataValidation(
-                type="decimal", operator="greaterThan", formula1="0", allow_blank=True, showErrorMessage=True,
-                errorTitle="计量基数", error="请填写人数、界别数等计量基数（大于 0 的数字）", sqref=" ".join(base_cells)))
-        last = 3 + len(t.indicators)
-        r = last + 2
+        r = 3 + len(t.indicators) + 1  # (0-based: one empty row after the indicators)
         for key, label in NARRATIVE:
-            # merges registered directly: openpyxl's merge_cells rebuilds and re-borders every covered cell
-            # (these have no borders and stay empty)
-            ws.merged_cells.add(MergedCellRange(ws, f"A{r}:{get_column_letter(NARRATIVE_COLUMN - 1)}{r}"))
-            put(ws.cell(row=r, column=1, value=label), head_font, top, None, locked_fill)
-            ws.merged_cells.add(MergedCellRange(ws, f"{get_column_letter(NARRATIVE_COLUMN)}{r}:"
-                                                    f"{get_column_letter(len(HEADER))}{r}"))
-            put(ws.cell(row=r, column=NARRATIVE_COLUMN, value=getattr(prior[t.id], key) if t.id in prior else None),
-                None, wrap_top, None, fill_in, open_cell)
-            ws.row_dimensions[r].height = 60
+            _height(ws, r, 60)
+            _merge(ws, r, 0, NARRATIVE_COLUMN - 2, label, f["label"])
+            _merge(ws, r, NARRATIVE_COLUMN - 1, last_col, getattr(prior[t.id], key) if t.id in prior else None,
+                   f["narrative"])
             r += 1
-        widths = (5, 10, 12, 30, 14, 7, 16, 36, 18, 9, 9)
-        for c, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = w
-        for row, values in shown_rows:  # Excel does not grow wrapped rows by itself
-            lines = max(wrapped_lines(str(v or ""), w - 1) for v, w in zip(values, widths))
-            ws.row_dimensions[row].height = max(15, 13.5 * lines + 2)
-        ws.freeze_panes = "G4"
-        ws.print_title_rows = "3:3"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.protection.sheet = True
-        ws.protection.formatColumns = False  # column widths may be changed
-        ws.protection.formatRows = False
+        # one validation per kind (and per weight for 评判得分), each given all its cells at once
+        common = {"ignore_blank": True, "show_input": False}
+        if band_cells:
+            ws.data_validation(3, 8, 3, 8, {
+                "validate": "list", "source": bands, **common, "error_title": "请选择档次",
+                "error_message": "请从下拉列表中选择定性评判档次", "multi_range": " ".join(band_cells)})
+        for w, cells in judged_cells.items():
+            ws.data_validation(3, 9, 3, 9, {
+                "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": w, **common,
+                "error_title": "评判得分", "error_message": f"评判得分应在 0 到分值 {w} 之间",
+                "multi_range": " ".join(cells)})
+        if base_cells:
+            ws.data_validation(3, 10, 3, 10, {
+                "validate": "decimal", "criteria": ">", "value": 0, **common, "error_title": "计量基数",
+                "error_message": "请填写人数、界别数等计量基数（大于 0 的数字）", "multi_range": " ".join(base_cells)})
+        ws.freeze_panes(3, 6)
+        _print_setup(ws, 2)
+        _protect(ws, widths_open=True)
+        _done(ws)
 
-    meta = wb.create_sheet(META_SHEET)
-    meta.append(["targets_digest", digest])
-    meta.append(["rule_set", rules.label])
+    meta = wb.add_worksheet(META_SHEET)
+    _margins(meta)
+    rows: list[list[Any]] = [["targets_digest", digest], ["rule_set", rules.label]]
     for t, name in zip(tables, sheet_names):
-        meta.append(["table", t.id, name])
-        meta.append(["weights", t.id, *weights.get(t.id, [])])  # what the clerk was shown, checked on reading
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
-    wb.properties.creator = "evaluator"
-    import io
-    import datetime as dt
-
-    from .report import pin_zip
-
-    when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
-    wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return write_atomic(path, pin_zip(buf.getvalue(), when))
+        rows.append(["table", t.id, name])
+        rows.append(["weights", t.id, *weights.get(t.id, [])])  # what the clerk was shown, checked on reading
+    for k, values in enumerate(rows):
+        for c, v in enumerate(values):
+            _put(meta, k, c, v)
+    meta.very_hidden()
+    _protect(meta)
+    wb.close()
+    return write_atomic(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------- reading it back

@@ -248,3 +248,76 @@ def test_broken_workbook(tmp_path, seed_targets):
     p.write_bytes(b"PK\x03\x04broken")
     with pytest.raises(InputFileError, match="无法打开填报表"):
         read_workbook(p, seed_targets)
+
+
+def test_template_protection_and_validations_read_back(template, seed_targets):
+    """What Excel enforces, as openpyxl reads it back: every sheet but the instructions protected (a table's column
+    widths and row heights may change), targets locked and entries open, each drop-down and number check on
+    exactly its cells, the narrative merged, formula-like text kept as text."""
+    wb = load_workbook(template)
+    assert not wb["填报说明"].protection.sheet
+    for name in ("预算执行", "基本信息", "_evaluator"):
+        p = wb[name].protection
+        assert p.sheet and p.formatColumns and p.formatRows and not p.objects and not p.selectUnlockedCells
+    ws = _sheet(wb, "dept-2023")
+    p = ws.protection
+    assert p.sheet and not p.formatColumns and not p.formatRows and p.formatCells and p.insertRows and p.deleteRows
+    assert all(ws.cell(row=r, column=c).protection.locked for r in range(3, 15) for c in range(1, 7))
+    assert not any(ws.cell(row=r, column=c).protection.locked for r in range(4, 15) for c in (7, 8))
+    assert ws["G4"].number_format == "@" and ws["G4"].fill.fgColor.rgb[-6:] == "FFF2CC"
+    assert ws["I4"].protection.locked and not ws["I7"].protection.locked  # 档次 open on qualitative rows only
+    checks = ws.data_validations.dataValidation
+    judged = [dv for dv in ws.data_validations.dataValidation if dv.type == "decimal" and dv.formula2]
+    assert {(str(dv.sqref), dv.formula1, dv.formula2) for dv in judged} == {("J7", "0", "8.33"),
+                                                                          ("J10 J11 J12 J13", "0", "7.5")}
+    assert all(dv.showErrorMessage and dv.allow_blank and not dv.showInputMessage for dv in checks)
+    assert sorted(str(r) for r in ws.merged_cells.ranges) == ["A16:C16", "A17:C17", "A18:C18",
+                                                              "D16:K16", "D17:K17", "D18:K18"]
+    assert [ws.cell(row=r, column=1).value for r in (16, 17, 18)] == ["实际完成情况", "存在的问题", "改进措施"]
+    assert not ws["D16"].protection.locked and ws.row_dimensions[16].height == 60
+    assert ws.column_dimensions["D"].width == 30 and ws.column_dimensions["H"].width == 36
+    bs = wb["预算执行"]
+    (money,) = bs.data_validations.dataValidation
+    assert (money.type, money.operator, money.formula1, str(money.sqref)) == (
+        "decimal", "greaterThanOrEqual", "0", f"D2:F{bs.max_row}")
+    assert not bs["E2"].protection.locked and bs["A2"].protection.locked and bs.freeze_panes == "D2"
+    assert bs.print_title_rows == "$1:$1" and bs.page_setup.paperSize == 9
+    assert wb.properties.creator == "evaluator" and wb.properties.created.year == seed_targets.year + 1
+
+
+def test_template_text_is_never_a_formula_and_sheet_names_are_valid(tmp_path, seed_targets, mof):
+    """Names from the targets are data: "=…" stays text; sheet names Excel would refuse (forbidden characters,
+    apostrophes at either end, two names equal but for case, too long in UTF-16) are cleaned and numbered."""
+    tables = [t for t in seed_targets.tables if t.indicators]
+    odd = ["=1+1 [甲]:乙/丙", "'引号'", "abc", "ABC", "𠀀" * 20]
+    changed = [tables[k % len(tables)].model_copy(update={"id": f"t{k}", "project": name,
+                                                          "title": "=SUM(A1)" if k == 0 else tables[k % 3].title})
+               for k, name in enumerate(odd)]
+    path = write_template(seed_targets.model_copy(update={"tables": changed}), mof, tmp_path / "t.xlsx")
+    wb = load_workbook(path)
+    names = wb.sheetnames[3:-1]
+    assert names[:4] == ["=1+1 甲乙丙", "引号", "abc", "ABC2"]
+    assert len(names[4].encode("utf-16-le")) // 2 <= 31 and len({n.lower() for n in names}) == 5
+    first = _sheet(wb, "t0")
+    assert first["A1"].value == "=SUM(A1)" and first["A1"].data_type == "s"
+    assert read_workbook(path, seed_targets.model_copy(update={"tables": changed})).tables
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource limits are POSIX")
+def test_a_large_template_keeps_few_files_open(tmp_path, seed_targets):
+    """Each sheet is written to a temporary file as it goes: a finished sheet's file is closed, so hundreds of
+    sheets work under a limit of 64 open files (a 10,000-table template has 7,500 sheets)."""
+    tables = [t for t in seed_targets.tables if t.indicators]
+    big = seed_targets.model_copy(update={"tables": [tables[k % len(tables)].model_copy(update={"id": f"t{k}"})
+                                                     for k in range(150)]})
+    (tmp_path / "t.yaml").write_text(dump_yaml(big), encoding="utf-8")
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+            "sys.argv = ['evaluator', 'template', sys.argv[1], '-o', sys.argv[2]]\n"
+            "from evaluator.cli import main\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "t.yaml"), str(tmp_path / "t.xlsx")],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-800:]
+    wb = load_workbook(tmp_path / "t.xlsx", read_only=True)
+    assert len(wb.sheetnames) == 150 + 4  # every table's sheet, 填报说明/预算执行/基本信息/_evaluator
