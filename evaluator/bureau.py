@@ -35,7 +35,7 @@ from .store import Store
 from .tablestats import (INDICATOR_COLUMNS, STATS_COLUMNS, STATS_VERSION, STOCK_PHRASES,  # noqa: F401
                          group_sums, indicator_stats)
 
-__all__ = ["discover", "batch", "build_view", "write_view", "FLAGS", "draw_sample", "write_review_workbook",
+__all__ = ["discover", "batch", "build_view", "write_view", "dashboard_charts", "FLAGS", "draw_sample", "write_review_workbook",
            "import_reviews", "review_score", "BatchResult", "Loaded", "score_items"]
 
 TARGET_NAMES = ("targets.yaml", "targets.yml", "targets.json")
@@ -704,7 +704,8 @@ def _review_view(store: Store, subs: pd.DataFrame, tolerance: float) -> pd.DataF
 
 
 # --------------------------------------------------------------------------- rendering
-def _charts(view: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+def dashboard_charts(view: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """The dashboard's charts (PNG by name) from a comparison view: the HTML dashboard's and the web page's."""
     from . import charts
     from .fonts import chart_font
 
@@ -823,11 +824,11 @@ def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; the worker only writes
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
                 job = pool.submit(_write_xlsx, sheets, xlsx, year)
-                _write_html(view, dept, _charts(view), html)
+                _write_html(view, dept, dashboard_charts(view), html)
                 job.result()
     else:
         _write_xlsx(sheets, xlsx, year)
-        _write_html(view, dept, _charts(view), html)
+        _write_html(view, dept, dashboard_charts(view), html)
     return [xlsx, html]
 
 

@@ -452,7 +452,7 @@ def history(store: Store, user: User, filing_id: int, table_id: str | None = Non
                   "position": position, "indicator": names.get((table_id, position)) if table_id else None})
 
 
-_VIEWS: dict[tuple, tuple] = {}  # (store, year) → (state key, context): the latest comparison only
+_VIEWS: dict[tuple, dict] = {}  # (store, year) → the latest comparison: state key, view, page context, charts
 
 SORTS = {"rank": "名次", "department": "单位", "score": "总分", "execution_rate": "预算执行率", "flags": "疑点表数",
          "change": "同比变化", "output": "产出", "benefit": "效益", "satisfaction": "满意度"}
@@ -493,23 +493,33 @@ def compare(store: Store, user: User, year: int | None = None, sort: str = "rank
             "sorts": SORTS}
 
 
-def _cached_view(store: Store, user: User, year: int | None) -> dict[str, Any]:
+def _latest(store: Store, user: User, year: int | None) -> dict[str, Any]:
+    """The comparison for the store as it is now: one ``bureau.build_view`` per state of the store, shared by the
+    page's context and its charts (each derived from it on first use)."""
+    from ..bureau import build_view
+
     if not allowed(user, "compare"):
         raise wf.Forbidden("只有财政局可以查看各单位对比")
     key, state = (store.url, year), store.state_key()
     cached = _VIEWS.get(key)
-    if cached is None or cached[0] != state:
+    if cached is None or cached["state"] != state:
         if len(_VIEWS) > 16:
             _VIEWS.clear()
-        cached = _VIEWS[key] = (state, _compare_view(store, year))
-    return cached[1]
+        cached = _VIEWS[key] = {"state": state, "view": build_view(store, year, groups=True)}
+    return cached
 
 
-def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
-    from ..bureau import FLAG_SEVERITY, FLAGS, SEVERITY_ORDER, build_view
+def _cached_view(store: Store, user: User, year: int | None) -> dict[str, Any]:
+    cached = _latest(store, user, year)
+    if "context" not in cached:
+        cached["context"] = _compare_view(store, cached["view"])
+    return cached["context"]
+
+
+def _compare_view(store: Store, view: dict[str, Any]) -> dict[str, Any]:
+    from ..bureau import FLAG_SEVERITY, FLAGS, SEVERITY_ORDER
     from ..rules import load_rules
 
-    view = build_view(store, year, groups=True)
     review = view["review"]
     summary = None
     if not review.empty:
@@ -567,26 +577,20 @@ def _compare_view(store: Store, year: int | None) -> dict[str, Any]:
                   "tables": len(subs)})
 
 
-_CHARTS: dict[tuple, tuple] = {}  # (store, year) → (state key, {name: png}): the comparison's charts
 _DRAWING = threading.Lock()  # matplotlib's fonts and state are global: one drawing at a time per process
 
 
 def compare_chart(store: Store, user: User, year: int | None, name: str) -> bytes:
     """One chart of the comparison (the bureau dashboard's own: ``bureau._charts``), drawn once per store state."""
-    from ..bureau import _charts, build_view
+    from ..bureau import dashboard_charts
 
-    if not allowed(user, "compare"):
-        raise wf.Forbidden("只有财政局可以查看各单位对比")
-    key, state = (store.url, year), store.state_key()
+    cached = _latest(store, user, year)
     with _DRAWING:
-        cached = _CHARTS.get(key)
-        if cached is None or cached[0] != state:
-            if len(_CHARTS) > 8:
-                _CHARTS.clear()
-            cached = _CHARTS[key] = (state, _charts(build_view(store, year)))
-    if name not in cached[1]:
+        if "charts" not in cached:
+            cached["charts"] = dashboard_charts(cached["view"])
+    if name not in cached["charts"]:
         raise wf.NotFound("没有这张图")
-    return cached[1][name]
+    return cached["charts"][name]
 
 
 def unit_page(store: Store, user: User, name: str, year: int | None = None) -> dict[str, Any]:
