@@ -9,6 +9,7 @@ dashboard.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import math
 import multiprocessing
@@ -17,6 +18,7 @@ import re
 import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -667,7 +669,8 @@ def _whole(v: Any) -> int | None:
 
 
 def _review_view(store: Store, subs: pd.DataFrame, tolerance: float) -> pd.DataFrame:
-    reviewed = pd.DataFrame(store.reviews_of(subs["id"].tolist()))
+    sampled = store.reviewed_ids()  # asking for the 复核 of every table took 37 queries of 900 ids
+    reviewed = pd.DataFrame(store.reviews_of([i for i in subs["id"].tolist() if i in sampled]) if sampled else [])
     if reviewed.empty:
         return pd.DataFrame()
     inds = store.indicator_frame(sorted(set(reviewed["submission_id"].tolist())),
@@ -779,26 +782,50 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
     return out
 
 
+@contextmanager
+def _gc_paused():
+    """Python's cyclic collector off while the files are written: XlsxWriter keeps every cell as a tuple until it
+    closes the workbook, and each collection walked those 700,000 objects again (15–20 % of the workbook's time,
+    measured) though none of them is in a cycle; what is left is collected when it is back on."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
     """The bureau's workbook (排名, 等级分布, 一级指标, 执行与得分, 疑点, 同比, 复核) and a static HTML dashboard."""
+    with _gc_paused():
+        return _write_view(view, out_dir)
+
+
+def _write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     year = int(view["year"]["year"].iloc[0])
     dept, subs, flags, review = view["departments"], view["submissions"], view["flags"], view["review"]
     dept = dept.merge(_rollup(flags), on="department", how="left")
     for sev in SEVERITY_ORDER:
         dept[sev] = dept[sev].fillna(0).astype(int)
+    dept = dept.merge(_provenance(subs), on="department", how="left")
     subs = subs.assign(kind=subs["kind"].map({k.value: v for k, v in TABLE_KIND_LABEL.items()}).fillna(subs["kind"]),
                        complete=subs["complete"].astype(bool))
     sheets = {
         "部门排名": dept[["rank", "department", "score", "grade", "execution_rate", "tables", "complete", "mean_table",
-                      "output", "benefit", "satisfaction", "flags", *SEVERITY_ORDER, "previous", "change"]].rename(
+                      "output", "benefit", "satisfaction", "flags", *SEVERITY_ORDER, "previous", "change", "rule_set",
+                      "inputs_hash"]].rename(
             columns={"rank": "名次", "department": "部门", "score": "总分", "grade": "等级",
                      "execution_rate": "预算执行率", "tables": "表数", "complete": "完整表数",
                      "mean_table": "各表平均分", "output": "产出得分(表均)", "benefit": "效益得分(表均)",
-                     "satisfaction": "满意度得分(表均)", "flags": "疑点表数", "previous": "上年总分", "change": "变化"}),
+                     "satisfaction": "满意度得分(表均)", "flags": "疑点表数", "previous": "上年总分", "change": "变化",
+                     "rule_set": "规则集", "inputs_hash": "输入摘要"}),
+        # the rule set and the input digest belong to what a department submitted, not to each table: they are on
+        # 部门排名 (33,000 tables × 2 cells fewer to write); 部门 + 表编号 + 版本 still name the stored table
         "各表得分": subs[["department", "title", "kind", "version", "total", "grade", "complete", "execution_rate",
                           "execution_score", "output_score", "benefit_score", "satisfaction_score", "claimed_total",
-                          "flags", "table_id", "rule_set", "inputs_hash"]].rename(columns={
+                          "flags", "table_id"]].rename(columns={
                               "department": "部门", "table_id": "表编号", "title": "表名称", "kind": "类型",
                               "version": "版本", "total": "总分", "grade": "等级", "complete": "完整",
                               "execution_rate": "预算执行率", "execution_score": "执行率得分", "output_score": "产出得分",
@@ -830,6 +857,25 @@ def write_view(view: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Path]
         _write_xlsx(sheets, xlsx, year)
         _write_html(view, dept, dashboard_charts(view), html)
     return [xlsx, html]
+
+
+def _provenance(subs: pd.DataFrame) -> pd.DataFrame:
+    """Per department: the rule set and the input digest its tables were scored with — the value when they share
+    it (the tables of a folder read by ``batch`` always do), else each value followed by the 表编号 it holds for."""
+    by_dept: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {}
+    for dept, rule_set, digest, table in zip(*(subs[c].tolist() for c in ("department", "rule_set", "inputs_hash",
+                                                                          "table_id"))):
+        rules_of, digests_of = by_dept.setdefault(dept, ({}, {}))
+        rules_of.setdefault(str(rule_set or ""), []).append(str(table))
+        digests_of.setdefault(str(digest or ""), []).append(str(table))
+
+    def cell(values: dict[str, list[str]]) -> str:
+        if len(values) == 1:
+            return next(iter(values))
+        return "；".join(f"{v}（{'、'.join(tables)}）" for v, tables in sorted(values.items()))
+
+    return pd.DataFrame([(d, cell(r), cell(h)) for d, (r, h) in by_dept.items()],
+                        columns=["department", "rule_set", "inputs_hash"])
 
 
 def _rollup(flags: pd.DataFrame) -> pd.DataFrame:
