@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import re
+import unicodedata
 import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -886,6 +887,8 @@ def _rollup(flags: pd.DataFrame) -> pd.DataFrame:
     return table.reindex(columns=list(SEVERITY_ORDER), fill_value=0).reset_index()
 
 
+ROW_HEIGHT = 13.5  # points a line of 宋体 10 takes
+MAX_WIDTH = 48  # a text column's width at most (units of a digit): longer texts wrap
 PERCENT_COLUMNS = {"预算执行率", "自评满分率", "复核满分率", "得分率"}
 INTEGER_COLUMNS = {"名次", "表数", "完整表数", "疑点表数", "部门数", "版本", "复核指标数", "提交编号", "错误", "警告", "提示"}
 
@@ -934,12 +937,30 @@ def write_workbook(sheets: dict[str, pd.DataFrame], when: "dt.datetime") -> byte
                                for v in s.tolist()])
             else:
                 values.append([None if v is None or v != v else str(v) for v in s.tolist()])
+        lines = [1] * len(df)  # lines each row's longest wrapped text needs at its column's width
         for k, c in enumerate(cols):
-            ws.write_column(1, k, [("" if v is None else v) for v in values[k]], fmt[kinds[k]])
-            texts = [len(str(v)) for v in values[k][:300] if v is not None]
-            width = max([len(str(c)) * 2] + [min(40, n * 2) for n in texts]) + 2 if kinds[k] == "text" else \
-                max(len(str(c)) * 2 + 2, 10)
-            ws.set_column(k, k, min(width, 46))
+            column = values[k]
+            ws.write_column(1, k, [("" if v is None else v) for v in column], fmt[kinds[k]])
+            if kinds[k] != "text":
+                ws.set_column(k, k, max(_display_width(str(c)) + 2, 10))
+                continue
+            width = min(max([_display_width(str(c))] + [_display_width(v) for v in column[:300] if v is not None]) + 2,
+                        MAX_WIDTH)
+            ws.set_column(k, k, width)
+            # a 宋体 10 character is 0.95 of the two units counted (a unit is a digit of the default font)
+            room, need = (width - 1) / 0.95, {}  # each distinct text measured once (a 疑点, a 表名称 repeat)
+            for r, v in enumerate(column):
+                if v is not None and len(v) * 2 > room:  # a character is at most two units wide
+                    n = need.get(v)
+                    if n is None:
+                        n = need[v] = math.ceil(_display_width(v) / room)
+                    if n > lines[r]:
+                        lines[r] = n
+        # explicit heights: a viewer that does not fit row heights on opening (LibreOffice here) printed the
+        # second line of a long 疑点 over the next row
+        for r, n in enumerate(lines):
+            if n > 1:
+                ws.set_row(r + 1, ROW_HEIGHT * n)
         ws.freeze_panes(1, 1 if len(cols) > 1 else 0)
         ws.autofilter(0, 0, max(len(df), 1), len(cols) - 1)
         ws.set_landscape()
@@ -949,6 +970,12 @@ def write_workbook(sheets: dict[str, pd.DataFrame], when: "dt.datetime") -> byte
         ws.set_footer("&C第 &P 页，共 &N 页")
     wb.close()
     return buf.getvalue()
+
+
+def _display_width(text: str) -> int:
+    """Column width units a text takes: two for a Chinese (wide) character, one for a digit or a Latin letter — a
+    16-digit 输入摘要 or a 表编号 is half as wide as 16 Chinese characters."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, year: int) -> Path:

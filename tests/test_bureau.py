@@ -412,6 +412,18 @@ def test_bureau_workbook_is_formatted_and_byte_identical(built, tmp_path):
     done = [c.value for c in next(tables.iter_cols(min_col=[c.value for c in tables[1]].index("完整") + 1, min_row=2,
                                                    max_col=[c.value for c in tables[1]].index("完整") + 1))]
     assert set(done) <= {"是", "否"}
+    # widths by what the texts take (a Chinese character two units, a digit one): the 16-digit 输入摘要 is not
+    # given room for 16 Chinese characters; a row as tall as its wrapped text (LibreOffice printed the second line
+    # of a long 疑点 over the next row)
+    digest = ws.cell(row=1, column=head.index("输入摘要") + 1).column_letter
+    assert 16 + 2 <= ws.column_dimensions[digest].width < 16 * 2
+    head2 = [c.value for c in tables[1]]
+    heights = {}
+    for r, row in enumerate(tables.iter_rows(min_row=2, values_only=True), start=2):
+        text = row[head2.index("疑点")] or ""
+        heights.setdefault("；" in text, set()).add(tables.row_dimensions[r].height)
+    assert heights[True] and min(heights[True]) >= 2 * 13.5  # two flags: two lines at least
+    assert None in heights[False]  # the other rows keep the default height
     flags = [r for r in wb["疑点清单"].iter_rows(min_row=2, values_only=True)]
     assert {r[0] for r in flags} <= {"错误", "警告", "提示"} and flags[0][0] == "错误"
     assert len({r[1] for r in ws.iter_rows(min_row=2, values_only=True)}) == ws.max_row - 1  # one row a department
