@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, limit, notice, remove_controls
+from .errors import (CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, max_cell_chars, notice,
+                     remove_controls)
 from .model import Location
 
 __all__ = ["Grid", "docx_grids", "sheet_grids", "csv_grid", "clean_text", "col_name"]
@@ -263,7 +264,7 @@ def sheet_grids(path: Path, visible_only: bool = True) -> list[Grid]:
 
 def _sheet_grid(sheet, label: str, file: str, specials: dict[tuple[int, int], tuple[str, str]]) -> Grid:
     start_c = (sheet.start or (0, 0))[1]
-    most = limit("MAX_CELL_CHARS", 20_000)
+    most = max_cell_chars()
     ranges = sheet.merged_cell_ranges or []
     covered_rows: set[int] = set()
     for (r0, _), (r1, _) in ranges:
@@ -457,7 +458,7 @@ def csv_grid(path: Path) -> Grid:
     _check_quotes(path, text, rows, starts)
     width = max((len(r) for r in rows), default=0)
     check_sheet_size(len(rows), width, file)
-    most = limit("MAX_CELL_CHARS", 20_000)
+    most = max_cell_chars()
     controls = bool(CONTROL_CHARACTERS.search(text))
     for k, row in enumerate(rows):
         if len(row) < width:
