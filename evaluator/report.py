@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -578,7 +579,11 @@ def _render_all(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, r
     jobs = min(jobs, len(tasks) * len(ev.tables))
     rendered: dict[str, bytes] | None = None
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _prepare_workers(formats)
+        if len(ev.tables) > 1:
+            _prepare_workers(formats)  # every worker will run every writer: import them once, here
+        # (one table: each writer runs once, so it is imported where it runs, after the fork — imported here first,
+        # this process paid for writers it never runs before it could draw the charts)
+        gc.freeze()  # what exists now is inherited, never collected in the workers (nor copied by collecting it)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only render
@@ -592,6 +597,8 @@ def _render_all(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, r
                     rendered = {k: v for part in parts for k, v in part.items()}
         except BrokenProcessPool:  # pragma: no cover - a worker killed from outside: redo in this process
             rendered = None
+        finally:
+            gc.unfreeze()
     if rendered is None:
         fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
         charts = _charts_of(ev, targets, actuals, rules, formats, money_decimals)
