@@ -72,6 +72,26 @@ def _write_json(text: str) -> None:
     sys.stdout.write(text)
 
 
+def _write_json_pieces(pieces) -> None:
+    """``_write_json`` of JSON given as UTF-8 pieces (``output.json_chunks``): to a UTF-8 stdout as bytes, as
+    they come; to another encoding through ``_write_json``, piece by piece (pieces end between characters)."""
+    import codecs
+
+    buffer = getattr(sys.stdout, "buffer", None)
+    try:
+        utf8 = codecs.lookup(getattr(sys.stdout, "encoding", None) or "utf-8").name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if buffer is None or not utf8:
+        for piece in pieces:
+            _write_json(piece.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    for piece in pieces:
+        buffer.write(piece)
+    buffer.flush()
+
+
 def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
           rules_ref: str) -> tuple[Evaluation, RuleSet]:
     ev, rules, _, _ = _load_all(targets, actuals, budget, spent, rules_ref)
@@ -84,8 +104,9 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
 
 
 def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
-                 rules_ref: str) -> tuple:
-    """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs."""
+                 rules_ref: str, indicators: bool = True) -> tuple:
+    """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs.
+    ``indicators=False``: no ``IndicatorScore`` models (the JSON writes them from the frames)."""
     from .load import inputs_hash
     from .evaluation import evaluate_scored
 
@@ -93,7 +114,7 @@ def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float]
     files = (targets,) if actuals is None else (targets, actuals)
     ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
                                  actuals_file=str(actuals) if actuals is not None else None,
-                                 inputs_hash=inputs_hash(*files))
+                                 inputs_hash=inputs_hash(*files), indicators=indicators)
     ev = ev.model_copy(update={"findings": _input_findings(got, ev.findings)})
     return ev, rules, got.targets, got.actuals, scored
 
@@ -291,11 +312,13 @@ def score_cmd(
     monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
-    from .output import dumps, evaluation_json, write_atomic
+    from .output import dumps, evaluation_json, json_chunks, write_atomic
     from .losses import losses_context, point_losses
 
+    # --json alone (no monitor review): the indicators are written from the scored frame, not as models
+    columnar = as_json and monitor_file is None
     with _reported(targets, actuals):
-        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules)
+        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules, indicators=not columnar)
         losses = point_losses(tset, aset, rs, scored=scored)
         payload = evaluation_json(ev)
         payload["losses"] = [t.model_dump() for t in losses]
@@ -311,10 +334,21 @@ def score_cmd(
             from .output import safe_name
 
             output = Path("reports") / f"{safe_name(targets.stem)}-评分结果.json"
-        text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
-        if output:
-            write_atomic(output, text)
-    if as_json:
+        if columnar:
+            from .evaluation import indicator_dicts
+
+            pieces = json_chunks(payload, indicator_dicts(scored.scored, rs))
+            if output:  # encoded once, for -o and stdout alike
+                pieces = list(pieces)
+                write_atomic(output, pieces)
+        else:
+            text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
+            if output:
+                write_atomic(output, text)
+    if columnar:
+        with _reported():
+            _write_json_pieces(pieces)
+    elif as_json:
         _write_json(text)
     else:
         console = _console()

@@ -235,13 +235,19 @@ class NameCodes:
         return hits[self.codes]
 
 
-def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows as dicts, with missing text (NaN in pandas' str columns, a missing label) as None.
+def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts (of ``columns``; of the ``rows`` mask), with missing text (NaN in pandas' str columns, a
+    missing label) as None.
 
     Built column by column (one ``tolist`` each) rather than with ``to_dict``, which boxes every cell on its own."""
     names = list(df.columns) if columns is None else columns
-    lists = [_column_list(df[c]) for c in names]
+    lists = [_column_list(df[c] if rows is None else df[c][rows]) for c in names]
     return [dict(zip(names, values)) for values in zip(*lists)]
+
+
+def records_column(df: pd.DataFrame, name: str) -> list[Any]:
+    """One column of ``records`` as a list."""
+    return _column_list(df[name])
 
 
 def _column_list(column: pd.Series) -> list[Any]:
