@@ -110,11 +110,11 @@ def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float]
     from .load import inputs_hash
     from .evaluation import evaluate_scored
 
-    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    got, rules = _read(targets, actuals, budget, spent, rules_ref, models=indicators)
     files = (targets,) if actuals is None else (targets, actuals)
     ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
                                  actuals_file=str(actuals) if actuals is not None else None,
-                                 inputs_hash=inputs_hash(*files), indicators=indicators)
+                                 inputs_hash=inputs_hash(*files), indicators=indicators, built=_built(got, targets, actuals))
     ev = ev.model_copy(update={"findings": _input_findings(got, ev.findings)})
     return ev, rules, got.targets, got.actuals, scored
 
@@ -124,17 +124,29 @@ def _load_findings(targets: Path, actuals: Optional[Path], budget: Optional[floa
     """The findings of ``_load_all`` alone (``check``: no scored indicators, no 计算过程 built)."""
     from .evaluation import check_findings
 
-    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    got, rules = _read(targets, actuals, budget, spent, rules_ref, models=False)
     return _input_findings(got, check_findings(got.targets, got.actuals, rules, targets_file=str(targets),
-                                               actuals_file=str(actuals) if actuals is not None else None))
+                                               actuals_file=str(actuals) if actuals is not None else None,
+                                               built=_built(got, targets, actuals)))
 
 
-def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str):
+def _built(got, targets: Path, actuals: Optional[Path]):
+    """The indicator frame and its findings of a 自评表 read as columns (``intake.Inputs.blocks``), else None."""
+    if not got.blocks:
+        return None
+    from .frame import Files, block_frame
+
+    return block_frame(got.targets, got.actuals, got.blocks, Files(str(targets), str(actuals or targets)))
+
+
+def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str,
+          models: bool = True):
+    """Rules and inputs; ``models=False``: a 自评表's indicator rows as columns (no model per row)."""
     from .rules import load_rules
     from .intake import read_inputs
 
     rules = load_rules(rules_ref)
-    got = read_inputs(targets, actuals, budget, spent)
+    got = read_inputs(targets, actuals, budget, spent, models=models)
     for note in got.notes:
         typer.echo(note, err=True)
     return got, rules
