@@ -136,7 +136,9 @@ def _built(got, targets: Path, actuals: Optional[Path]):
         return None
     from .frame import Files, block_frame
 
-    return block_frame(got.targets, got.actuals, got.blocks, Files(str(targets), str(actuals or targets)))
+    built = block_frame(got.targets, got.actuals, got.blocks, Files(str(targets), str(actuals or targets)))
+    got.blocks.clear()  # (the frame holds the rows now: the columns are not kept beside it while scoring)
+    return built
 
 
 def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str,
@@ -349,7 +351,9 @@ def score_cmd(
         if columnar:
             from .evaluation import indicator_dicts
 
-            pieces = json_chunks(payload, indicator_dicts(scored.scored, rs))
+            frame = scored.scored
+            del scored  # (the indicator frame the losses re-scored is no longer needed while writing)
+            pieces = json_chunks(payload, indicator_dicts(frame, rs))
             if output:  # encoded once, for -o and stdout alike
                 pieces = list(pieces)
                 write_atomic(output, pieces)

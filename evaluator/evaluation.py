@@ -5,9 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 
-from .columns import num, records, records_column
+from .columns import light_records, num, records, records_column
 from .explain import actual_text, row_text
 from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
 from .frame import Files, indicator_frame
@@ -81,7 +82,7 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     if len(scored):
         findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records(scored, TABLE_COLUMNS):
+    for r in light_records(scored, TABLE_COLUMNS):
         by_table[r["table"]].append(r)
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
     tables = []
@@ -101,23 +102,47 @@ EXPLAIN_COLUMNS = ["status", "reason", "t_problem", "a_problem", "a_unit", "t_un
                    "judged_used", "over", "cost_fill", "as_fraction", "negative", "t_scale", "t_per", "rate_base_used"]
 
 
-def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
     """The ``indicators`` of the ``--json`` object straight from the scored frame, ``chunk`` rows at a time, in
     the frame's order (the targets' order, as the tables' ``IndicatorScore`` lists give them): the same values
     as ``_table_evaluation`` puts in its models, without a model per row."""
     from .output import INDICATOR_KEYS
 
     label, decimals = rules.label, rules.rounding.decimals
+    texts: dict[tuple, str] = {}  # 计算过程 by the values it reads: rows that repeat them share one
+    methods: dict[Any, str | None] = {}
+    weights: dict[float, float] = {}
     for start in range(0, len(scored), chunk):
         part = scored.iloc[start:start + chunk]
         rows = records(part, EXPLAIN_COLUMNS)
-        tables, level1, level2, level3, notes, claimed = (
-            records_column(part, c) for c in ("table", "level1", "level2", "level3", "deviation_note", "claimed"))
-        yield [dict(zip(INDICATOR_KEYS, (
-            tb, l1, l2, l3, r["target_raw"], actual_text(r) if r["cost_fill"] else r["actual_raw"],
-            _round_weight(r["weight"], decimals), num(r["score"]), r["status"], label, _method_name(r, rules),
-            row_text(r, rules), num(c), note)))
-            for r, tb, l1, l2, l3, note, c in zip(rows, tables, level1, level2, level3, notes, claimed)]
+        tables, level1, level2, level3, notes = (
+            records_column(part, c) for c in ("table", "level1", "level2", "level3", "deviation_note"))
+        scores, claimed = _floats(part["score"]), _floats(part["claimed"])
+        out = []
+        for r, tb, l1, l2, l3, note, score, c in zip(rows, tables, level1, level2, level3, notes, scores, claimed):
+            key = tuple(r.values())
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = row_text(r, rules)
+            m = r["custom_method"] if r["method"] == "@custom" else r["method"]
+            method = methods[m] if m in methods else methods.setdefault(m, _method_name(r, rules))
+            w = r["weight"]
+            weight = weights[w] if w in weights else weights.setdefault(w, _round_weight(w, decimals))
+            out.append(dict(zip(INDICATOR_KEYS, (tb, l1, l2, l3, r["target_raw"], actual_text(r) if r["cost_fill"]
+                                                 else r["actual_raw"], weight, score, r["status"], label, method, text, c,
+                                                 note))))
+        if len(texts) > chunk:  # distinct values on every row (measured amounts): keep the memory bounded
+            texts.clear()
+        yield out
+
+
+def _floats(column: pd.Series) -> list[float | None]:
+    """A float column as ``num`` gives each value: floats, NaN as None."""
+    values = column.to_numpy(dtype=float)
+    out = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        out[i] = None
+    return out
 
 
 def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], full: list[dict[str, Any]],

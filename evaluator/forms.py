@@ -206,6 +206,7 @@ class _Block:
 BLOCK_COLUMNS = ("id", "level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
 ACTUAL_COLUMNS = ("actual", "deviation_note", "claimed_score")
 _STOP = re.compile(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)")
+_EDGE_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # a text of a column joined by NUL: any to strip?
 _STOP_CHARS = frozenset("总合填单联注说备审")  # the first characters of the totals and signature lines above
 
 
@@ -574,7 +575,7 @@ class _Parser:
             return None
         body = cells[r0:]
         width = len(body[0])
-        if any(len(x) != width for x in body) or max(cols.values()) >= width:
+        if set(map(len, body)) != {width} or max(cols.values()) >= width:
             return None
         by_col = list(zip(*body))
         keep = [i for i, x in enumerate(body) if any(x)]
@@ -589,14 +590,19 @@ class _Parser:
         if any(_may_stop(t) for t in set(first) - {""}):
             return None
 
+        every = len(keep) == len(body)
+
         def stripped(key: str) -> list[str]:
             c = cols.get(key)
-            return [""] * len(keep) if c is None else [by_col[c][i].strip() for i in keep]
+            if c is None:
+                return [""] * len(keep)
+            texts = by_col[c] if every else [by_col[c][i] for i in keep]
+            return [t.strip() for t in texts] if _EDGE_SPACE.search("\x00".join(texts)) else list(texts)
 
         level3 = [_name(t) for t in stripped("level3")]
         if not all(level3):
             return None  # a row without 三级指标: the row loop notes it
-        level1, level2 = _filled([_name(t) for t in stripped("level1")]), _filled([_name(t) for t in stripped("level2")])
+        level1, level2 = _filled(_names(stripped("level1"))), _filled(_names(stripped("level2")))
         numbers = grid.rows
         at = [numbers[r0 + i] if numbers is not None else r0 + i + 1 for i in keep]
         comparator, target = stripped("comparator"), stripped("target")
@@ -982,6 +988,12 @@ def _filled(names: list[str]) -> list[str]:
         last = x or last
         out.append(last)
     return out
+
+
+def _names(texts: list[str]) -> list[str]:
+    """``_name`` of a column whose names repeat (一级/二级指标): once per distinct name."""
+    seen: dict[str, str] = {}
+    return [seen[t] if t in seen else seen.setdefault(t, _name(t)) for t in texts]
 
 
 def _deviation_note(note: str) -> str | None:
