@@ -210,3 +210,33 @@ def test_score_json_to_a_console_without_the_characters(monkeypatch):
     cli._write_json_pieces(iter([b'{"a": "\xe6\x96\x87\xe5\xad\x97"', b"}\n"]))
     stream.flush()
     assert json.loads(raw.getvalue().decode("ascii")) == {"a": "文字"}
+
+
+@pytest.mark.parametrize("text", [
+    "一级指标,二级指标,三级指标\n产出指标, 数量指标,指标1 \n效益指标,质量指标,指标2\n",  # spaces at cell edges, no quotes
+    "一级指标\t二级指标\t三级指标\n产出指标\t 数量指标\t指标1\u3000\n效益指标\t\t指标2\n",  # tab-separated
+    '一级指标,二级指标,三级指标\r\n"产出指标","数量\n指标"," 指标1"\r\n效益指标,质量指标,指标2\r\n',  # quoted, CRLF
+    "一级指标,二级指标,三级指标\n产出指标,数量指标,指标1\n",  # clean
+])
+def test_csv_cells_are_cleaned_as_when_checked_one_by_one(tmp_path, monkeypatch, text):
+    """The one scan that lets a clean CSV skip the per-row checks never skips a cell that needs cleaning."""
+    import re
+
+    from evaluator import grids
+
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    fast = grids.csv_grid(path).cells
+    monkeypatch.setattr(grids, "_edge_space", lambda delimiter: re.compile(""))  # (matches: every row checked)
+    assert fast == grids.csv_grid(path).cells
+
+
+def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
+    from evaluator.errors import EvaluatorError
+    from evaluator.grids import csv_grid
+
+    monkeypatch.setenv("EVALUATOR_MAX_CELL_CHARS", "100")
+    path = tmp_path / "long.csv"
+    path.write_text("一级指标,二级指标,三级指标\n产出指标,数量指标," + "长" * 150 + "\n", encoding="utf-8")
+    with pytest.raises(EvaluatorError, match="单元格内容过长"):
+        csv_grid(path)
