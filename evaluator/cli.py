@@ -104,13 +104,14 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
 
 
 def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
-                 rules_ref: str, indicators: bool = True) -> tuple:
+                 rules_ref: str, indicators: bool = True, models: bool = True) -> tuple:
     """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs.
-    ``indicators=False``: no ``IndicatorScore`` models (the JSON writes them from the frames)."""
+    ``indicators=False``: no ``IndicatorScore`` models (the JSON writes them from the frames); ``models=False``:
+    a 自评表's indicator rows go to the frame as columns (its targets then list no indicators)."""
     from .load import inputs_hash
     from .evaluation import evaluate_scored
 
-    got, rules = _read(targets, actuals, budget, spent, rules_ref, models=indicators)
+    got, rules = _read(targets, actuals, budget, spent, rules_ref, models=models)
     files = (targets,) if actuals is None else (targets, actuals)
     ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
                                  actuals_file=str(actuals) if actuals is not None else None,
@@ -332,7 +333,9 @@ def score_cmd(
     # --json alone (no monitor review): the indicators are written from the scored frame, not as models
     columnar = as_json and monitor_file is None
     with _reported(targets, actuals):
-        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules, indicators=not columnar)
+        # the monitor review matches the targets' indicators: only then are a 自评表's rows read as models
+        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules, indicators=not columnar,
+                                                  models=monitor_file is not None)
         losses = point_losses(tset, aset, rs, scored=scored)
         payload = evaluation_json(ev)
         payload["losses"] = [t.model_dump() for t in losses]

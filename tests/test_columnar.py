@@ -104,27 +104,48 @@ def _cli(*args: str) -> tuple[int, str]:
 
 def _models_findings(args: list[str]) -> str:
     """``check --json`` as the models path gives it (the tables' indicators as models, matched by name)."""
-    path, budget, spent = Path(args[0]), None, None
-    if "--budget" in args:
-        budget, spent = float(args[args.index("--budget") + 1]), float(args[args.index("--spent") + 1])
-    got = read_inputs(path, None, budget, spent)
+    path = Path(args[0])
+    got = read_inputs(path, None, *_budget(args))
     findings = _input_findings(got, check_findings(got.targets, got.actuals, load_rules("mof-2020"), targets_file=str(path)))
     return dumps(findings_json(findings))
 
 
+def _budget(args: list[str]) -> tuple[float | None, float | None]:
+    if "--budget" in args:
+        return float(args[args.index("--budget") + 1]), float(args[args.index("--spent") + 1])
+    return None, None
+
+
+def _models_score(args: list[str]) -> tuple[str, object]:
+    """``score --json`` as the models path gives it (input rows and scored indicators as models), and the
+    Evaluation the text output prints."""
+    from evaluator.cli import _load_scored
+    from evaluator.losses import point_losses
+    from evaluator.output import evaluation_json
+
+    ev, rs, tset, aset, scored = _load_scored(Path(args[0]), None, *_budget(args), "mof-2020")
+    payload = evaluation_json(ev)
+    payload["losses"] = [t.model_dump() for t in point_losses(tset, aset, rs, scored=scored)]
+    return dumps(payload), ev
+
+
 def test_score_json_is_byte_identical_to_the_models_path(inputs, tmp_path):
+    from evaluator.cli import _load_scored
+
     for name, args in inputs.items():
-        file = tmp_path / f"{name.replace('/', '_')}.json"
-        code, _ = _cli("score", *args, "-o", str(file))  # text output: the models path writes the JSON file
-        if code != 0:  # a file that is refused is refused the same way by both
-            assert _cli("score", *args, "--json") == (code, ""), name
+        code, out = _cli("score", *args, "--json")
+        try:
+            expected, ev = _models_score(args)
+        except Exception:  # noqa: BLE001 - refused input: refused the same way (exit 1, nothing on stdout)
+            assert (code, out) == (1, ""), name
             continue
-        columnar = _cli("score", *args, "--json")
-        assert columnar == (0, file.read_text(encoding="utf-8")), name
-        both = tmp_path / f"{file.stem}-both.json"
-        assert _cli("score", *args, "--json", "-o", str(both))[1] == columnar[1]
-        assert both.read_text(encoding="utf-8") == columnar[1], name
-        json.loads(columnar[1])
+        assert (code, out) == (0, expected), name
+        file = tmp_path / f"{name.replace('/', '_')}.json"
+        assert _cli("score", *args, "--json", "-o", str(file)) == (0, expected), name
+        assert file.read_text(encoding="utf-8") == expected, name
+        # the text output prints the Evaluation: read as columns it is the models path's, model for model
+        assert _load_scored(Path(args[0]), None, *_budget(args), "mof-2020", models=False)[0] == ev, name
+        json.loads(out)
 
 
 def test_check_json_and_text_are_identical_to_the_models_path(inputs):
