@@ -39,15 +39,10 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                    table_prefix: str = "") -> tuple[list[tuple], list[Finding]]:
     """The rows of ``indicator_frame`` as tuples (columns ``FRAME_COLUMNS``), table ids prefixed with
     ``table_prefix``: the bureau's batch collects many departments' rows and builds one frame from them."""
-    findings: list[Finding] = []
     files = files or Files(None, None)
     file = files.actuals
     by_table = {t.table: t for t in (actuals.tables if actuals else [])}
-    known_tables = {t.id for t in targets.tables}
-    for t in by_table:
-        if t not in known_tables:
-            findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
-                                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    findings = _unknown_tables(targets, by_table, file)
     findings += _other_unit_or_year(targets, actuals, file)
     rows: list[tuple] = []
     for table in targets.tables:
@@ -103,15 +98,10 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     come as columns (``blocks``, by table id), each row's actual in the same row of the same columns — a 自评表
     pairs them by its rows, so the matching ``indicator_rows`` does by names (each indicator takes its own row's
     entry, ids ``r<row>``) is the identity. The same frame (column by column) and the same findings, in order."""
-    findings: list[Finding] = []
     files = files or Files(None, None)
     file = files.actuals
     by_table = {t.table: t for t in (actuals.tables if actuals else [])}
-    known_tables = {t.id for t in targets.tables}
-    for t in by_table:
-        if t not in known_tables:
-            findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
-                                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    findings = _unknown_tables(targets, by_table, file)
     with_rows = {tid for tid, b in blocks.items() if b.columns["level3"]}
     findings += _other_unit_or_year(targets, actuals, file, with_rows)
     columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
@@ -146,6 +136,13 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     if not rows:
         return pd.DataFrame(columns=FRAME_COLUMNS), findings
     return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
+
+
+def _unknown_tables(targets: TargetSet, by_table: dict, file: str | None) -> list[Finding]:
+    """Actual tables whose id no target table has."""
+    known = {t.id for t in targets.tables}
+    return [Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
+                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号") for t in by_table if t not in known]
 
 
 def _pick(candidates, key, start: dict, used: set[int], ind):
