@@ -53,9 +53,12 @@ def finding_rows(scored: pd.DataFrame) -> np.ndarray:
     score, weight = scored["score"].to_numpy(dtype=float), scored["weight"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         short = ok & (score < weight - 1e-9)
-    level2 = scored["level2"].to_numpy(dtype=object)
-    codes, names = pd.factorize(level2)
-    quality = np.array([*(("成本" in str(x)) or ("数量" in str(x)) for x in names), False], dtype=bool)[codes]
+    codes, names = pd.factorize(scored["level2"].to_numpy(dtype=object))
+    cost = np.array([*("成本" in str(x) for x in names), False], dtype=bool)[codes]
+    quantity = np.array([*("数量" in str(x) for x in names), False], dtype=bool)[codes]
+    kind, cmp_ = scored["t_kind"], scored["t_cmp"]
+    quality = (cost & (kind.isin(["qualitative", "blank"]) | cmp_.isin(["ge", "gt"])).to_numpy()) \
+        | (quantity & cmp_.isin(["le", "lt"]).to_numpy())
     return (error | col("target_from_rule") | col("target_from_name") | (scored["t_kind"] == "blank").to_numpy()
             | (ok & (col("word_for_number") | col("qual_assumed") | col("cost_fill") | scored["claimed"].notna().to_numpy()))
             | col("judged_outside") | col("negative") | col("over") | short | quality)

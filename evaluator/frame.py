@@ -104,7 +104,7 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     findings = _unknown_tables(targets, by_table, file)
     with_rows = {tid for tid, b in blocks.items() if b.columns["level3"]}
     findings += _other_unit_or_year(targets, actuals, file, with_rows)
-    columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
+    parts: dict[str, list[list]] = {name: [] for name in FRAME_COLUMNS}
     for table in targets.tables:
         if table.id not in with_rows:
             continue
@@ -131,10 +131,10 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
                 ("band", none), ("judged_score", none), ("claimed", c["claimed_score"] if entries else none),
                 ("actual_rate_base", none), ("has_actual_entry", [entries] * n),
                 ("budget", [budget.budget if budget else None] * n), ("spent", [budget.spent if budget else None] * n)):
-            columns[name] += values
-    rows = len(columns["table"])
-    if not rows:
+            parts[name].append(values)
+    if not parts["table"]:
         return pd.DataFrame(columns=FRAME_COLUMNS), findings
+    columns = {name: p[0] if len(p) == 1 else [x for part in p for x in part] for name, p in parts.items()}
     return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
 
 
