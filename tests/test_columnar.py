@@ -75,6 +75,15 @@ def _generated(folder: Path) -> dict[str, list[str]]:
         "stray-cell": _write(folder / "stray.csv", [r + (["多余"] if k == 2 else [""]) for k, r in enumerate(ten)], head=HEAD + [""]),
         "no-level3": _write(folder / "no-l3.csv", ten[:3] + [["产出指标", "数量指标", "", "5", "5", "", "", ""]] + ten[3:]),
     }
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEAD)
+    for row in mixed[:200]:
+        sheet.append([float(x) if x.replace(".", "").isdigit() else x for x in row])  # numbers as Excel numbers
+    book.save(folder / "mixed.xlsx")
+    out["xlsx"] = folder / "mixed.xlsx"
     return {name: [str(p)] for name, p in out.items()}
 
 
@@ -188,7 +197,7 @@ def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
 
     def spy(self, *a):
         block = original(self, *a)
-        plain.append(block is not None)
+        plain.append((self.path.name, block is not None))
         return block
 
     def read(path: Path):
@@ -207,7 +216,9 @@ def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
             m.setattr(forms._Parser, "_plain_block", lambda self, *a: None)
             slow = read(path)
         assert fast == slow, name
-    assert sum(plain) >= 10 and not all(plain)  # both ways were taken
+    taken = [p for _, p in plain]
+    assert sum(taken) >= 10 and not all(taken)  # both ways were taken
+    assert ("mixed.xlsx", True) in plain  # a flat workbook's rows are plain too
 
 
 def test_json_pieces_are_dumps():
