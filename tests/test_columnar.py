@@ -80,8 +80,11 @@ def _generated(folder: Path) -> dict[str, list[str]]:
     book = Workbook()
     sheet = book.active
     sheet.append(HEAD)
-    for row in mixed[:200]:
-        sheet.append([float(x) if x.replace(".", "").isdigit() else x for x in row])  # numbers as Excel numbers
+    for r, row in enumerate(mixed[:200], start=2):
+        for c, x in enumerate(row, start=1):
+            cell = sheet.cell(r, c, float(x) if x.replace(".", "").isdigit() else x)  # numbers as Excel numbers
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # "=100%" as the text it is, not a formula
     book.save(folder / "mixed.xlsx")
     out["xlsx"] = folder / "mixed.xlsx"
     return {name: [str(p)] for name, p in out.items()}
