@@ -578,19 +578,20 @@ class _Parser:
         if set(map(len, body)) != {width} or max(cols.values()) >= width:
             return None
         by_col = list(zip(*body))
-        keep = [i for i, x in enumerate(body) if any(x)]
         wanted = set(cols.values()) | {label_col}
         if any(any(col) for c, col in enumerate(by_col) if c not in wanted):
             return None  # text outside the indicator columns: the row loop says where
         if label_col >= 0 and set(by_col[label_col]) - {"", label}:
             return None
-        first = list(by_col[0])  # each row's first non-empty cell
+        first = list(by_col[0])  # each row's first non-empty cell ("" for a blank row)
         for col in by_col[1:]:
+            if all(first):
+                break
             first = [a or b for a, b in zip(first, col)]
         if any(_may_stop(t) for t in set(first) - {""}):
             return None
-
-        every = len(keep) == len(body)
+        every = all(first)
+        keep = list(range(len(body))) if every else [i for i, t in enumerate(first) if t]
 
         def stripped(key: str) -> list[str]:
             c = cols.get(key)
@@ -604,7 +605,10 @@ class _Parser:
             return None  # a row without 三级指标: the row loop notes it
         level1, level2 = _filled(_names(stripped("level1"))), _filled(_names(stripped("level2")))
         numbers = grid.rows
-        at = [numbers[r0 + i] if numbers is not None else r0 + i + 1 for i in keep]
+        if every:
+            at = numbers[r0:] if numbers is not None else list(range(r0 + 1, r0 + 1 + len(body)))
+        else:
+            at = [numbers[r0 + i] if numbers is not None else r0 + i + 1 for i in keep]
         comparator, target = stripped("comparator"), stripped("target")
         out: dict[str, list[Any]] = {
             "id": [f"r{a}" for a in at] if self_eval else [None] * len(keep), "level1": level1, "level2": level2,
