@@ -231,7 +231,15 @@ class NameCodes:
         if not words or not len(self.uniques):
             return np.zeros(len(self.codes), dtype=bool)
         pattern = re.compile("|".join(map(re.escape, words)))
-        hits = np.array([bool(pattern.search(str(u))) for u in self.uniques], dtype=bool)
+        texts = list(map(str, self.uniques))
+        joined = "\x00".join(texts)  # one scan of all the values (a table of distinct names has as many as rows)
+        if "\x00" in "".join(words) or joined.count("\x00") != len(texts) - 1:
+            hits = np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
+        else:  # a match cannot cross a NUL: each lies in one value, found by its offset
+            starts = np.concatenate(([0], np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)[:-1]))
+            found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+            hits = np.zeros(len(texts), dtype=bool)
+            hits[np.searchsorted(starts, found, side="right") - 1] = True
         return hits[self.codes]
 
 

@@ -163,19 +163,18 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], full: lis
         )
         for r in full
     ]
-    # rows of each weight group, then of each 一级指标 outside the groups (in order of appearance): one pass
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    by_level1: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r["group"] is None:
-            by_level1.setdefault(r["level1"], []).append(r)
-        else:
-            by_group.setdefault(r["group"], []).append(r)
+    # (weight, score, status) of each weight group, then of each 一级指标 outside the groups (in order of
+    # appearance): one pass, the rows unpacked in the order of TABLE_COLUMNS
+    by_group: dict[str, list[tuple]] = {}
+    by_level1: dict[str, list[tuple]] = {}
+    for _, _, _, level1, _, group, _, weight, score, status in rows:
+        (by_level1.setdefault(level1, []) if group is None else by_group.setdefault(group, [])).append(
+            (weight, score, status))
     named = [(g.label, by_group[g.key]) for g in rules.weights.groups if g.key in by_group]
     groups: dict[str, dict[str, float | None]] = {}
     for label, members in [*named, *by_level1.items()]:
-        groups[label] = {"weight": round(sum(r["weight"] for r in members), decimals),
-                         "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
+        groups[label] = {"weight": round(sum(w for w, _, _ in members), decimals),
+                         "score": round(sum(x for _, x, st in members if st == "ok"), decimals)}
     rate = num(t["rate"])
     ex_score = num(t["execution_score"])
     budget, spent = num(t["budget"]), num(t["spent"])

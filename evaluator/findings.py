@@ -24,6 +24,7 @@ ROW_COLUMNS = ["table", "position", "row", "level1", "level2", "level3", "target
                "fraction", "tol", "t_kind", "t_cmp", "t_val", "a_val", "t_unit", "a_unit", "t_problem", "a_problem",
                "t_scale", "t_per", "rate_base_used", "band_used", "judged_used", "judged_outside", "target_from_rule",
                "target_from_name", "word_for_number", "qual_assumed", "cost_fill", "as_fraction", "negative", "over"]
+# (in this order: evaluation._table_evaluation unpacks its rows by position)
 TABLE_COLUMNS = ["table", "position", "row", "level1", "level3", "group", "weight_given", "weight", "score", "status"]
 
 
