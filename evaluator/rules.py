@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -22,6 +23,7 @@ from .model import Band, BAND_LABEL
 __all__ = ["RuleSet", "load_rules", "list_rule_sets", "METHODS", "method_from_dict", "rules_dir", "fmt", "describe_validation"]
 
 
+@lru_cache(maxsize=16384)  # (a province repeats the same weights, tolerances and values: each is formatted once)
 def fmt(x: float | None, decimals: int = 2) -> str:
     """A number as a clerk writes it: no trailing zeros beyond what is needed."""
     if x is None or x != x:  # None or NaN
