@@ -59,14 +59,36 @@ class InputFileError(EvaluatorError):
 
 
 def limit(name: str, default: float) -> float:
-    """A safety limit, overridable by the environment: EVALUATOR_MAX_FILE_MB, EVALUATOR_MAX_ROWS, EVALUATOR_MAX_COLUMNS,
-    EVALUATOR_MAX_CELL_CHARS (see docs/security.md)."""
+    """A safety limit, overridable by the environment: EVALUATOR_MAX_FILE_MB, EVALUATOR_MAX_ROWS, EVALUATOR_MAX_COLUMNS
+    (see docs/security.md; the cell limit is ``max_cell_chars``)."""
     import os
 
     try:
         return float(os.environ.get(f"EVALUATOR_{name}", default))
     except ValueError:
         return default
+
+
+EXCEL_CELL_CHARS = 32_767  # what one Excel cell holds: a longer text would be cut in every workbook evaluator writes
+
+
+def max_cell_chars() -> int:
+    """EVALUATOR_MAX_CELL_CHARS (default 20,000), refused above Excel's own cell limit: a text evaluator admits must
+    reach the 自评表 and the fill-in workbook whole, never cut by the writer."""
+    import os
+
+    raw = os.environ.get("EVALUATOR_MAX_CELL_CHARS", "").strip()
+    if not raw:
+        return 20_000
+    try:
+        most = int(float(raw))
+    except ValueError:
+        most = -1
+    if not 1 <= most <= EXCEL_CELL_CHARS:
+        raise EvaluatorError(f"设置 EVALUATOR_MAX_CELL_CHARS={quote(raw, 20)} 无效：应为 1 至 {EXCEL_CELL_CHARS} 之间的整数",
+                             hint=f"Excel 单元格最多容纳 {EXCEL_CELL_CHARS} 个字符，更长的内容写入自评表时会被截断；"
+                                  "请改为不超过该值，或删除此设置（默认 20000）")
+    return most
 
 
 def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 1_048_576) -> None:
@@ -113,7 +135,7 @@ def notice(finding) -> None:
 def check_cell(text: str, where: str, location=None) -> str:
     """Every text cell of every input passes here: refuse one longer than EVALUATOR_MAX_CELL_CHARS (default 20,000
     characters), and remove control characters (NUL, \\v, …) with a located finding, so they reach no output."""
-    most = limit("MAX_CELL_CHARS", 20_000)
+    most = max_cell_chars()
     if len(text) > most:
         raise InputFileError(f"单元格内容过长（{len(text)} 个字符，上限 {most:g}）", where=where,
                              hint="请检查该单元格；确需更长的内容，可设置 EVALUATOR_MAX_CELL_CHARS")

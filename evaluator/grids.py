@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, limit, notice, remove_controls
+from .errors import (CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, max_cell_chars, notice,
+                     remove_controls)
 from .model import Location
 
 __all__ = ["Grid", "docx_grids", "sheet_grids", "csv_grid", "clean_text", "col_name"]
@@ -218,7 +219,8 @@ def sheet_grids(path: Path, visible_only: bool = True) -> list[Grid]:
     Read with python-calamine (one reader for every format, merged ranges included; bench/README.md has the
     figures against xlrd and openpyxl). An .xlsx sheet's size is checked from its ``<dimension>`` before the sheet
     is read, and its XML is scanned for what calamine does not report: error values (#DIV/0!, #N/A …), which are
-    kept as their text, and formulas with no stored result, which are refused."""
+    kept as their text, and formulas with no stored result, which are refused. In an .xls/.et (BIFF) calamine reads
+    error values as blank too: xlrd finds them (``_xls_errors``)."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     file = str(path)
@@ -235,6 +237,7 @@ def sheet_grids(path: Path, visible_only: bool = True) -> list[Grid]:
         except Exception as e:  # calamine raises its own error types and ValueError for a broken or encrypted file
             raise _open_error(path, e) from e
         grids, hidden = [], []
+        xls_errors: dict[str, dict[tuple[int, int], tuple[str, str]]] | None = None
         for meta in metadata:
             if visible_only and meta.visible != SheetVisibleEnum.Visible:
                 hidden.append(meta.name)
@@ -254,7 +257,12 @@ def sheet_grids(path: Path, visible_only: bool = True) -> list[Grid]:
             if dims is None:  # .xls/.et (BIFF: at most 65,536 rows), or an .xlsx written without its <dimension>:
                 # calamine holds the sheet compactly; the check comes before any Python object is built
                 check_sheet_size(sheet.total_height + 1 if sheet.height else 0, sheet.total_width + 1, where)
-            specials = _xlsx_specials(path, part) if part is not None else {}
+            if part is not None:
+                specials = _xlsx_specials(path, part)
+            else:
+                if xls_errors is None:
+                    xls_errors = {} if ooxml else _xls_errors(path)
+                specials = xls_errors.get(meta.name, {})
             grids.append(_sheet_grid(sheet, label, file, specials))
     if hidden:
         notice(f"{path.name}：已跳过隐藏的工作表 {'、'.join(f'“{n}”' for n in hidden)}")
@@ -263,7 +271,7 @@ def sheet_grids(path: Path, visible_only: bool = True) -> list[Grid]:
 
 def _sheet_grid(sheet, label: str, file: str, specials: dict[tuple[int, int], tuple[str, str]]) -> Grid:
     start_c = (sheet.start or (0, 0))[1]
-    most = limit("MAX_CELL_CHARS", 20_000)
+    most = max_cell_chars()
     ranges = sheet.merged_cell_ranges or []
     covered_rows: set[int] = set()
     for (r0, _), (r1, _) in ranges:
@@ -424,6 +432,65 @@ def _xlsx_specials(path: Path, part: str) -> dict[tuple[int, int], tuple[str, st
     return out
 
 
+def _xls_errors(path: Path) -> dict[str, dict[tuple[int, int], tuple[str, str]]]:
+    """Sheet name → {(row, column): ("error", "#DIV/0!")} for the error values of a BIFF workbook (.xls, most .et),
+    which calamine reads as blank: an error is an unreadable answer, never a missing one (and never 0).
+
+    xlrd reads the BIFF records calamine does not expose; a file xlrd cannot open (a WPS variant) keeps calamine's
+    reading alone."""
+    import xlrd
+
+    if not _may_hold_errors(path):
+        return {}
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
+    except Exception:  # noqa: BLE001 - xlrd raises many types; calamine has already read the file
+        return {}
+    out: dict[str, dict[tuple[int, int], tuple[str, str]]] = {}
+    try:
+        for k, name in enumerate(book.sheet_names()):
+            try:
+                sheet = book.sheet_by_index(k)
+            except Exception:  # noqa: BLE001 - one sheet xlrd cannot parse: calamine's reading stands
+                continue
+            found = {}
+            for r in range(sheet.nrows):
+                types = sheet.row_types(r)
+                if xlrd.XL_CELL_ERROR in types:
+                    values = sheet.row_values(r)
+                    for c, t in enumerate(types):
+                        if t == xlrd.XL_CELL_ERROR:
+                            found[(r, c)] = ("error", xlrd.error_text_from_code.get(values[c], "#N/A"))
+            if found:
+                out[name] = found
+            book.unload_sheet(k)
+    finally:
+        book.release_resources()
+    return out
+
+
+# a BIFF8 FORMULA record (0x0006) whose stored result is an error (result type 2, then 0xFFFF), or a BOOLERR record
+# (0x0205, 8 bytes) flagged as an error: a byte pattern either may match by chance elsewhere, so it only decides
+# whether xlrd reads the workbook's cells; it never finds an error by itself
+_BIFF_ERROR = re.compile(rb"\x06\x00..[\s\S]{6}\x02[\s\S]{5}\xff\xff|\x05\x02\x08\x00[\s\S]{7}\x01", re.S)
+
+
+def _may_hold_errors(path: Path) -> bool:
+    """Whether a BIFF workbook can hold an error value: its workbook stream searched for the records that store one
+    (0.06 s for a 60,000-row .xls, where xlrd's reading of every cell takes 0.5 s)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            name = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
+            if name is None:
+                return True
+            data = ole.openstream(name).read()
+    except Exception:  # noqa: BLE001 - not an OLE file xlrd knows either way: let xlrd decide
+        return True
+    return _BIFF_ERROR.search(data) is not None
+
+
 # --------------------------------------------------------------------------- CSV
 def csv_grid(path: Path) -> Grid:
     """A CSV file (UTF-8 with or without BOM, or GB18030 as Chinese Excel writes it) as one grid.
@@ -457,7 +524,7 @@ def csv_grid(path: Path) -> Grid:
     _check_quotes(path, text, rows, starts)
     width = max((len(r) for r in rows), default=0)
     check_sheet_size(len(rows), width, file)
-    most = limit("MAX_CELL_CHARS", 20_000)
+    most = max_cell_chars()
     controls = bool(CONTROL_CHARACTERS.search(text))
     for k, row in enumerate(rows):
         if len(row) < width:

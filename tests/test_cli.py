@@ -252,3 +252,19 @@ def test_a_large_table_prints_a_summary_and_writes_the_full_result(tmp_path):
     assert f"300 项指标，逐项得分和计算过程见 {Path('reports') / full.name}" in r.stdout
     assert "指标150" not in r.stdout and len(r.stdout.splitlines()) < 120
     assert len(json.loads(full.read_text(encoding="utf-8"))["indicators"]) == 300
+
+
+@pytest.mark.parametrize("setting", ["40000", "0", "很多"])
+def test_a_cell_limit_beyond_excel_is_refused(tmp_path, setting):
+    """A cell limit above Excel's 32,767 characters would let a text in that every 自评表 writer then cuts: the
+    setting is refused with one line saying why, before anything is scored or written."""
+    table = tmp_path / "表.csv"
+    table.write_text("一级指标,二级指标,三级指标,年度指标值,实际完成值,分值\n产出指标,数量指标,调研,≥5次,5次,10\n",
+                     encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "evaluator", "score", str(table), "--budget", "10", "--spent", "9",
+                        "-o", str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                       env={**os.environ, "EVALUATOR_MAX_CELL_CHARS": setting, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode != 0
+    assert f"EVALUATOR_MAX_CELL_CHARS={setting} 无效：应为 1 至 32767 之间的整数" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

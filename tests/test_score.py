@@ -565,6 +565,19 @@ def test_excel_error_values_are_unreadable_in_every_reader(tmp_path, mof, seed_t
     assert (i.status, i.score) == ("error", None) and "Excel 的错误值" in i.explanation
 
 
+def test_an_error_value_in_an_xls_is_unreadable_not_blank(mof):
+    """calamine reads a BIFF error value (.xls/.et) as blank; evaluator finds it (xlrd) and keeps it as written,
+    as in an .xlsx: 无法计分 with the error named, not 未填 — and the numbers beside it still read."""
+    from evaluator import read_flat_table
+
+    from .conftest import ROOT
+
+    t, a = read_flat_table(ROOT / "tests" / "fixtures" / "bad" / "xls-error-values.xls", budget=1, spent=1)
+    assert [i.actual for i in a.tables[0].indicators] == ["#DIV/0!", "96%"]
+    ev = evaluate(t, a, mof)
+    assert [(i.status, i.score) for i in ev.tables[0].indicators] == [("error", None), ("ok", 45.0)]
+
+
 # --------------------------------------------------------------------------- totals that are no grade (issue 11 §3)
 @pytest.mark.parametrize("weights,reason", [
     ((300, 264), "分值合计 574（含预算执行率 10），不等于 100"),

@@ -107,6 +107,11 @@ def test_progress_is_stored_audited_and_listed_by_permission(world):
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content))["预警清单"]
     assert {sheet.cell(row=r, column=1).value for r in range(3, sheet.max_row + 1)} == {"甲单位", "乙单位"}
+    # in pages: the counts are the whole list's, the units those of the page, in the list's order
+    first, second = (world.client("bureau").get(f"/api/monitoring?page={p}&per=1").json() for p in (1, 2))
+    assert [u["unit"] for u in first["units"]] == ["甲单位"] and [u["unit"] for u in second["units"]] == ["乙单位"]
+    assert first["counts"] == second["counts"] == bureau["counts"] and first["pager"] == {"page": 1, "pages": 2, "per": 1}
+    assert world.client("bureau").get("/api/monitoring?page=9&per=1").json()["pager"]["page"] == 2
     assert world.client().get("/api/monitoring").status_code == 401
 
 
@@ -132,3 +137,21 @@ def test_the_year_end_documents_show_the_stored_warnings(world):
     assert "年末回顾" in look and "实际“5次”，得 8.33 分（分值 8.33 分），<strong>已达成</strong>" in look
     text = report_text()
     assert "（二）绩效运行监控预警及整改情况" in text and "8月、10月、12月各召开1次常委会" in text
+
+
+def test_the_warning_list_page_is_cut_into_pages(world, monkeypatch):
+    """Thousands of reporting units: the 预警清单 page shows one page of units with a pager that keeps the filters."""
+    from evaluator.web import pages
+
+    for unit in ("甲单位", "乙单位"):
+        clerk = world.client("clerk-a" if unit == "甲单位" else "clerk-b")
+        fid = _targets(world, clerk, unit)
+        assert clerk.form(f"/filings/{fid}/monitor", files={"file": ("进度.yaml", PROGRESS.read_bytes())}).status_code == 200
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    bureau = world.client("bureau")
+    one = bureau.get("/monitoring?year=2023").text
+    assert "2 个单位已上报" in one and "第 1 / 2 页" in one and 'href="/monitoring?year=2023&amp;page=2"' in one
+    two = bureau.get("/monitoring?year=2023&page=2").text
+    assert "第 2 / 2 页" in two and "上一页" in two and "下一页" not in two
+    assert ("甲单位" in one) != ("甲单位" in two)
+

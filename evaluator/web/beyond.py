@@ -232,11 +232,47 @@ def progress_workbook(store, user: User, fid: int, month: int) -> bytes:
         return path.read_bytes()
 
 
-def warning_list(store, user: User, year: int | None = None, light: str | None = None) -> dict[str, Any]:
+def warning_list(store, user: User, year: int | None = None, light: str | None = None, page: int | None = None,
+                 per: int | None = None) -> dict[str, Any]:
     """The 预警清单 across units: for every filing the user may see (the bureau all, a 主管部门 its units, a unit
-    its own), the latest progress report's lights, deviations and missing 纠偏措施, red first."""
-    from ..monitor import LIGHT_LABEL, MonitorResult
+    its own), the latest progress report's lights, deviations and missing 纠偏措施, red first.
 
+    ``page`` cuts the list into pages of ``per`` units (the counts stay those of the whole list): only the units
+    shown have their stored results read, so a page stays small for thousands of units. ``page=None``: all."""
+    from ..monitor import LIGHT_LABEL, MonitorResult
+    from .pages import PAGE_SIZE
+
+    rows, years = _latest_reports(store, user, year, light)
+    counts = {"units": len(rows), "red": sum(r["red"] for r in rows), "yellow": sum(r["yellow"] for r in rows),
+              "unstated": sum(r["unstated"] for r in rows)}
+    pager = None
+    if page is not None:
+        per = max(1, min(int(per or PAGE_SIZE), 5000))
+        pages_n = max(1, -(-len(rows) // per))
+        page = max(1, min(int(page), pages_n))
+        rows = rows[(page - 1) * per: page * per]
+        pager = {"page": page, "pages": pages_n, "per": per}
+    out = []
+    for r in rows:
+        result = MonitorResult.model_validate_json(r["result"])
+        deviations = [i.deviation for t in result.tables for i in t.indicators if i.deviation is not None]
+        out.append({
+            "filing_id": r["filing_id"], "unit": r["unit"], "year": r["year"], "task": r["task"], "month": r["month"],
+            "reported_at": r["created_at"], "red": r["red"], "yellow": r["yellow"], "unstated": r["unstated"],
+            "execution": [{"title": t.title, "label": _table_label(t.title), "light": t.light,
+                           "light_label": LIGHT_LABEL[t.light],
+                           "progress": None if t.progress is None else f"{t.progress * 100:.1f}%"} for t in result.tables],
+            "largest_deviation": f"{max(deviations) * 100:.1f}" if deviations and max(deviations) > 0 else "",
+            "warnings": [w.model_dump() | {"light_label": LIGHT_LABEL[w.light]}
+                         for w in sorted(result.warnings, key=lambda w: w.light != "red")],
+        })
+    return clean({"user": user_info(user), "units": out, "year": year, "years": years, "light": light,
+                  "counts": counts, "pager": pager})
+
+
+def _latest_reports(store, user: User, year: int | None, light: str | None) -> tuple[list[dict[str, Any]], list[int]]:
+    """Every filing's latest progress report the user may see, in the list's order (most red, most yellow, most
+    missing 纠偏措施, then unit), with its stored result still as JSON; and the years there are tasks for."""
     latest = select(progress_reports.c.filing_id, func.max(progress_reports.c.id).label("id")).group_by(
         progress_reports.c.filing_id).subquery()
     q = (select(progress_reports.c.id, progress_reports.c.filing_id, progress_reports.c.month, progress_reports.c.red,
@@ -251,28 +287,10 @@ def warning_list(store, user: User, year: int | None = None, light: str | None =
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q).all()]
         years = sorted({r[0] for r in conn.execute(select(tasks.c.year).distinct())}, reverse=True)
-    out = []
-    for r in rows:
-        if not allowed(user, "view", Unit(r["unit_id"], r["unit"], r["parent_id"])):
-            continue
-        if light == "red" and not r["red"] or light == "warned" and not (r["red"] or r["yellow"]):
-            continue
-        result = MonitorResult.model_validate_json(r["result"])
-        deviations = [i.deviation for t in result.tables for i in t.indicators if i.deviation is not None]
-        out.append({
-            "filing_id": r["filing_id"], "unit": r["unit"], "year": r["year"], "task": r["task"], "month": r["month"],
-            "reported_at": r["created_at"], "red": r["red"], "yellow": r["yellow"], "unstated": r["unstated"],
-            "execution": [{"title": t.title, "label": _table_label(t.title), "light": t.light,
-                           "light_label": LIGHT_LABEL[t.light],
-                           "progress": None if t.progress is None else f"{t.progress * 100:.1f}%"} for t in result.tables],
-            "largest_deviation": f"{max(deviations) * 100:.1f}" if deviations and max(deviations) > 0 else "",
-            "warnings": [w.model_dump() | {"light_label": LIGHT_LABEL[w.light]}
-                         for w in sorted(result.warnings, key=lambda w: w.light != "red")],
-        })
-    out.sort(key=lambda x: (-x["red"], -x["yellow"], -x["unstated"], x["unit"]))
-    return clean({"user": user_info(user), "units": out, "year": year, "years": years, "light": light,
-                  "counts": {"units": len(out), "red": sum(x["red"] for x in out),
-                             "yellow": sum(x["yellow"] for x in out), "unstated": sum(x["unstated"] for x in out)}})
+    rows = [r for r in rows if allowed(user, "view", Unit(r["unit_id"], r["unit"], r["parent_id"]))
+            and not (light == "red" and not r["red"] or light == "warned" and not (r["red"] or r["yellow"]))]
+    rows.sort(key=lambda x: (-x["red"], -x["yellow"], -x["unstated"], x["unit"], x["filing_id"]))
+    return rows, years
 
 
 def _table_label(title: str) -> str:
@@ -288,18 +306,16 @@ def _table_label(title: str) -> str:
 
 
 def warning_workbook(store, user: User, year: int | None = None) -> bytes:
-    """The same list as the bureau's 预警清单.xlsx (what ``evaluator monitor DIR`` writes)."""
+    """The same list as the bureau's 预警清单.xlsx (what ``evaluator monitor DIR`` writes), every unit the user may
+    see, each unit's latest report read once."""
     from ..monitor import MonitorResult, monitor_context, write_warning_list
 
-    ctx = warning_list(store, user, year)
+    rows, _ = _latest_reports(store, user, year, None)
     contexts = []
-    with store.engine.connect() as conn:
-        for u in ctx["units"]:
-            row = conn.execute(select(progress_reports.c.result).where(progress_reports.c.filing_id == u["filing_id"])
-                               .order_by(progress_reports.c.id.desc()).limit(1)).first()
-            c = monitor_context(MonitorResult.model_validate_json(row.result))
-            contexts.append(c | {"warnings": [w | {"unit_name": u["unit"]} for w in c["warnings"]]})
-    when = year or (ctx["units"][0]["year"] if ctx["units"] else 2000)
+    for r in rows:
+        c = monitor_context(MonitorResult.model_validate_json(r["result"]))
+        contexts.append(c | {"warnings": [w | {"unit_name": r["unit"]} for w in c["warnings"]]})
+    when = year or (rows[0]["year"] if rows else 2000)
     with tempfile.TemporaryDirectory(prefix="evaluator-warnings-") as folder:
         path = write_warning_list(contexts, Path(folder) / "w.xlsx", f"{when}年", when)
         return path.read_bytes()
@@ -389,13 +405,14 @@ def register(app, store, *, render: Callable, page_user: Callable, api_user: Cal
         return _monitor_file(ctx["monitor"], fmt)
 
     @app.get("/monitoring", response_class=HTMLResponse, include_in_schema=False)
-    def warnings_html(request: Request, year: int | None = None, light: str | None = None,
+    def warnings_html(request: Request, year: int | None = None, light: str | None = None, page: int = 1,
                       user: User = Depends(page_user)):
-        return render(request, "monitoring_warnings.html", warning_list(store, user, year, light))
+        return render(request, "monitoring_warnings.html", warning_list(store, user, year, light, page))
 
     @app.get("/api/monitoring", tags=["财政局"], summary="绩效运行监控预警清单：各单位最新一次上报的预警、偏差和未说明的纠偏措施")
-    def warnings_api(year: int | None = None, light: str | None = None, user: User = Depends(api_user)) -> dict:
-        return warning_list(store, user, year, light)
+    def warnings_api(year: int | None = None, light: str | None = None, page: int | None = None,
+                     per: int | None = None, user: User = Depends(api_user)) -> dict:
+        return warning_list(store, user, year, light, page, per)
 
     @app.get("/monitoring/warnings.xlsx", include_in_schema=False)
     def warnings_xlsx(year: int | None = None, user: User = Depends(page_user)):
