@@ -8,6 +8,7 @@ file, each run in the same moment (alternating) — the machine is shared.
 
     python bench/bench_commands.py [--only score,check] [--sizes 20000,40000,80000] [--reps 3]
     python bench/bench_commands.py --only template --tables 1000,3000,10000
+    python bench/bench_commands.py --only batch --departments 750,1500,3000 --reps 2 --work /tmp/p --baseline /tmp/old
 """
 from __future__ import annotations
 
@@ -154,8 +155,9 @@ def template_command(work: Path, sizes: list[int]) -> None:
     print(f"growth (CPU): {growth(rows)}")
 
 
-def province_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> None:
-    """batch (first run and unchanged rerun) and compare on synthetic provinces."""
+def province_commands(work: Path, sizes: list[int], reps: int, only: set[str], baseline: str | None = None) -> None:
+    """batch (first run and unchanged rerun) and compare on synthetic provinces; with ``baseline`` (another
+    checkout's folder, put on PYTHONPATH) each batch run of it alternates with this checkout's, in the same moment."""
     for cmd_name in ("batch", "compare"):
         if cmd_name not in only:
             continue
@@ -168,11 +170,16 @@ def province_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -
                                check=True, stdout=subprocess.DEVNULL)
             db = work / f"p-{n}.db"
             if cmd_name == "batch":
-                db.unlink(missing_ok=True)
-                t, peak, _, cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                again, _, _, again_cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                print(f"- {n:,} departments: first run {t:.2f} s (CPU {cpu:.2f} s, {peak:.0f} MB), "
-                      f"unchanged rerun {again:.2f} s (CPU {again_cpu:.2f} s)")
+                for _ in range(reps if baseline else 1):
+                    for label, env in ((("before", {**os.environ, "PYTHONPATH": baseline}),) if baseline else ()) + \
+                            (("after" if baseline else "", None),):
+                        db.unlink(missing_ok=True)
+                        t, peak, _, cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work, env)
+                        again, _, _, again_cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"],
+                                                     work, env)
+                        print(f"- {n:,} departments{' ' + label if label else ''}: first run {t:.2f} s "
+                              f"(CPU {cpu:.2f} s, {peak:.0f} MB), unchanged rerun {again:.2f} s (CPU {again_cpu:.2f} s)",
+                              flush=True)
                 again_rows.append((n, again))
             else:
                 if not db.exists():
@@ -191,6 +198,8 @@ def main() -> None:
     ap.add_argument("--tables", default="1000,2000,4000", help="tables in the targets file for template")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="score,check,text,names,batch,compare,template")
+    ap.add_argument("--work", help="keep the provinces in this folder (synthesising 3,000 departments takes a minute)")
+    ap.add_argument("--baseline", help="batch: a checkout (its folder on PYTHONPATH) to time alternately as 'before'")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,7 +207,8 @@ def main() -> None:
         print(f"# command benchmarks (Python {sys.version.split()[0]}, {os.cpu_count()} cores, shared machine)")
         if only & {"score", "check", "text", "names"}:
             flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
-        province_commands(work, [int(x) for x in args.departments.split(",")], args.reps, only)
+        province_commands(Path(args.work) if args.work else work, [int(x) for x in args.departments.split(",")],
+                          args.reps, only, args.baseline)
         if "template" in only:
             template_command(work, [int(x) for x in args.tables.split(",")])
 

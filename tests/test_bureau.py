@@ -511,3 +511,45 @@ def test_a_province_is_stored_exactly_as_before_the_speed_work(tmp_path, mof, jo
                              for r in rows])
                 got[t] = (len(rows), hashlib.sha256(text.encode()).hexdigest()[:16])
     assert got == PROVINCE_ROWS
+
+
+def test_discover_finds_what_a_recursive_glob_finds(tmp_path):
+    """``discover`` lists each folder once (``bureau._walk``) and finds what ``rglob("targets.*")`` and the look-ups
+    of the actuals' names found: nested folders, two targets files in one folder, a linked actuals file (followed),
+    a linked folder (not entered), a filled workbook beside the targets (not Excel's ~$ lock file), a folder named
+    like a targets file, and a folder without actuals."""
+    import os
+
+    from evaluator.bureau import ACTUAL_NAMES, TARGET_NAMES, Submission, discover
+
+    def put(rel: str, text: str = "x") -> Path:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    put("a/2023/targets.json"), put("a/2023/actuals.json"), put("a/2023/actuals.yaml")
+    put("a/2024/targets.yaml"), put("a/2024/targets.json"), put("a/2024/actuals.yml")
+    put("b/深/层/targets.yml"), put("b/深/层/填报表.xlsx"), put("b/深/层/~$填报表.xlsx"), put("b/深/层/a.xlsx")
+    put("c/targets.json"), put("c/elsewhere/actuals.json")
+    os.symlink(tmp_path / "c/elsewhere/actuals.json", tmp_path / "c/actuals.json")
+    os.symlink(tmp_path / "a", tmp_path / "link-to-a")
+    (tmp_path / "d/targets.json").mkdir(parents=True)
+    put("e/targets.json"), put("e/notes.txt")
+    put("targets.txt"), put("f/actuals.json/x"), put("f/targets.json")
+
+    def reference(base: Path) -> list:
+        found = []
+        for t in sorted(p for p in base.rglob("targets.*") if p.name in TARGET_NAMES):
+            folder = t.parent
+            actual = next((folder / n for n in ACTUAL_NAMES if (folder / n).is_file()), None)
+            if actual is None:
+                actual = next(iter(sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))), None)
+            found.append(Submission(t, actual if actual is not None else folder / ACTUAL_NAMES[0]))
+        return found
+
+    got = discover(tmp_path)
+    assert got == reference(tmp_path)
+    assert [(str(s.targets.relative_to(tmp_path)), s.actuals.name) for s in got][:4] == [
+        ("a/2023/targets.json", "actuals.yaml"), ("a/2024/targets.json", "actuals.yml"),
+        ("a/2024/targets.yaml", "actuals.yml"), ("b/深/层/targets.yml", "a.xlsx")]
