@@ -184,11 +184,35 @@ def province_commands(work: Path, sizes: list[int], reps: int, only: set[str], b
             else:
                 if not db.exists():
                     run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                t, peak, _, _ = run([*EVALUATOR, "compare", "--db", f"sqlite:///{db}", "-o", str(work / f"cmp-{n}")],
-                                    work)
-                print(f"- {n:,} departments: {t:.2f} s ({peak:.0f} MB)")
+                t = compare_command(work, n, db, reps, baseline)
             rows.append((n, t))
         print(f"growth: {growth(rows)}" + (f"; rerun: {growth(again_rows)}" if again_rows else ""))
+
+
+def compare_command(work: Path, n: int, db: Path, reps: int, baseline: str | None) -> float:
+    """compare on one store, alternating with the yardstick (pandas reading the store's one row per table) and,
+    with ``--baseline``, the same command from another checkout (``PYTHONPATH``); medians of ``reps``."""
+    cmds = {"pandas read": [PY, "-c", "import sqlite3, pandas as pd; "
+                            f"pd.read_sql('select * from submissions', sqlite3.connect({str(db)!r}))"],
+            "compare": [*EVALUATOR, "compare", "--db", f"sqlite:///{db}", "-o", str(work / f"cmp-{n}")]}
+    runs = {k: [] for k in cmds}
+    if baseline:
+        runs["compare (baseline)"] = []
+    for _ in range(reps):
+        for k in runs:
+            env = {**os.environ, "PYTHONPATH": baseline} if k == "compare (baseline)" else None
+            cmd = cmds["compare"][:-1] + [str(work / f"cmp-{n}-baseline")] if env else cmds[k]
+            wall, peak, code, cpu = run(cmd, work, env)
+            if code:
+                raise SystemExit(f"{k}: exit {code}")
+            runs[k].append((wall, cpu, peak))
+    med = {k: (statistics.median(w for w, _, _ in v), statistics.median(c for _, c, _ in v), max(p for *_, p in v))
+           for k, v in runs.items()}
+    for k, (wall, cpu, peak) in med.items():
+        walls = ", ".join(f"{w:.2f}" for w, _, _ in runs[k])
+        print(f"- {n:,} departments, {k}: {wall:.2f} s ({walls}), CPU {cpu:.2f} s, {peak:.0f} MB, "
+              f"÷ pandas read {wall / med['pandas read'][0]:.2f} (CPU {cpu / med['pandas read'][1]:.2f})")
+    return med["compare"][0]
 
 
 def main() -> None:
@@ -198,17 +222,18 @@ def main() -> None:
     ap.add_argument("--tables", default="1000,2000,4000", help="tables in the targets file for template")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="score,check,text,names,batch,compare,template")
-    ap.add_argument("--work", help="keep the provinces in this folder (synthesising 3,000 departments takes a minute)")
-    ap.add_argument("--baseline", help="batch: a checkout (its folder on PYTHONPATH) to time alternately as 'before'")
+    ap.add_argument("--work", help="keep the provinces and their stores here (reused by later runs)")
+    ap.add_argument("--baseline", help="batch, compare: also run another checkout's evaluator (its root on PYTHONPATH), "
+                                       "alternating")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         print(f"# command benchmarks (Python {sys.version.split()[0]}, {os.cpu_count()} cores, shared machine)")
         if only & {"score", "check", "text", "names"}:
             flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
-        province_commands(Path(args.work) if args.work else work, [int(x) for x in args.departments.split(",")],
-                          args.reps, only, args.baseline)
+        province_commands(work, [int(x) for x in args.departments.split(",")], args.reps, only, args.baseline)
         if "template" in only:
             template_command(work, [int(x) for x in args.tables.split(",")])
 

@@ -474,6 +474,11 @@ class Store:
                 conn.execute(insert(reviews), [{**r, "imported_at": stamp} for r in rows])
         return len(rows)
 
+    def reviewed_ids(self) -> set[int]:
+        """The submissions that have any 复核 score (one query; most stores have none or a sample)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(reviews.c.submission_id).distinct()).scalars())
+
     def reviews_of(self, ids: list[int], history: bool = False) -> list[dict[str, Any]]:
         """The latest 复核 score of each reviewed row of these submissions (every one with ``history``)."""
         out: list[dict[str, Any]] = []

@@ -412,9 +412,49 @@ def test_bureau_workbook_is_formatted_and_byte_identical(built, tmp_path):
     done = [c.value for c in next(tables.iter_cols(min_col=[c.value for c in tables[1]].index("完整") + 1, min_row=2,
                                                    max_col=[c.value for c in tables[1]].index("完整") + 1))]
     assert set(done) <= {"是", "否"}
+    # widths by what the texts take (a Chinese character two units, a digit one): the 16-digit 输入摘要 is not
+    # given room for 16 Chinese characters; a row as tall as its wrapped text (LibreOffice printed the second line
+    # of a long 疑点 over the next row)
+    digest = ws.cell(row=1, column=head.index("输入摘要") + 1).column_letter
+    assert 16 + 2 <= ws.column_dimensions[digest].width < 16 * 2
+    head2 = [c.value for c in tables[1]]
+    heights = {}
+    for r, row in enumerate(tables.iter_rows(min_row=2, values_only=True), start=2):
+        text = row[head2.index("疑点")] or ""
+        heights.setdefault("；" in text, set()).add(tables.row_dimensions[r].height)
+    assert heights[True] and min(heights[True]) >= 2 * 13.5  # two flags: two lines at least
+    assert None in heights[False]  # the other rows keep the default height
     flags = [r for r in wb["疑点清单"].iter_rows(min_row=2, values_only=True)]
     assert {r[0] for r in flags} <= {"错误", "警告", "提示"} and flags[0][0] == "错误"
     assert len({r[1] for r in ws.iter_rows(min_row=2, values_only=True)}) == ws.max_row - 1  # one row a department
+
+
+def test_rule_set_and_input_digest_are_on_the_department_row(built, tmp_path):
+    """规则集 and 输入摘要 belong to what a department submitted, not to each of its tables: they are on 部门排名 (one row
+    per department), and 各表得分 keeps 部门 + 表编号 + 版本 to name each stored table (issue 11 §1: 33,000 tables × 2
+    cells fewer to write). A department whose tables came from different inputs lists each value with its 表编号."""
+    _, store, _ = built
+    view = build_view(store)
+    subs = view["submissions"]
+    stored = {r["department"]: (r["rule_set"], r["inputs_hash"], r["table_id"]) for r in store.current(2023)}
+    wb = load_workbook(write_view(view, tmp_path / "one")[0])
+    ranking = list(wb["部门排名"].iter_rows(values_only=True))
+    head = ranking[0]
+    assert head[-2:] == ("规则集", "输入摘要")
+    got = {r[head.index("部门")]: (r[-2], r[-1]) for r in ranking[1:]}
+    assert got == {d: (rule_set, digest) for d, (rule_set, digest, _) in stored.items()}
+    tables = list(wb["各表得分"].iter_rows(values_only=True))
+    assert "规则集" not in tables[0] and "输入摘要" not in tables[0]
+    key = [tables[0].index(c) for c in ("部门", "表编号", "版本")]
+    assert sorted(tuple(r[k] for k in key) for r in tables[1:]) == \
+        sorted((d, t, 1) for d, (_, _, t) in stored.items())
+    # a second table of "clean" scored from other inputs (as when a unit's forms are entered one by one)
+    extra = subs[subs["department"] == "clean"].assign(table_id="p2", inputs_hash="0123456789abcdef")
+    mixed = {**view, "submissions": pd.concat([subs, extra], ignore_index=True)}
+    wb = load_workbook(write_view(mixed, tmp_path / "two")[0])
+    row = next(r for r in wb["部门排名"].iter_rows(values_only=True) if r[1] == "clean")
+    assert row[-2] == stored["clean"][0]
+    assert row[-1] == "；".join(sorted([f"{stored['clean'][1]}（p1）", "0123456789abcdef（p2）"]))
 
 
 # --------------------------------------------------------------------------- values out of range, totals that are no grade (issue 11 §3)
