@@ -6,11 +6,13 @@ which reports it as findings.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
 import math
 import re
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, has_controls, quote
 from .model import ActualSet, TargetSet
 
-__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range", "read_mapping", "validate_mapping"]
+__all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range", "read_mapping", "validate_mapping", "paused_gc"]
 
 
 def inputs_hash(*paths: str | Path) -> str:
@@ -131,17 +133,33 @@ def validate_mapping(model: type[BaseModel], data: dict, path: Path) -> Any:
         raise InputFileError(_validation_message(e, data), where=str(path), hint="请对照 README 中的数据文件格式修改") from e
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cycle collector paused while a large tree of objects is built or walked (a targets file of
+    10,000 tables is millions of dicts, lists and models): each full collection walks every object alive, and
+    they came a dozen times — 2.6 s of an 11 s ``template``. The trees have no cycles, so reference counting
+    frees them as usual; collection resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _load(model: type[BaseModel], p: Path) -> Any:
     """Read and validate a data file (YAML or JSON, read as data by ``parse_data``)."""
-    return validate_mapping(model, read_mapping(p), p)
+    with paused_gc():
+        return validate_mapping(model, read_mapping(p), p)
 
 
 def load_targets(path: str | Path) -> TargetSet:
     """A data/targets file (YAML or JSON) → ``TargetSet``."""
     p = Path(path)
     targets = _load(TargetSet, p)
-    ids = [t.id for t in targets.tables]
-    if dup := sorted({i for i in ids if ids.count(i) > 1}):
+    counts = Counter(t.id for t in targets.tables)  # (list.count per id was quadratic: 1.7 s at 10,000 tables)
+    if dup := sorted(i for i, n in counts.items() if n > 1):
         raise InputFileError(f"表编号重复：{', '.join(dup)}", where=str(p), hint="每张表的 id 必须唯一")
     return targets
 

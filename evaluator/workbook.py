@@ -195,42 +195,13 @@ BUDGET_WIDTHS = (14, 44, 18, 14, 14, 14)
 
 
 def _workbook(out: Any, when: Any) -> Any:
-    """An XlsxWriter workbook in constant-memory mode (each row goes to disk once the next begins), writing text
-    as text (a name starting with "=" never becomes a formula), dated ``when``: the same inputs give the same
-    bytes. Sheet names come from ``_sheet_names`` (valid and unique): XlsxWriter's own check compares each new
-    name with every sheet before it, quadratic in sheets, so a set replaces that loop."""
-    import xlsxwriter
-    from xlsxwriter.exceptions import DuplicateWorksheetName, InvalidWorksheetName
+    """The workbook, written row by row (``xlsx_rows``: XlsxWriter's own XML, without its per-cell cost or
+    temporary files), text always as text, dated ``when``: the same inputs give the same bytes."""
+    from .xlsx_rows import Book
 
-    class Book(xlsxwriter.Workbook):
-        names: set[str]
-
-        def _check_sheetname(self, sheetname, is_chartsheet=False):  # noqa: ANN001 (XlsxWriter's hook)
-            if (not sheetname or _utf16(sheetname) > 31 or re.search(r"[\[\]:*?/\\]", sheetname)
-                    or sheetname.startswith("'") or sheetname.endswith("'")):
-                raise InvalidWorksheetName(f"工作表名不合 Excel 的要求：{sheetname}")
-            if sheetname.lower() in self.names:
-                raise DuplicateWorksheetName(f"工作表名重复：{sheetname}")
-            self.names.add(sheetname.lower())
-            return sheetname
-
-    wb = Book(out, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                    "strings_to_numbers": False, "nan_inf_to_errors": True})
-    wb.names = set()
+    wb = Book(out)
     wb.set_properties({"author": "evaluator", "created": when})
     return wb
-
-
-def _put(ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
-    """One cell (0-based, XlsxWriter): numbers as numbers, everything else as text, blank cells keep their format."""
-    if value is None or value == "":
-        ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, (int, float)):
-        ws.write_number(row, col, value, fmt)
-    else:
-        ws.write_string(row, col, str(value), fmt)
 
 
 def _widths(ws: Any, widths: tuple[float, ...]) -> None:
@@ -255,40 +226,23 @@ def _print_setup(ws: Any, title_row: int) -> None:
     ws.repeat_rows(title_row)
 
 
-def _height(ws: Any, row: int, points: float) -> None:
-    """A row's height in points, as given (``set_row`` rounds it to whole pixels)."""
-    ws.set_row_pixels(row, points * 4 / 3)
-
-
 def _protect(ws: Any, widths_open: bool = False) -> None:
     """Sheet protection as before: cells, rows and columns locked (only unlocked cells editable), objects and
     scenarios not; on a table's sheet column widths and row heights may be changed."""
     ws.protect("", {"objects": True, "scenarios": True, "format_columns": widths_open, "format_rows": widths_open})
 
 
-def _merge(ws: Any, row: int, first: int, last: int, value: Any, fmt: Any) -> None:
-    """Cells ``first``–``last`` of a row merged, the value and format in the first. The range is registered
-    directly, as before (covered cells stay empty): ``merge_range`` also writes each covered cell."""
-    if isinstance(getattr(ws, "merge", None), list):
-        _put(ws, row, first, value, fmt)
-        ws.merge.append([row, first, row, last])
-    else:
-        ws.merge_range(row, first, row, last, "" if value is None else value, fmt)
-
-
-def _done(ws: Any) -> None:
-    """A finished sheet's row file closed (XlsxWriter reopens it when it assembles the file): constant-memory
-    mode otherwise keeps one file open per sheet — thousands for a large template, past the system's limit."""
-    close = getattr(ws, "_opt_close", None)
-    if close is not None and ws.constant_memory:
-        close()
-
-
 def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: ActualSet | None = None) -> Path:
-    """Write the 自评填报 workbook: instructions, budget, and one locked sheet per table with cells to fill.
+    """Write the 自评填报 workbook: instructions, budget, and one locked sheet per table with cells to fill."""
+    from .load import paused_gc
 
-    Written with XlsxWriter row by row (constant memory): 10,000 tables are 1.4 million cells, which openpyxl
-    held and styled cell by cell for most of a minute."""
+    with paused_gc():  # (millions of targets' objects alive: a full collection walks them all)
+        return _write_template(targets, rules, path, actuals)
+
+
+def _write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: ActualSet | None) -> Path:
+    """The workbook, written a row at a time (``xlsx_rows``): 10,000 tables are 1.5 million cells, which XlsxWriter's per-cell
+    calls took ~15 s to write and openpyxl most of a minute."""
     import datetime as dt
     import io
 
@@ -324,15 +278,16 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     ]
     _widths(info, (110,))
     for k, line in enumerate(lines):
-        _put(info, k, 0, line, f["doc_title"] if k == 0 else f["doc_line"])
-    _done(info)
+        info.write_cells(k, (line,), (f["doc_title"] if k == 0 else f["doc_line"],))
+    info.finish()
 
     # budget sheet (second), then unit information --------------------------------------------------------
     bs = wb.add_worksheet(BUDGET_SHEET)
     ws_info = wb.add_worksheet(INFO_SHEET)
     _margins(bs)
     _margins(ws_info)
-    bs.write_row(0, 0, ("表编号", "表名称", "资金来源", "年初预算数", "全年预算数", "全年执行数"), f["head"])
+    bs.write_cells(0, ("表编号", "表名称", "资金来源", "年初预算数", "全年预算数", "全年执行数"), (f["head"],) * 6)
+    amount_formats = (f["locked"],) * 3 + (f["amount"],) * 3
     r = 1
     for t in tables:
         sources = list(t.budget.by_source) if t.budget and t.budget.by_source else list(SOURCES)
@@ -344,8 +299,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
             initial = (t.amount if source == "年度资金总额" else (t.budget.by_source.get(source) if t.budget else None))
             values = (t.id, t.title, source, line.initial if line and line.initial is not None else initial,
                       line.budget if line else None, line.spent if line else None)
-            for c, v in enumerate(values):
-                _put(bs, r, c, v, f["amount"] if c >= 3 else f["locked"])
+            bs.write_cells(r, values, amount_formats)
             r += 1
     # one validation for the whole block of amounts
     bs.data_validation(1, 3, r - 1, 5, {
@@ -355,18 +309,17 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     bs.freeze_panes(1, 3)
     _print_setup(bs, 0)
     _protect(bs)
-    _done(bs)
+    bs.finish()
 
-    ws_info.write_row(0, 0, ("项目", "填写内容"), f["head"])
+    ws_info.write_cells(0, ("项目", "填写内容"), (f["head"],) * 2)
+    info_formats = (f["info_label"], f["info_value"])
     contacts = actuals.contacts if actuals else None  # the forms' 填表人 line still reaches the documents from the targets
     for k, (key, label, is_contact) in enumerate(INFO_FIELDS, start=1):
         old_value = getattr(contacts, key, None) if is_contact else (getattr(actuals, key, None) if actuals else None)
-        _height(ws_info, k, 60 if k > 5 else 20)
-        _put(ws_info, k, 0, label, f["info_label"])
-        _put(ws_info, k, 1, old_value, f["info_value"])
+        ws_info.write_cells(k, (label, old_value), info_formats, height=60 if k > 5 else 20)
     _widths(ws_info, (22, 90))
     _protect(ws_info)
-    _done(ws_info)
+    ws_info.finish()
 
     # one sheet per table -----------------------------------------------------------------------------------
     bands = [BAND_LABEL[b] for b in Band]
@@ -374,6 +327,16 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
     last_col = len(HEADER) - 1
     kinds: dict[str, tuple[bool, bool]] = {}  # 指标值 → (qualitative, rate): parsed once per distinct text
     lines_of: dict[tuple[str, int], int] = {}  # (text, column width) → wrapped lines
+
+    head_formats = tuple(f["head_open"] if text in FILL_COLUMNS else f["head_locked"] for text in HEADER)
+    row_formats = {}  # (qualitative, rate) → each column's format: 档次/评判得分 open if qualitative, 计量基数 if a rate
+    for qualitative in (False, True):
+        for rate in (False, True):
+            row_formats[qualitative, rate] = (
+                (f["locked"],) * 6 + (f["entry_text"], f["entry"])
+                + ((f["entry"],) * 2 if qualitative else (f["locked"],) * 2)
+                + ((f["entry_base"],) if rate else (f["locked"],)))
+    narrative_formats = (f["label"], None, None, f["narrative"])  # (A:C and D:K merged: covered cells not written)
 
     def wrapped(v: Any, width: int) -> int:
         key = (str(v or ""), width)
@@ -386,10 +349,9 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         ws = wb.add_worksheet(name)
         _margins(ws)
         _widths(ws, TABLE_WIDTHS)
-        _put(ws, 0, 0, t.title, f["title"])
-        _put(ws, 1, 0, f"表编号：{t.id}", f["table_id"])
-        for c, text in enumerate(HEADER):
-            _put(ws, 2, c, text, f["head_open"] if text in FILL_COLUMNS else f["head_locked"])
+        ws.write_cells(0, (t.title,), (f["title"],))
+        ws.write_cells(1, (f"表编号：{t.id}",), (f["table_id"],))
+        ws.write_cells(2, HEADER, head_formats)
         band_cells: list[str] = []  # the cells of each validation, given to it at once at the end of the sheet
         judged_cells: dict[float, list[str]] = {}
         base_cells: list[str] = []
@@ -402,20 +364,13 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
                       BAND_LABEL[a.band] if a and a.band else None, a.judged_score if a else None,
                       (a.rate_base if a and a.rate_base else ind.rate_base))
             lines = max(map(wrapped, values, TABLE_WIDTHS))
-            _height(ws, row - 1, max(15, 13.5 * lines + 2))  # Excel does not grow wrapped rows by itself
             kind = kinds.get(ind.target)
             if kind is None:
                 kind = kinds[ind.target] = (_is_qualitative(ind.target),
                                             parse_value(ind.target).kind == ValueKind.RATE)
             qualitative, rate = kind
-            for c, v in enumerate(values, start=1):
-                if c in (9, 10) and not qualitative or c == 11 and not rate:
-                    fmt = f["locked"]
-                elif HEADER[c - 1] in FILL_COLUMNS:
-                    fmt = f["entry_text"] if c == 7 else f["entry_base"] if c == 11 else f["entry"]
-                else:
-                    fmt = f["locked"]
-                _put(ws, row - 1, c - 1, v, fmt)
+            # (the height: Excel does not grow wrapped rows by itself)
+            ws.write_cells(row - 1, values, row_formats[kind], height=max(15, 13.5 * lines + 2))
             if qualitative:
                 band_cells.append(f"I{row}")
                 if w:
@@ -424,10 +379,10 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
                 base_cells.append(f"K{row}")
         r = 3 + len(t.indicators) + 1  # (0-based: one empty row after the indicators)
         for key, label in NARRATIVE:
-            _height(ws, r, 60)
-            _merge(ws, r, 0, NARRATIVE_COLUMN - 2, label, f["label"])
-            _merge(ws, r, NARRATIVE_COLUMN - 1, last_col, getattr(prior[t.id], key) if t.id in prior else None,
-                   f["narrative"])
+            ws.write_cells(r, (label, None, None, getattr(prior[t.id], key) if t.id in prior else None),
+                           narrative_formats, height=60)
+            ws.merge_cells(r, 0, NARRATIVE_COLUMN - 2)
+            ws.merge_cells(r, NARRATIVE_COLUMN - 1, last_col)
             r += 1
         # one validation per kind (and per weight for 评判得分), each given all its cells at once
         common = {"ignore_blank": True, "show_input": False}
@@ -447,7 +402,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         ws.freeze_panes(3, 6)
         _print_setup(ws, 2)
         _protect(ws, widths_open=True)
-        _done(ws)
+        ws.finish()
 
     meta = wb.add_worksheet(META_SHEET)
     _margins(meta)
@@ -456,8 +411,7 @@ def write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Actu
         rows.append(["table", t.id, name])
         rows.append(["weights", t.id, *weights.get(t.id, [])])  # what the clerk was shown, checked on reading
     for k, values in enumerate(rows):
-        for c, v in enumerate(values):
-            _put(meta, k, c, v)
+        meta.write_cells(k, values, (None,) * len(values))
     meta.very_hidden()
     _protect(meta)
     wb.close()

@@ -305,8 +305,8 @@ def test_template_text_is_never_a_formula_and_sheet_names_are_valid(tmp_path, se
 
 @pytest.mark.skipif(sys.platform == "win32", reason="resource limits are POSIX")
 def test_a_large_template_keeps_few_files_open(tmp_path, seed_targets):
-    """Each sheet is written to a temporary file as it goes: a finished sheet's file is closed, so hundreds of
-    sheets work under a limit of 64 open files (a 10,000-table template has 7,500 sheets)."""
+    """Hundreds of sheets work under a limit of 64 open files (a 10,000-table template has 7,500 sheets):
+    finished sheets' rows share one temporary file (XlsxWriter's constant-memory mode kept one per sheet)."""
     tables = [t for t in seed_targets.tables if t.indicators]
     big = seed_targets.model_copy(update={"tables": [tables[k % len(tables)].model_copy(update={"id": f"t{k}"})
                                                      for k in range(150)]})
