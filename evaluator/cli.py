@@ -72,6 +72,26 @@ def _write_json(text: str) -> None:
     sys.stdout.write(text)
 
 
+def _write_json_pieces(pieces) -> None:
+    """``_write_json`` of JSON given as UTF-8 pieces (``output.json_chunks``): to a UTF-8 stdout as bytes, as
+    they come; to another encoding through ``_write_json``, piece by piece (pieces end between characters)."""
+    import codecs
+
+    buffer = getattr(sys.stdout, "buffer", None)
+    try:
+        utf8 = codecs.lookup(getattr(sys.stdout, "encoding", None) or "utf-8").name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if buffer is None or not utf8:
+        for piece in pieces:
+            _write_json(piece.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    for piece in pieces:
+        buffer.write(piece)
+    buffer.flush()
+
+
 def _load(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
           rules_ref: str) -> tuple[Evaluation, RuleSet]:
     ev, rules, _, _ = _load_all(targets, actuals, budget, spent, rules_ref)
@@ -84,16 +104,18 @@ def _load_all(targets: Path, actuals: Optional[Path], budget: Optional[float], s
 
 
 def _load_scored(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float],
-                 rules_ref: str) -> tuple:
-    """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs."""
+                 rules_ref: str, indicators: bool = True, models: bool = True) -> tuple:
+    """``_load_all`` and the engine's frames (``evaluation.Scored``), for a later step on the same inputs.
+    ``indicators=False``: no ``IndicatorScore`` models (the JSON writes them from the frames); ``models=False``:
+    a 自评表's indicator rows go to the frame as columns (its targets then list no indicators)."""
     from .load import inputs_hash
     from .evaluation import evaluate_scored
 
-    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    got, rules = _read(targets, actuals, budget, spent, rules_ref, models=models)
     files = (targets,) if actuals is None else (targets, actuals)
     ev, scored = evaluate_scored(got.targets, got.actuals, rules, targets_file=str(targets),
                                  actuals_file=str(actuals) if actuals is not None else None,
-                                 inputs_hash=inputs_hash(*files))
+                                 inputs_hash=inputs_hash(*files), indicators=indicators, built=_built(got, targets, actuals))
     ev = ev.model_copy(update={"findings": _input_findings(got, ev.findings)})
     return ev, rules, got.targets, got.actuals, scored
 
@@ -103,17 +125,31 @@ def _load_findings(targets: Path, actuals: Optional[Path], budget: Optional[floa
     """The findings of ``_load_all`` alone (``check``: no scored indicators, no 计算过程 built)."""
     from .evaluation import check_findings
 
-    got, rules = _read(targets, actuals, budget, spent, rules_ref)
+    got, rules = _read(targets, actuals, budget, spent, rules_ref, models=False)
     return _input_findings(got, check_findings(got.targets, got.actuals, rules, targets_file=str(targets),
-                                               actuals_file=str(actuals) if actuals is not None else None))
+                                               actuals_file=str(actuals) if actuals is not None else None,
+                                               built=_built(got, targets, actuals)))
 
 
-def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str):
+def _built(got, targets: Path, actuals: Optional[Path]):
+    """The indicator frame and its findings of a 自评表 read as columns (``intake.Inputs.blocks``), else None."""
+    if not got.blocks:
+        return None
+    from .frame import Files, block_frame
+
+    built = block_frame(got.targets, got.actuals, got.blocks, Files(str(targets), str(actuals or targets)))
+    got.blocks.clear()  # (the frame holds the rows now: the columns are not kept beside it while scoring)
+    return built
+
+
+def _read(targets: Path, actuals: Optional[Path], budget: Optional[float], spent: Optional[float], rules_ref: str,
+          models: bool = True):
+    """Rules and inputs; ``models=False``: a 自评表's indicator rows as columns (no model per row)."""
     from .rules import load_rules
     from .intake import read_inputs
 
     rules = load_rules(rules_ref)
-    got = read_inputs(targets, actuals, budget, spent)
+    got = read_inputs(targets, actuals, budget, spent, models=models)
     for note in got.notes:
         typer.echo(note, err=True)
     return got, rules
@@ -291,11 +327,15 @@ def score_cmd(
     monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
-    from .output import dumps, evaluation_json, write_atomic
+    from .output import dumps, evaluation_json, json_chunks, write_atomic
     from .losses import losses_context, point_losses
 
+    # --json alone (no monitor review): the indicators are written from the scored frame, not as models
+    columnar = as_json and monitor_file is None
     with _reported(targets, actuals):
-        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules)
+        # the monitor review matches the targets' indicators: only then are a 自评表's rows read as models
+        ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules, indicators=not columnar,
+                                                  models=monitor_file is not None)
         losses = point_losses(tset, aset, rs, scored=scored)
         payload = evaluation_json(ev)
         payload["losses"] = [t.model_dump() for t in losses]
@@ -311,10 +351,23 @@ def score_cmd(
             from .output import safe_name
 
             output = Path("reports") / f"{safe_name(targets.stem)}-评分结果.json"
-        text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
-        if output:
-            write_atomic(output, text)
-    if as_json:
+        if columnar:
+            from .evaluation import indicator_dicts
+
+            frame = scored.scored
+            del scored  # (the indicator frame the losses re-scored is no longer needed while writing)
+            pieces = json_chunks(payload, indicator_dicts(frame, rs))
+            if output:  # encoded once, for -o and stdout alike
+                pieces = list(pieces)
+                write_atomic(output, pieces)
+        else:
+            text = dumps(payload) if as_json or output else ""  # encoded once, for -o and stdout alike
+            if output:
+                write_atomic(output, text)
+    if columnar:
+        with _reported():
+            _write_json_pieces(pieces)
+    elif as_json:
         _write_json(text)
     else:
         console = _console()

@@ -231,17 +231,52 @@ class NameCodes:
         if not words or not len(self.uniques):
             return np.zeros(len(self.codes), dtype=bool)
         pattern = re.compile("|".join(map(re.escape, words)))
-        hits = np.array([bool(pattern.search(str(u))) for u in self.uniques], dtype=bool)
+        texts = list(map(str, self.uniques))
+        joined = "\x00".join(texts)  # one scan of all the values (a table of distinct names has as many as rows)
+        if "\x00" in "".join(words) or joined.count("\x00") != len(texts) - 1:
+            hits = np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
+        else:  # a match cannot cross a NUL: each lies in one value, found by its offset
+            starts = np.concatenate(([0], np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)[:-1]))
+            found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+            hits = np.zeros(len(texts), dtype=bool)
+            hits[np.searchsorted(starts, found, side="right") - 1] = True
         return hits[self.codes]
 
 
-def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows as dicts, with missing text (NaN in pandas' str columns, a missing label) as None.
+def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts (of ``columns``; of the ``rows`` mask), with missing text (NaN in pandas' str columns, a
+    missing label) as None.
 
     Built column by column (one ``tolist`` each) rather than with ``to_dict``, which boxes every cell on its own."""
     names = list(df.columns) if columns is None else columns
-    lists = [_column_list(df[c]) for c in names]
+    lists = [_column_list(df[c] if rows is None else df[c][rows]) for c in names]
     return [dict(zip(names, values)) for values in zip(*lists)]
+
+
+class _Row(tuple):
+    """A row of ``light_records``: read by column name like a ``records`` dict, in a third of its memory."""
+
+    __slots__ = ()
+    index: dict[str, int] = {}
+
+    def __getitem__(self, key: str) -> Any:  # type: ignore[override]
+        return tuple.__getitem__(self, self.index[key])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self.index.get(key)
+        return default if i is None else tuple.__getitem__(self, i)
+
+
+def light_records(df: pd.DataFrame, columns: list[str]) -> list[Any]:
+    """``records`` of a few columns as rows read by name (``r["weight"]``, ``r.get("row")``) — for every row
+    of a large table, where 200,000 dicts cost more memory than the frame they come from."""
+    row = type("Row", (_Row,), {"__slots__": (), "index": {c: i for i, c in enumerate(columns)}})
+    return list(map(row, zip(*(_column_list(df[c]) for c in columns))))
+
+
+def records_column(df: pd.DataFrame, name: str) -> list[Any]:
+    """One column of ``records`` as a list."""
+    return _column_list(df[name])
 
 
 def _column_list(column: pd.Series) -> list[Any]:

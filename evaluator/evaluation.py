@@ -3,20 +3,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 
-from .columns import num, records
+from .columns import light_records, num, records, records_column
 from .explain import actual_text, row_text
-from .findings import row_findings, table_findings
+from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
 from .frame import Files, indicator_frame
 from .model import ActualSet, Evaluation, ExecutionScore, Finding, IndicatorScore, TableEvaluation, TargetSet
 from .rules import RuleSet, fmt
 from .score import score_frame
 from .totals import table_totals, undetermined_reason
 
-__all__ = ["evaluate", "evaluate_scored", "check_findings", "Scored"]
+__all__ = ["evaluate", "evaluate_scored", "check_findings", "indicator_dicts", "Scored"]
 
 
 @dataclass(frozen=True)
@@ -39,34 +40,49 @@ def evaluate(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, t
 
 
 def evaluate_scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
-                    actuals_file: str | None = None, inputs_hash: str | None = None) -> tuple[Evaluation, Scored]:
-    """``evaluate``, with the frames it scored (for the losses of the same inputs)."""
-    findings, tables, scored = _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file))
+                    actuals_file: str | None = None, inputs_hash: str | None = None, indicators: bool = True,
+                    built: "tuple[pd.DataFrame, list[Finding]] | None" = None) -> tuple[Evaluation, Scored]:
+    """``evaluate``, with the frames it scored (for the losses of the same inputs).
+
+    ``indicators=False``: the tables carry no ``IndicatorScore`` models (``indicator_dicts`` writes them from the
+    scored frame: ``score --json`` of a large table). ``built``: the indicator frame and its findings, when the
+    reader gave them as columns (``intake.read_flat_frame``) instead of models."""
+    findings, tables, scored = _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file), built)
+    full: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if indicators:
+        for r in records(scored.scored):
+            full[r["table"]].append(r)
     ev = Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
-                    rule_version=rules.version, tables=[_table_evaluation(*x, rules) for x in tables],
+                    rule_version=rules.version, tables=[_table_evaluation(*x, full.get(x[0].id, []), rules) for x in tables],
                     findings=findings, inputs_hash=inputs_hash, example=bool(actuals and actuals.example),
-                    unscored_tables=[t.title for t in targets.tables if not t.indicators])
+                    unscored_tables=[t.title for t in targets.tables if not t.indicators and t.id not in scored.totals.index])
     return ev, scored
 
 
 def check_findings(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, *, targets_file: str | None = None,
-                   actuals_file: str | None = None) -> list[Finding]:
+                   actuals_file: str | None = None, built: "tuple[pd.DataFrame, list[Finding]] | None" = None
+                   ) -> list[Finding]:
     """The findings ``evaluate`` gives, without building the scored indicators and their 计算过程 (``check``)."""
-    return _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file))[0]
+    return _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file), built)[0]
 
 
-def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file: Files
+def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file: Files,
+            built: "tuple[pd.DataFrame, list[Finding]] | None" = None
             ) -> tuple[list[Finding], list[tuple[Any, pd.Series, list[dict[str, Any]]]], Scored]:
-    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, rows), the frames."""
-    frame, findings = indicator_frame(targets, actuals, file)
+    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, rows), the frames.
+
+    Rows are built as dicts only with the columns the checks read (``TABLE_COLUMNS``), and with all that
+    ``row_findings`` reads only where it can find something (``finding_rows``)."""
+    frame, findings = built if built is not None else indicator_frame(targets, actuals, file)
+    findings = list(findings)
     scored = score_frame(frame, rules)
     totals = table_totals(scored, rules) if len(scored) else pd.DataFrame()
     notes = {t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] + [c.basis or "" for c in t.cost_notes]
                                        + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
-    rows = records(scored)
-    findings += row_findings(rows, rules, file, notes)
+    if len(scored):
+        findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
+    for r in light_records(scored, TABLE_COLUMNS):
         by_table[r["table"]].append(r)
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
     tables = []
@@ -80,7 +96,59 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     return findings, tables, Scored(frame, scored, totals)
 
 
-def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet) -> TableEvaluation:
+# what the 计算过程, the shown actual and the method name of a scored row read
+EXPLAIN_COLUMNS = ["status", "reason", "t_problem", "a_problem", "a_unit", "t_unit", "t_val", "a_val", "fraction",
+                   "target_raw", "actual_raw", "method", "custom_method", "weight", "score", "tol", "band_used",
+                   "judged_used", "over", "cost_fill", "as_fraction", "negative", "t_scale", "t_per", "rate_base_used"]
+
+
+def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    """The ``indicators`` of the ``--json`` object straight from the scored frame, ``chunk`` rows at a time, in
+    the frame's order (the targets' order, as the tables' ``IndicatorScore`` lists give them): the same values
+    as ``_table_evaluation`` puts in its models, without a model per row."""
+    from .output import INDICATOR_KEYS
+
+    label, decimals = rules.label, rules.rounding.decimals
+    texts: dict[tuple, str] = {}  # 计算过程 by the values it reads: rows that repeat them share one
+    methods: dict[Any, str | None] = {}
+    weights: dict[float, float] = {}
+    for start in range(0, len(scored), chunk):
+        part = scored.iloc[start:start + chunk]
+        rows = records(part, EXPLAIN_COLUMNS)
+        tables, level1, level2, level3, notes = (
+            records_column(part, c) for c in ("table", "level1", "level2", "level3", "deviation_note"))
+        scores, claimed = _floats(part["score"]), _floats(part["claimed"])
+        out = []
+        for r, tb, l1, l2, l3, note, score, c in zip(rows, tables, level1, level2, level3, notes, scores, claimed):
+            key = tuple(r.values())
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = row_text(r, rules)
+            m = r["custom_method"] if r["method"] == "@custom" else r["method"]
+            method = methods[m] if m in methods else methods.setdefault(m, _method_name(r, rules))
+            w = r["weight"]
+            weight = weights[w] if w in weights else weights.setdefault(w, _round_weight(w, decimals))
+            out.append(dict(zip(INDICATOR_KEYS, (tb, l1, l2, l3, r["target_raw"], actual_text(r) if r["cost_fill"]
+                                                 else r["actual_raw"], weight, score, r["status"], label, method, text, c,
+                                                 note))))
+        if len(texts) > chunk:  # distinct values on every row (measured amounts): keep the memory bounded
+            texts.clear()
+        yield out
+
+
+def _floats(column: pd.Series) -> list[float | None]:
+    """A float column as ``num`` gives each value: floats, NaN as None."""
+    values = column.to_numpy(dtype=float)
+    out = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        out[i] = None
+    return out
+
+
+def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], full: list[dict[str, Any]],
+                      rules: RuleSet) -> TableEvaluation:
+    """A table's evaluation: its groups and execution score from ``rows`` (``TABLE_COLUMNS``), an
+    ``IndicatorScore`` for each of ``full`` (all columns; none when the indicators are written from the frame)."""
     decimals = rules.rounding.decimals
     indicators = [
         IndicatorScore(
@@ -93,21 +161,20 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], rules: Ru
                     if v is not None},
             deviation_note=r["deviation_note"], claimed_score=num(r["claimed"]),
         )
-        for r in rows
+        for r in full
     ]
-    # rows of each weight group, then of each 一级指标 outside the groups (in order of appearance): one pass
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    by_level1: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r["group"] is None:
-            by_level1.setdefault(r["level1"], []).append(r)
-        else:
-            by_group.setdefault(r["group"], []).append(r)
+    # (weight, score, status) of each weight group, then of each 一级指标 outside the groups (in order of
+    # appearance): one pass, the rows unpacked in the order of TABLE_COLUMNS
+    by_group: dict[str, list[tuple]] = {}
+    by_level1: dict[str, list[tuple]] = {}
+    for _, _, _, level1, _, group, _, weight, score, status in rows:
+        (by_level1.setdefault(level1, []) if group is None else by_group.setdefault(group, [])).append(
+            (weight, score, status))
     named = [(g.label, by_group[g.key]) for g in rules.weights.groups if g.key in by_group]
     groups: dict[str, dict[str, float | None]] = {}
     for label, members in [*named, *by_level1.items()]:
-        groups[label] = {"weight": round(sum(r["weight"] for r in members), decimals),
-                         "score": round(sum(r["score"] for r in members if r["status"] == "ok"), decimals)}
+        groups[label] = {"weight": round(sum(w for w, _, _ in members), decimals),
+                         "score": round(sum(x for _, x, st in members if st == "ok"), decimals)}
     rate = num(t["rate"])
     ex_score = num(t["execution_score"])
     budget, spent = num(t["budget"]), num(t["spent"])

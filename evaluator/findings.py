@@ -14,7 +14,18 @@ from .frame import Files
 from .model import Band, BAND_LABEL, Finding, Location, Severity
 from .rules import RuleSet, fmt
 
-__all__ = ["row_findings", "table_findings"]
+__all__ = ["row_findings", "table_findings", "finding_rows", "ROW_COLUMNS", "TABLE_COLUMNS"]
+
+# the columns of a scored row that row_findings (with row_text and method_label) reads, and those table_findings
+# and the table's group totals read: rows are built with these alone (a 200,000-row table as 57-column dicts was
+# a second copy of the frame)
+ROW_COLUMNS = ["table", "position", "row", "level1", "level2", "level3", "target_raw", "actual_raw", "deviation_note",
+               "scoring", "judged_score", "claimed", "weight", "score", "status", "reason", "method", "custom_method",
+               "fraction", "tol", "t_kind", "t_cmp", "t_val", "a_val", "t_unit", "a_unit", "t_problem", "a_problem",
+               "t_scale", "t_per", "rate_base_used", "band_used", "judged_used", "judged_outside", "target_from_rule",
+               "target_from_name", "word_for_number", "qual_assumed", "cost_fill", "as_fraction", "negative", "over"]
+# (in this order: evaluation._table_evaluation unpacks its rows by position)
+TABLE_COLUMNS = ["table", "position", "row", "level1", "level3", "group", "weight_given", "weight", "score", "status"]
 
 
 _TARGET_COLUMNS = {"年度指标值", "分值", "度量单位"}
@@ -30,6 +41,28 @@ def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, files: 
     location = Location.model_construct(file=file, table=r["table"], row=int(row) if row == row and row else None,
                                         item=int(r["position"]) + 1, column=column, indicator=r["level3"])
     return Finding.model_construct(code=code.value, severity=sev, message=message, location=location)
+
+
+def finding_rows(scored: pd.DataFrame) -> np.ndarray:
+    """The rows ``row_findings`` can give a finding for (a superset: it decides): only these need building as
+    rows, and in a large clean table they are few. Each test mirrors one of its conditions."""
+    def col(name: str) -> np.ndarray:
+        return scored[name].to_numpy(dtype=bool)
+
+    status = scored["status"]
+    ok, error = (status == "ok").to_numpy(), (status == "error").to_numpy()
+    score, weight = scored["score"].to_numpy(dtype=float), scored["weight"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        short = ok & (score < weight - 1e-9)
+    codes, names = pd.factorize(scored["level2"].to_numpy(dtype=object))
+    cost = np.array([*("成本" in str(x) for x in names), False], dtype=bool)[codes]
+    quantity = np.array([*("数量" in str(x) for x in names), False], dtype=bool)[codes]
+    kind, cmp_ = scored["t_kind"], scored["t_cmp"]
+    quality = (cost & (kind.isin(["qualitative", "blank"]) | cmp_.isin(["ge", "gt"])).to_numpy()) \
+        | (quantity & cmp_.isin(["le", "lt"]).to_numpy())
+    return (error | col("target_from_rule") | col("target_from_name") | (scored["t_kind"] == "blank").to_numpy()
+            | (ok & (col("word_for_number") | col("qual_assumed") | col("cost_fill") | scored["claimed"].notna().to_numpy()))
+            | col("judged_outside") | col("negative") | col("over") | short | quality)
 
 
 def row_findings(rows: list[dict[str, Any]], rules: RuleSet, file: Files, notes: dict[str, str]) -> list[Finding]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -169,23 +169,61 @@ class FormImport:
     targets: TargetSet
     actuals: ActualSet | None
     findings: list[Finding]
+    # without models (``parse_forms(models=False)``): each table's indicator rows as columns, by table id; the
+    # tables then list no indicators and their actuals no entries
+    blocks: "dict[str, _Block]" = field(default_factory=dict)
 
 
 @dataclass
 class _Block:
-    """The indicator block of a form: header row, indicators and actuals, and where it ends."""
+    """The indicator block of a form: header row, the indicator rows as columns (``BLOCK_COLUMNS``; the actuals'
+    only when the form is a 自评表), and where it ends. The models are built from the columns when asked for: a
+    200,000-row flat 自评表 scored by ``score --json`` goes to the scoring frame from the columns directly."""
 
-    indicators: list[Indicator]
-    actuals: list[Actual]
+    columns: dict[str, list[Any]]
     start: int  # index of the header row in the form's rows
     end: int  # index after the block
     has_actuals: bool
     percent_weights: bool = False
 
+    @property
+    def indicators(self) -> list[Indicator]:
+        c = self.columns
+        return [Indicator(id=i, level1=l1, level2=l2, level3=l3, target=t, unit=u, standard=st, row=at, weight=w)
+                for i, l1, l2, l3, t, u, st, at, w in zip(c["id"], c["level1"], c["level2"], c["level3"], c["target"],
+                                                          c["unit"], c["standard"], c["row"], c["weight"])]
+
+    @property
+    def actuals(self) -> list[Actual]:
+        if not self.has_actuals:
+            return []
+        c = self.columns
+        return [Actual(indicator=l3, level2=l2, id=i, actual=a, deviation_note=n, claimed_score=cs)
+                for l3, l2, i, a, n, cs in zip(c["level3"], c["level2"], c["id"], c["actual"], c["deviation_note"],
+                                               c["claimed_score"])]
+
+
+BLOCK_COLUMNS = ("id", "level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
+ACTUAL_COLUMNS = ("actual", "deviation_note", "claimed_score")
+_STOP = re.compile(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)")
+_EDGE_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # a text of a column joined by NUL: any to strip?
+_STOP_CHARS = frozenset("总合填单联注说备审")  # the first characters of the totals and signature lines above
+
+
+def _may_stop(text: str) -> bool:
+    """Could ``text``, as a row's first cell, be a 总分/合计 line or a signature line that ends the indicator block?
+    Exact for anything but text starting with an ASCII letter or digit or a CJK ideograph other than the first
+    characters of those lines (which normalising leaves in place): those cannot."""
+    head = text.lstrip()[:1]
+    if head.isascii() and head.isalnum() or "\u4e00" <= head <= "\u9fff" and head not in _STOP_CHARS:
+        return False
+    key = _key(text)
+    return key.startswith(("总分", "合计", "总计")) or bool(_STOP.match(key))
+
 
 class _Parser:
-    def __init__(self, path: Path, grids: list[Grid]):
-        self.path = path
+    def __init__(self, path: Path, grids: list[Grid], models: bool = True):
+        self.path, self.models = path, models
         self.rows = [Row(g, r) for g in grids for r in range(len(g.cells))]
         self.used: set[tuple[int, int, int]] = set()  # (id(grid), row, origin col) consumed
         self.findings: list[Finding] = []
@@ -465,12 +503,14 @@ class _Parser:
             self.take(row, label_col)
         label = row.cells[label_col] if label_col >= 0 else ""
         wanted = set(cols.values()) | {label_col}
-        pending: list[dict[str, Any]] = []
-        actuals: list[Actual] = []
-        weights: list[tuple[Row, str]] = []
+        self_eval = "actual" in cols or "claimed" in cols
+        block = self._plain_block(rows, k, cols, label_col, label, self_eval)
+        if block is not None:
+            return block
+        out: dict[str, list[Any]] = {name: [] for name in BLOCK_COLUMNS + (ACTUAL_COLUMNS if self_eval else ())}
+        weights: list[tuple[Row, str, str]] = []
         last1 = last2 = ""
         end = k + 1
-        self_eval = "actual" in cols or "claimed" in cols
         grid = row.grid
         for row in rows[k + 1:]:
             own = row.own()
@@ -484,7 +524,7 @@ class _Parser:
                 self.take_row(row)
                 end += 1
                 break
-            if row.grid is not grid or re.match(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)", first_text):
+            if row.grid is not grid or _STOP.match(first_text):
                 break
             first = row.cells[label_col] if label_col >= 0 else ""
             if label_col >= 0 and first and first != label:
@@ -508,16 +548,94 @@ class _Parser:
             if weight_text:
                 weights.append((row, weight_text, l3))
             ident = f"r{at}" if self_eval else None
-            pending.append(dict(id=ident, level1=l1, level2=l2, level3=l3, target=cell("comparator") + cell("target"),
-                                unit=cell("unit") or None, standard=cell("standard") or None, row=at))
+            for name, value in (("id", ident), ("level1", l1), ("level2", l2), ("level3", l3),
+                                ("target", cell("comparator") + cell("target")), ("unit", cell("unit") or None),
+                                ("standard", cell("standard") or None), ("row", at)):
+                out[name].append(value)
             if self_eval:
                 note = cell("note")
-                actuals.append(Actual(indicator=l3, level2=l2, id=ident, actual=cell("actual") or None,
-                                      deviation_note=None if note in _NO_NOTE or normalise_text(note) in _NO_NOTE else note,
-                                      claimed_score=self.points(row, cols.get("claimed"), cell("claimed"), "得分", l3)))
+                out["actual"].append(cell("actual") or None)
+                out["deviation_note"].append(_deviation_note(note))
+                out["claimed_score"].append(self.points(row, cols.get("claimed"), cell("claimed"), "得分", l3))
         by_row, percent = self.weights(weights, cols.get("weight"))
-        indicators = [Indicator(**fields, weight=by_row.get(fields["row"])) for fields in pending]
-        return _Block(indicators, actuals, k, end, self_eval, percent)
+        out["weight"] = [by_row.get(at) for at in out["row"]]
+        return _Block(out, k, end, self_eval, percent)
+
+    def _plain_block(self, rows: list[Row], k: int, cols: dict[str, int], label_col: int, label: str,
+                     self_eval: bool) -> _Block | None:
+        """The rows after the header ``rows[k]`` read column by column, when they are plain: the rest of one grid,
+        no merges, every row blank or an indicator row with a 三级指标 and nothing outside the header's columns, no
+        总分 or signature line. Anything else (None) goes through the row loop of ``indicators``, which reports
+        it; for plain rows both give the same columns and findings."""
+        head = rows[k]
+        grid, r0 = head.grid, head.r + 1
+        cells = grid.cells
+        if len(rows) - k - 1 != len(cells) - r0 or r0 >= len(cells) or rows[-1].grid is not grid \
+                or any(r >= r0 for r in grid.merged_rows):
+            return None
+        body = cells[r0:]
+        width = len(body[0])
+        if set(map(len, body)) != {width} or max(cols.values()) >= width:
+            return None
+        by_col = list(zip(*body))
+        wanted = set(cols.values()) | {label_col}
+        if any(any(col) for c, col in enumerate(by_col) if c not in wanted):
+            return None  # text outside the indicator columns: the row loop says where
+        if label_col >= 0 and set(by_col[label_col]) - {"", label}:
+            return None
+        first = list(by_col[0])  # each row's first non-empty cell ("" for a blank row)
+        for col in by_col[1:]:
+            if all(first):
+                break
+            first = [a or b for a, b in zip(first, col)]
+        if any(_may_stop(t) for t in set(first) - {""}):
+            return None
+        every = all(first)
+        keep = list(range(len(body))) if every else [i for i, t in enumerate(first) if t]
+
+        def stripped(key: str) -> list[str]:
+            c = cols.get(key)
+            if c is None:
+                return [""] * len(keep)
+            texts = by_col[c] if every else [by_col[c][i] for i in keep]
+            return [t.strip() for t in texts] if _EDGE_SPACE.search("\x00".join(texts)) else list(texts)
+
+        level3 = [_name(t) for t in stripped("level3")]
+        if not all(level3):
+            return None  # a row without 三级指标: the row loop notes it
+        level1, level2 = _filled(_names(stripped("level1"))), _filled(_names(stripped("level2")))
+        numbers = grid.rows
+        if every:
+            at = numbers[r0:] if numbers is not None else list(range(r0 + 1, r0 + 1 + len(body)))
+        else:
+            at = [numbers[r0 + i] if numbers is not None else r0 + i + 1 for i in keep]
+        comparator, target = stripped("comparator"), stripped("target")
+        out: dict[str, list[Any]] = {
+            "id": [f"r{a}" for a in at] if self_eval else [None] * len(keep), "level1": level1, "level2": level2,
+            "level3": level3, "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
+            "unit": [t or None for t in stripped("unit")], "standard": [t or None for t in stripped("standard")], "row": at,
+        }
+        weight_col = cols.get("weight")
+        weights = [(Row(grid, r0 + i), t, l3) for i, t, l3 in zip(keep, stripped("weight"), level3) if t]
+        if self_eval:
+            notes: dict[str, str | None] = {}
+            out["actual"] = [t or None for t in stripped("actual")]
+            out["deviation_note"] = [notes[t] if t in notes else notes.setdefault(t, _deviation_note(t))
+                                     for t in stripped("note")]
+            claimed_col, values = cols.get("claimed"), {}
+            claimed: list[float | None] = []
+            for i, t, l3 in zip(keep, stripped("claimed"), level3):
+                if t in values:
+                    claimed.append(values[t])
+                    continue
+                found = len(self.findings)
+                claimed.append(self.points(Row(grid, r0 + i), claimed_col, t, "得分", l3))
+                if len(self.findings) == found:  # no finding: the same text gives the same value on every row
+                    values[t] = claimed[-1]
+            out["claimed_score"] = claimed
+        by_row, percent = self.weights(weights, weight_col)
+        out["weight"] = [by_row.get(a) for a in at]
+        return _Block(out, k, len(rows), self_eval, percent)
 
     def points(self, row: Row, c: int | None, text: str, column: str, indicator: str, percent: bool = False
                ) -> float | None:
@@ -605,7 +723,7 @@ class _Parser:
         elif "budget" not in fields:
             fields.update(self.funds(around, fields.get("amount_unit", "万元")))
         if block:
-            fields["indicators"] = block.indicators
+            fields["indicators"] = block.indicators if self.models else []
         notes = self.cost_notes(around) if not evaluation else []
         if notes:
             fields["cost_notes"] = notes
@@ -633,7 +751,8 @@ class _Parser:
         if not evaluation:
             return table, None
         return table, TableActuals(table=table.id, budget=budget, achieved_goal=achieved or None,
-                                   claimed_total=self.claimed_total, indicators=block.actuals if block else [])
+                                   claimed_total=self.claimed_total,
+                                   indicators=block.actuals if block and self.models else [])
 
     def department_block(self, rows: list[Row]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -866,6 +985,26 @@ class _Parser:
                 self.note(row, c, f"未能识别该内容所属的栏目，未导入：“{_short(text)}”")
 
 
+def _filled(names: list[str]) -> list[str]:
+    """A name column with blanks carrying the name above (merged 一级/二级指标 cells written once)."""
+    out, last = [], ""
+    for x in names:
+        last = x or last
+        out.append(last)
+    return out
+
+
+def _names(texts: list[str]) -> list[str]:
+    """``_name`` of a column whose names repeat (一级/二级指标): once per distinct name."""
+    seen: dict[str, str] = {}
+    return [seen[t] if t in seen else seen.setdefault(t, _name(t)) for t in texts]
+
+
+def _deviation_note(note: str) -> str | None:
+    """A 偏差原因 as entered; "无", "/", "0" … stand for none."""
+    return None if note in _NO_NOTE or normalise_text(note) in _NO_NOTE else note
+
+
 def _name(text: str) -> str:
     """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
     if not text or (text.isprintable() and " " not in text and "\u3000" not in text and "\xa0" not in text):
@@ -883,10 +1022,13 @@ def _table_id(kind: TableKind, year: int, index: int) -> str:
     return f"{prefix}-{year or 'x'}-{index}"
 
 
-def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = None) -> FormImport:
-    """Find every 绩效目标表 / 自评表 in the grids and read it."""
+def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = None, *, models: bool = True
+                ) -> FormImport:
+    """Find every 绩效目标表 / 自评表 in the grids and read it. ``models=False``: the indicator rows stay columns
+    (``FormImport.blocks``), for ``frame.block_frame``."""
     p = Path(path)
-    parser = _Parser(p, grids)
+    parser = _Parser(p, grids, models)
+    blocks: dict[str, _Block] = {}
     forms = parser.forms()
     tables: list[TargetTable] = []
     actual_tables: list[TableActuals] = []
@@ -901,6 +1043,8 @@ def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = Non
         if acts is not None:
             actual_tables.append(acts)
         block = parser.last_block
+        if block is not None and not models:
+            blocks[table.id] = block
         parser.report_unplaced(rows, (block.start, block.end) if block else None)
     if not forms:
         raise InputFileError("文件中找不到绩效目标表或绩效自评表（标题应含“绩效目标表”“绩效目标申报表”或“绩效自评表”，"
@@ -921,7 +1065,7 @@ def parse_forms(path: str | Path, grids: list[Grid], unit_name: str | None = Non
     year = next((t.year for t in tables if t.year), 0)
     targets = TargetSet(unit_name=hint, year=year, source=p.name, tables=tables)
     actuals = ActualSet(unit_name=hint, year=year, tables=actual_tables) if actual_tables else None
-    return FormImport(targets=targets, actuals=actuals, findings=parser.findings)
+    return FormImport(targets=targets, actuals=actuals, findings=parser.findings, blocks=blocks)
 
 
 def import_form(path: str | Path, unit_name: str | None = None) -> FormImport:

@@ -8,7 +8,7 @@ import pandas as pd
 from .errors import Code
 from .model import ActualSet, Finding, Location, Severity, TargetSet
 
-__all__ = ["indicator_frame", "indicator_rows", "rows_frame", "Files", "FRAME_COLUMNS"]
+__all__ = ["indicator_frame", "indicator_rows", "rows_frame", "block_frame", "Files", "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level3", "target_raw", "unit_col",
                   "weight_given", "direction", "rate_base", "scoring", "actual_raw", "deviation_note", "band",
@@ -39,15 +39,10 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                    table_prefix: str = "") -> tuple[list[tuple], list[Finding]]:
     """The rows of ``indicator_frame`` as tuples (columns ``FRAME_COLUMNS``), table ids prefixed with
     ``table_prefix``: the bureau's batch collects many departments' rows and builds one frame from them."""
-    findings: list[Finding] = []
     files = files or Files(None, None)
     file = files.actuals
     by_table = {t.table: t for t in (actuals.tables if actuals else [])}
-    known_tables = {t.id for t in targets.tables}
-    for t in by_table:
-        if t not in known_tables:
-            findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
-                                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号"))
+    findings = _unknown_tables(targets, by_table, file)
     findings += _other_unit_or_year(targets, actuals, file)
     rows: list[tuple] = []
     for table in targets.tables:
@@ -97,6 +92,59 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
     return rows, findings
 
 
+def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, files: "Files | None" = None
+                ) -> tuple[pd.DataFrame, list[Finding]]:
+    """``indicator_frame`` of a form read without models (``forms.parse_forms(models=False)``): the indicator rows
+    come as columns (``blocks``, by table id), each row's actual in the same row of the same columns — a 自评表
+    pairs them by its rows, so the matching ``indicator_rows`` does by names (each indicator takes its own row's
+    entry, ids ``r<row>``) is the identity. The same frame (column by column) and the same findings, in order."""
+    files = files or Files(None, None)
+    file = files.actuals
+    by_table = {t.table: t for t in (actuals.tables if actuals else [])}
+    findings = _unknown_tables(targets, by_table, file)
+    with_rows = {tid for tid, b in blocks.items() if b.columns["level3"]}
+    findings += _other_unit_or_year(targets, actuals, file, with_rows)
+    parts: dict[str, list[list]] = {name: [] for name in FRAME_COLUMNS}
+    for table in targets.tables:
+        if table.id not in with_rows:
+            continue
+        c = blocks[table.id].columns
+        n = len(c["level3"])
+        ta = by_table.get(table.id)
+        entries = ta is not None and blocks[table.id].has_actuals
+        budget = ta.budget if ta else None
+        seen: set[tuple[str, str]] = set()
+        for pos, key in enumerate(zip(c["level2"], c["level3"])):
+            if key in seen:
+                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
+                                        location=Location(file=files.targets, table=table.id, item=pos + 1,
+                                                          row=c["row"][pos], indicator=key[1]),
+                                        message="同一二级指标下三级指标重复，请核对是否重复填报"))
+            seen.add(key)
+        none = [None] * n
+        for name, values in (
+                ("table", [table.id] * n), ("position", list(range(n))), ("row", c["row"]), ("year", [table.year] * n),
+                ("level1", c["level1"]), ("level2", c["level2"]), ("level3", c["level3"]),
+                ("target_raw", [t or "" for t in c["target"]]), ("unit_col", c["unit"]), ("weight_given", c["weight"]),
+                ("direction", none), ("rate_base", none), ("scoring", none),
+                ("actual_raw", c["actual"] if entries else none), ("deviation_note", c["deviation_note"] if entries else none),
+                ("band", none), ("judged_score", none), ("claimed", c["claimed_score"] if entries else none),
+                ("actual_rate_base", none), ("has_actual_entry", [entries] * n),
+                ("budget", [budget.budget if budget else None] * n), ("spent", [budget.spent if budget else None] * n)):
+            parts[name].append(values)
+    if not parts["table"]:
+        return pd.DataFrame(columns=FRAME_COLUMNS), findings
+    columns = {name: p[0] if len(p) == 1 else [x for part in p for x in part] for name, p in parts.items()}
+    return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
+
+
+def _unknown_tables(targets: TargetSet, by_table: dict, file: str | None) -> list[Finding]:
+    """Actual tables whose id no target table has."""
+    known = {t.id for t in targets.tables}
+    return [Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR, location=Location(file=file, table=t),
+                    message=f"实际完成值文件中的表“{t}”在目标表中不存在，请核对表编号") for t in by_table if t not in known]
+
+
 def _pick(candidates, key, start: dict, used: set[int], ind):
     """The actual for ``ind``: the first unused candidate of its 二级指标 (or of none), preferring one whose id is
     ``ind.id`` or unset. Candidates are used in order, so the scan starts after the used ones: linear overall."""
@@ -114,14 +162,16 @@ def _pick(candidates, key, start: dict, used: set[int], ind):
     return first
 
 
-def _other_unit_or_year(targets: TargetSet, actuals: ActualSet | None, file: str | None) -> list[Finding]:
-    """Actuals written for another unit or another year than the targets (a file picked from the wrong folder)."""
+def _other_unit_or_year(targets: TargetSet, actuals: ActualSet | None, file: str | None,
+                        with_rows: "set[str] | None" = None) -> list[Finding]:
+    """Actuals written for another unit or another year than the targets (a file picked from the wrong folder).
+    ``with_rows``: the tables that have indicator rows, when the tables hold them as columns, not models."""
     from difflib import SequenceMatcher
 
     from .errors import quote
     from .parse import normalise_text
 
-    first = next((t.id for t in targets.tables if t.indicators), None)
+    first = next((t.id for t in targets.tables if (t.id in with_rows if with_rows is not None else t.indicators)), None)
     if actuals is None or first is None:
         return []
     out = []

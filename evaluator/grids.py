@@ -526,14 +526,25 @@ def csv_grid(path: Path) -> Grid:
     check_sheet_size(len(rows), width, file)
     most = max_cell_chars()
     controls = bool(CONTROL_CHARACTERS.search(text))
+    # without quotes no cell spans lines or holds a delimiter: one scan of the text then says whether any cell can
+    # be too long or start or end with a space, and a clean file's rows are not checked one by one
+    quoted = '"' in text
+    long_cells = quoted or max(map(len, text.split("\n")), default=0) > most
+    edges = quoted or _edge_space(delimiter).search(text) is not None
     for k, row in enumerate(rows):
         if len(row) < width:
             row.extend([""] * (width - len(row)))
-        if controls or (row and max(map(len, row)) > most):
+        if controls or (long_cells and row and max(map(len, row)) > most):
             _checked_row(row, file, None, starts[k], most)
-        if any("\n" in t or t[:1].isspace() or t[-1:].isspace() for t in row):
+        if edges and any("\n" in t or t[:1].isspace() or t[-1:].isspace() for t in row):
             rows[k] = [clean_text(t) for t in row]
     return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)
+
+
+def _edge_space(delimiter: str) -> re.Pattern:
+    """A space (other than the delimiter and line ends) at the start or end of an unquoted cell."""
+    space = "[^\\S\\r\\n%s]" % ("\\t" if delimiter == "\t" else "")
+    return re.compile(f"(?:^|{re.escape(delimiter)}){space}|{space}(?:{re.escape(delimiter)}|\\r?$)", re.M)
 
 
 def _check_quotes(path: Path, text: str, rows: list[list[str]], starts: list[int]) -> None:

@@ -253,10 +253,19 @@ class Inputs:
     findings: list[Finding] = field(default_factory=list)
     one_file: bool = False  # targets and actuals from one 自评表
     notes: list[str] = field(default_factory=list)  # which sheet was read, which hidden sheets were skipped
+    # read without models (``read_inputs(models=False)``, a 自评表): the indicator rows as columns by table id,
+    # for ``frame.block_frame``; the tables then list no indicators
+    blocks: dict = field(default_factory=dict)
 
 
 def read_targets(path: Path, unit_name: str | None = None) -> tuple[TargetSet, ActualSet | None, list[Finding]]:
     """Targets from a data file (YAML/JSON) or a form (Word/Excel/CSV, a 自评表 giving actuals too)."""
+    return _read_targets(path, unit_name)[:3]
+
+
+def _read_targets(path: Path, unit_name: str | None = None, models: bool = True
+                  ) -> tuple[TargetSet, ActualSet | None, list[Finding], dict]:
+    """``read_targets``, and a form's indicator rows as columns when read without ``models``."""
     from .forms import parse_forms
     from .load import load_targets
 
@@ -264,7 +273,7 @@ def read_targets(path: Path, unit_name: str | None = None) -> tuple[TargetSet, A
     kind = sniff(path)
     if kind in DATA:
         try:
-            return load_targets(path), None, []
+            return load_targets(path), None, [], {}
         except InputFileError:
             if _looks_like_actuals(path):
                 raise InputFileError("这是实际完成值文件，不是目标表", where=str(path),
@@ -277,8 +286,8 @@ def read_targets(path: Path, unit_name: str | None = None) -> tuple[TargetSet, A
         from .load import values_in_range  # a year, 分值 or amount out of range: the file's one-line error
 
         with values_in_range(str(path)):
-            result = parse_forms(path, form_grids(path, kind), unit_name)
-        return result.targets, result.actuals, result.findings
+            result = parse_forms(path, form_grids(path, kind), unit_name, models=models)
+        return result.targets, result.actuals, result.findings, result.blocks
     raise _refuse(path, kind, "不能作为目标表")
 
 
@@ -291,13 +300,13 @@ def read_flat(path: Path, *, budget: float | None = None, spent: float | None = 
 
 
 def _one_file(path: Path, tset: TargetSet, aset: ActualSet | None, findings: list[Finding], budget: float | None,
-              spent: float | None, unit_name: str | None, year: int | None
+              spent: float | None, unit_name: str | None, year: int | None, blocks: dict | None = None
               ) -> tuple[TargetSet, ActualSet, list[Finding]]:
     if aset is None:
         raise InputFileError("缺少必需的列：实际完成值（这是绩效目标表，不是已填好的自评表）", where=str(path),
                              hint=f"目标表请这样用：evaluator template {path.name} 生成填报表，填好后 evaluator score "
                                   f"{path.name} 自评填报.xlsx")
-    if not any(t.indicators for t in tset.tables):
+    if not any(t.indicators for t in tset.tables) and not any(b.columns["level3"] for b in (blocks or {}).values()):
         raise InputFileError("表头下没有指标行", where=str(path))
     for f in findings:
         if f.severity == "error":
@@ -319,19 +328,25 @@ def _one_file(path: Path, tset: TargetSet, aset: ActualSet | None, findings: lis
 
 
 def read_inputs(targets: Path, actuals: Path | None, budget: float | None = None, spent: float | None = None,
-                *, need_actuals: bool = True) -> Inputs:
+                *, need_actuals: bool = True, models: bool = True) -> Inputs:
     """Targets and actuals for score / check / report / template, each file read by what it is.
 
     A filled 自评表 (Word, Excel or CSV, with its own header and budget block) gives both; ``budget`` / ``spent``
-    then only override what it says. A 绩效目标表 form stands for a targets data file (no import step needed)."""
+    then only override what it says. A 绩效目标表 form stands for a targets data file (no import step needed).
+    ``models=False``: a 自评表's indicator rows stay columns (``Inputs.blocks``; ``score --json`` and ``check``
+    go from them to the scoring frame); any other input is read as models all the same."""
+    blocks: dict = {}
     with collecting() as found:
-        tset, aset, findings = read_targets(targets)
+        tset, aset, findings, blocks = _read_targets(targets, None, models)
         one_file = aset is not None
+        if blocks and not one_file:  # a 目标表 form: its indicators are matched with another file's by name
+            tset = _with_models(tset, blocks)
+            blocks = {}
         if one_file:
             if actuals is not None:
                 raise InputFileError("这份自评表已包含实际完成值，不需要再指定实际完成值文件", where=str(actuals),
                                      hint=f"用法：evaluator score {targets.name}（需要时加 --budget 全年预算数 --spent 全年执行数）")
-            tset, aset, findings = _one_file(targets, tset, aset, findings, budget, spent, None, None)
+            tset, aset, findings = _one_file(targets, tset, aset, findings, budget, spent, None, None, blocks)
         else:
             if budget is not None or spent is not None:
                 raise InputFileError("--budget/--spent 只用于自评表（已含实际完成值的 Word/Excel/CSV）；目标表的预算执行情况"
@@ -344,7 +359,13 @@ def read_inputs(targets: Path, actuals: Path | None, budget: float | None = None
                                      hint=f"这是目标表：用法：evaluator score {targets.name} 实际完成值.yaml（或填好的自评填报"
                                           f".xlsx，用 evaluator template {targets.name} 生成）")
     notes = [x for x in found if isinstance(x, str)]
-    return Inputs(tset, aset, [*findings, *(x for x in found if not isinstance(x, str))], one_file, notes)
+    return Inputs(tset, aset, [*findings, *(x for x in found if not isinstance(x, str))], one_file, notes, blocks)
+
+
+def _with_models(tset: TargetSet, blocks: dict) -> TargetSet:
+    """The targets with each table's indicator models built from its block (as ``parse_forms`` builds them)."""
+    return tset.model_copy(update={"tables": [t.model_copy(update={"indicators": blocks[t.id].indicators})
+                                              if t.id in blocks else t for t in tset.tables]})
 
 
 def read_actuals(path: Path, targets: TargetSet) -> ActualSet:

@@ -9,7 +9,7 @@ import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import orjson
 
@@ -19,13 +19,12 @@ from .model import Evaluation, Finding, TableKind
 __all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "wrapped_lines", "safe_name", "unique_names"]
 
 
+INDICATOR_KEYS = ("table", "level1", "level2", "level3", "target", "actual", "weight", "score", "status", "rule",
+                  "method", "explanation", "claimed_score", "deviation_note")  # an indicator of the --json object
+
+
 def _indicator(i) -> dict[str, Any]:
-    return {
-        "table": i.table, "level1": i.level1, "level2": i.level2, "level3": i.level3, "target": i.target,
-        "actual": i.actual, "weight": i.weight, "score": i.score, "status": i.status, "rule": i.rule,
-        "method": i.method, "explanation": i.explanation, "claimed_score": i.claimed_score,
-        "deviation_note": i.deviation_note,
-    }
+    return {k: getattr(i, k) for k in INDICATOR_KEYS}
 
 
 def _table(t) -> dict[str, Any]:
@@ -57,6 +56,25 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
         "tables": [_table(t) for t in ev.tables],
         "findings": findings_json(ev.findings),
     }
+
+
+_PLACE = "\x00evaluator-indicators\x00"  # no input text holds a NUL (control characters are removed at load)
+
+
+def json_chunks(payload: dict[str, Any], indicators: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+    """``dumps(payload)`` as UTF-8 pieces, with ``payload["indicators"]`` taken from ``indicators`` (lists of
+    indicator dicts, encoded one list at a time): a 200,000-row table is never held as one object tree nor as one
+    text. The bytes are exactly those of ``dumps`` with the indicators in place."""
+    head, tail = dumps({**payload, "indicators": _PLACE}).encode("utf-8").split(orjson.dumps(_PLACE), 1)
+    yield head
+    first = True
+    for part in indicators:
+        if not part:
+            continue
+        text = dumps(part).encode("utf-8")  # "[\n  {\n    …\n  }\n]\n": re-indented one level deeper
+        yield (b"[\n" if first else b",\n") + b"  " + text[2:-3].replace(b"\n", b"\n  ")
+        first = False
+    yield (b"[]" if first else b"\n  ]") + tail
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -107,7 +125,7 @@ def _file_mode(p: Path) -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path: str | Path, data: bytes | str) -> Path:
+def write_atomic(path: str | Path, data: "bytes | str | Iterable[bytes]") -> Path:
     """Write to a temporary file beside ``path`` and rename it into place: readers see the old or the new file.
 
     Never over a command's own input (``inputs_protected``); the file gets the permissions of the user's umask."""
@@ -116,7 +134,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     if source is not None:
         raise OutputFileError("输出文件与输入文件是同一个文件，已拒绝写入（否则会覆盖输入）", where=str(p),
                               hint="请用 -o/--output 指定另一个文件名")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = data.encode("utf-8") if isinstance(data, str) else data  # (or an iterable of bytes, written in turn)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         mode = _file_mode(p)
@@ -127,7 +145,8 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            for piece in ((payload,) if isinstance(payload, (bytes, bytearray)) else payload):
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)

@@ -7,6 +7,8 @@ parameters, with a vectorised ``fraction`` (share of the weight earned, 0–1) o
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import difflib
 import os
 from pathlib import Path
@@ -22,8 +24,10 @@ from .model import Band, BAND_LABEL
 __all__ = ["RuleSet", "load_rules", "list_rule_sets", "METHODS", "method_from_dict", "rules_dir", "fmt", "describe_validation"]
 
 
+@lru_cache(maxsize=1 << 16)
 def fmt(x: float | None, decimals: int = 2) -> str:
-    """A number as a clerk writes it: no trailing zeros beyond what is needed."""
+    """A number as a clerk writes it: no trailing zeros beyond what is needed (cached: 计算过程 of a large table
+    repeat the same weights, targets and scores)."""
     if x is None or x != x:  # None or NaN
         return "—"
     text = ("%.*f" % (decimals if decimals > 2 else 2, float(x))).rstrip("0").rstrip(".")

@@ -1,0 +1,277 @@
+"""The columnar path of a flat 自评表 (rows read as columns → the scoring frame → JSON from the frame) gives exactly
+what the models path gives: the same frame, the same findings in the same order, byte-identical ``score --json``
+and ``check --json``, and the plain-rows reader the same as the row loop."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from evaluator import forms
+from evaluator.cli import _input_findings, app
+from evaluator.evaluation import check_findings
+from evaluator.frame import Files, block_frame, indicator_frame
+from evaluator.intake import read_inputs
+from evaluator.output import dumps, findings_json
+from evaluator.rules import load_rules
+
+from .conftest import CASES, ROOT
+
+HEAD = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
+TARGETS = ["≥5次", "20个", "100%", "≤50万元", "2023年底", "有所提升", "", "abc", "≥90%", "不少于3人", "4次/界别", "≤10%",
+           "≧735人次", "=100%", "≤2天"]
+ACTUALS = ["6次", "15", "98%", "45万元", "2023年11月", "达成", "", "无", "部分达成", "abc", "-3", "120%", "4次/界别", "是",
+           "531人次", "#DIV/0!", "3天"]
+
+
+def _write(path: Path, rows: list[list[str]], head: list[str] = HEAD, before: tuple = ()) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        for row in before:
+            w.writerow(row)
+        w.writerow(head)
+        w.writerows(rows)
+    return path
+
+
+def _generated(folder: Path) -> dict[str, list[str]]:
+    """Flat tables with distinct / shared / unknown-一级 names, blanks, bad values, weights, claimed scores, notes."""
+    rng = random.Random(11)
+    level1 = ["产出指标", "效益指标", "满意度指标", "其他", ""]
+    level2 = ["数量指标", "质量指标", "时效指标", "成本指标", "社会效益指标", "服务对象满意度指标", ""]
+    mixed = [[rng.choice(level1), rng.choice(level2), rng.choice([f"指标{i}", f"指标{i % 7}", "重复名"]),
+              rng.choice(TARGETS), rng.choice(ACTUALS), "", rng.choice(["", "", "3", "0"]), rng.choice(["", "无", "原因", "/"])]
+             for i in range(300)]
+    ten = [[("产出指标" if i < 5 else "效益指标"), ("数量指标" if i % 2 else "质量指标"), f"项{i}", TARGETS[i], ACTUALS[i],
+            "9", rng.choice(["9", "8.5", ""]), rng.choice(["", "说明"])] for i in range(10)]
+    out = {
+        "distinct": _write(folder / "distinct.csv", [[rng.choice(level1[:3]), rng.choice(level2), f"指标{i}",
+                                                     rng.choice(TARGETS), rng.choice(ACTUALS), "", "", ""] for i in range(400)]),
+        "shared": _write(folder / "shared.csv", [[rng.choice(level1[:3]), rng.choice(level2), f"指标{i % 10}",
+                                                 rng.choice(TARGETS), rng.choice(ACTUALS), "", "", ""] for i in range(400)]),
+        "unknown-level1": _write(folder / "unknown.csv", [[f"其他指标{i}", rng.choice(level2), f"指标{i}", rng.choice(TARGETS),
+                                                          rng.choice(ACTUALS), "", "", ""] for i in range(300)]),
+        "mixed": _write(folder / "mixed.csv", mixed),
+        "weights": _write(folder / "weights.csv", ten),
+        "weight-missing": _write(folder / "weight-missing.csv", [r[:5] + ["" if k == 3 else r[5]] + r[6:] for k, r in enumerate(ten)]),
+        "percent": _write(folder / "percent.csv", [r[:5] + ["9%"] + r[6:] for r in ten]),
+        "fraction": _write(folder / "fraction.csv", [r[:5] + ["0.09"] + r[6:] for r in ten]),
+        "filled-down": _write(folder / "filled.csv", [[r[0] if k % 3 == 0 else "", r[1] if k % 2 == 0 else ""] + r[2:]
+                                                       for k, r in enumerate(ten)]),
+        "blank-lines": _write(folder / "blank-lines.csv", ten[:4] + [[""] * 8] + ten[4:]),
+        "duplicates": _write(folder / "duplicates.csv", ten + ten[:3]),
+        "titled": _write(folder / "titled.csv", ten, before=(["2023年度项目支出绩效自评表"], ["项目名称", "测试项目", "主管部门", "某局"],
+                                                            ["年度预算数", "100", "全年执行数", "90"])),
+        "unit-column": _write(folder / "unit.csv", [r[:4] + ["次"] + r[4:] for r in ten], head=HEAD[:4] + ["度量单位"] + HEAD[4:]),
+        # not plain rows: read by the row loop, which reports them — the columnar path must still agree
+        "total-row": _write(folder / "total.csv", ten + [["总分", "", "", "", "", "100", "88", ""]]),
+        "signature": _write(folder / "signature.csv", ten + [["填表人：张三"] + [""] * 7]),
+        "stray-cell": _write(folder / "stray.csv", [r + (["多余"] if k == 2 else [""]) for k, r in enumerate(ten)], head=HEAD + [""]),
+        "no-level3": _write(folder / "no-l3.csv", ten[:3] + [["产出指标", "数量指标", "", "5", "5", "", "", ""]] + ten[3:]),
+    }
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEAD)
+    for r, row in enumerate(mixed[:200], start=2):
+        for c, x in enumerate(row, start=1):
+            cell = sheet.cell(r, c, float(x) if x.replace(".", "").isdigit() else x)  # numbers as Excel numbers
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # "=100%" as the text it is, not a formula
+    book.save(folder / "mixed.xlsx")
+    out["xlsx"] = folder / "mixed.xlsx"
+    return {name: [str(p)] for name, p in out.items()}
+
+
+def _inputs(tmp_path: Path) -> dict[str, list[str]]:
+    specs = _generated(tmp_path)
+    specs["distinct-with-budget"] = specs["distinct"] + ["--budget", "100", "--spent", "95"]
+    specs["weights-with-budget"] = specs["weights"] + ["--budget", "100", "--spent", "120"]
+    for name in ("self-evaluation.xlsx", "bad/weights.csv", "bad/negative-and-absurd.csv", "bad/duplicated.csv"):
+        specs[name] = [str(ROOT / "tests" / "fixtures" / name)]
+    for p in sorted((ROOT / "tests" / "fixtures" / "published").glob("*"))[:6]:
+        specs[p.name] = [str(p)]
+    if CASES is not None:
+        for p in sorted(CASES.glob("*.csv")):
+            specs[f"case-{p.stem}"] = [str(p)]
+    return specs
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, list[str]]:
+    return _inputs(tmp_path_factory.mktemp("columnar"))
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(app, list(args))
+    return r.exit_code, r.stdout
+
+
+def _models_findings(args: list[str]) -> str:
+    """``check --json`` as the models path gives it (the tables' indicators as models, matched by name)."""
+    path = Path(args[0])
+    got = read_inputs(path, None, *_budget(args))
+    findings = _input_findings(got, check_findings(got.targets, got.actuals, load_rules("mof-2020"), targets_file=str(path)))
+    return dumps(findings_json(findings))
+
+
+def _budget(args: list[str]) -> tuple[float | None, float | None]:
+    if "--budget" in args:
+        return float(args[args.index("--budget") + 1]), float(args[args.index("--spent") + 1])
+    return None, None
+
+
+def _models_score(args: list[str]) -> tuple[str, object]:
+    """``score --json`` as the models path gives it (input rows and scored indicators as models), and the
+    Evaluation the text output prints."""
+    from evaluator.cli import _load_scored
+    from evaluator.losses import point_losses
+    from evaluator.output import evaluation_json
+
+    ev, rs, tset, aset, scored = _load_scored(Path(args[0]), None, *_budget(args), "mof-2020")
+    payload = evaluation_json(ev)
+    payload["losses"] = [t.model_dump() for t in point_losses(tset, aset, rs, scored=scored)]
+    return dumps(payload), ev
+
+
+def test_score_json_is_byte_identical_to_the_models_path(inputs, tmp_path):
+    from evaluator.cli import _load_scored
+
+    for name, args in inputs.items():
+        code, out = _cli("score", *args, "--json")
+        try:
+            expected, ev = _models_score(args)
+        except Exception:  # noqa: BLE001 - refused input: refused the same way (exit 1, nothing on stdout)
+            assert (code, out) == (1, ""), name
+            continue
+        assert (code, out) == (0, expected), name
+        file = tmp_path / f"{name.replace('/', '_')}.json"
+        assert _cli("score", *args, "--json", "-o", str(file)) == (0, expected), name
+        assert file.read_text(encoding="utf-8") == expected, name
+        # the text output prints the Evaluation: read as columns it is the models path's, model for model
+        assert _load_scored(Path(args[0]), None, *_budget(args), "mof-2020", models=False)[0] == ev, name
+        json.loads(out)
+
+
+def test_check_json_and_text_are_identical_to_the_models_path(inputs):
+    for name, args in inputs.items():
+        code, out = _cli("check", *args, "--json")
+        try:
+            expected = _models_findings(args)
+        except Exception:  # noqa: BLE001 - refused input: check refuses it too (exit 1, no JSON)
+            assert code == 1 and out == "", name
+            continue
+        assert out == expected, name
+        assert (code == 1) == any(f["severity"] == "error" for f in json.loads(out)), name
+
+
+def test_block_frame_is_the_indicator_frame_of_the_models(inputs):
+    """The frame and findings from the columns equal those ``indicator_rows`` builds from the models."""
+    for name, args in inputs.items():
+        path = Path(args[0])
+        try:
+            with_models = read_inputs(path, None)
+        except Exception:  # noqa: BLE001 - refused input
+            continue
+        columns = read_inputs(path, None, models=False)
+        if not columns.one_file:
+            assert not columns.blocks
+            continue
+        files = Files(str(path), str(path))
+        frame, found = indicator_frame(with_models.targets, with_models.actuals, files)
+        frame2, found2 = block_frame(columns.targets, columns.actuals, columns.blocks, files)
+        pd.testing.assert_frame_equal(frame, frame2, check_index_type=True, obj=name)
+        assert found == found2, name
+        assert not any(t.indicators for t in columns.targets.tables), name
+
+
+def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
+    """A block of plain rows is read column by column; the row loop (forced) gives the same targets, actuals and
+    findings — and the forced loop is what reads every file whose rows are not plain."""
+    plain = []
+    original = forms._Parser._plain_block
+
+    def spy(self, *a):
+        block = original(self, *a)
+        plain.append((self.path.name, block is not None))
+        return block
+
+    def read(path: Path):
+        try:
+            got = read_inputs(path, None)
+        except Exception as e:  # noqa: BLE001 - refused: the same message either way
+            return str(e)
+        return got.targets, got.actuals, got.findings
+
+    for name, args in inputs.items():
+        path = Path(args[0])
+        with monkeypatch.context() as m:
+            m.setattr(forms._Parser, "_plain_block", spy)
+            fast = read(path)
+        with monkeypatch.context() as m:
+            m.setattr(forms._Parser, "_plain_block", lambda self, *a: None)
+            slow = read(path)
+        assert fast == slow, name
+    taken = [p for _, p in plain]
+    assert sum(taken) >= 10 and not all(taken)  # both ways were taken
+    assert ("mixed.xlsx", True) in plain  # a flat workbook's rows are plain too
+
+
+def test_json_pieces_are_dumps():
+    """``json_chunks`` writes what ``dumps`` writes, for no indicators, one piece and several."""
+    from evaluator.output import json_chunks
+
+    rows = [{"a": i, "b": "文字\n换行", "c": None, "d": [1, {"e": 2.5}]} for i in range(5)]
+    payload = {"x": 1, "indicators": [], "y": {"z": [1, 2]}}
+    for parts in ([], [rows], [rows[:2], [], rows[2:]]):
+        expected = dumps({**payload, "indicators": [r for p in parts for r in p]})
+        assert b"".join(json_chunks(payload, parts)).decode("utf-8") == expected
+
+
+def test_score_json_to_a_console_without_the_characters(monkeypatch):
+    """Streamed to a stdout that is not UTF-8, the JSON still reads back exactly (characters escaped)."""
+    from evaluator import cli
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    monkeypatch.setattr(cli.sys, "stdout", stream)
+    cli._write_json_pieces(iter([b'{"a": "\xe6\x96\x87\xe5\xad\x97"', b"}\n"]))
+    stream.flush()
+    assert json.loads(raw.getvalue().decode("ascii")) == {"a": "文字"}
+
+
+@pytest.mark.parametrize("text", [
+    "一级指标,二级指标,三级指标\n产出指标, 数量指标,指标1 \n效益指标,质量指标,指标2\n",  # spaces at cell edges, no quotes
+    "一级指标\t二级指标\t三级指标\n产出指标\t 数量指标\t指标1\u3000\n效益指标\t\t指标2\n",  # tab-separated
+    '一级指标,二级指标,三级指标\r\n"产出指标","数量\n指标"," 指标1"\r\n效益指标,质量指标,指标2\r\n',  # quoted, CRLF
+    "一级指标,二级指标,三级指标\n产出指标,数量指标,指标1\n",  # clean
+])
+def test_csv_cells_are_cleaned_as_when_checked_one_by_one(tmp_path, monkeypatch, text):
+    """The one scan that lets a clean CSV skip the per-row checks never skips a cell that needs cleaning."""
+    import re
+
+    from evaluator import grids
+
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    fast = grids.csv_grid(path).cells
+    monkeypatch.setattr(grids, "_edge_space", lambda delimiter: re.compile(""))  # (matches: every row checked)
+    assert fast == grids.csv_grid(path).cells
+
+
+def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
+    from evaluator.errors import EvaluatorError
+    from evaluator.grids import csv_grid
+
+    monkeypatch.setenv("EVALUATOR_MAX_CELL_CHARS", "100")
+    path = tmp_path / "long.csv"
+    path.write_text("一级指标,二级指标,三级指标\n产出指标,数量指标," + "长" * 150 + "\n", encoding="utf-8")
+    with pytest.raises(EvaluatorError, match="单元格内容过长"):
+        csv_grid(path)
