@@ -8,6 +8,7 @@ file, each run in the same moment (alternating) — the machine is shared.
 
     python bench/bench_commands.py [--only score,check] [--sizes 20000,40000,80000] [--reps 3]
     python bench/bench_commands.py --only template --tables 1000,3000,10000
+    python bench/bench_commands.py --only batch --departments 750,1500,3000 --reps 2 --work /tmp/p --baseline /tmp/old
 """
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ def template_command(work: Path, sizes: list[int]) -> None:
 
 
 def province_commands(work: Path, sizes: list[int], reps: int, only: set[str], baseline: str | None = None) -> None:
-    """batch (first run and unchanged rerun) and compare on synthetic provinces."""
+    """batch (first run and unchanged rerun) and compare on synthetic provinces; with ``baseline`` (another
+    checkout's folder, put on PYTHONPATH) each batch run of it alternates with this checkout's, in the same moment."""
     for cmd_name in ("batch", "compare"):
         if cmd_name not in only:
             continue
@@ -168,11 +170,16 @@ def province_commands(work: Path, sizes: list[int], reps: int, only: set[str], b
                                check=True, stdout=subprocess.DEVNULL)
             db = work / f"p-{n}.db"
             if cmd_name == "batch":
-                db.unlink(missing_ok=True)
-                t, peak, _, cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                again, _, _, again_cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work)
-                print(f"- {n:,} departments: first run {t:.2f} s (CPU {cpu:.2f} s, {peak:.0f} MB), "
-                      f"unchanged rerun {again:.2f} s (CPU {again_cpu:.2f} s)")
+                for _ in range(reps if baseline else 1):
+                    for label, env in ((("before", {**os.environ, "PYTHONPATH": baseline}),) if baseline else ()) + \
+                            (("after" if baseline else "", None),):
+                        db.unlink(missing_ok=True)
+                        t, peak, _, cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"], work, env)
+                        again, _, _, again_cpu = run([*EVALUATOR, "batch", str(folder), "--db", f"sqlite:///{db}"],
+                                                     work, env)
+                        print(f"- {n:,} departments{' ' + label if label else ''}: first run {t:.2f} s "
+                              f"(CPU {cpu:.2f} s, {peak:.0f} MB), unchanged rerun {again:.2f} s (CPU {again_cpu:.2f} s)",
+                              flush=True)
                 again_rows.append((n, again))
             else:
                 if not db.exists():
@@ -216,7 +223,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="score,check,text,names,batch,compare,template")
     ap.add_argument("--work", help="keep the provinces and their stores here (reused by later runs)")
-    ap.add_argument("--baseline", help="compare: also run another checkout's evaluator (its root), alternating")
+    ap.add_argument("--baseline", help="batch, compare: also run another checkout's evaluator (its root on PYTHONPATH), "
+                                       "alternating")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:

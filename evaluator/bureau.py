@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -93,13 +93,34 @@ def discover(root: str | Path) -> list[Submission]:
     if not base.is_dir():
         raise InputFileError("目录不存在", where=str(base), hint="请检查路径")
     found = []
-    for t in sorted(p for p in base.rglob("targets.*") if p.name in TARGET_NAMES):  # (one walk of the tree)
+    for t, files in sorted(_walk(base)):
         folder = t.parent
-        actual = next((folder / n for n in ACTUAL_NAMES if (folder / n).is_file()), None)
+        actual = next((folder / n for n in ACTUAL_NAMES if n in files), None)
         if actual is None:
             actual = next(iter(sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))), None)
         found.append(Submission(t, actual if actual is not None else folder / ACTUAL_NAMES[0]))
     return found
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, set[str]]]:
+    """Every targets file under ``folder`` (what ``rglob("targets.*")`` finds: folders entered but not through a
+    link, an unreadable folder skipped), with the names of the files beside it (``is_file``: links followed) — one
+    listing per folder, where ``rglob`` and the look-ups of the actuals' names made three."""
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except PermissionError:
+        return
+    files, targets = set(), []
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            yield from _walk(folder / e.name)
+        if e.name in TARGET_NAMES:
+            targets.append(folder / e.name)
+        if e.name in ACTUAL_NAMES and e.is_file():
+            files.add(e.name)
+    for t in targets:
+        yield t, files
 
 
 def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
@@ -133,8 +154,9 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     # count its tables unchanged (same inputs hash and rule set as their latest versions)
     stored = store.stored_folders(rules.label)
     for sub in subs:
-        sub.digest = _digest(sub)
-        sub.stored = stored.get(str(sub.targets.parent), {}).get(sub.digest) if sub.digest else None
+        if (kept := stored.get(str(sub.targets.parent))) is not None:  # (others are hashed where they are read)
+            sub.digest = _digest(sub)
+            sub.stored = kept.get(sub.digest) if sub.digest else None
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     result = BatchResult()
     totals = {"new": 0, "updated": 0, "unchanged": 0}

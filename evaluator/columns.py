@@ -294,4 +294,4 @@ def _column_list(column: pd.Series) -> list[Any]:
 
 
 def num(x: Any) -> float | None:
-    return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
+    return None if x is None or (isinstance(x, float) and x != x) else float(x)  # (x != x: NaN, without numpy's call)

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, quote
+from .errors import EvaluatorError, InputFileError, check_file_size, clean_lines, clean_strings, has_controls, quote
 from .model import ActualSet, TargetSet
 
 __all__ = ["load_targets", "load_actuals", "read_flat_table", "inputs_hash", "parse_data", "values_in_range", "read_mapping", "validate_mapping", "paused_gc"]
@@ -41,10 +41,20 @@ def read_mapping(path: Path) -> dict:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputFileError("文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8") from e
-    data = parse_data(clean_lines(text, str(path)), str(path), as_json=path.suffix.lower() == ".json")
+    as_json = path.suffix.lower() == ".json"
+    clean = not has_controls(text)
+    data = parse_data(text if clean else clean_lines(text, str(path)), str(path), as_json=as_json)
     if not isinstance(data, dict):
         raise InputFileError("文件内容应为键值映射（YAML/JSON 对象）", where=str(path))
+    if clean and (_JSON_ESCAPES if as_json else _YAML_ESCAPES).search(text) is None:
+        return data  # every string is a piece of the clean text: no escape can have made a control character
     return clean_strings(data, str(path))  # control characters: removed, each with a finding (errors.check_cell)
+
+
+# the escapes that can make a control character (or a piece of "_x000B_") inside a string: in JSON \uXXXX, \b
+# and \f (\n \r \t \" \\ \/ make none); in YAML any backslash (a double-quoted scalar's escapes)
+_JSON_ESCAPES = re.compile(r"\\[ubf]")
+_YAML_ESCAPES = re.compile(r"\\")
 
 
 def _validation_message(e: ValidationError, data: dict, labels: bool = False) -> str:
@@ -298,15 +308,16 @@ class _BadNumber(Exception):
 
 
 def _depth(data: Any) -> int:
-    """How deeply lists and dicts nest (iterative: a deep file cannot exhaust the stack)."""
-    deepest, todo = 0, [(data, 1)]
-    while todo:
-        node, d = todo.pop()
-        if isinstance(node, (dict, list)):
-            deepest = max(deepest, d)
-            if d <= MAX_DEPTH:
-                todo.extend((v, d + 1) for v in (node.values() if isinstance(node, dict) else node))
-    return deepest
+    """How deeply lists and dicts nest, counted up to ``MAX_DEPTH + 1`` (level by level, visiting only the
+    containers: a deep file cannot exhaust the stack, and the strings and numbers cost one type test each)."""
+    depth, level = 0, [data] if isinstance(data, (dict, list)) else []
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        inner: list = []
+        for node in level:
+            inner += [v for v in (node.values() if isinstance(node, dict) else node) if isinstance(v, (dict, list))]
+        level = inner
+    return depth
 
 
 _JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')

@@ -44,17 +44,30 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _insert_many(conn, table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows. On SQLite, one plain ``executemany`` with tuples: SQLAlchemy's per-row parameter
-    processing costs more than SQLite's own work here (hundreds of thousands of indicator rows per batch)."""
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), rows)
-        return
+def _insert_many(conn, table, rows: list[dict[str, Any]] | list[tuple]) -> None:
+    """Insert many rows (dicts, or tuples in the table's column order), 50,000 to a statement. On SQLite, one
+    plain ``executemany`` with tuples: SQLAlchemy's per-row parameter processing costs more than SQLite's own work
+    here (hundreds of thousands of indicator rows per batch)."""
     names = [c.name for c in table.columns]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    conn.exec_driver_sql(sql, [tuple(map(r.get, names)) for r in rows])
+    for k in range(0, len(rows), 50_000):
+        part = rows[k:k + 50_000]
+        if conn.dialect.name != "sqlite":
+            conn.execute(insert(table), [dict(zip(names, r)) for r in part] if isinstance(part[0], tuple) else part)
+            continue
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        conn.exec_driver_sql(sql, part if isinstance(part[0], tuple) else [tuple(map(r.get, names)) for r in part])
+
+
+def _owned_rows(table, stored: list[tuple[int, dict[str, Any]]], key: str) -> list[tuple]:
+    """Each stored item's ``key`` rows (indicators, findings) as tuples in ``table``'s column order, with its
+    submission id: built once, without a merged dict per row."""
+    names = [c.name for c in table.columns]
+    at = names.index("submission_id")
+    before, after = names[:at], names[at + 1:]
+    out: list[tuple] = []
+    for sid, item in stored:
+        out += [(*map(r.get, before), sid, *map(r.get, after)) for r in item[key]]
+    return out
 
 
 def _first_line(e: Exception) -> str:
@@ -259,13 +272,7 @@ class Store:
         columns = [c.name for c in submissions.columns if c.name != "id"]
         with self.writing() as conn:
             self.lock(conn)
-            latest = {}
-            for r in conn.execute(select(submissions.c.id, submissions.c.department, submissions.c.year,
-                                         submissions.c.table_id, submissions.c.version, submissions.c.inputs_hash,
-                                         submissions.c.rule_set)):
-                key = (r.department, r.year, r.table_id)
-                if key not in latest or r.version > latest[key].version:
-                    latest[key] = r
+            latest = self._latest_of(conn, sorted({item["submission"]["department"] for item in items}))
             ids: list[int | None] = []
             subs, fresh = [], []
             for item in items:
@@ -285,21 +292,32 @@ class Store:
                                               rule_set=sub["rule_set"])
                 fresh.append((len(ids), item))
                 ids.append(None)
-            inds, finds, stored = [], [], []
+            stored = []
             for k in range(0, len(subs), 10_000):
                 new_ids = conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
                                        subs[k:k + 10_000]).scalars().all()
                 for (slot, item), sid in zip(fresh[k:k + 10_000], new_ids):
                     ids[slot] = sid
-                    inds += [{**row, "submission_id": sid} for row in item["indicators"]]
-                    finds += [{**f, "submission_id": sid} for f in item["findings"]]
                     stored.append((sid, item))
             stats, groups = stats_rows(stored) if stored else ([], [])
-            for table, rows in ((indicators, inds), (findings, finds), (submission_stats, stats),
-                                (submission_group_stats, groups)):
-                for k in range(0, len(rows), 50_000):
-                    _insert_many(conn, table, rows[k:k + 50_000])
+            for table, key in ((indicators, "indicators"), (findings, "findings")):
+                _insert_many(conn, table, _owned_rows(table, stored, key))
+            for table, rows in ((submission_stats, stats), (submission_group_stats, groups)):
+                _insert_many(conn, table, rows)
         return counts, ids  # type: ignore[return-value]
+
+    def _latest_of(self, conn: Connection, departments: list[str]) -> dict[tuple, Any]:
+        """The latest version of every stored table of these departments, by (department, year, table_id): read
+        by the key's index, not the whole table (a batch records chunk after chunk into a growing store)."""
+        latest: dict[tuple, Any] = {}
+        cols = (submissions.c.id, submissions.c.department, submissions.c.year, submissions.c.table_id,
+                submissions.c.version, submissions.c.inputs_hash, submissions.c.rule_set)
+        for k in range(0, len(departments), 900):
+            for r in conn.execute(select(*cols).where(submissions.c.department.in_(departments[k:k + 900]))):
+                key = (r.department, r.year, r.table_id)
+                if key not in latest or r.version > latest[key].version:
+                    latest[key] = r
+        return latest
 
     # reading ---------------------------------------------------------------------------------------------
     def stored_folders(self, rule_set: str) -> dict[str, dict[str, list[Any]]]:
@@ -475,4 +493,8 @@ class Store:
 
     @staticmethod
     def location_json(location: dict[str, Any]) -> str:
-        return json.dumps(location, ensure_ascii=False, sort_keys=True)
+        return _LOCATION_JSON(location)
+
+
+# json.dumps(location, ensure_ascii=False, sort_keys=True) without building an encoder for each of a batch's findings
+_LOCATION_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode

@@ -21,7 +21,7 @@ STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到�
                  "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
 STATS_COLUMNS = ("ok_rows", "full_rows", "short_rows", "scorable_rows", "qualitative_rows", "stock_rows",
                  "claimed_over", "claimed_sum", "missing_notes", "word_actuals")
-INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual", "group_key")
+INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual", "group_key")  # (stats_rows spells them out)
 _SPACE = re.compile(r"\s+")
 
 
@@ -87,8 +87,9 @@ def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, 
     'indicators' and 'findings')."""
     import pandas as pd
 
-    inds = pd.DataFrame.from_records(
-        [(sid, *(r.get(c) for c in INDICATOR_COLUMNS[1:])) for sid, item in items for r in item["indicators"]],
+    inds = pd.DataFrame.from_records(  # (the INDICATOR_COLUMNS, spelled out: a generator per row costs more)
+        [(sid, r.get("status"), r.get("score"), r.get("weight"), r.get("claimed"), r.get("qualitative"),
+          r.get("actual"), r.get("group_key")) for sid, item in items for r in item["indicators"]],
         columns=list(INDICATOR_COLUMNS))
     fnd = pd.DataFrame.from_records([(sid, f.get("code")) for sid, item in items for f in item["findings"]],
                                     columns=["submission_id", "code"])

@@ -524,3 +524,72 @@ def test_a_department_table_without_a_total_leaves_the_department_undetermined(t
     assert totals["p1"] is not None and totals["dept"] is None
     row = build_view(store)["departments"].set_index("department").loc["d"]
     assert pd.isna(row["score"]) and pd.isna(row["grade"]) and row["mean_table"] == totals["p1"]
+
+
+# digests of every stored row of a synthetic province (40 departments, two years, seed 11), recorded with main at
+# 746e693, before the batch speed work: reading, scoring and storing faster must store exactly the same
+PROVINCE_ROWS = {"submissions": (880, "c96630bef3de658a"), "indicators": (17600, "0a5158349571142e"),
+                 "findings": (2385, "3435ecef96e0db33"), "submission_stats": (880, "0f10b3645ebfd575"),
+                 "submission_group_stats": (2640, "1a9c42f516bb583e")}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_province_is_stored_exactly_as_before_the_speed_work(tmp_path, mof, jobs):
+    """Every column of every stored row (ids included, the time stamp not; folder paths relative), in insertion order."""
+    import hashlib
+
+    synth_province(tmp_path / "p", 40, seed=11, years=2)
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        result = batch(tmp_path / "p", mof, store, jobs=jobs)
+        assert (result.scored_tables, result.indicators, result.errors) == (880, 17600, [])
+        got = {}
+        with store.engine.connect() as conn:
+            for t in PROVINCE_ROWS:
+                cols = [c for c in conn.exec_driver_sql(f"SELECT * FROM {t} LIMIT 0").keys() if c != "created_at"]
+                rows = conn.exec_driver_sql(f"SELECT {', '.join(cols)} FROM {t} ORDER BY rowid").fetchall()
+                text = repr([tuple(x.replace(str(tmp_path), "<root>") if isinstance(x, str) else x for x in r)
+                             for r in rows])
+                got[t] = (len(rows), hashlib.sha256(text.encode()).hexdigest()[:16])
+    assert got == PROVINCE_ROWS
+
+
+def test_discover_finds_what_a_recursive_glob_finds(tmp_path):
+    """``discover`` lists each folder once (``bureau._walk``) and finds what ``rglob("targets.*")`` and the look-ups
+    of the actuals' names found: nested folders, two targets files in one folder, a linked actuals file (followed),
+    a linked folder (not entered), a filled workbook beside the targets (not Excel's ~$ lock file), a folder named
+    like a targets file, and a folder without actuals."""
+    import os
+
+    from evaluator.bureau import ACTUAL_NAMES, TARGET_NAMES, Submission, discover
+
+    def put(rel: str, text: str = "x") -> Path:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    put("a/2023/targets.json"), put("a/2023/actuals.json"), put("a/2023/actuals.yaml")
+    put("a/2024/targets.yaml"), put("a/2024/targets.json"), put("a/2024/actuals.yml")
+    put("b/深/层/targets.yml"), put("b/深/层/填报表.xlsx"), put("b/深/层/~$填报表.xlsx"), put("b/深/层/a.xlsx")
+    put("c/targets.json"), put("c/elsewhere/actuals.json")
+    os.symlink(tmp_path / "c/elsewhere/actuals.json", tmp_path / "c/actuals.json")
+    os.symlink(tmp_path / "a", tmp_path / "link-to-a")
+    (tmp_path / "d/targets.json").mkdir(parents=True)
+    put("e/targets.json"), put("e/notes.txt")
+    put("targets.txt"), put("f/actuals.json/x"), put("f/targets.json")
+
+    def reference(base: Path) -> list:
+        found = []
+        for t in sorted(p for p in base.rglob("targets.*") if p.name in TARGET_NAMES):
+            folder = t.parent
+            actual = next((folder / n for n in ACTUAL_NAMES if (folder / n).is_file()), None)
+            if actual is None:
+                actual = next(iter(sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))), None)
+            found.append(Submission(t, actual if actual is not None else folder / ACTUAL_NAMES[0]))
+        return found
+
+    got = discover(tmp_path)
+    assert got == reference(tmp_path)
+    assert [(str(s.targets.relative_to(tmp_path)), s.actuals.name) for s in got][:4] == [
+        ("a/2023/targets.json", "actuals.yaml"), ("a/2024/targets.json", "actuals.yml"),
+        ("a/2024/targets.yaml", "actuals.yml"), ("b/深/层/targets.yml", "a.xlsx")]

@@ -267,3 +267,86 @@ def _as_text(x):
     if isinstance(x, bool):
         return str(x).lower()
     return x if x is None or isinstance(x, str) else str(x)
+
+
+# --------------------------------------------------------------------------- the data reader's shortcuts (batch speed)
+_PIECES = ["a", "名", "_x00", "0b_", "_x000B_", "\\", "\\u000b", "\\u005f", "\\b", "\\f", "\\n", "\\v", "\\x0b", "u",
+           "\x0b", "\x00", "\x85", "\t", '"', "'", " ", "\n  ", "#"]
+
+
+def _reference_mapping(path) -> tuple[dict, list]:
+    """read_mapping as it was before its shortcut: every string of the parsed data checked (errors.clean_strings)."""
+    from evaluator.errors import clean_lines, clean_strings, collecting
+    from evaluator.load import parse_data
+
+    with collecting() as found:
+        text = path.read_text(encoding="utf-8-sig")
+        data = parse_data(clean_lines(text, str(path)), str(path), as_json=path.suffix == ".json")
+        return clean_strings(data, str(path)), found
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_data_files_without_escapes_skip_the_string_scan_and_read_the_same(tmp_path, suffix):
+    """``read_mapping`` scans the parsed strings for control characters only when the text has an escape that could
+    make one (JSON \\u \\b \\f; any YAML backslash) or a control character itself: random texts of such pieces read
+    to the same data with the same findings (or the same refusal) as the full scan."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from evaluator.errors import collecting
+    from evaluator.load import read_mapping
+
+    path = tmp_path / f"d{suffix}"
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=6).map("".join), min_size=1, max_size=4),
+           st.sampled_from(["plain", "double", "single"]))
+    def check(values, style):
+        if suffix == ".json":
+            body = "{" + ", ".join(f'"k{i}": ["{v}", {{"x": "{v}"}}]' for i, v in enumerate(values)) + "}"
+        else:
+            quote = {"plain": "", "double": '"', "single": "'"}[style]
+            body = "".join(f"k{i}:\n  - {quote}{v}{quote}\n  - x: {quote}{v}{quote}\n" for i, v in enumerate(values))
+        path.write_text(body, encoding="utf-8")
+        try:
+            expected = _reference_mapping(path)
+        except InputFileError as e:
+            with pytest.raises(InputFileError) as got:
+                read_mapping(path)
+            assert got.value.render() == e.render()
+            return
+        with collecting() as found:
+            data = read_mapping(path)
+        assert (data, found) == expected
+
+    check()
+
+
+def test_nesting_depth_is_counted_as_before():
+    """``load._depth`` (level by level over the containers) against the plain recursive count, capped past MAX_DEPTH."""
+    import random
+
+    from evaluator.load import MAX_DEPTH, _depth
+
+    def plain(x) -> int:
+        if isinstance(x, dict):
+            return 1 + max(map(plain, x.values()), default=0)
+        if isinstance(x, list):
+            return 1 + max(map(plain, x), default=0)
+        return 0
+
+    rng = random.Random(5)
+
+    def tree(depth: int):
+        if depth == 0 or rng.random() < 0.03:
+            return rng.choice(["s", 1, None, [], {}])
+        kids = [tree(depth - 1)] + [rng.choice(["s", [], {"k": [1]}]) for _ in range(rng.randint(0, 3))]
+        rng.shuffle(kids)
+        return kids if rng.random() < 0.5 else {f"k{i}": k for i, k in enumerate(kids)}
+
+    depths = []
+    for k in range(400):
+        x = tree(rng.randint(0, 45))
+        depths.append(plain(x))
+        assert _depth(x) == min(plain(x), MAX_DEPTH + 1)
+    assert sum(d > MAX_DEPTH for d in depths) > 30 and sum(d <= MAX_DEPTH for d in depths) > 30
+    assert _depth("text") == 0 and _depth({}) == 1 and _depth([[[]]]) == 3

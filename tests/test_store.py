@@ -350,3 +350,24 @@ def test_two_batch_runs_at_once(db_url, tmp_path):
         stored = len(current)
     news = [int(re.search(r"新增 (\d+)", out.decode()).group(1)) for out, _ in outputs]
     assert sum(news) == stored
+
+
+def test_record_reads_the_latest_versions_of_many_departments_and_stores_every_row(db_url):
+    """``record`` reads the stored versions of the departments it is given (more than one 900-id query's worth),
+    numbers versions from them, and stores each item's indicator and finding rows under its own submission id."""
+    many = [item(f"局{k:04d}", n=2) for k in range(950)]
+    with Store(db_url) as store:
+        assert store.record(many) == {"new": 950, "updated": 0, "unchanged": 0}
+        again = [item(f"局{k:04d}", n=2, digest="h2" if k % 300 == 0 else "h") for k in range(950)]
+        counts, ids = store.record_ids(again + [item("局0001", digest="h3"), item("局0001", digest="h3")])
+        assert counts == {"new": 0, "updated": 5, "unchanged": 947}
+        assert ids[1] == 2 and ids[-2] == 955  # (the same table twice in one call: stored once)
+        assert [v["version"] for v in store.versions("局0001", 2023, "t1")] == [1, 2]
+        with store.engine.connect() as conn:
+            inds = conn.execute(text("SELECT submission_id, position, level3, weight, score, status, target "
+                                     "FROM indicators ORDER BY 1, 2")).fetchall()
+            finds = conn.execute(text("SELECT submission_id, code, severity, message, location FROM findings "
+                                      "ORDER BY 1")).fetchall()
+    n = 950 + 5
+    assert inds == [(sid, p, f"指标{p}", 10.0, 8.0, "ok", None) for sid in range(1, n + 1) for p in range(2 if sid <= 954 else 3)]
+    assert finds == [(sid, "missing-deviation-note", "warning", "m", "{}") for sid in range(1, n + 1)]
