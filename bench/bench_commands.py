@@ -127,7 +127,15 @@ def flat_commands(work: Path, sizes: list[int], reps: int, only: set[str]) -> No
 
 
 def many_tables(path: Path, n: int) -> Path:
-    """A targets file of ``n`` tables: the seed department's tables again and again, each with its own id."""
+    """A targets file of ``n`` tables: the seed department's tables again and again, each with its own id.
+    Made by a child process: a child's peak RSS starts at its parent's, so the ~600 MB this process would keep
+    after dumping 10,000 tables showed as the peak of every command measured after it."""
+    subprocess.run([PY, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); from pathlib import Path; "
+                    f"import bench_commands as b; b._many_tables(Path({str(path)!r}), {n})"], check=True)
+    return path
+
+
+def _many_tables(path: Path, n: int) -> Path:
     import yaml
 
     seed = yaml.safe_load((HERE.parent / "data" / "targets" / "shifeng-cppcc-2023.yaml").read_text(encoding="utf-8"))
@@ -137,21 +145,36 @@ def many_tables(path: Path, n: int) -> Path:
     return path
 
 
-def template_command(work: Path, sizes: list[int]) -> None:
-    """template on a targets file of 1,000 … 10,000 tables (one sheet per table with indicators)."""
+def template_command(work: Path, sizes: list[int], reps: int = 1, baseline: str | None = None) -> None:
+    """template on a targets file of 1,000 … 10,000 tables (one sheet per table with indicators), alternating
+    with the yardstick (PyYAML's C loader reading the same targets file: what any tool spends just to read it)
+    and, with ``--baseline``, the same command from another checkout; medians of ``reps`` (CPU and wall)."""
     rows = []
     print("\n## template")
     for n in sizes:
         targets = many_tables(work / f"tables-{n}.yaml", n)
-        out = work / f"t-{n}.xlsx"
-        out.unlink(missing_ok=True)
-        t, peak, code, cpu = run([*EVALUATOR, "template", str(targets), "-o", str(out)], work)
-        if code:
-            err = subprocess.run([*EVALUATOR, "template", str(targets), "-o", str(out), "--force"], cwd=work,
-                                 capture_output=True, text=True).stderr
-            raise SystemExit(f"template {n}: exit {code}: {err[-500:]}")
-        print(f"- {n:,} tables: {t:.2f} s, CPU {cpu:.2f} s ({peak:.0f} MB)")
-        rows.append((n, cpu))
+        runs: dict[str, list[tuple[float, float, float]]] = {"yaml read": [], "template": []}
+        if baseline:
+            runs["template (baseline)"] = []
+        for _ in range(reps):
+            for k in runs:
+                out = work / f"t-{n}-{'baseline' if 'baseline' in k else 'new'}.xlsx"
+                out.unlink(missing_ok=True)
+                env = {**os.environ, "PYTHONPATH": baseline} if "baseline" in k else None
+                cmd = ([PY, "-c", f"import yaml; yaml.load(open({str(targets)!r}, encoding='utf-8'), yaml.CSafeLoader)"]
+                       if k == "yaml read" else [*EVALUATOR, "template", str(targets), "-o", str(out)])
+                wall, peak, code, cpu = run(cmd, work, env)
+                if code:
+                    err = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env).stderr
+                    raise SystemExit(f"{k} {n}: exit {code}: {err[-500:]}")
+                runs[k].append((wall, cpu, peak))
+        med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v), max(r[2] for r in v))
+               for k, v in runs.items()}
+        for k, (wall, cpu, peak) in med.items():
+            cpus = ", ".join(f"{c:.2f}" for _, c, _ in runs[k])
+            print(f"- {n:,} tables, {k}: {wall:.2f} s, CPU {cpu:.2f} s ({cpus}), {peak:.0f} MB"
+                  + ("" if k == "yaml read" else f", CPU ÷ yaml read {cpu / med['yaml read'][1]:.2f}"))
+        rows.append((n, med["template"][1]))
     print(f"growth (CPU): {growth(rows)}")
 
 
@@ -223,8 +246,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="score,check,text,names,batch,compare,template")
     ap.add_argument("--work", help="keep the provinces and their stores here (reused by later runs)")
-    ap.add_argument("--baseline", help="batch, compare: also run another checkout's evaluator (its root on PYTHONPATH), "
-                                       "alternating")
+    ap.add_argument("--baseline", help="batch, compare, template: also run another checkout's evaluator (its root on "
+                                       "PYTHONPATH), alternating")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,7 +258,7 @@ def main() -> None:
             flat_commands(work, [int(x) for x in args.sizes.split(",")], args.reps, only)
         province_commands(work, [int(x) for x in args.departments.split(",")], args.reps, only, args.baseline)
         if "template" in only:
-            template_command(work, [int(x) for x in args.tables.split(",")])
+            template_command(work, [int(x) for x in args.tables.split(",")], args.reps, args.baseline)
 
 
 if __name__ == "__main__":

@@ -772,22 +772,24 @@ def template_cmd(
     from .workbook import free_path, write_template
 
     from .intake import read_inputs
+    from .load import paused_gc
 
-    with _reported(targets, actuals):
-        got = read_inputs(targets, actuals, need_actuals=False)
-        if got.one_file:
-            raise InputFileError("这是已填好的自评表（含实际完成值），不需要再生成填报表", where=str(targets),
-                                 hint=f"直接评分：evaluator score {targets.name}；或生成自评报告：evaluator report {targets.name}")
-        for note in got.notes:
-            typer.echo(note, err=True)
-        tset, aset = got.targets, got.actuals
-        path = free_path(output, force=force)
-        write_template(tset, load_rules(rules), path, aset)
-    for f in got.findings:
-        typer.echo(f"注意：{f.location.describe()}：{f.message}", err=True)
-    note = "（同名文件已存在，为避免覆盖已填内容，另存为新版本）" if path != output else ""
-    typer.echo(f"填报表已写入 {path}{note}")
-    typer.echo(f"填好后运行：evaluator score {targets} {path}")
+    with paused_gc():  # (one pause for reading and writing: a collection between them walks every table's objects)
+        with _reported(targets, actuals):
+            got = read_inputs(targets, actuals, need_actuals=False)
+            if got.one_file:
+                raise InputFileError("这是已填好的自评表（含实际完成值），不需要再生成填报表", where=str(targets),
+                                     hint=f"直接评分：evaluator score {targets.name}；或生成自评报告：evaluator report {targets.name}")
+            for note in got.notes:
+                typer.echo(note, err=True)
+            tset, aset = got.targets, got.actuals
+            path = free_path(output, force=force)
+            write_template(tset, load_rules(rules), path, aset)
+        for f in got.findings:
+            typer.echo(f"注意：{f.location.describe()}：{f.message}", err=True)
+        note = "（同名文件已存在，为避免覆盖已填内容，另存为新版本）" if path != output else ""
+        typer.echo(f"填报表已写入 {path}{note}")
+        typer.echo(f"填好后运行：evaluator score {targets} {path}")
 
 
 DB_OPT = typer.Option(None, "--db", help="数据库（SQLAlchemy 地址），默认当前目录的 evaluator.db")

@@ -275,3 +275,24 @@ def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
     path.write_text("一级指标,二级指标,三级指标\n产出指标,数量指标," + "长" * 150 + "\n", encoding="utf-8")
     with pytest.raises(EvaluatorError, match="单元格内容过长"):
         csv_grid(path)
+
+
+def test_names_are_matched_in_one_scan_as_one_by_one():
+    """``NameCodes.contains_any`` scans all distinct names at once; the same answer as a search per name."""
+    import re
+
+    import numpy as np
+
+    from evaluator.columns import NameCodes
+
+    rng = random.Random(5)
+    alphabet = "成本数量质量指标ab \x01"
+    for _ in range(300):
+        values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(1, 30))]
+        if rng.random() < 0.2:
+            values.append(None)
+        names = NameCodes(pd.Series(values, dtype=object))
+        words = tuple(rng.choice(["成本", "数量", "a", "", "指标", "b ", "\x01"]) for _ in range(rng.randint(1, 3)))
+        pattern = re.compile("|".join(map(re.escape, words)))
+        expected = np.array([bool(pattern.search(str(u))) for u in names.uniques], dtype=bool)[names.codes]
+        assert (names.contains_any(words) == expected).all(), (values, words)
