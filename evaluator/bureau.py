@@ -135,6 +135,7 @@ CLAIMED_OVER_POINTS = 3.0  # claimed-score-mismatch: the unit's row scores excee
 HTML_FLAG_ROWS = 500  # the dashboard lists this many flags; the workbook has them all
 CHUNK = 200  # departments scored and stored together: bounds memory, keeps the vectorised pass large
 MAX_JOBS = 4  # default cap on batch worker processes (memory grows with each; $EVALUATOR_JOBS overrides)
+PARALLEL_MIN = 100  # folders to read below which the default is one process
 
 
 def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = None,
@@ -201,8 +202,12 @@ def _one_folder_each(items: list[dict[str, Any]], owner: dict[tuple[str, int], s
 def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int | None):
     """Each chunk read and scored (``_batch_chunk``), in order; in forked workers when there are cores to use,
     with at most ``jobs + 1`` chunks in flight ahead of the one being stored (bounded memory)."""
-    # each worker holds a chunk of ~200 departments (~300 MB at peak): by default at most MAX_JOBS of them
-    jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or min(os.cpu_count() or 1, MAX_JOBS)
+    # each worker holds a chunk of ~200 departments (~300 MB at peak): by default at most MAX_JOBS of them; a run
+    # with only a few folders to read (a rerun after a few changes, the unreadable ones read again) reads them here:
+    # starting workers and waiting for them cost more than reading (~12 ms a department)
+    jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (
+        min(os.cpu_count() or 1, MAX_JOBS) if sum(sub.stored is None for c in chunks for sub in c) >= PARALLEL_MIN
+        else 1)
     to_read = sum(1 for chunk in chunks if any(sub.stored is None for sub in chunk))
     jobs = min(jobs, to_read)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():

@@ -593,3 +593,28 @@ def test_discover_finds_what_a_recursive_glob_finds(tmp_path):
     assert [(str(s.targets.relative_to(tmp_path)), s.actuals.name) for s in got][:4] == [
         ("a/2023/targets.json", "actuals.yaml"), ("a/2024/targets.json", "actuals.yml"),
         ("a/2024/targets.yaml", "actuals.yml"), ("b/深/层/targets.yml", "a.xlsx")]
+
+
+def test_a_run_with_few_folders_to_read_reads_them_in_this_process(tmp_path, mof, monkeypatch):
+    """By default fewer than ``PARALLEL_MIN`` folders to read (a small province, a rerun after a few changes) are
+    read here — forking workers and waiting for them cost more; more use the workers; the store is the same."""
+    import evaluator.bureau as B
+
+    root = tmp_path / "submissions"
+    for name, (kwargs, _) in CASES.items():
+        department(root, name, **kwargs)
+    pools = []
+    real = B.ProcessPoolExecutor
+    monkeypatch.setattr(B, "ProcessPoolExecutor", lambda *a, **k: pools.append(a) or real(*a, **k))
+    monkeypatch.delenv("EVALUATOR_JOBS", raising=False)
+    monkeypatch.setattr(B.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(B, "CHUNK", 4)
+    rows = []
+    for k, least in enumerate((B.PARALLEL_MIN, len(CASES))):
+        monkeypatch.setattr(B, "PARALLEL_MIN", least)
+        with Store(f"sqlite:///{tmp_path / f'{k}.db'}") as store:
+            assert batch(root, mof, store).counts["new"] == len(CASES)
+            with store.engine.connect() as conn:
+                rows.append(conn.exec_driver_sql("SELECT * FROM indicators ORDER BY 1, 2").fetchall())
+        assert len(pools) == k
+    assert rows[0] == rows[1]
