@@ -759,7 +759,7 @@ def _draw_charts(view: dict[str, pd.DataFrame], charts) -> dict[str, bytes]:
             if not n:
                 continue
             fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.26 * n + 0.9)))
-            fig.subplots_adjust(left=0.34, right=0.95, top=1 - 0.42 / max(2.2, 0.26 * n + 0.9), bottom=0.12)
+            fig.subplots_adjust(left=0.34, right=0.89, top=1 - 0.42 / max(2.2, 0.26 * n + 0.9), bottom=0.12)  # (room for " 100.00")
             ax.barh(range(n), part["score"], color=[colors.get(g, "#a5a5a5") for g in part["grade"]], height=0.65)
             # the axis starts near the lowest score shown: differences of a few points stay visible
             low = max(0.0, math.floor((float(dept["score"].min()) - 3) / 5) * 5)
