@@ -74,6 +74,7 @@ class Layout:
         self.started = False
         self.line_width = 0.2
         self._measured: dict[tuple, float] = {}
+        self._current: tuple | None = None  # the (font, size, colour) last set
         self._broken: dict[tuple, list[str]] = {}
 
     # ----------------------------------------------------------------------------------------- measuring
@@ -122,8 +123,13 @@ class Layout:
             self.y = min(self.y + mm, self.page_bottom)
 
     def _font(self, style: Style) -> None:
-        self.pdf.set_font(style.font, size=style.size)
-        self.pdf.set_text_color(*style.color)
+        # fpdf2 keeps the font and the colour across pages and local contexts; setting them again for each of the
+        # ~20,000 lines of a 2,000-row table cost more than drawing the lines' borders
+        key = (style.font, style.size, style.color)
+        if key != self._current:
+            self.pdf.set_font(style.font, size=style.size)
+            self.pdf.set_text_color(*style.color)
+            self._current = key
 
     def _draw_line(self, style: Style, x: float, baseline: float, text: str, width: float, align: str,
                    justify: bool = False) -> None:

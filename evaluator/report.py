@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -514,19 +515,22 @@ def render_documents(targets: TargetSet, actuals: ActualSet | None, ev: Evaluati
     formats = tuple(formats)
     _CONTEXTS.clear()
     _LOOK_BACK[0] = monitoring
-    names = document_names(ev, targets)
-    fonts = fonts if fonts is not None else _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
-    charts = _charts_of(ev, targets, actuals, rules, formats)
-    out: dict[str, bytes] = {}
-    for te in ev.tables:
-        if tables is not None and te.table not in set(tables):
-            continue
-        for task in _tasks(formats):
-            out.update(_render_part((targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts,
-                                     money_decimals)))
-    _CONTEXTS.clear()
-    _BLOCKS.clear()
-    return out
+    _RUN[0] = (targets, actuals, ev, rules, money_decimals)
+    try:
+        names = document_names(ev, targets)
+        fonts = fonts if fonts is not None else _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
+        charts = _charts_of(ev, targets, actuals, rules, formats, money_decimals)
+        out: dict[str, bytes] = {}
+        for te in ev.tables:
+            if tables is not None and te.table not in set(tables):
+                continue
+            for task in _tasks(formats):
+                out.update(_render_part((te.table, task, names[te.table], fonts, charts.get(te.table, {}))))
+        return out
+    finally:
+        _RUN[0] = None
+        _CONTEXTS.clear()
+        _BLOCKS.clear()
 
 
 def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet, out_dir: str | Path,
@@ -544,6 +548,22 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     out = Path(out_dir)
     _CONTEXTS.clear()
     _LOOK_BACK[0] = monitoring
+    _RUN[0] = (targets, actuals, ev, rules, money_decimals)
+    try:
+        rendered = _render_all(targets, actuals, ev, rules, formats, jobs, money_decimals)
+    finally:
+        _RUN[0] = None
+        _CONTEXTS.clear()
+        _BLOCKS.clear()
+    names = document_names(ev, targets)
+    order = {f"{names[te.table]}{suffix}": (k, j) for k, te in enumerate(ev.tables) for j, (_, _, suffix) in
+             enumerate(KINDS)}
+    return _write_files(out, sorted(rendered.items(), key=lambda kv: order.get(kv[0], (len(order), 0))), force)
+
+
+def _render_all(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet,
+                formats: tuple[str, ...], jobs: int | None, money_decimals: int | None) -> dict[str, bytes]:
+    """Every document of the run as file name → bytes, in forked workers when there are cores for them."""
     names = document_names(ev, targets)
     for te in ev.tables:  # built before any worker starts: the workers inherit them
         _context(targets, actuals, ev, rules, te.table, money_decimals)
@@ -551,15 +571,19 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     table_tasks = [t for t in tasks if t in TABLE_TASKS]  # these need neither the run's fonts nor its charts
     report_tasks = [t for t in tasks if t not in TABLE_TASKS]
 
-    def args(task_list, fonts, charts):
-        return [(targets, actuals, ev, rules, te.table, task, names[te.table], fonts, charts, money_decimals)
+    def args(task_list, fonts, charts):  # the models stay in _RUN: a task names its table and its document
+        return [(te.table, task, names[te.table], fonts, charts.get(te.table, {}))
                 for task in task_list for te in ev.tables]
 
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (os.cpu_count() or 1)
     jobs = min(jobs, len(tasks) * len(ev.tables))
     rendered: dict[str, bytes] | None = None
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _prepare_workers(formats)
+        if len(ev.tables) > 1:
+            _prepare_workers(formats)  # every worker will run every writer: import them once, here
+        # (one table: each writer runs once, so it is imported where it runs, after the fork — imported here first,
+        # this process paid for writers it never runs before it could draw the charts)
+        gc.freeze()  # what exists now is inherited, never collected in the workers (nor copied by collecting it)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only render
@@ -568,20 +592,18 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
                     # charts (matplotlib's import alone is a second): no core waits for the other
                     first = [pool.submit(_render_part, a) for a in args(table_tasks, {}, {})]
                     fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
-                    charts = _charts_of(ev, targets, actuals, rules, formats)
+                    charts = _charts_of(ev, targets, actuals, rules, formats, money_decimals)
                     parts = [f.result() for f in first] + list(pool.map(_render_part, args(report_tasks, fonts, charts)))
                     rendered = {k: v for part in parts for k, v in part.items()}
         except BrokenProcessPool:  # pragma: no cover - a worker killed from outside: redo in this process
             rendered = None
+        finally:
+            gc.unfreeze()
     if rendered is None:
         fonts = _run_fonts(targets, actuals, ev, rules, formats, money_decimals)
-        charts = _charts_of(ev, targets, actuals, rules, formats)
+        charts = _charts_of(ev, targets, actuals, rules, formats, money_decimals)
         rendered = {k: v for a in args(tasks, fonts, charts) for k, v in _render_part(a).items()}
-    _CONTEXTS.clear()
-    _BLOCKS.clear()
-    order = {f"{names[te.table]}{suffix}": (k, j) for k, te in enumerate(ev.tables) for j, (_, _, suffix) in
-             enumerate(KINDS)}
-    return _write_files(out, sorted(rendered.items(), key=lambda kv: order.get(kv[0], (len(order), 0))), force)
+    return rendered
 
 
 def _write_files(out: Path, files: list[tuple[str, bytes]], force: bool) -> list[Path]:
@@ -619,6 +641,10 @@ def _prepare_workers(formats: tuple[str, ...]) -> None:
 
 # the run's monitoring look back (report --monitor), set before the workers fork so they see it too
 _LOOK_BACK: list[dict[str, Any] | None] = [None]
+# the run's (targets, actuals, evaluation, rules, money decimals), likewise: a worker's task names only its table
+# and document — pickling the models for every task cost more than some documents, and the unpickled copies missed
+# the contexts the workers inherit (each task built its table's context again)
+_RUN: list[tuple | None] = [None]
 _CONTEXTS: dict[tuple[int, str, int | None], dict[str, Any]] = {}  # one run's contexts (the parent's, inherited by workers)
 
 
@@ -676,8 +702,8 @@ def _tasks(formats: tuple[str, ...]) -> list[str]:
 
 
 def _charts_of(ev: Evaluation, targets: TargetSet, actuals: ActualSet | None, rules: RuleSet,
-               formats: tuple[str, ...]) -> dict[str, dict[str, bytes]]:
-    """The charts of every table, drawn once (three documents show them)."""
+               formats: tuple[str, ...], money_decimals: int | None) -> dict[str, dict[str, bytes]]:
+    """The charts of every table, drawn once (three documents show them), from the run's own contexts."""
     if not {"pdf", "docx", "html"} & set(formats):
         return {}
     from . import charts
@@ -687,7 +713,7 @@ def _charts_of(ev: Evaluation, targets: TargetSet, actuals: ActualSet | None, ru
     charts.use_font(chart_font(text + CHART_WORDS + "".join(map(chr, range(32, 127)))))
     out = {}
     for te in ev.tables:
-        ctx = dict(_context(targets, actuals, ev, rules, te.table, None))
+        ctx = dict(_context(targets, actuals, ev, rules, te.table, money_decimals))  # charts show no money text
         ctx["_completion"] = [(i.level3, v) for i in te.indicators if (v := _completion(i)) is not None]
         out[te.table] = _charts(ctx, "png")
     charts.use_font(None)
@@ -698,8 +724,9 @@ CHART_WORDS = "各一级指标得分与分值完成率最低的项（共）预�
 
 
 def _render_part(args: tuple) -> dict[str, bytes]:
-    """One document of one table, as file name → bytes."""
-    targets, actuals, ev, rules, table_id, task, stem, fonts, charts, money_decimals = args
+    """One document of one table of the run (``_RUN``), as file name → bytes."""
+    table_id, task, stem, fonts, png = args
+    targets, actuals, ev, rules, money_decimals = _RUN[0]
     ctx = _context(targets, actuals, ev, rules, table_id, money_decimals)
     fonts = fonts or {}
     from . import office
@@ -711,7 +738,6 @@ def _render_part(args: tuple) -> dict[str, bytes]:
     if task == "audit":
         return {f"{stem}自评审核清单.xlsx": office.audit_xlsx(ctx)}
     blocks = _blocks(ctx, ev, rules)
-    png = charts.get(table_id, {})
     if task == "pdf":
         from .pdf import report_pdf
 

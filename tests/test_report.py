@@ -74,6 +74,28 @@ def test_worker_processes_one_process_and_in_memory_give_the_same_files(tmp_path
     assert all(data == (reports / name).read_bytes() for name, data in in_memory.items())
 
 
+def test_each_table_context_is_built_once_per_run_even_with_workers(tmp_path, seed_targets, seed_actuals,
+                                                                     seed_eval, mof, monkeypatch, reports):
+    """The worker processes render from the run the parent set up before forking (issue 11 §1): each task used to
+    carry pickled copies of the models, which missed the inherited contexts, so every document of a table built
+    the table's context again (and the charts built one more). The files stay the same."""
+    from evaluator import report
+
+    log = tmp_path / "built.log"
+    build = report.build_context
+
+    def counted(*args, **kwargs):
+        with log.open("a", encoding="utf-8") as f:  # the forked workers append here too
+            f.write(args[1].table + "\n")
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(report, "build_context", counted)
+    files = write_reports(seed_targets, seed_actuals, seed_eval, mof, tmp_path / "out", jobs=2)
+    assert sorted(log.read_text(encoding="utf-8").split()) == sorted(te.table for te in seed_eval.tables)
+    for p in files:
+        assert p.read_bytes() == (reports / p.name).read_bytes(), p.name
+
+
 def test_report_command(tmp_path):
     import sys
 
