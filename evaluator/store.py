@@ -274,13 +274,15 @@ class Store:
             self.lock(conn)
             latest = self._latest_of(conn, sorted({item["submission"]["department"] for item in items}))
             ids: list[int | None] = []
-            subs, fresh = [], []
+            subs, fresh, copies = [], [], []
             for item in items:
                 sub = item["submission"]
                 key = (sub["department"], sub["year"], sub["table_id"])
                 last = latest.get(key)
                 if last and last.inputs_hash == sub["inputs_hash"] and last.rule_set == sub["rule_set"]:
                     counts["unchanged"] += 1
+                    if last.id is None:  # the same as an earlier item of this call: its id once inserted
+                        copies.append((len(ids), last.slot))
                     ids.append(last.id)
                     continue
                 counts["updated" if last else "new"] += 1
@@ -288,7 +290,7 @@ class Store:
                 row = {**sub, "version": version, "created_at": stamp}
                 subs.append({c: row.get(c) for c in columns})
                 # the same table twice in one call: the second is compared with the first
-                latest[key] = SimpleNamespace(id=None, version=version, inputs_hash=sub["inputs_hash"],
+                latest[key] = SimpleNamespace(id=None, slot=len(ids), version=version, inputs_hash=sub["inputs_hash"],
                                               rule_set=sub["rule_set"])
                 fresh.append((len(ids), item))
                 ids.append(None)
@@ -299,6 +301,8 @@ class Store:
                 for (slot, item), sid in zip(fresh[k:k + 10_000], new_ids):
                     ids[slot] = sid
                     stored.append((sid, item))
+            for slot, source in copies:
+                ids[slot] = ids[source]
             stats, groups = stats_rows(stored) if stored else ([], [])
             for table, key in ((indicators, "indicators"), (findings, "findings")):
                 _insert_many(conn, table, _owned_rows(table, stored, key))

@@ -361,7 +361,7 @@ def test_record_reads_the_latest_versions_of_many_departments_and_stores_every_r
         again = [item(f"局{k:04d}", n=2, digest="h2" if k % 300 == 0 else "h") for k in range(950)]
         counts, ids = store.record_ids(again + [item("局0001", digest="h3"), item("局0001", digest="h3")])
         assert counts == {"new": 0, "updated": 5, "unchanged": 947}
-        assert ids[1] == 2 and ids[-2] == 955  # (the same table twice in one call: stored once)
+        assert ids[1] == 2 and ids[-2] == ids[-1] == 955  # (the same table twice in one call: stored once, one id)
         assert [v["version"] for v in store.versions("局0001", 2023, "t1")] == [1, 2]
         with store.engine.connect() as conn:
             inds = conn.execute(text("SELECT submission_id, position, level3, weight, score, status, target "
