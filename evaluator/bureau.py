@@ -29,7 +29,7 @@ from .errors import Code, EvaluatorError, InputFileError, quote
 from .load import load_targets, paused_gc
 from markupsafe import Markup
 
-from .model import TABLE_KIND_LABEL, ActualSet, TableKind, TargetSet
+from .model import TABLE_KIND_LABEL, Actual, ActualSet, TableKind, TargetSet
 from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store
@@ -121,13 +121,19 @@ def _walk(folder: Path) -> Iterator[tuple[Path, set[str]]]:
         yield t, files
 
 
-def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
+def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet, tuple[Any, Any]]:
+    """A folder's targets and actuals: the tables as models, the indicators of data files as columns
+    (``load_columns``; a filled workbook is read as its model)."""
     from .intake import read_actuals  # the actuals file's type by its content, as in every command
+    from .load_columns import load_actuals_columns, load_targets_columns
 
-    targets = load_targets(sub.targets)
+    targets = load_targets_columns(sub.targets)
     if not sub.actuals.exists():
         raise InputFileError("找不到实际完成值文件（actuals.yaml/json 或填报表 .xlsx）", where=str(sub.actuals.parent))
-    return targets, read_actuals(sub.actuals, targets)
+    actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns)
+    if isinstance(actuals, ActualSet):
+        return targets.model, actuals, (targets, None)
+    return targets.model, actuals.model, (targets, actuals)
 
 
 MISSING_NOTES_MIN = 2  # missing-deviation-note: at least this many shortfalls unexplained, and half of them
@@ -269,7 +275,7 @@ def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
                       for r in sub.stored if year is None or r.year == year]
             continue
         try:
-            targets, actuals = _load_pair(sub)
+            targets, actuals, columns = _load_pair(sub)
         except EvaluatorError as e:
             errors.append((str(sub.targets.parent), e.render()))
             continue
@@ -277,7 +283,7 @@ def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
             continue
         digest = sub.digest or _digest(sub)
         loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
-                             str(sub.targets.parent)))
+                             str(sub.targets.parent), columns))
     items += score_items(loaded, rules)[0]
     return items, errors, sum(len(item["rows"]["indicators"]) for item in items if "rows" in item)
 
@@ -291,6 +297,25 @@ class Loaded:
     files: Any  # frame.Files: the names findings point at
     digest: str
     source: str
+    # the load_columns.Columns of the targets and actuals data files (None: a workbook) when the models above hold
+    # the tables without their indicators
+    columns: tuple[Any, Any] | None = None
+
+    def rows(self, table_prefix: str) -> tuple[list[tuple], list[Any]]:
+        """``frame.indicator_rows`` of this department: from the columns when they serve (``frame.column_rows``),
+        else from the models."""
+        from .frame import column_rows, indicator_rows
+        from .load_columns import model_columns
+
+        targets, actuals = self.targets, self.actuals
+        if self.columns is not None:
+            tc, ac = self.columns
+            acols = ac.columns if ac is not None else [model_columns(t.indicators, Actual) for t in actuals.tables]
+            got = column_rows(targets, tc.columns, actuals, acols, self.files, table_prefix)
+            if got is not None:
+                return got
+            targets, actuals = tc.full(), ac.full() if ac is not None else actuals
+        return indicator_rows(targets, actuals, self.files, table_prefix=table_prefix)
 
 
 def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
@@ -302,7 +327,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     worker process."""
     from .columns import num, records
     from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
-    from .frame import indicator_rows, rows_frame
+    from .frame import rows_frame
     from .score import score_frame
     from .totals import table_totals
 
@@ -312,13 +337,14 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f{one.source}\x1f"  # by folder: two folders' tables never merge
-        dept_rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
+        dept_rows, found = one.rows(key)
         rows_in += dept_rows
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
                                              [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
+        with_rows = {r[0] for r in dept_rows}  # (the tables with indicators)
         for t in targets.tables:
-            if t.indicators:
+            if key + t.id in with_rows:
                 meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
                                     "kind": t.kind.value, "inputs_hash": digest, "source": one.source,
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
