@@ -55,8 +55,11 @@ def test_the_repository_data_files_read_the_same_as_models(path, kind):
 
 
 def test_the_refused_data_files_of_the_test_suite_get_the_same_message(tmp_path):
-    """Every YAML/JSON data file the rest of the suite writes and the models refuse (recorded by running it with
-    the readers watched; ``refused_data_files.json``), read both ways: the same message, word for word."""
+    """Every YAML/JSON data file the rest of the suite writes and refuses, read both ways: the same message, word
+    for word. ``refused_data_files.json`` was recorded (2026-12-01) by running test_load, test_intake,
+    test_bad_files, test_bureau, test_beyond_inputs, test_rules, test_score, test_cli, test_monitor and test_trend
+    with ``load.read_mapping``/``load.validate_mapping`` wrapped (a ``sitecustomize`` on ``PYTHONPATH``, so the
+    CLI's subprocesses too) to keep the text of each file they refused (up to 6,000 characters): 299 texts."""
     corpus = json.loads(CORPUS.read_text(encoding="utf-8"))
     assert len(corpus) >= 30
     refused = 0
