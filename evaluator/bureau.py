@@ -9,6 +9,7 @@ dashboard.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import math
 import multiprocessing
@@ -168,22 +169,24 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     done = 0
     owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
     unread: list[int] = []  # submission ids of the tables counted unchanged without reading their files
-    for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
-        result.errors += errors
-        items = _one_folder_each(items, owner, result.errors)
-        result.scored_tables += len(items)
-        same = [item["stored"] for item in items if "stored" in item]
-        items = [item for item in items if "stored" not in item]
-        totals["unchanged"] += len(same)
-        unread += same
-        result.indicators += sum(len(item["rows"]["indicators"]) for item in items)
-        with paused_gc():  # (the chunk's rows: no cycles, see _batch_chunk)
+    # the cycle collector paused meanwhile (as in the workers, _batch_chunk): the chunks arrive as hundreds of
+    # thousands of objects, unpickled by the pool's thread and stored here, none in a cycle
+    with paused_gc():
+        for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
+            result.errors += errors
+            items = _one_folder_each(items, owner, result.errors)
+            result.scored_tables += len(items)
+            same = [item["stored"] for item in items if "stored" in item]
+            items = [item for item in items if "stored" not in item]
+            totals["unchanged"] += len(same)
+            unread += same
+            result.indicators += sum(len(item["rows"]["indicators"]) for item in items)
             recorded = store.record(items) if items else {}
-        for k, v in recorded.items():
-            totals[k] += v
-        done += len(chunk)
-        if progress:
-            progress(done, len(subs))
+            for k, v in recorded.items():
+                totals[k] += v
+            done += len(chunk)
+            if progress:
+                progress(done, len(subs))
     result.indicators += sum(store.indicator_counts(unread).values())
     result.counts = totals
     return result
@@ -223,7 +226,8 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only read and score
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        # (initializer: a worker forked while the collector is paused here starts with it running, as before)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable) as pool:
             pending: deque = deque()
             for chunk in chunks:
                 if all(sub.stored is not None for sub in chunk):  # nothing to read: no worker needed
