@@ -255,15 +255,36 @@ def test_score_json_to_a_console_without_the_characters(monkeypatch):
 ])
 def test_csv_cells_are_cleaned_as_when_checked_one_by_one(tmp_path, monkeypatch, text):
     """The one scan that lets a clean CSV skip the per-row checks never skips a cell that needs cleaning."""
-    import re
-
     from evaluator import grids
 
     path = tmp_path / "t.csv"
     path.write_text(text, encoding="utf-8")
     fast = grids.csv_grid(path).cells
-    monkeypatch.setattr(grids, "_edge_space", lambda delimiter: re.compile(""))  # (matches: every row checked)
+    monkeypatch.setattr(grids, "edge_spaces", lambda text, delimiter: True)  # (every row checked)
     assert fast == grids.csv_grid(path).cells
+
+
+def test_edge_spaces_are_found_as_a_search_for_them_finds_them():
+    """``grids._edge_spaces`` (a substring search per space the text holds) answers as the regular expression of
+    a space at a cell's edge: after a delimiter or line start, before a delimiter or line end (and also next to a
+    bare "\\r", which the csv module ends a line at too, where the expression missed it)."""
+    import re
+
+    from evaluator.grids import edge_spaces
+
+    rng = random.Random(11)
+    alphabet = ["a", "指", ",", "\t", "\n", "\r\n", "\r", " ", "\u3000", "\xa0", "\x0b", "\u2028", "\x85"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        for d in (",", "\t"):
+            space = "[^\\S\\r\\n%s]" % ("\\t" if d == "\t" else "")
+            pattern = re.compile(f"(?:^|{re.escape(d)}){space}|{space}(?:{re.escape(d)}|\\r?$)", re.M)
+            found = pattern.search(text) is not None
+            bare_cr = "\r" in text.replace("\r\n", "")
+            assert edge_spaces(text, d) == found or (bare_cr and not found), (text, d)
+        cells = text.split("\n")  # cells joined by NUL, any space at their edges (a line end is one)
+        joined = "\x00".join(cells)
+        assert edge_spaces(joined, "\x00", lines=False) == any(c != c.strip() for c in cells), cells
 
 
 def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
