@@ -2,6 +2,7 @@
 (weights, budget, caps, claimed totals), each located in the file that holds the offending cell."""
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import numpy as np
@@ -196,7 +197,7 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
             out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
                                message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
     level1 = columns["level1"]
-    unknown = sorted({level1[i] for i, g in enumerate(group) if g is None})
+    unknown = {level1[i] for i, g in enumerate(group) if g is None}
     if unknown and not given:
         out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
                            message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
@@ -217,7 +218,8 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
     return out
 
 
-def _quoted(names: list[str], most: int = 5) -> str:
-    """“a、b” — at most ``most`` names, then how many in all: a message stays one line however many rows there are."""
-    shown = f"“{'、'.join(names[:most])}”"
+def _quoted(names: set[str], most: int = 5) -> str:
+    """“a、b” — the first ``most`` names in sort order, then how many in all: a message stays one line however many
+    rows there are (and a name per row is not sorted whole)."""
+    shown = f"“{'、'.join(heapq.nsmallest(most, names))}”"
     return shown + (f"等 {len(names)} 个" if len(names) > most else "")

@@ -133,6 +133,8 @@ SHOWN_ROWS = 20  # the most rows a message lists (the location lists them all)
 def duplicate_findings(table_id: str, level2: list, level3: list, rows: list, file: str | None) -> list[Finding]:
     """One warning per 三级指标 repeated under the same 二级指标, listing every row (or item) that holds it, located at
     its first repeat: a table that repeats a few names on every row gets a few findings, not one per row."""
+    if len(set(level3)) == len(level3) or len(set(zip(level2, level3))) == len(level3):
+        return []  # (every name once: the common case, one set of names)
     where: dict[tuple, list[int]] = {}
     for pos, key in enumerate(zip(level2, level3)):
         where.setdefault(key, []).append(pos)
