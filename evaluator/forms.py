@@ -671,6 +671,9 @@ class _Parser:
             texts = by_col[c] if every else [by_col[c][i] for i in keep]
             return [t.strip() for t in texts] if edge_spaces("\x00".join(texts), "\x00", lines=False) else list(texts)
 
+        def optional(key: str) -> list[str | None]:
+            return [t or None for t in stripped(key)] if key in cols else [None] * len(keep)
+
         level3 = _names(stripped("level3"))
         if not all(level3):
             return None  # a row without 三级指标: the row loop notes it
@@ -684,14 +687,14 @@ class _Parser:
         out: dict[str, list[Any]] = {
             "id": [f"r{a}" for a in at] if self_eval else [None] * len(keep), "level1": level1, "level2": level2,
             "level3": level3, "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
-            "unit": [t or None for t in stripped("unit")], "standard": [t or None for t in stripped("standard")], "row": at,
+            "unit": optional("unit"), "standard": optional("standard"), "row": at,
         }
         weight_col = cols.get("weight")
         weight_texts = stripped("weight")
         weights = [(Row(grid, r0 + i), t, l3) for i, t, l3 in zip(keep, weight_texts, level3) if t] \
             if any(weight_texts) else []
         if self_eval:
-            out["actual"] = [t or None for t in stripped("actual")]
+            out["actual"] = optional("actual")
             note_texts = stripped("note")
             notes = {t: _deviation_note(t) for t in set(note_texts)}  # (once per distinct text)
             out["deviation_note"] = list(map(notes.__getitem__, note_texts))

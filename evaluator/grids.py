@@ -539,6 +539,8 @@ def csv_grid(path: Path) -> Grid:
     controls = has_controls(text)
     long_cells = quoted or max(map(len, text.split("\n")), default=0) > most
     edges = quoted or edge_spaces(text, delimiter)
+    if not (controls or long_cells or edges) and len(set(map(len, rows))) <= 1:
+        return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)  # (nothing to pad or check)
     for k, row in enumerate(rows):
         if len(row) < width:
             row.extend([""] * (width - len(row)))
