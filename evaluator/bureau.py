@@ -329,8 +329,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     store rows ready-made, built from the scored frame's columns (``_store_rows``): the indicator and finding rows
     as tuples, the table's figures (``submission_stats``) — no dict per indicator, and little to send back from a
     worker process."""
-    from .columns import num, records
-    from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
+    from .columns import num, records, records_column
+    from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
     from .frame import rows_frame
     from .score import score_frame
     from .totals import table_totals
@@ -368,23 +368,25 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     mask = finding_rows(scored)
     flagged = records(scored, ROW_COLUMNS, mask)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
-    table_rows = records(scored, TABLE_COLUMNS)  # (dicts: each is read several times below)
+    cols = {c: records_column(scored, c) for c in {*TABLE_FINDING_COLUMNS, "score", "weight"}}
     items, findings_of = [], []
     start = flagged_start = 0
     for k, table_key in enumerate(keys):
         m = meta[table_key]
         files = m["files"]
         t = totals_of[table_key]
-        trs = table_rows[start:ends[k]]
+        end = ends[k]
         fnd = list(pre_findings.get(table_key, [])) + row_findings(flagged[flagged_start:flagged_ends[k]], rules, files,
                                                                    m["notes"])
-        fnd += table_findings(table_key, t, trs, rules, files, m["claimed_total"])
-        start, flagged_start = ends[k], flagged_ends[k]
-        ok = [r for r in trs if r["status"] == "ok"]
+        fnd += table_column_findings(table_key, t, {c: cols[c][start:end] for c in TABLE_FINDING_COLUMNS}, rules,
+                                     files, m["claimed_total"])
+        status, group, score, weight = (cols[c][start:end] for c in ("status", "group", "score", "weight"))
+        start, flagged_start = end, flagged_ends[k]
+        ok = [i for i, st in enumerate(status) if st == "ok"]
         groups: dict[str, float] = {}
-        for r in ok:
-            groups[r["group"]] = groups.get(r["group"], 0.0) + r["score"]
-        groups = {k: round(v, 10) for k, v in groups.items()}  # sums of rounded scores, without float noise
+        for i in ok:
+            groups[group[i]] = groups.get(group[i], 0.0) + score[i]
+        groups = {g: round(v, 10) for g, v in groups.items()}  # sums of rounded scores, without float noise
         items.append({"submission": {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
@@ -394,8 +396,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
             "execution_score": num(t["execution_score"]), "claimed_total": m["claimed_total"],
             "output_score": num(groups.get("output", 0.0)), "benefit_score": num(groups.get("benefit", 0.0)),
             "satisfaction_score": num(groups.get("satisfaction", 0.0)),
-            "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
-            "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
+            "indicator_weight": round(float(sum(w for w, st in zip(weight, status) if st != "na")), 10),
+            "indicator_score": round(float(sum(score[i] for i in ok)), 10),
         }})
         findings_of.append(fnd)
     _store_rows(items, scored, ends, findings_of, rules)
