@@ -65,16 +65,21 @@ def json_chunks(payload: dict[str, Any], indicators: Iterable[list[dict[str, Any
     """``dumps(payload)`` as UTF-8 pieces, with ``payload["indicators"]`` taken from ``indicators`` (lists of
     indicator dicts, encoded one list at a time): a 200,000-row table is never held as one object tree nor as one
     text. The bytes are exactly those of ``dumps`` with the indicators in place."""
-    head, tail = dumps({**payload, "indicators": _PLACE}).encode("utf-8").split(orjson.dumps(_PLACE), 1)
+    head, tail = _utf8({**payload, "indicators": _PLACE}).split(orjson.dumps(_PLACE), 1)
     yield head
     first = True
     for part in indicators:
         if not part:
             continue
-        text = dumps(part).encode("utf-8")  # "[\n  {\n    …\n  }\n]\n": re-indented one level deeper
-        yield (b"[\n" if first else b",\n") + b"  " + text[2:-3].replace(b"\n", b"\n  ")
+        # the list as the value of a top-level key is indented as in the payload: '{\n  "indicators": [\n' …
+        # '\n  ]\n}\n' around its items
+        text = _utf8({"indicators": part})
+        yield (b"[\n" if first else b",\n") + text[len(_OPEN):-len(_CLOSE)]
         first = False
     yield (b"[]" if first else b"\n  ]") + tail
+
+
+_OPEN, _CLOSE = b'{\n  "indicators": [\n', b"\n  ]\n}\n"
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -170,6 +175,14 @@ def dumps(obj: Any) -> str:
         return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode("utf-8") + "\n"
     except orjson.JSONEncodeError:
         return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
+def _utf8(obj: Any) -> bytes:
+    """``dumps(obj).encode("utf-8")``, without decoding orjson's bytes to encode them again."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+    except orjson.JSONEncodeError:
+        return dumps(obj).encode("utf-8")
 
 
 def no_formulas(wb) -> None:
