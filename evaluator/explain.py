@@ -95,14 +95,23 @@ def _notes(r: dict[str, Any], rules: RuleSet) -> str:
 
 def _value_text(value: float, r: dict[str, Any]) -> str:
     """A scored number in the target's own terms: 528.244101万, 5次, 3.64次/界别."""
-    scale = r["t_scale"] or 1.0
-    word = {1e4: "万", 1e8: "亿"}.get(scale, "")
-    unit = r["t_unit"] or ""
-    per = "/" + r["t_per"] if r.get("t_per") else ""
-    text = f"{fmt(value / scale, 6)}{word}{unit}{per}"
     if r.get("rate_base_used") == r.get("rate_base_used") and r.get("rate_base_used") and value == r["a_val"]:
-        text = f"{r['actual_raw']} ÷ 计量基数 {fmt(r['rate_base_used'])} = {value:.2f}{unit}{per}"
-    return text
+        return f"{r['actual_raw']} ÷ 计量基数 {fmt(r['rate_base_used'])} = {value:.2f}{_unit_per(r['t_unit'], r.get('t_per'))}"
+    return _amount(value, r["t_scale"]) + _terms(r["t_scale"], r["t_unit"], r.get("t_per"))
+
+
+def _amount(value: float, scale: float | None) -> str:
+    """The number of ``_value_text`` in the target's scale (528.244101 of 528.244101万)."""
+    return fmt(value / (scale or 1.0), 6)
+
+
+def _terms(scale: float | None, unit: str | None, per: str | None) -> str:
+    """What follows the number in ``_value_text``: the scale's word, the unit, the per-unit (万元, 次/界别)."""
+    return {1e4: "万", 1e8: "亿"}.get(scale or 1.0, "") + _unit_per(unit, per)
+
+
+def _unit_per(unit: str | None, per: str | None) -> str:
+    return (unit or "") + ("/" + per if per else "")
 
 
 def actual_text(r: dict[str, Any]) -> str:
@@ -171,15 +180,20 @@ def frame_texts(scored: pd.DataFrame, rules: RuleSet) -> list[str]:
     per_count = ~np.isnan(base) & (base != 0)
     terms = [floats["t_scale"], text("t_unit"), text("t_per")]
     has_t = ~np.isnan(t_val)
-    for part, value_rows, as_value, as_entered in (
-            ("t_text", has_t, [floats["t_val"]], [text("target_raw")]),
-            ("a_text", ~np.isnan(a_val) & ~np.isin(method[rows], ["qualitative", "deadline"]), [floats["a_val"]],
+    terms_text = each_distinct(rows, terms, lambda i: _terms(cols.value("t_scale", i), cols.value("t_unit", i),
+                                                            cols.value("t_per", i)))
+    for part, value, value_rows, as_entered in (
+            ("t_text", "t_val", has_t, [text("target_raw")]),
+            ("a_text", "a_val", ~np.isnan(a_val) & ~np.isin(method[rows], ["qualitative", "deadline"]),
              [text("cost_fill"), floats["a_val"], text("actual_raw")])):
         render = _target_text if part == "t_text" else _actual_shown
         own = value_rows & per_count & ((t_val == a_val) if part == "t_text" else True)
-        for mask, keys in ((value_rows & ~own, as_value + terms), (~value_rows, as_entered)):
-            at = np.flatnonzero(mask)
-            fields[part][at] = each_distinct(rows[at], keys, lambda i: render(row(i)))
+        at = np.flatnonzero(value_rows & ~own)  # the number and its terms, each once per distinct value
+        amounts = each_distinct(rows[at], [floats[value], floats["t_scale"]],
+                                lambda i: _amount(cols.value(value, i), cols.value("t_scale", i)))
+        fields[part][at] = _join([amounts, terms_text[at]])
+        at = np.flatnonzero(~value_rows)
+        fields[part][at] = each_distinct(rows[at], as_entered, lambda i: render(row(i)))
         for k in np.flatnonzero(own).tolist():
             fields[part][k] = render(row(int(rows[k])))
     notes = each_distinct(rows, [text(c) for c in ("over", "cost_fill", "as_fraction", "negative")],
