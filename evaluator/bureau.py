@@ -170,7 +170,7 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
         items = [item for item in items if "stored" not in item]
         totals["unchanged"] += len(same)
         unread += same
-        result.indicators += sum(len(item["indicators"]) for item in items)
+        result.indicators += sum(len(item["rows"]["indicators"]) for item in items)
         with paused_gc():  # (the chunk's rows: no cycles, see _batch_chunk)
             recorded = store.record(items) if items else {}
         for k, v in recorded.items():
@@ -279,7 +279,7 @@ def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
         loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
                              str(sub.targets.parent)))
     items += score_items(loaded, rules)[0]
-    return items, errors, sum(len(item.get("indicators", ())) for item in items)
+    return items, errors, sum(len(item["rows"]["indicators"]) for item in items if "rows" in item)
 
 
 @dataclass
@@ -296,10 +296,12 @@ class Loaded:
 def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
     """Score departments in one vectorised pass into the items ``Store.record`` takes, and count the indicators.
 
-    ``batch`` calls it on each chunk of files; the web application on a unit's submission."""
+    ``batch`` calls it on each chunk of files; the web application on a unit's submission. Each item carries its
+    store rows ready-made, built from the scored frame's columns (``_store_rows``): the indicator and finding rows
+    as tuples, the table's figures (``submission_stats``) — no dict per indicator, and little to send back from a
+    worker process."""
     from .columns import num, records
-    from .explain import row_text
-    from .findings import row_findings, table_findings
+    from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
     from .frame import indicator_rows, rows_frame
     from .score import score_frame
     from .totals import table_totals
@@ -328,24 +330,32 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     del rows_in
     totals = table_totals(scored, rules)
     totals_of = dict(zip(totals.index, records(totals)))
-    rows = records(scored)
-    del scored
-    by_table: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_table.setdefault(r["table"], []).append(r)
-    items = []
-    for table_key, trs in by_table.items():
+    codes, keys = pd.factorize(scored["table"])
+    if len(codes) > 1 and (np.diff(codes) < 0).any():  # a table's rows together, tables in order of appearance
+        scored = scored.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
+        codes = np.sort(codes, kind="stable")
+    ends = np.searchsorted(codes, np.arange(len(keys)), side="right").tolist()
+    mask = finding_rows(scored)
+    flagged = records(scored, ROW_COLUMNS, mask)
+    flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
+    table_rows = records(scored, TABLE_COLUMNS)  # (dicts: each is read several times below)
+    items, findings_of = [], []
+    start = flagged_start = 0
+    for k, table_key in enumerate(keys):
         m = meta[table_key]
         files = m["files"]
         t = totals_of[table_key]
-        fnd = list(pre_findings.get(table_key, [])) + row_findings(trs, rules, files, m["notes"])
+        trs = table_rows[start:ends[k]]
+        fnd = list(pre_findings.get(table_key, [])) + row_findings(flagged[flagged_start:flagged_ends[k]], rules, files,
+                                                                   m["notes"])
         fnd += table_findings(table_key, t, trs, rules, files, m["claimed_total"])
+        start, flagged_start = ends[k], flagged_ends[k]
         ok = [r for r in trs if r["status"] == "ok"]
         groups: dict[str, float] = {}
         for r in ok:
             groups[r["group"]] = groups.get(r["group"], 0.0) + r["score"]
         groups = {k: round(v, 10) for k, v in groups.items()}  # sums of rounded scores, without float noise
-        sub = {
+        items.append({"submission": {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
             "total": num(t["total"]), "raw_total": num(t["raw_total"]),
@@ -356,21 +366,61 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
             "satisfaction_score": num(groups.get("satisfaction", 0.0)),
             "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
             "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
-        }
-        inds = [{
-            "position": int(r["position"]), "level1": r["level1"], "level2": r["level2"], "level3": r["level3"],
-            "group_key": r["group"], "target": r["target_raw"], "actual": r["actual_raw"], "weight": num(r["weight"]),
-            "score": num(r["score"]), "claimed": num(r["claimed"]), "status": r["status"], "method": r["method"],
-            "explanation": row_text(r, rules), "deviation_note": r["deviation_note"], "band": r["band_used"],
-            "qualitative": int(r["method"] == "qualitative"),
-        } for r in trs]
-        fs = [{"code": f.code, "severity": f.severity.value, "message": f.message,
-               "location": Store.location_json(f.location.model_dump(exclude_none=True))} for f in fnd]
-        items.append({"submission": sub, "indicators": inds, "findings": fs})
-    return items, len(rows)
+        }})
+        findings_of.append(fnd)
+    _store_rows(items, scored, ends, findings_of, rules)
+    return items, len(scored)
 
 
-# --------------------------------------------------------------------------- the view
+def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[int], findings_of: list[list],
+                rules: RuleSet) -> None:
+    """Each item's ``rows`` (its ``indicators`` and ``findings`` rows as tuples in the tables' column order, the
+    submission id left out) and ``stats`` (its ``submission_stats`` and ``submission_group_stats`` rows, without
+    the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions."""
+    from .columns import records, records_column
+    from .evaluation import EXPLAIN_COLUMNS
+    from .explain import row_text
+    from .tablestats import INDICATOR_COLUMNS, as_rows, group_rows, group_sums, indicator_stats
+
+    col = lambda name: records_column(scored, name)  # noqa: E731
+    method = col("method")
+    weight, score, claimed = (_nums(scored[c]) for c in ("weight", "score", "claimed"))
+    actual, group, status = col("actual_raw"), col("group"), col("status")
+    qualitative = [int(m == "qualitative") for m in method]
+    rows = list(zip([int(p) for p in col("position")], col("level1"), col("level2"), col("level3"), group,
+                    col("target_raw"), actual, weight, score, claimed, status, method,
+                    [row_text(r, rules) for r in records(scored, EXPLAIN_COLUMNS)], col("deviation_note"),
+                    col("band_used"), qualitative))
+    sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
+    inds = pd.DataFrame.from_records(list(zip(sid, status, score, weight, claimed, qualitative, actual, group)),
+                                     columns=list(INDICATOR_COLUMNS))
+    found = [(k, f) for k, fnd in enumerate(findings_of) for f in fnd]
+    fnd = pd.DataFrame.from_records([(k, f.code) for k, f in found], columns=["submission_id", "code"])
+    stats = as_rows(indicator_stats(inds, fnd), list(range(len(items))))
+    groups: list[list[dict[str, Any]]] = [[] for _ in items]
+    for g in group_rows(group_sums(inds)):
+        groups[g.pop("submission_id")].append(g)
+    finding_rows: list[list[tuple]] = [[] for _ in items]
+    for k, f in found:
+        finding_rows[k].append((f.code, f.severity.value, f.message,
+                                Store.location_json(f.location.model_dump(exclude_none=True))))
+    start = 0
+    for k, item in enumerate(items):
+        del stats[k]["submission_id"]
+        item["rows"] = {"indicators": rows[start:ends[k]], "findings": finding_rows[k]}
+        item["stats"] = (stats[k], groups[k])
+        start = ends[k]
+
+
+def _nums(column: pd.Series) -> list[float | None]:
+    """A number column's values as ``columns.num`` gives each: floats, missing (None, NaN) as None."""
+    values = column.to_numpy(dtype=float)
+    out = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        out[i] = None
+    return out
+
+
 def build_view(store: Store, year: int | None = None, tolerance: float = 10.0,
                groups: bool = False) -> dict[str, pd.DataFrame]:
     """Everything the comparison shows, as data frames (computed once, rendered by ``write_view``).

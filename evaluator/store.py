@@ -60,14 +60,43 @@ def _insert_many(conn, table, rows: list[dict[str, Any]] | list[tuple]) -> None:
 
 def _owned_rows(table, stored: list[tuple[int, dict[str, Any]]], key: str) -> list[tuple]:
     """Each stored item's ``key`` rows (indicators, findings) as tuples in ``table``'s column order, with its
-    submission id: built once, without a merged dict per row."""
+    submission id: built once, without a merged dict per row. An item may bring them ready-made (``rows``: the
+    tuples without the id, which is the tables' first column — ``bureau.score_items``)."""
     names = [c.name for c in table.columns]
     at = names.index("submission_id")
     before, after = names[:at], names[at + 1:]
     out: list[tuple] = []
     for sid, item in stored:
-        out += [(*map(r.get, before), sid, *map(r.get, after)) for r in item[key]]
+        if "rows" in item and at == 0:
+            head = (sid,)
+            out += [head + r for r in item["rows"][key]]
+        else:
+            out += [(*map(r.get, before), sid, *map(r.get, after)) for r in item[key]]
     return out
+
+
+def _stats_rows(stored: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``tablestats.stats_rows`` of the stored items, in their order; an item that brings its figures computed
+    (``stats``: its ``submission_stats`` row and ``submission_group_stats`` rows without the id) is not
+    computed again."""
+    plain = [(sid, item) for sid, item in stored if "stats" not in item]
+    if len(plain) == len(stored):
+        return stats_rows(stored) if stored else ([], [])
+    stats, groups = stats_rows(plain) if plain else ([], [])
+    of = {row["submission_id"]: row for row in stats}
+    group_of: dict[int, list[dict[str, Any]]] = {}
+    for g in groups:
+        group_of.setdefault(g["submission_id"], []).append(g)
+    stats, groups = [], []
+    for sid, item in stored:
+        if "stats" in item:
+            row, rows = item["stats"]
+            stats.append({"submission_id": sid, **row})
+            groups += [{"submission_id": sid, **g} for g in rows]
+        else:
+            stats.append(of[sid])
+            groups += group_of.get(sid, [])
+    return stats, groups
 
 
 def _first_line(e: Exception) -> str:
@@ -254,7 +283,8 @@ class Store:
             .order_by(submissions.c.version.desc()).limit(1)).first()
 
     def record(self, items: Iterable[dict[str, Any]]) -> dict[str, int]:
-        """Store scored tables: each item has 'submission' (columns), 'indicators' and 'findings' (lists of dicts).
+        """Store scored tables: each item has 'submission' (columns), 'indicators' and 'findings' (lists of dicts),
+        or instead 'rows' and 'stats' built from columns (``bureau.score_items``; see ``_owned_rows``).
 
         Unchanged inputs (same hash and rule set as the latest version) are skipped, changed ones get the next
         version number. Returns counts of new, new-version and unchanged submissions."""
@@ -303,7 +333,7 @@ class Store:
                     stored.append((sid, item))
             for slot, source in copies:
                 ids[slot] = ids[source]
-            stats, groups = stats_rows(stored) if stored else ([], [])
+            stats, groups = _stats_rows(stored)
             for table, key in ((indicators, "indicators"), (findings, "findings")):
                 _insert_many(conn, table, _owned_rows(table, stored, key))
             for table, rows in ((submission_stats, stats), (submission_group_stats, groups)):
