@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import light_records, num, records, records_column
-from .explain import actual_text, each_distinct, frame_texts, row_text
+from .explain import TEXT_COLUMNS, actual_text, each_distinct, frame_texts, row_text
 from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
 from .frame import Files, indicator_frame
 from .model import ActualSet, Evaluation, ExecutionScore, Finding, IndicatorScore, TableEvaluation, TargetSet
@@ -95,6 +95,9 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
         findings += table_findings(table.id, t, trs, rules, file, claimed_total.get(table.id))
         tables.append((table, t, trs))
     return findings, tables, Scored(frame, scored, totals)
+
+
+EXPLAIN_COLUMNS = TEXT_COLUMNS  # (what the 计算过程 of a scored row reads; explain.frame_texts renders a whole frame)
 
 
 def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000, block: int = 50_000
