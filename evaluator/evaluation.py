@@ -11,7 +11,8 @@ import pandas as pd
 
 from .columns import light_records, num, records, records_column
 from .explain import TEXT_COLUMNS, actual_text, each_distinct, frame_texts, row_text
-from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
+from .findings import (ROW_COLUMNS, TABLE_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings,
+                       table_column_findings)
 from .frame import Files, indicator_frame
 from .model import ActualSet, Evaluation, ExecutionScore, Finding, IndicatorScore, TableEvaluation, TargetSet
 from .rules import RuleSet, fmt
@@ -64,16 +65,17 @@ def check_findings(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet
                    actuals_file: str | None = None, built: "tuple[pd.DataFrame, list[Finding]] | None" = None
                    ) -> list[Finding]:
     """The findings ``evaluate`` gives, without building the scored indicators and their 计算过程 (``check``)."""
-    return _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file), built)[0]
+    return _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file), built, rows=False)[0]
 
 
 def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file: Files,
-            built: "tuple[pd.DataFrame, list[Finding]] | None" = None
+            built: "tuple[pd.DataFrame, list[Finding]] | None" = None, rows: bool = True
             ) -> tuple[list[Finding], list[tuple[Any, pd.Series, list[dict[str, Any]]]], Scored]:
     """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, rows), the frames.
 
     Rows are built as dicts only with the columns the checks read (``TABLE_COLUMNS``), and with all that
-    ``row_findings`` reads only where it can find something (``finding_rows``)."""
+    ``row_findings`` reads only where it can find something (``finding_rows``); the table checks read columns.
+    ``rows=False`` (``check``): no table rows at all (the tables' list is empty)."""
     frame, findings = built if built is not None else indicator_frame(targets, actuals, file)
     findings = list(findings)
     scored = score_frame(frame, rules)
@@ -83,17 +85,22 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     if len(scored):
         findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in light_records(scored, TABLE_COLUMNS):
-        by_table[r["table"]].append(r)
+    if rows:
+        for r in light_records(scored, TABLE_COLUMNS):
+            by_table[r["table"]].append(r)
+    positions = scored.groupby("table", sort=False).indices if len(scored) else {}
+    columns = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS} if len(scored) else {}
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
     tables = []
     for table in targets.tables:
-        if table.id not in by_table:
+        if table.id not in positions:
             continue
         t = totals.loc[table.id]
-        trs = by_table[table.id]
-        findings += table_findings(table.id, t, trs, rules, file, claimed_total.get(table.id))
-        tables.append((table, t, trs))
+        at = positions[table.id]
+        part = columns if len(at) == len(scored) else {c: [v[i] for i in at.tolist()] for c, v in columns.items()}
+        findings += table_column_findings(table.id, t, part, rules, file, claimed_total.get(table.id))
+        if rows:
+            tables.append((table, t, by_table[table.id]))
     return findings, tables, Scored(frame, scored, totals)
 
 

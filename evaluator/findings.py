@@ -2,6 +2,7 @@
 (weights, budget, caps, claimed totals), each located in the file that holds the offending cell."""
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,8 @@ from .frame import Files
 from .model import Band, BAND_LABEL, Finding, Location, Severity
 from .rules import RuleSet, fmt
 
-__all__ = ["row_findings", "table_findings", "finding_rows", "ROW_COLUMNS", "TABLE_COLUMNS"]
+__all__ = ["row_findings", "table_findings", "table_column_findings", "finding_rows", "ROW_COLUMNS", "TABLE_COLUMNS",
+           "TABLE_FINDING_COLUMNS"]
 
 # the columns of a scored row that row_findings (with row_text and method_label) reads, and those table_findings
 # and the table's group totals read: rows are built with these alone (a 200,000-row table as 57-column dicts was
@@ -153,15 +155,32 @@ def _notes_contradiction(r: dict[str, Any], notes: str) -> str | None:
     return None
 
 
+# what table_findings reads of each row
+TABLE_FINDING_COLUMNS = ["table", "position", "row", "level1", "level3", "group", "weight_given", "status"]
+
+
 def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet, file: Files,
-                    claimed_total: float | None) -> list[Finding]:
+                   claimed_total: float | None) -> list[Finding]:
+    """The findings on a table as a whole (weights, groups, budget, caps, claimed total), from its rows."""
+    return table_column_findings(table_id, t, {c: [r[c] for r in rows] for c in TABLE_FINDING_COLUMNS}, rules, file,
+                                 claimed_total)
+
+
+def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[Any]], rules: RuleSet, file: Files,
+                          claimed_total: float | None) -> list[Finding]:
+    """``table_findings`` of a table's rows given as columns (``TABLE_FINDING_COLUMNS``, missing values None):
+    ``check`` takes them straight from the scored frame, without a row object per indicator."""
     out: list[Finding] = []
     loc = Location(file=file.targets, table=table_id)
     budget_loc = Location(file=file.actuals, table=table_id, column="budget")
-    given = [r["weight_given"] for r in rows if r["weight_given"] is not None and not pd.isna(r["weight_given"])]
+    status = np.array(columns["status"], dtype=object)
+    applicable = status != "na"
+    weight_given = np.array(columns["weight_given"], dtype=float)  # (None → NaN)
+    has_weight = ~np.isnan(weight_given)
+    given = weight_given[has_weight].tolist()
     if given:
-        missing = [r for r in rows if (r["weight_given"] is None or pd.isna(r["weight_given"])) and r["status"] != "na"]
-        for r in missing:
+        for i in np.flatnonzero(~has_weight & applicable).tolist():
+            r = {c: columns[c][i] for c in ("table", "position", "row", "level3")}
             out.append(_finding(Code.MISSING_WEIGHT, Severity.ERROR, r,
                                 "本表其他指标填写了分值，此指标分值为空，按 0 分计；请补填分值", file, "分值"))
         total_w = sum(given) + rules.weights.execution
@@ -169,14 +188,16 @@ def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rule
             out.append(Finding(code=Code.WEIGHTS_NOT_100, severity=Severity.ERROR, location=loc,
                                message=f"指标分值合计 {fmt(sum(given))} + 预算执行率 {fmt(rules.weights.execution)} = "
                                        f"{fmt(total_w)}，不等于 100；请核对分值"))
+    group = columns["group"]
     if not given and rules.not_applicable == "rescale":
-        present = {r["group"] for r in rows if r["status"] != "na"}
+        present = {group[i] for i in np.flatnonzero(applicable).tolist()}
         absent = [g for g in rules.weights.groups if g.key not in present]
         if absent and present - {None}:
             names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
             out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
                                message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
-    unknown = sorted({r["level1"] for r in rows if r["group"] is None})
+    level1 = columns["level1"]
+    unknown = {level1[i] for i, g in enumerate(group) if g is None}
     if unknown and not given:
         out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
                            message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
@@ -197,7 +218,8 @@ def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rule
     return out
 
 
-def _quoted(names: list[str], most: int = 5) -> str:
-    """“a、b” — at most ``most`` names, then how many in all: a message stays one line however many rows there are."""
-    shown = f"“{'、'.join(names[:most])}”"
+def _quoted(names: set[str], most: int = 5) -> str:
+    """“a、b” — the first ``most`` names in sort order, then how many in all: a message stays one line however many
+    rows there are (and a name per row is not sorted whole)."""
+    shown = f"“{'、'.join(heapq.nsmallest(most, names))}”"
     return shown + (f"等 {len(names)} 个" if len(names) > most else "")

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import Code, InputFileError, check_file_size, notice
-from .grids import Grid, clean_text, col_name
+from .grids import Grid, clean_text, col_name, edge_spaces
 from .model import (
     Actual, ActualSet, BudgetExecution, BudgetLine, BudgetPlan, Contacts, CostNote, Finding, FundItem, Indicator,
     MAX_POINTS, Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
@@ -75,6 +78,71 @@ class Row:
 
     def blank(self) -> bool:
         return not any(t.strip() for t in self.cells)
+
+
+class _Rows(Sequence):
+    """The rows of a file's grids in order, each ``Row`` made when it is read: a 200,000-row CSV read column by
+    column (``_Parser._plain_block``) never makes a Row per line. Slices are views; ``index`` finds a row by its
+    grid and row number."""
+
+    def __init__(self, grids: list[Grid], lo: int = 0, hi: int | None = None, starts: list[int] | None = None):
+        self.grids = grids
+        self.starts = starts if starts is not None else [0, *accumulate(len(g.cells) for g in grids)]
+        self.lo, self.hi = lo, self.starts[-1] if hi is None else hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            lo, hi, step = k.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(lo, hi, step)]
+            return _Rows(self.grids, self.lo + lo, self.lo + max(lo, hi), self.starts)
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        n = self.lo + k
+        g = bisect_right(self.starts, n) - 1
+        return Row(self.grids[g], n - self.starts[g])
+
+    def _spans(self) -> Iterator[tuple[int, Grid, int, int]]:
+        """(index of the first, grid, first row, end row) of each grid's part of the rows."""
+        if self.lo >= self.hi:
+            return
+        g = bisect_right(self.starts, self.lo) - 1
+        n = self.lo
+        while n < self.hi:
+            start = self.starts[g]
+            end = min(self.starts[g + 1], self.hi)
+            if end > n:
+                yield n - self.lo, self.grids[g], n - start, end - start
+            n, g = max(n, end), g + 1
+
+    def __iter__(self) -> Iterator[Row]:
+        for _, grid, r0, r1 in self._spans():
+            for r in range(r0, r1):
+                yield Row(grid, r)
+
+    def where_both(self, a: str, b: str) -> Iterator[tuple[int, Grid, int]]:
+        """(index, grid, row) of the rows whose joined text holds both ``a`` and ``b``."""
+        for k0, grid, r0, r1 in self._spans():
+            for r, joined in enumerate(map("".join, grid.cells[r0:r1]), r0):
+                if a in joined and b in joined:
+                    yield k0 + r - r0, grid, r
+
+    def index(self, row: Row, *_: Any) -> int:  # type: ignore[override]
+        for k0, grid, r0, r1 in self._spans():
+            if grid is row.grid and r0 <= row.r < r1:
+                return k0 + row.r - r0
+        raise ValueError("row not in rows")
+
+    def __add__(self, other) -> list[Row]:
+        return [*self, *other]
+
+    def __radd__(self, other) -> list[Row]:
+        return [*other, *self]
 
 
 def _find(row: Row, *labels: str) -> int | None:
@@ -206,16 +274,19 @@ class _Block:
 BLOCK_COLUMNS = ("id", "level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
 ACTUAL_COLUMNS = ("actual", "deviation_note", "claimed_score")
 _STOP = re.compile(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)")
-_EDGE_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # a text of a column joined by NUL: any to strip?
 _STOP_CHARS = frozenset("总合填单联注说备审")  # the first characters of the totals and signature lines above
+
+
+def _never_stops(head: str) -> bool:
+    """A first character no 总分/合计 or signature line starts with (``_may_stop`` is False for any text it heads)."""
+    return head.isascii() and head.isalnum() or "\u4e00" <= head <= "\u9fff" and head not in _STOP_CHARS
 
 
 def _may_stop(text: str) -> bool:
     """Could ``text``, as a row's first cell, be a 总分/合计 line or a signature line that ends the indicator block?
     Exact for anything but text starting with an ASCII letter or digit or a CJK ideograph other than the first
     characters of those lines (which normalising leaves in place): those cannot."""
-    head = text.lstrip()[:1]
-    if head.isascii() and head.isalnum() or "\u4e00" <= head <= "\u9fff" and head not in _STOP_CHARS:
+    if _never_stops(text.lstrip()[:1]):
         return False
     key = _key(text)
     return key.startswith(("总分", "合计", "总计")) or bool(_STOP.match(key))
@@ -224,7 +295,7 @@ def _may_stop(text: str) -> bool:
 class _Parser:
     def __init__(self, path: Path, grids: list[Grid], models: bool = True):
         self.path, self.models = path, models
-        self.rows = [Row(g, r) for g in grids for r in range(len(g.cells))]
+        self.rows = _Rows(grids)
         self.used: set[tuple[int, int, int]] = set()  # (id(grid), row, origin col) consumed
         self.findings: list[Finding] = []
         self.claimed_total: float | None = None
@@ -273,10 +344,8 @@ class _Parser:
         """(title, 附表N, rows) of each form; a titled form's rows run to the next title. No title but an indicator
         header (a flat 自评表, a CSV): the whole file is one form."""
         starts: list[tuple[int, int, str]] = []
-        for k, row in enumerate(self.rows):
-            joined = "".join(row.cells)
-            if "绩效" not in joined or "表" not in joined:
-                continue
+        for k, grid, r in self.rows.where_both("绩效", "表"):
+            row = Row(grid, r)
             for c, text in row.own():
                 key = _key(text)
                 if len(key) < 60 and TITLE.search(key) and not _inline(text):
@@ -588,7 +657,9 @@ class _Parser:
             if all(first):
                 break
             first = [a or b for a, b in zip(first, col)]
-        if any(_may_stop(t) for t in set(first) - {""}):
+        starts = set(first) - {""}
+        plain = {h for h in {t[:1] for t in starts} if _never_stops(h)}
+        if any(_may_stop(t) for t in starts if t[:1] not in plain):
             return None
         every = all(first)
         keep = list(range(len(body))) if every else [i for i, t in enumerate(first) if t]
@@ -598,9 +669,12 @@ class _Parser:
             if c is None:
                 return [""] * len(keep)
             texts = by_col[c] if every else [by_col[c][i] for i in keep]
-            return [t.strip() for t in texts] if _EDGE_SPACE.search("\x00".join(texts)) else list(texts)
+            return [t.strip() for t in texts] if edge_spaces("\x00".join(texts), "\x00", lines=False) else list(texts)
 
-        level3 = [_name(t) for t in stripped("level3")]
+        def optional(key: str) -> list[str | None]:
+            return [t or None for t in stripped(key)] if key in cols else [None] * len(keep)
+
+        level3 = _names(stripped("level3"))
         if not all(level3):
             return None  # a row without 三级指标: the row loop notes it
         level1, level2 = _filled(_names(stripped("level1"))), _filled(_names(stripped("level2")))
@@ -613,18 +687,21 @@ class _Parser:
         out: dict[str, list[Any]] = {
             "id": [f"r{a}" for a in at] if self_eval else [None] * len(keep), "level1": level1, "level2": level2,
             "level3": level3, "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
-            "unit": [t or None for t in stripped("unit")], "standard": [t or None for t in stripped("standard")], "row": at,
+            "unit": optional("unit"), "standard": optional("standard"), "row": at,
         }
         weight_col = cols.get("weight")
-        weights = [(Row(grid, r0 + i), t, l3) for i, t, l3 in zip(keep, stripped("weight"), level3) if t]
+        weight_texts = stripped("weight")
+        weights = [(Row(grid, r0 + i), t, l3) for i, t, l3 in zip(keep, weight_texts, level3) if t] \
+            if any(weight_texts) else []
         if self_eval:
-            notes: dict[str, str | None] = {}
-            out["actual"] = [t or None for t in stripped("actual")]
-            out["deviation_note"] = [notes[t] if t in notes else notes.setdefault(t, _deviation_note(t))
-                                     for t in stripped("note")]
-            claimed_col, values = cols.get("claimed"), {}
-            claimed: list[float | None] = []
-            for i, t, l3 in zip(keep, stripped("claimed"), level3):
+            out["actual"] = optional("actual")
+            note_texts = stripped("note")
+            notes = {t: _deviation_note(t) for t in set(note_texts)}  # (once per distinct text)
+            out["deviation_note"] = list(map(notes.__getitem__, note_texts))
+            claimed_col, values = cols.get("claimed"), {"": None}
+            claimed_texts = stripped("claimed")
+            claimed: list[float | None] = [] if any(claimed_texts) else [None] * len(keep)
+            for i, t, l3 in zip(keep, claimed_texts, level3) if any(claimed_texts) else ():
                 if t in values:
                     claimed.append(values[t])
                     continue
@@ -634,7 +711,7 @@ class _Parser:
                     values[t] = claimed[-1]
             out["claimed_score"] = claimed
         by_row, percent = self.weights(weights, weight_col)
-        out["weight"] = [by_row.get(a) for a in at]
+        out["weight"] = [by_row.get(a) for a in at] if by_row else [None] * len(at)
         return _Block(out, k, len(rows), self_eval, percent)
 
     def points(self, row: Row, c: int | None, text: str, column: str, indicator: str, percent: bool = False
@@ -976,9 +1053,9 @@ class _Parser:
 
     # leftovers -------------------------------------------------------------------------------------------
     def report_unplaced(self, form_rows: list[Row], skip: tuple[int, int] | None = None) -> None:
-        for k, row in enumerate(form_rows):
-            if skip and skip[0] <= k < skip[1]:
-                continue  # the indicator block reports its own leftovers
+        n = len(form_rows)  # (the indicator block, ``skip``, reports its own leftovers)
+        for k in chain(range(skip[0]), range(skip[1], n)) if skip else range(n):
+            row = form_rows[k]
             for c, text in row.own():
                 if self.taken(row, c) or BOILERPLATE.match(_key(text)) or BOILERPLATE.match(text.strip()):
                     continue
@@ -987,6 +1064,8 @@ class _Parser:
 
 def _filled(names: list[str]) -> list[str]:
     """A name column with blanks carrying the name above (merged 一级/二级指标 cells written once)."""
+    if all(names):
+        return names
     out, last = [], ""
     for x in names:
         last = x or last
@@ -995,7 +1074,11 @@ def _filled(names: list[str]) -> list[str]:
 
 
 def _names(texts: list[str]) -> list[str]:
-    """``_name`` of a column whose names repeat (一级/二级指标): once per distinct name."""
+    """``_name`` of a column of names: none to change when the whole column has no space and nothing unprintable,
+    else once per distinct name (一级/二级指标 repeat a lot)."""
+    joined = "".join(texts)
+    if joined.isprintable() and " " not in joined and "\u3000" not in joined and "\xa0" not in joined:
+        return list(texts)
     seen: dict[str, str] = {}
     return [seen[t] if t in seen else seen.setdefault(t, _name(t)) for t in texts]
 

@@ -8,7 +8,8 @@ import pandas as pd
 from .errors import Code
 from .model import ActualSet, Finding, Location, Severity, TargetSet
 
-__all__ = ["indicator_frame", "indicator_rows", "rows_frame", "block_frame", "Files", "FRAME_COLUMNS"]
+__all__ = ["indicator_frame", "indicator_rows", "rows_frame", "block_frame", "duplicate_findings", "Files",
+           "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level3", "target_raw", "unit_col",
                   "weight_given", "direction", "rate_base", "scoring", "actual_raw", "deviation_note", "band",
@@ -57,15 +58,10 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
         repeated = {name for name, k in Counter(i.level3 for i in table.indicators).items() if k > 1}
         used: set[int] = set()
         start: dict[tuple[str, str | None], int] = {}  # per candidate list: every entry before this one is used
-        seen: set[tuple[str, str]] = set()
+        findings += duplicate_findings(table.id, [i.level2 for i in table.indicators],
+                                       [i.level3 for i in table.indicators], [i.row for i in table.indicators],
+                                       files.targets)
         for pos, ind in enumerate(table.indicators):
-            key2 = (ind.level2, ind.level3)
-            if key2 in seen:
-                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
-                                        location=Location(file=files.targets, table=table.id, item=pos + 1, row=ind.row,
-                                                          indicator=ind.level3),
-                                        message="同一二级指标下三级指标重复，请核对是否重复填报"))
-            seen.add(key2)
             key = (ind.level3, ind.level2) if entries.get((ind.level3, ind.level2)) else (ind.level3, None)
             act = _pick(entries.get(key, ()), key, start, used, ind)
             if act is not None:
@@ -113,14 +109,7 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
         ta = by_table.get(table.id)
         entries = ta is not None and blocks[table.id].has_actuals
         budget = ta.budget if ta else None
-        seen: set[tuple[str, str]] = set()
-        for pos, key in enumerate(zip(c["level2"], c["level3"])):
-            if key in seen:
-                findings.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
-                                        location=Location(file=files.targets, table=table.id, item=pos + 1,
-                                                          row=c["row"][pos], indicator=key[1]),
-                                        message="同一二级指标下三级指标重复，请核对是否重复填报"))
-            seen.add(key)
+        findings += duplicate_findings(table.id, c["level2"], c["level3"], c["row"], files.targets)
         none = [None] * n
         for name, values in (
                 ("table", [table.id] * n), ("position", list(range(n))), ("row", c["row"]), ("year", [table.year] * n),
@@ -136,6 +125,38 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
         return pd.DataFrame(columns=FRAME_COLUMNS), findings
     columns = {name: p[0] if len(p) == 1 else [x for part in p for x in part] for name, p in parts.items()}
     return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
+
+
+SHOWN_ROWS = 20  # the most rows a message lists (the location lists them all)
+
+
+def duplicate_findings(table_id: str, level2: list, level3: list, rows: list, file: str | None) -> list[Finding]:
+    """One warning per 三级指标 repeated under the same 二级指标, listing every row (or item) that holds it, located at
+    its first repeat: a table that repeats a few names on every row gets a few findings, not one per row."""
+    if len(set(level3)) == len(level3) or len(set(zip(level2, level3))) == len(level3):
+        return []  # (every name once: the common case, one set of names)
+    where: dict[tuple, list[int]] = {}
+    for pos, key in enumerate(zip(level2, level3)):
+        where.setdefault(key, []).append(pos)
+    groups = sorted((at[1], key, at) for key, at in where.items() if len(at) > 1)
+    if not groups:
+        return []
+    from .errors import quote
+
+    by_row = all(r is not None for r in rows)
+    unit = "行" if by_row else "项指标"
+    out = []
+    for first, (l2, l3), at in groups:
+        numbers = [int(rows[p]) for p in at] if by_row else [p + 1 for p in at]
+        shown = "、".join(map(str, numbers[:SHOWN_ROWS]))
+        listed = f"第 {shown} {unit}" if len(at) <= SHOWN_ROWS else \
+            f"第 {shown} {unit}等，共 {len(at)} {unit}" + ("；全部行号见 --json 的 location.rows" if by_row else "")
+        name = f"二级指标“{quote(l2)}”下的“{quote(l3)}”" if l2 else f"“{quote(l3)}”"
+        out.append(Finding(code=Code.DUPLICATE_INDICATOR, severity=Severity.WARNING,
+                           location=Location(file=file, table=table_id, item=first + 1, row=rows[first], indicator=l3,
+                                             rows=tuple(numbers) if by_row else None),
+                           message=f"同一二级指标下三级指标重复：{name}出现 {len(at)} 次（{listed}），请核对是否重复填报"))
+    return out
 
 
 def _unknown_tables(targets: TargetSet, by_table: dict, file: str | None) -> list[Finding]:

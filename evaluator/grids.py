@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import (CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, max_cell_chars, notice,
-                     remove_controls)
+from .errors import (CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, has_controls, max_cell_chars,
+                     notice, remove_controls)
 from .model import Location
 
-__all__ = ["Grid", "docx_grids", "sheet_grids", "csv_grid", "clean_text", "col_name"]
+__all__ = ["Grid", "docx_grids", "sheet_grids", "csv_grid", "clean_text", "col_name", "edge_spaces"]
 
 
 @dataclass
@@ -509,42 +509,64 @@ def csv_grid(path: Path) -> Grid:
     file = str(path)
     lines = text.count("\n") + 1
     check_sheet_size(lines, 0, file)
+    delimiter = "\t" if "\t" in text[:2000] and "," not in text[:2000] else ","
+    # without quotes no cell spans lines or holds a delimiter: each row is one line (row k on line k + 1), the
+    # rows are read in one call, and one scan of the text says whether any cell can be too long or start or end
+    # with a space, so a clean file's rows are not checked one by one
+    quoted = '"' in text
+    line = 1
     try:
-        delimiter = "\t" if "\t" in text[:2000] and "," not in text[:2000] else ","
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows: list[list[str]] = []
-        starts: list[int] = []
-        line = 1
-        for row in reader:
-            rows.append(row)
-            starts.append(line)
-            line = reader.line_num + 1
+        starts: list[int] | None = None
+        if quoted:
+            rows: list[list[str]] = []
+            starts = []
+            for row in reader:
+                rows.append(row)
+                starts.append(line)
+                line = reader.line_num + 1
+        else:
+            rows = list(reader)
     except csv.Error as e:  # e.g. a field larger than the csv module's limit
+        if starts is None:
+            line = reader.line_num
         raise InputFileError(f"CSV 格式有误（{e}）", where=f"{path} 第 {line} 行", hint="请用 Excel/WPS 另存为 CSV") from e
-    _check_quotes(path, text, rows, starts)
-    width = max((len(r) for r in rows), default=0)
+    if quoted:
+        _check_quotes(path, text, rows, starts)
+    width = max(map(len, rows), default=0)
     check_sheet_size(len(rows), width, file)
     most = max_cell_chars()
-    controls = bool(CONTROL_CHARACTERS.search(text))
-    # without quotes no cell spans lines or holds a delimiter: one scan of the text then says whether any cell can
-    # be too long or start or end with a space, and a clean file's rows are not checked one by one
-    quoted = '"' in text
+    controls = has_controls(text)
     long_cells = quoted or max(map(len, text.split("\n")), default=0) > most
-    edges = quoted or _edge_space(delimiter).search(text) is not None
+    edges = quoted or edge_spaces(text, delimiter)
+    if not (controls or long_cells or edges) and len(set(map(len, rows))) <= 1:
+        return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)  # (nothing to pad or check)
     for k, row in enumerate(rows):
         if len(row) < width:
             row.extend([""] * (width - len(row)))
         if controls or (long_cells and row and max(map(len, row)) > most):
-            _checked_row(row, file, None, starts[k], most)
+            _checked_row(row, file, None, starts[k] if starts is not None else k + 1, most)
         if edges and any("\n" in t or t[:1].isspace() or t[-1:].isspace() for t in row):
             rows[k] = [clean_text(t) for t in row]
     return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)
 
 
-def _edge_space(delimiter: str) -> re.Pattern:
-    """A space (other than the delimiter and line ends) at the start or end of an unquoted cell."""
-    space = "[^\\S\\r\\n%s]" % ("\\t" if delimiter == "\t" else "")
-    return re.compile(f"(?:^|{re.escape(delimiter)}){space}|{space}(?:{re.escape(delimiter)}|\\r?$)", re.M)
+# what str.isspace calls a space, and those of them that do not end a line
+SPACES = tuple(c for c in map(chr, range(0x3001)) if c.isspace())
+_INLINE_SPACES = tuple(c for c in SPACES if c not in "\r\n")
+
+
+def edge_spaces(text: str, delimiter: str, lines: bool = True) -> bool:
+    """Can a cell of ``text`` (cells joined by ``delimiter``, unquoted) start or end with a space? A space next to
+    a delimiter or an end of the text — with ``lines``, also a line end, and line ends are no spaces then. A search
+    for each such pair, for each space the text holds at all: no regular expression walks a 10 MB text."""
+    bounds = (delimiter, "\n", "\r") if lines else (delimiter,)
+    for c in _INLINE_SPACES if lines else SPACES:
+        if c == delimiter or c not in text:
+            continue
+        if text.startswith(c) or text.endswith(c) or any(b + c in text or c + b in text for b in bounds):
+            return True
+    return False
 
 
 def _check_quotes(path: Path, text: str, rows: list[list[str]], starts: list[int]) -> None:

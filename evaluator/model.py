@@ -107,6 +107,9 @@ class Location(BaseModel):
     item: int | None = None  # position of the indicator in its table (data files)
     column: str | None = None
     indicator: str | None = None
+    # every row a finding is about when it concerns several (a name repeated on many rows): the message lists the
+    # first of them, ``row`` is the first that needs attention
+    rows: tuple[int, ...] | None = None
 
     def describe(self) -> str:
         parts = []

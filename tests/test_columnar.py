@@ -258,15 +258,36 @@ def test_score_json_to_a_console_without_the_characters(monkeypatch):
 ])
 def test_csv_cells_are_cleaned_as_when_checked_one_by_one(tmp_path, monkeypatch, text):
     """The one scan that lets a clean CSV skip the per-row checks never skips a cell that needs cleaning."""
-    import re
-
     from evaluator import grids
 
     path = tmp_path / "t.csv"
     path.write_text(text, encoding="utf-8")
     fast = grids.csv_grid(path).cells
-    monkeypatch.setattr(grids, "_edge_space", lambda delimiter: re.compile(""))  # (matches: every row checked)
+    monkeypatch.setattr(grids, "edge_spaces", lambda text, delimiter: True)  # (every row checked)
     assert fast == grids.csv_grid(path).cells
+
+
+def test_edge_spaces_are_found_as_a_search_for_them_finds_them():
+    """``grids._edge_spaces`` (a substring search per space the text holds) answers as the regular expression of
+    a space at a cell's edge: after a delimiter or line start, before a delimiter or line end (and also next to a
+    bare "\\r", which the csv module ends a line at too, where the expression missed it)."""
+    import re
+
+    from evaluator.grids import edge_spaces
+
+    rng = random.Random(11)
+    alphabet = ["a", "指", ",", "\t", "\n", "\r\n", "\r", " ", "\u3000", "\xa0", "\x0b", "\u2028", "\x85"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        for d in (",", "\t"):
+            space = "[^\\S\\r\\n%s]" % ("\\t" if d == "\t" else "")
+            pattern = re.compile(f"(?:^|{re.escape(d)}){space}|{space}(?:{re.escape(d)}|\\r?$)", re.M)
+            found = pattern.search(text) is not None
+            bare_cr = "\r" in text.replace("\r\n", "")
+            assert edge_spaces(text, d) == found or (bare_cr and not found), (text, d)
+        cells = text.split("\n")  # cells joined by NUL, any space at their edges (a line end is one)
+        joined = "\x00".join(cells)
+        assert edge_spaces(joined, "\x00", lines=False) == any(c != c.strip() for c in cells), cells
 
 
 def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
@@ -299,3 +320,35 @@ def test_names_are_matched_in_one_scan_as_one_by_one():
         pattern = re.compile("|".join(map(re.escape, words)))
         expected = np.array([bool(pattern.search(str(u))) for u in names.uniques], dtype=bool)[names.codes]
         assert (names.contains_any(words) == expected).all(), (values, words)
+
+
+def test_a_repeated_name_is_one_finding_that_lists_its_rows(tmp_path):
+    """A 三级指标 repeated under the same 二级指标 gets one warning listing every row that holds it, located at its
+    first repeat (was one warning per repeat: a table of 10 names on 200,000 rows carried 200,000 of them and 1 GB);
+    past 20 rows the message lists the first 20 and the count, ``location.rows`` all of them. Both paths agree,
+    and a data file without rows names the items."""
+    from evaluator.frame import SHOWN_ROWS, duplicate_findings
+
+    rows = [["产出指标", "数量指标", "会议", "≥5次", "6次", "", "", ""],
+            ["产出指标", "数量指标", "调研", "4个", "4个", "", "", ""],
+            ["产出指标", "数量指标", "会议", "≥5次", "6次", "", "", ""],
+            ["产出指标", "质量指标", "会议", "100%", "100%", "", "", ""],  # another 二级指标: not a repeat
+            ["效益指标", "社会效益指标", "影响", "有所提升", "达成", "", "", ""]]
+    rows += [["产出指标", "时效指标", "及时", "2023年底", "2023年11月", "", "", ""]] * 25
+    rows += [["产出指标", "数量指标", "会议", "≥5次", "6次", "", "", ""]]
+    path = _write(tmp_path / "repeats.csv", rows)
+    code, out = _cli("check", "--json", str(path), "--budget", "100", "--spent", "100")
+    found = [f for f in json.loads(out) if f["code"] == "duplicate-indicator"]
+    timely = list(range(7, 32))
+    shown = "、".join(map(str, timely[:SHOWN_ROWS]))
+    assert [(f["location"]["row"], f["location"]["item"], f["location"]["rows"], f["message"]) for f in found] == [
+        (4, 3, [2, 4, 32], "同一二级指标下三级指标重复：二级指标“数量指标”下的“会议”出现 3 次（第 2、4、32 行），请核对是否重复填报"),
+        (8, 7, timely, f"同一二级指标下三级指标重复：二级指标“时效指标”下的“及时”出现 25 次（第 {shown} 行等，共 25 行；"
+                       "全部行号见 --json 的 location.rows），请核对是否重复填报"),
+    ]
+    assert _models_findings([str(path), "--budget", "100", "--spent", "100"]) == out  # the models path: the same
+    # a data file's indicators have no rows: items, as listed in the file
+    items = duplicate_findings("t", ["数量指标"] * 3, ["会议", "调研", "会议"], [None] * 3, "targets.yaml")
+    assert [(f.location.item, f.location.row, f.location.rows, f.message) for f in items] == [
+        (3, None, None, "同一二级指标下三级指标重复：二级指标“数量指标”下的“会议”出现 2 次（第 1、3 项指标），请核对是否重复填报")]
+    assert duplicate_findings("t", ["a", "b"], ["x", "x"], [2, 3], None) == []  # the same name under two 二级指标
