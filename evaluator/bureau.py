@@ -427,12 +427,13 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
     submission id left out) and ``stats`` (its ``submission_stats`` and ``submission_group_stats`` rows, without
     the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions."""
     from .columns import records_column
+    from .evaluation import _floats
     from .explain import frame_texts
     from .tablestats import INDICATOR_COLUMNS, as_rows, group_rows, group_sums, indicator_stats
 
     col = lambda name: records_column(scored, name)  # noqa: E731
     method = col("method")
-    weight, score, claimed = (_nums(scored[c]) for c in ("weight", "score", "claimed"))
+    weight, score, claimed = (_floats(scored[c]) for c in ("weight", "score", "claimed"))  # (as num gives each)
     actual, group, status = col("actual_raw"), col("group"), col("status")
     qualitative = [int(m == "qualitative") for m in method]
     rows = list(zip([int(p) for p in col("position")], col("level1"), col("level2"), col("level3"), group,
@@ -459,14 +460,6 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
         item["stats"] = (stats[k], groups[k])
         start = ends[k]
 
-
-def _nums(column: pd.Series) -> list[float | None]:
-    """A number column's values as ``columns.num`` gives each: floats, missing (None, NaN) as None."""
-    values = column.to_numpy(dtype=float)
-    out = values.tolist()
-    for i in np.flatnonzero(np.isnan(values)).tolist():
-        out[i] = None
-    return out
 
 
 def build_view(store: Store, year: int | None = None, tolerance: float = 10.0,
