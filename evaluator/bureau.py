@@ -126,15 +126,19 @@ def _walk(folder: Path) -> Iterator[tuple[Path, set[str]]]:
 def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet, tuple[Any, Any]]:
     """A folder's targets and actuals: the tables as models, the indicators of data files as columns
     (``load_columns``; a filled workbook is read as its model)."""
-    from .intake import read_actuals  # the actuals file's type by its content, as in every command
+    from .intake import DATA, read_actuals, sniff  # the actuals file's type by its content, as in every command
     from .load_columns import load_actuals_columns, load_targets_columns
 
     targets = load_targets_columns(sub.targets)
     if not sub.actuals.exists():
         raise InputFileError("找不到实际完成值文件（actuals.yaml/json 或填报表 .xlsx）", where=str(sub.actuals.parent))
+    try:
+        kind = sniff(sub.actuals)
+    except OSError:
+        kind = None  # (read_actuals says what is wrong, as before)
+    if kind not in DATA:  # a filled workbook is read against the whole targets, indicators and all
+        return targets.model, read_actuals(sub.actuals, targets.full()), (targets, None)
     actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns)
-    if isinstance(actuals, ActualSet):
-        return targets.model, actuals, (targets, None)
     return targets.model, actuals.model, (targets, actuals)
 
 

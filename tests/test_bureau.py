@@ -650,3 +650,28 @@ def test_a_province_is_stored_on_postgresql_as_on_sqlite(tmp_path, mof, db_url):
         dumps.append(got)
     assert dumps[0]["counts"][1]["updated"] > 0 and len(dumps[0]["indicators"]) > 8000
     assert dumps[0] == dumps[1]
+
+
+def test_a_filled_workbook_beside_a_targets_data_file_is_read_against_the_whole_targets(tmp_path, mof):
+    """The targets data file is read as columns, but a filled workbook is matched against the targets' indicators:
+    it is read with the whole model (as ``score`` reads it), and its entries are scored."""
+    import shutil
+
+    from evaluator import evaluate, load_actuals, load_targets
+    from evaluator.workbook import read_workbook, write_template
+
+    from .conftest import SEED_ACTUALS, SEED_TARGETS
+
+    targets = load_targets(SEED_TARGETS)
+    folder = tmp_path / "p" / "d"
+    folder.mkdir(parents=True)
+    shutil.copy(SEED_TARGETS, folder / "targets.yaml")
+    write_template(targets, mof, folder / "填报表.xlsx", actuals=load_actuals(SEED_ACTUALS))
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        result = batch(tmp_path / "p", mof, store)
+        with store.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT score, status FROM indicators ORDER BY submission_id, position").fetchall()
+    assert result.errors == []
+    expected = evaluate(targets, read_workbook(folder / "填报表.xlsx", targets), mof)
+    assert [tuple(r) for r in stored] == [(i.score, i.status) for t in expected.tables for i in t.indicators]
+    assert sum(s is not None for s, _ in stored) > 20
