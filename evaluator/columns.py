@@ -234,18 +234,31 @@ class NameCodes:
         rank[order] = np.arange(len(order))
         self.uniques = uniques[order]
         self.codes = rank[remap][codes]  # code -1 (missing) takes the trailing ""
+        self._texts: tuple[list[str], str, np.ndarray | None] | None = None
+
+    def _joined(self) -> tuple[list[str], str, np.ndarray | None]:
+        """The distinct values as texts, joined by NUL for one scan of all (a table of distinct names has as many
+        as rows), and where each starts in the joined text (None when a value holds a NUL) — made once, for every
+        ``contains_any`` on the column."""
+        if self._texts is None:
+            texts = list(map(str, self.uniques))
+            joined = "\x00".join(texts)
+            starts = None
+            if joined.count("\x00") == len(texts) - 1:
+                lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+                starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+            self._texts = (texts, joined, starts)
+        return self._texts
 
     def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
         """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
         if not words or not len(self.uniques):
             return np.zeros(len(self.codes), dtype=bool)
         pattern = re.compile("|".join(map(re.escape, words)))
-        texts = list(map(str, self.uniques))
-        joined = "\x00".join(texts)  # one scan of all the values (a table of distinct names has as many as rows)
-        if "\x00" in "".join(words) or joined.count("\x00") != len(texts) - 1:
+        texts, joined, starts = self._joined()
+        if "\x00" in "".join(words) or starts is None:
             hits = np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
         else:  # a match cannot cross a NUL: each lies in one value, found by its offset
-            starts = np.concatenate(([0], np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)[:-1]))
             found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
             hits = np.zeros(len(texts), dtype=bool)
             hits[np.searchsorted(starts, found, side="right") - 1] = True
