@@ -275,27 +275,6 @@ def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray
     return [dict(zip(names, values)) for values in zip(*lists)]
 
 
-class _Row(tuple):
-    """A row of ``light_records``: read by column name like a ``records`` dict, in a third of its memory."""
-
-    __slots__ = ()
-    index: dict[str, int] = {}
-
-    def __getitem__(self, key: str) -> Any:  # type: ignore[override]
-        return tuple.__getitem__(self, self.index[key])
-
-    def get(self, key: str, default: Any = None) -> Any:
-        i = self.index.get(key)
-        return default if i is None else tuple.__getitem__(self, i)
-
-
-def light_records(df: pd.DataFrame, columns: list[str]) -> list[Any]:
-    """``records`` of a few columns as rows read by name (``r["weight"]``, ``r.get("row")``) — for every row
-    of a large table, where 200,000 dicts cost more memory than the frame they come from."""
-    row = type("Row", (_Row,), {"__slots__": (), "index": {c: i for i, c in enumerate(columns)}})
-    return list(map(row, zip(*(_column_list(df[c]) for c in columns))))
-
-
 def records_column(df: pd.DataFrame, name: str) -> list[Any]:
     """One column of ``records`` as a list."""
     return _column_list(df[name])

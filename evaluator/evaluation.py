@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from .columns import light_records, num, records, records_column
+from .columns import num, records, records_column
 from .explain import actual_text, row_text
 from .findings import (ROW_COLUMNS, TABLE_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings,
                        table_column_findings)
@@ -69,12 +69,12 @@ def check_findings(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet
 
 def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file: Files,
             built: "tuple[pd.DataFrame, list[Finding]] | None" = None, rows: bool = True
-            ) -> tuple[list[Finding], list[tuple[Any, pd.Series, list[dict[str, Any]]]], Scored]:
-    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, rows), the frames.
+            ) -> tuple[list[Finding], list[tuple[Any, pd.Series, dict[str, list[Any]]]], Scored]:
+    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, columns), the frames.
 
-    Rows are built as dicts only with the columns the checks read (``TABLE_COLUMNS``), and with all that
-    ``row_findings`` reads only where it can find something (``finding_rows``); the table checks read columns.
-    ``rows=False`` (``check``): no table rows at all (the tables' list is empty)."""
+    Rows are built as dicts only with the columns ``row_findings`` reads and only where it can find something
+    (``finding_rows``); the table checks and the groups read each table's columns (``TABLE_COLUMNS``, lists), not a
+    row object per indicator. ``rows=False`` (``check``): the tables' list is empty."""
     frame, findings = built if built is not None else indicator_frame(targets, actuals, file)
     findings = list(findings)
     scored = score_frame(frame, rules)
@@ -83,12 +83,9 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
                                        + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
     if len(scored):
         findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
-    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if rows:
-        for r in light_records(scored, TABLE_COLUMNS):
-            by_table[r["table"]].append(r)
     positions = scored.groupby("table", sort=False).indices if len(scored) else {}
-    columns = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS} if len(scored) else {}
+    columns = {c: records_column(scored, c) for c in (TABLE_COLUMNS if rows else TABLE_FINDING_COLUMNS)} \
+        if len(scored) else {}
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
     tables = []
     for table in targets.tables:
@@ -99,7 +96,7 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
         part = columns if len(at) == len(scored) else {c: [v[i] for i in at.tolist()] for c, v in columns.items()}
         findings += table_column_findings(table.id, t, part, rules, file, claimed_total.get(table.id))
         if rows:
-            tables.append((table, t, by_table[table.id]))
+            tables.append((table, t, part))
     return findings, tables, Scored(frame, scored, totals)
 
 
@@ -152,9 +149,9 @@ def _floats(column: pd.Series) -> list[float | None]:
     return out
 
 
-def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], full: list[dict[str, Any]],
+def _table_evaluation(table, t: pd.Series, rows: dict[str, list[Any]], full: list[dict[str, Any]],
                       rules: RuleSet) -> TableEvaluation:
-    """A table's evaluation: its groups and execution score from ``rows`` (``TABLE_COLUMNS``), an
+    """A table's evaluation: its groups and execution score from its columns ``rows`` (``TABLE_COLUMNS``), an
     ``IndicatorScore`` for each of ``full`` (all columns; none when the indicators are written from the frame)."""
     decimals = rules.rounding.decimals
     indicators = [
@@ -171,10 +168,10 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], full: lis
         for r in full
     ]
     # (weight, score, status) of each weight group, then of each 一级指标 outside the groups (in order of
-    # appearance): one pass, the rows unpacked in the order of TABLE_COLUMNS
+    # appearance): one pass over the table's columns
     by_group: dict[str, list[tuple]] = {}
     by_level1: dict[str, list[tuple]] = {}
-    for _, _, _, level1, _, group, _, weight, score, status in rows:
+    for level1, group, weight, score, status in zip(*(rows[c] for c in ("level1", "group", "weight", "score", "status"))):
         (by_level1.setdefault(level1, []) if group is None else by_group.setdefault(group, [])).append(
             (weight, score, status))
     named = [(g.label, by_group[g.key]) for g in rules.weights.groups if g.key in by_group]
@@ -182,6 +179,7 @@ def _table_evaluation(table, t: pd.Series, rows: list[dict[str, Any]], full: lis
     for label, members in [*named, *by_level1.items()]:
         groups[label] = {"weight": round(sum(w for w, _, _ in members), decimals),
                          "score": round(sum(x for _, x, st in members if st == "ok"), decimals)}
+    del by_group, by_level1, named  # (a 一级指标 per row: 200,000 lists, not kept while the model copies the groups)
     rate = num(t["rate"])
     ex_score = num(t["execution_score"])
     budget, spent = num(t["budget"]), num(t["spent"])
