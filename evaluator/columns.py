@@ -212,7 +212,8 @@ def ordinal_days(year: np.ndarray, md: np.ndarray) -> np.ndarray:
 
 
 class NameCodes:
-    """A text column factorised once (sorted codes + distinct values), reused by every check on it."""
+    """A text column factorised once (distinct values, and codes in their sort order when asked for), reused by
+    every check on it."""
 
     def __init__(self, values: pd.Series, rows: np.ndarray | None = None):
         """``rows``: only these rows' names are needed (the others read as "")."""
@@ -226,22 +227,39 @@ class NameCodes:
             names = np.append(np.asarray(uniques, dtype=object), np.array([""], dtype=object))
         else:
             names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
-        # (factorize(sort=True) sorts with numpy's quicksort of objects; a stable sort, Python's timsort, takes
-        # the runs names come in: a 200,000-name column in a tenth of the time, the same codes)
-        remap, uniques = pd.factorize(names)
-        order = np.argsort(uniques, kind="stable")
-        rank = np.empty(len(order), dtype=np.intp)
-        rank[order] = np.arange(len(order))
-        self.uniques = uniques[order]
-        self.codes = rank[remap][codes]  # code -1 (missing) takes the trailing ""
+        self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
+        self._first = codes  # code -1 (missing) takes the trailing ""
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self._texts: tuple[list[str], str, np.ndarray | None] | None = None
+
+    @property
+    def uniques(self) -> np.ndarray:
+        """The distinct values in sort order."""
+        return self._in_order()[0]
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Each row's value as its place in ``uniques``: codes follow the names' sort order (ties in the weight
+        split go by name)."""
+        return self._in_order()[1]
+
+    def _in_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted when first asked for (the checks by name need no order: a column that is only searched, such as
+        the 一级指标, is never sorted). factorize(sort=True) sorts with numpy's quicksort of objects; a stable sort,
+        Python's timsort, takes the runs names come in: a 200,000-name column in a tenth of the time, the same codes."""
+        if self._sorted is None:
+            order = np.argsort(self._distinct, kind="stable")
+            rank = np.empty(len(order), dtype=np.intp)
+            rank[order] = np.arange(len(order))
+            self._sorted = (self._distinct[order], rank[self._remap][self._first])
+        return self._sorted
 
     def _joined(self) -> tuple[list[str], str, np.ndarray | None]:
         """The distinct values as texts, joined by NUL for one scan of all (a table of distinct names has as many
         as rows), and where each starts in the joined text (None when a value holds a NUL) — made once, for every
         ``contains_any`` on the column."""
         if self._texts is None:
-            texts = list(map(str, self.uniques))
+            texts = list(map(str, self._distinct))
             joined = "\x00".join(texts)
             starts = None
             if joined.count("\x00") == len(texts) - 1:
@@ -252,8 +270,8 @@ class NameCodes:
 
     def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
         """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
-        if not words or not len(self.uniques):
-            return np.zeros(len(self.codes), dtype=bool)
+        if not words or not len(self._distinct):
+            return np.zeros(len(self._first), dtype=bool)
         pattern = re.compile("|".join(map(re.escape, words)))
         texts, joined, starts = self._joined()
         if "\x00" in "".join(words) or starts is None:
@@ -262,7 +280,7 @@ class NameCodes:
             found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
             hits = np.zeros(len(texts), dtype=bool)
             hits[np.searchsorted(starts, found, side="right") - 1] = True
-        return hits[self.codes]
+        return hits[self._remap][self._first]
 
 
 def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray | None = None) -> list[dict[str, Any]]:

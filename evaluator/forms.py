@@ -658,8 +658,8 @@ class _Parser:
                 break
             first = [a or b for a, b in zip(first, col)]
         starts = set(first) - {""}
-        plain = {h for h in {t[:1] for t in starts} if _never_stops(h)}
-        if any(_may_stop(t) for t in starts if t[:1] not in plain):
+        risky = {h for h in {t[:1] for t in starts} if not _never_stops(h)}  # (first characters: a few)
+        if risky and any(_may_stop(t) for t in starts if t[:1] in risky):
             return None
         every = all(first)
         keep = list(range(len(body))) if every else [i for i, t in enumerate(first) if t]
