@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -196,8 +197,8 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
             names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
             out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
                                message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
-    level1 = columns["level1"]
-    unknown = {level1[i] for i, g in enumerate(group) if g is None}
+    ungrouped = pd.isna(np.array(group, dtype=object))
+    unknown = set(compress(columns["level1"], ungrouped.tolist())) if ungrouped.any() else set()
     if unknown and not given:
         out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
                            message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
