@@ -334,7 +334,7 @@ def score_cmd(
     monitor_file: Optional[Path] = typer.Option(None, "--monitor", help="年中绩效监控进度文件：逐项列出当时的预警、纠偏措施和年末结果"),
 ) -> None:
     """计算每项指标得分（附计算过程）、一级指标小计、预算执行率得分、总分和等级，以及失分去向。"""
-    from .output import dumps, evaluation_json, json_chunks, write_atomic
+    from .output import dumps, evaluation_json, findings_chunks, json_chunks, write_atomic
     from .losses import losses_context, point_losses
 
     # --json alone (no monitor review): the indicators are written from the scored frame, not as models
@@ -344,7 +344,8 @@ def score_cmd(
         ev, rs, tset, aset, scored = _load_scored(targets, actuals, budget, spent, rules, indicators=not columnar,
                                                   models=monitor_file is not None)
         losses = point_losses(tset, aset, rs, scored=scored)
-        payload = evaluation_json(ev)
+        # (--json alone: the findings are encoded from their models in pieces, like the indicators)
+        payload = evaluation_json(ev.model_copy(update={"findings": []}) if columnar else ev)
         payload["losses"] = [t.model_dump() for t in losses]
         followups = None
         if monitor_file is not None:
@@ -363,7 +364,7 @@ def score_cmd(
 
             frame = scored.scored
             del scored  # (the indicator frame the losses re-scored is no longer needed while writing)
-            pieces = json_chunks(payload, indicator_dicts(frame, rs))
+            pieces = json_chunks(payload, {"indicators": indicator_dicts(frame, rs), "findings": findings_chunks(ev.findings)})
             if output:  # encoded once, for -o and stdout alike
                 pieces = list(pieces)
                 write_atomic(output, pieces)

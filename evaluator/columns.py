@@ -298,18 +298,27 @@ def records_column(df: pd.DataFrame, name: str) -> list[Any]:
     return _column_list(df[name])
 
 
-def _column_list(column: pd.Series) -> list[Any]:
+def column_array(column: pd.Series) -> np.ndarray:
+    """One column of ``records`` as an array: labels and text as objects (missing → None), the rest as stored."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         labels = np.array([*column.cat.categories, None], dtype=object)
-        return labels[column.cat.codes.to_numpy()].tolist()  # code -1 → None
-    if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+        return labels[column.cat.codes.to_numpy()]  # code -1 → None
+    if _is_text(column):
         values = column.to_numpy(dtype=object)
         missing = pd.isna(values)
         if missing.any():
             values = values.copy()
             values[missing] = None
-        return values.tolist()
-    return column.tolist()
+        return values
+    return column.to_numpy()
+
+
+def _is_text(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
+def _column_list(column: pd.Series) -> list[Any]:
+    return column_array(column).tolist() if _is_text(column) else column.tolist()
 
 
 def num(x: Any) -> float | None:

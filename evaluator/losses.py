@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .columns import num as _num, records
@@ -87,29 +88,31 @@ def point_losses(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, 
                                                         & (scored["weight"].to_numpy() - scored["score"].to_numpy() > _EPS))
     rows = records(scored[lossy])  # (only these rows are needed: a big table has few of them)
     proposals: dict[tuple[str, int], Change] = {}
+    at: dict[tuple[str, int], int] = {}  # the row of each proposal
     drafts: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for r in rows:
+    for r, i in zip(rows, np.flatnonzero(lossy).tolist()):
         r["table"] = str(r["table"])
         if r["status"] != "ok" or r["weight"] - r["score"] <= _EPS:
             continue
         draft = _indicator_draft(r)
         drafts.append((r, draft))
         if draft["candidate"] is not None:
-            proposals[(r["table"], int(r["position"]))] = Change(table=r["table"], position=int(r["position"]),
-                                                                 actual=draft["candidate"])
+            key = (r["table"], int(r["position"]))
+            proposals[key] = Change(table=r["table"], position=int(r["position"]), actual=draft["candidate"])
+            at[key] = i
     budgets = {}
     for tid, t in totals.iterrows():
         if t["budget"] == t["budget"] and t["budget"] > 0:
             budgets[tid] = t
     confirmed: dict[str, Any] = {"rows": {}, "execution": set(), "caps": {}}
     if confirm:
-        confirmed = _confirm(frame, rules, proposals, budgets)
+        confirmed = _confirm(frame, rules, proposals, budgets, scored, at)
         # a 定性 band's default may be below full marks: then a judged full score is the way to full marks
         weights = {(r["table"], int(r["position"])): float(r["weight"]) for r in rows}
         retry = {k: Change(table=c.table, position=c.position, actual=c.actual, judged_score=weights[k])
                  for k, c in proposals.items() if k not in confirmed["rows"] and _qualitative(c.actual)}
         if retry:
-            again = _confirm(frame, rules, retry, {})
+            again = _confirm(frame, rules, retry, {}, scored, at)
             confirmed["rows"].update({k: retry[k] for k in again["rows"]})
     out: dict[str, list[Loss]] = {}
     for r, draft in drafts:
@@ -232,28 +235,65 @@ def _entry_value(t: float, r: dict[str, Any], base: float | None) -> str:
     return _total(t * base, r) if base else amount_text(t, r)
 
 
-def _confirm(frame: Any, rules: RuleSet, proposals: dict[tuple[str, int], Change], budgets: dict[str, Any]
-             ) -> dict[str, Any]:
+def _confirm(frame: Any, rules: RuleSet, proposals: dict[tuple[str, int], Change], budgets: dict[str, Any],
+             scored: Any = None, at: dict[tuple[str, int], int] | None = None) -> dict[str, Any]:
     """Score all proposed full-marks entries in one what-if (and full execution per table) and keep those the
     engine confirms: the indicator (or execution) scores its full weight, and a cap no longer applies.
 
-    The what-if is made on a copy of the engine's own indicator frame — the entries as matched to the targets,
-    by (table, position) — with the proposed 实际完成值 (and 评判得分) in place of the old entry and its judgement,
-    as ``whatif.apply_changes`` makes it on the entries; then scored by ``score_frame``/``table_totals``."""
-    import numpy as np
+    The what-if is made on the engine's own indicator frame — the entries as matched to the targets, by (table,
+    position) — with the proposed 实际完成值 (and 评判得分) in place of the old entry and its judgement, as
+    ``whatif.apply_changes`` makes it on the entries; then scored by ``score_frame``/``table_totals``.
 
+    Given the frame as scored and the row of each proposal (``at``), only the rows that change are scored again,
+    each with the weight its table gave it: a row's score reads no other row but through the weights, which
+    change only if an entry turns a row 不适用 — then the whole frame is scored, as the proposals are made
+    together. The execution score and a cap read the table's 全年预算数/全年执行数 only: they are scored on the
+    row each table takes its budget from."""
     from .score import score_frame
     from .totals import table_totals
 
+    tables = frame["table"].astype(str).to_numpy(dtype=object)
+    if scored is not None and at is not None and _unique_keys(scored):
+        rows = np.array(sorted(at[k] for k in proposals), dtype=np.int64)
+        part = _changed(frame.iloc[rows], [(tables[i], int(frame["position"].iat[i])) for i in rows.tolist()],
+                        proposals, budgets)
+        part["weight_given"] = scored["weight"].to_numpy(dtype=float)[rows]
+        rescored = score_frame(part, rules)
+        if not (rescored["status"] == "na").any():
+            full = _full_rows(rescored)
+            return {"rows": {key: c for key, c in proposals.items() if key in full},
+                    **_confirm_execution(frame, tables, rules, budgets)}
+    keys = list(zip(tables.tolist(), frame["position"].astype(int).tolist())) if proposals else []
+    rescored = score_frame(_changed(frame, keys, proposals, budgets), rules)
+    totals = table_totals(rescored, rules)
+    full = _full_rows(rescored)
+    return {"rows": {key: c for key, c in proposals.items() if key in full}, **_execution_at_full(totals, rules, budgets)}
+
+
+def _unique_keys(scored: Any) -> bool:
+    """Does each (table, position) name one row? (Then a proposal's row is the one it was made for.)"""
+    import pandas as pd
+
+    if not len(scored):
+        return True
+    codes = pd.factorize(scored["table"].astype(str))[0].astype("int64")
+    position = scored["position"].astype("int64").to_numpy()
+    low = int(position.min())
+    return pd.Index(codes * (int(position.max()) - low + 1) + (position - low)).is_unique
+
+
+def _changed(frame: Any, keys: list[tuple[str, int]], proposals: dict[tuple[str, int], Change],
+             budgets: dict[str, Any]) -> Any:
+    """A copy of ``frame`` (whose rows have ``keys``) with the proposed entries in place and, in the tables of
+    ``budgets``, the whole budget spent."""
     changed = frame.copy()
-    if proposals:
-        where = {key: i for i, key in enumerate(zip(changed["table"].astype(str).tolist(),
-                                                     changed["position"].astype(int).tolist()))}
-        at = np.array([where[k] for k in proposals], dtype=np.int64)
-        for column, values in (("actual_raw", [c.actual for c in proposals.values()]),
-                               ("judged_score", [c.judged_score for c in proposals.values()]),
-                               ("band", [None] * len(proposals)),
-                               ("has_actual_entry", [True] * len(proposals))):
+    changes = [(i, proposals[key]) for i, key in enumerate(keys) if key in proposals]
+    if changes:
+        at = np.array([i for i, _ in changes], dtype=np.int64)
+        for column, values in (("actual_raw", [c.actual for _, c in changes]),
+                               ("judged_score", [c.judged_score for _, c in changes]),
+                               ("band", [None] * len(changes)),
+                               ("has_actual_entry", [True] * len(changes))):
             cells = changed[column].to_numpy(dtype=object).copy()
             cells[at] = values
             changed[column] = cells
@@ -262,16 +302,38 @@ def _confirm(frame: Any, rules: RuleSet, proposals: dict[tuple[str, int], Change
         cells = changed["spent"].to_numpy(dtype=object).copy()
         cells[rows] = changed["budget"].to_numpy(dtype=object)[rows]
         changed["spent"] = cells
-    scored = score_frame(changed, rules)
-    totals = table_totals(scored, rules)
+    return changed
+
+
+def _full_rows(scored: Any) -> set[tuple[str, int]]:
+    """(table, position) of the scored rows that earn their full weight."""
     full = (scored["status"] == "ok").to_numpy() & (scored["score"].to_numpy() >= scored["weight"].to_numpy() - _EPS)
-    met = set(zip(scored["table"].astype(str)[full], scored["position"].astype(int)[full]))
-    ok_rows = {key: c for key, c in proposals.items() if key in met}
+    return set(zip(scored["table"].astype(str)[full], scored["position"].astype(int)[full]))
+
+
+def _confirm_execution(frame: Any, tables: Any, rules: RuleSet, budgets: dict[str, Any]) -> dict[str, Any]:
+    """``_execution_at_full`` scored on the row each table of ``budgets`` takes its budget from (its first with one)."""
+    import pandas as pd
+
+    from .columns import floats
+    from .score import score_frame
+    from .totals import table_totals
+
+    if not budgets:
+        return {"execution": set(), "caps": {}}
+    rows = np.flatnonzero(pd.Series(tables).isin(set(budgets)).to_numpy() & ~np.isnan(floats(frame["budget"])))
+    rows = rows[~pd.Series(tables[rows]).duplicated().to_numpy()]
+    part = _changed(frame.iloc[rows], [], {}, budgets)
+    return _execution_at_full(table_totals(score_frame(part, rules), rules), rules, budgets)
+
+
+def _execution_at_full(totals: Any, rules: RuleSet, budgets: dict[str, Any]) -> dict[str, Any]:
+    """The tables whose execution score is full with the budget spent, and the cap each one keeps."""
     weight = rules.weights.execution
     execution = {tid for tid in budgets if tid in totals.index and totals.at[tid, "execution_score"] >= weight - _EPS}
     caps = {tid: (None if totals.at[tid, "cap"] != totals.at[tid, "cap"] else float(totals.at[tid, "cap"]))
             for tid in budgets if tid in totals.index}
-    return {"rows": ok_rows, "execution": execution, "caps": caps}
+    return {"execution": execution, "caps": caps}
 
 
 def _execution_losses(tid: str, t: Any, rules: RuleSet, full_confirmed: bool, cap_at_full: float | None

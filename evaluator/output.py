@@ -58,29 +58,42 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-_PLACE = "\x00evaluator-indicators\x00"  # no input text holds a NUL (control characters are removed at load)
+def json_chunks(payload: dict[str, Any], lists: dict[str, Iterable[list[Any]]]) -> Iterator[bytes]:
+    """``dumps(payload)`` as UTF-8 pieces, with the top-level lists named in ``lists`` taken from there (lists of
+    items, e.g. the indicators 10,000 at a time, encoded one list at a time): a 200,000-row table, or 200,000
+    findings, are never held as one object tree nor as one text. The bytes are exactly those of ``dumps`` with
+    the lists in place."""
+    marks = {key: f"\x00evaluator-{key}\x00" for key in lists}  # no input text holds a NUL (removed at load)
+    rest = _utf8({**payload, **marks})
+    for key in (k for k in payload if k in lists):
+        head, rest = rest.split(orjson.dumps(marks[key]), 1)
+        yield head
+        first = True
+        for part in lists[key]:
+            if not part:
+                continue
+            # a list as the value of a top-level key is indented as in the payload: '{\n  "": [\n' … '\n  ]\n}\n'
+            # around its items
+            text = _utf8({"": part})
+            yield (b"[\n" if first else b",\n") + text[len(_OPEN):-len(_CLOSE)]
+            first = False
+        yield b"[]" if first else b"\n  ]"
+    yield rest
 
 
-def json_chunks(payload: dict[str, Any], indicators: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
-    """``dumps(payload)`` as UTF-8 pieces, with ``payload["indicators"]`` taken from ``indicators`` (lists of
-    indicator dicts, encoded one list at a time): a 200,000-row table is never held as one object tree nor as one
-    text. The bytes are exactly those of ``dumps`` with the indicators in place."""
-    head, tail = dumps({**payload, "indicators": _PLACE}).encode("utf-8").split(orjson.dumps(_PLACE), 1)
-    yield head
-    first = True
-    for part in indicators:
-        if not part:
-            continue
-        text = dumps(part).encode("utf-8")  # "[\n  {\n    …\n  }\n]\n": re-indented one level deeper
-        yield (b"[\n" if first else b",\n") + b"  " + text[2:-3].replace(b"\n", b"\n  ")
-        first = False
-    yield (b"[]" if first else b"\n  ]") + tail
+_OPEN, _CLOSE = b'{\n  "": [\n', b"\n  ]\n}\n"
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
     """The ``findings`` of the ``--json`` object (also all that ``check --json`` prints)."""
     return [{"code": f.code, "severity": f.severity.value, "message": f.message,
              "location": f.location.model_dump(exclude_none=True)} for f in findings]
+
+
+def findings_chunks(findings: list[Finding], chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+    """``findings_json`` ``chunk`` findings at a time (for ``json_chunks``)."""
+    for start in range(0, len(findings), chunk):
+        yield findings_json(findings[start:start + chunk])
 
 
 _INPUTS: ContextVar[tuple[Path, ...]] = ContextVar("evaluator_inputs", default=())
@@ -170,6 +183,14 @@ def dumps(obj: Any) -> str:
         return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode("utf-8") + "\n"
     except orjson.JSONEncodeError:
         return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
+def _utf8(obj: Any) -> bytes:
+    """``dumps(obj).encode("utf-8")``, without decoding orjson's bytes to encode them again."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+    except orjson.JSONEncodeError:
+        return dumps(obj).encode("utf-8")
 
 
 def no_formulas(wb) -> None:

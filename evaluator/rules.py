@@ -2,8 +2,9 @@
 
 A rule set is validated completely when it is loaded — unknown keys and unknown methods fail with a
 "did you mean …" hint — so a bad rule never meets data. Each method is a small pydantic model holding its
-parameters, with a vectorised ``fraction`` (share of the weight earned, 0–1) over numpy arrays and an
-``explain`` that renders one row's trace in Chinese.
+parameters, with a vectorised ``fraction`` (share of the weight earned, 0–1) over numpy arrays and its
+计算过程 in Chinese as a few templates (``texts``) with a vectorised choice among them (``text_case``): one row's
+(``explain``) or a whole table's (``explain.frame_texts``) from the same words.
 """
 from __future__ import annotations
 
@@ -40,7 +41,11 @@ class _Strict(BaseModel):
 
 # --------------------------------------------------------------------------- scoring methods
 class Method(_Strict):
-    """Base of all scoring methods. ``fraction`` gets arrays t (target), a (actual), w (weight)."""
+    """Base of all scoring methods. ``fraction`` gets arrays t (target), a (actual), w (weight).
+
+    The 计算过程 is one of ``texts()`` — ``str.format`` templates over the row's a_text, t_text, w_text, raw_text and
+    tol_text — chosen by ``text_case``, which reads fraction, t, a, band and judged as numbers or as arrays (numpy
+    alike): a table of 200,000 rows fills each template column-wise instead of formatting every row in Python."""
 
     method: str
     name: ClassVar[str] = ""
@@ -49,8 +54,26 @@ class Method(_Strict):
     def fraction(self, t: np.ndarray, a: np.ndarray, w: np.ndarray, higher: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def explain(self, r: dict[str, Any]) -> str:
+    def texts(self) -> tuple[str, ...]:
         raise NotImplementedError
+
+    def text_case(self, r: dict[str, Any]) -> Any:
+        """The index into ``texts()`` of each row (an int array for arrays, else a 0-d one)."""
+        return np.zeros(np.shape(r["fraction"]), dtype=np.int64)
+
+    def explain(self, r: dict[str, Any]) -> str:
+        """One row's 计算过程 (``r``: the template's fields and the values ``text_case`` reads)."""
+        return self.texts()[int(self.text_case(r))].format_map(r)
+
+
+def _full(r: dict[str, Any]) -> Any:
+    """Case 0 where the row earned full marks, else 1 (the two texts of most methods)."""
+    return np.where(np.asarray(r["fraction"]) >= 1, 0, 1)
+
+
+def _literal(text: str) -> str:
+    """Text put into a template as it is (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 METHODS: dict[str, type[Method]] = {}
@@ -78,10 +101,10 @@ class Ratio(Method):
         r = _safe_div(a, t)
         return np.where(t <= 0, np.where(a >= t, 1.0, 0.0), np.clip(np.nan_to_num(r), 0, 1))
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际 {r['a_text']} 达到目标 {r['t_text']}，得满分 {r['w_text']}"
-        return f"实际 {r['a_text']} ÷ 目标 {r['t_text']} × 分值 {r['w_text']} = {r['raw_text']}"
+    def texts(self):
+        return "实际 {a_text} 达到目标 {t_text}，得满分 {w_text}", "实际 {a_text} ÷ 目标 {t_text} × 分值 {w_text} = {raw_text}"
+
+    text_case = staticmethod(_full)
 
 
 @register
@@ -96,10 +119,10 @@ class InverseRatio(Method):
         r = _safe_div(t, a)
         return np.where(a <= t, 1.0, np.clip(np.nan_to_num(r), 0, 1))
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际 {r['a_text']} 未超过目标 {r['t_text']}，得满分 {r['w_text']}"
-        return f"目标 {r['t_text']} ÷ 实际 {r['a_text']} × 分值 {r['w_text']} = {r['raw_text']}"
+    def texts(self):
+        return "实际 {a_text} 未超过目标 {t_text}，得满分 {w_text}", "目标 {t_text} ÷ 实际 {a_text} × 分值 {w_text} = {raw_text}"
+
+    text_case = staticmethod(_full)
 
 
 @register
@@ -114,11 +137,11 @@ class LinearToZero(Method):
         over = _safe_div(a - t, t)
         return np.where(a <= t, 1.0, np.where(t > 0, np.clip(1 - np.nan_to_num(over, nan=1.0), 0, 1), 0.0))
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际 {r['a_text']} 未超过目标 {r['t_text']}，得满分 {r['w_text']}"
-        return (f"(1 − (实际 {r['a_text']} − 目标 {r['t_text']}) ÷ 目标 {r['t_text']}) × 分值 {r['w_text']}"
-                f" = {r['raw_text']}")
+    def texts(self):
+        return ("实际 {a_text} 未超过目标 {t_text}，得满分 {w_text}",
+                "(1 − (实际 {a_text} − 目标 {t_text}) ÷ 目标 {t_text}) × 分值 {w_text} = {raw_text}")
+
+    text_case = staticmethod(_full)
 
 
 @register
@@ -133,12 +156,12 @@ class Equal(Method):
         r = _safe_div(a, t)
         return np.where(t == 0, np.where(a <= 0, 1.0, 0.0), np.clip(np.nan_to_num(r), 0, 1))
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际 {r['a_text']} 达到目标 {r['t_text']}，得满分 {r['w_text']}"
-        if r["t"] == 0:
-            return f"目标为 0，实际 {r['a_text']} 大于 0，得 0 分"
-        return f"实际 {r['a_text']} ÷ 目标 {r['t_text']} × 分值 {r['w_text']} = {r['raw_text']}"
+    def texts(self):
+        return ("实际 {a_text} 达到目标 {t_text}，得满分 {w_text}", "目标为 0，实际 {a_text} 大于 0，得 0 分",
+                "实际 {a_text} ÷ 目标 {t_text} × 分值 {w_text} = {raw_text}")
+
+    def text_case(self, r):
+        return np.where(np.asarray(r["fraction"]) >= 1, 0, np.where(np.asarray(r["t"]) == 0, 1, 2))
 
 
 class BandStep(_Strict):
@@ -162,10 +185,11 @@ class TwoSided(Method):
             out = np.where((dev > tol + 1e-12) & (dev <= tol * step.within + 1e-12), step.fraction, out)
         return out
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际 {r['a_text']} 在目标 {r['t_text']} ± {r['tol_text']} 范围内，得满分 {r['w_text']}"
-        return f"实际 {r['a_text']} 偏离目标 {r['t_text']} 超过 ± {r['tol_text']}，得 {r['raw_text']}"
+    def texts(self):
+        return ("实际 {a_text} 在目标 {t_text} ± {tol_text} 范围内，得满分 {w_text}",
+                "实际 {a_text} 偏离目标 {t_text} 超过 ± {tol_text}，得 {raw_text}")
+
+    text_case = staticmethod(_full)
 
 
 @register
@@ -191,12 +215,13 @@ class StepDeduction(Method):
         n = np.ceil(steps - 1e-9) if self.count == "ceil" else np.floor(steps + 1e-9)
         return np.clip(_safe_div(w - n * self.points, w), 0, 1)
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际 {r['a_text']} 达到目标 {r['t_text']}，得满分 {r['w_text']}"
+    def texts(self):
         unit = "%" if self.basis == "percent-of-target" else ""
-        return (f"实际 {r['a_text']} 偏离目标 {r['t_text']}，每 {fmt(self.step)}{unit} 扣 {fmt(self.points)} 分，"
-                f"扣完为止：{r['w_text']} − 扣分 = {r['raw_text']}")
+        return ("实际 {a_text} 达到目标 {t_text}，得满分 {w_text}",
+                "实际 {a_text} 偏离目标 {t_text}，每 " + _literal(f"{fmt(self.step)}{unit} 扣 {fmt(self.points)}")
+                + " 分，扣完为止：{w_text} − 扣分 = {raw_text}")
+
+    text_case = staticmethod(_full)
 
 
 class RatioBand(_Strict):
@@ -221,8 +246,8 @@ class Banded(Method):
             out = np.where(ratio >= band.min_ratio - 1e-12, band.fraction, out)
         return out
 
-    def explain(self, r):
-        return f"实际 {r['a_text']}，目标 {r['t_text']}，按完成率所在档次得 {r['raw_text']}（分值 {r['w_text']}）"
+    def texts(self):
+        return ("实际 {a_text}，目标 {t_text}，按完成率所在档次得 {raw_text}（分值 {w_text}）",)
 
 
 class ValueBand(_Strict):
@@ -248,8 +273,8 @@ class ValueBands(Method):
             done |= hit
         return np.clip(_safe_div(points, w), 0, 1)
 
-    def explain(self, r):
-        return f"实际 {r['a_text']}，按所在区间得 {r['raw_text']}（分值 {r['w_text']}）"
+    def texts(self):
+        return ("实际 {a_text}，按所在区间得 {raw_text}（分值 {w_text}）",)
 
 
 @register
@@ -263,9 +288,10 @@ class Threshold(Method):
     def fraction(self, t, a, w, higher):
         return np.where(np.where(higher, a >= t, a <= t), 1.0, 0.0)
 
-    def explain(self, r):
-        met = "达到" if r["fraction"] >= 1 else "未达到"
-        return f"实际 {r['a_text']} {met}目标 {r['t_text']}，得 {r['raw_text']}"
+    def texts(self):
+        return "实际 {a_text} 达到目标 {t_text}，得 {raw_text}", "实际 {a_text} 未达到目标 {t_text}，得 {raw_text}"
+
+    text_case = staticmethod(_full)
 
 
 @register
@@ -285,10 +311,10 @@ class Deadline(Method):
         late = np.clip(self.late_fraction - self.per_month * np.maximum(months - 1, 0), 0, 1)
         return np.where(late_days <= 0, 1.0, late)
 
-    def explain(self, r):
-        if r["fraction"] >= 1:
-            return f"实际完成 {r['a_text']}，未晚于期限 {r['t_text']}，得满分 {r['w_text']}"
-        return f"实际完成 {r['a_text']}，晚于期限 {r['t_text']}，得 {r['raw_text']}"
+    def texts(self):
+        return "实际完成 {a_text}，未晚于期限 {t_text}，得满分 {w_text}", "实际完成 {a_text}，晚于期限 {t_text}，得 {raw_text}"
+
+    text_case = staticmethod(_full)
 
 
 class BandSetting(_Strict):
@@ -330,14 +356,21 @@ class Qualitative(Method):
     def fraction(self, t, a, w, higher):  # pragma: no cover - scored by band in score.py
         raise NotImplementedError
 
-    def explain(self, r):
-        band = r.get("band")
-        label = BAND_LABEL.get(band, "") if band else ""
-        if r.get("judged"):
-            return f"定性评判“{label}”，评判得分 {r['raw_text']}（分值 {r['w_text']}）"
-        lo, hi = self.bands[band].range if band in self.bands else (0, 0)
-        return (f"实际“{r['a_text']}”→ {label}（{fmt(lo)}–{fmt(hi)}%），按默认 {fmt(self.bands[band].default)}% × "
-                f"分值 {r['w_text']} = {r['raw_text']}") if band else f"得 {r['raw_text']}"
+    def texts(self):
+        """A judged score under each band's name (none first), each band's default, and a score without a band."""
+        judged = [_literal(f"定性评判“{BAND_LABEL.get(b, '')}”") + "，评判得分 {raw_text}（分值 {w_text}）" for b in (None, *Band)]
+        default = ["实际“{a_text}”→ " + _literal(f"{BAND_LABEL.get(b, '')}（{fmt(s.range[0])}–{fmt(s.range[1])}%），按默认 "
+                                                  f"{fmt(s.default)}% × ") + "分值 {w_text} = {raw_text}"
+                   for b, s in ((b, self.bands[b]) for b in Band)]
+        return (*judged, *default, "得 {raw_text}")
+
+    def text_case(self, r):
+        band = np.asarray(r["band"], dtype=object)
+        which = np.full(band.shape, -1)
+        for i, b in enumerate(Band):
+            which = np.where(band == b, i, which)
+        n = len(Band)
+        return np.where(np.asarray(r["judged"], dtype=bool), which + 1, np.where(which >= 0, n + 1 + which, 2 * n + 1))
 
 
 def method_from_dict(spec: Any, where: str) -> Method:

@@ -225,14 +225,17 @@ def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
 
 
 def test_json_pieces_are_dumps():
-    """``json_chunks`` writes what ``dumps`` writes, for no indicators, one piece and several."""
+    """``json_chunks`` writes what ``dumps`` writes, for no items, one piece and several, in one list or two."""
     from evaluator.output import json_chunks
 
     rows = [{"a": i, "b": "文字\n换行", "c": None, "d": [1, {"e": 2.5}]} for i in range(5)]
-    payload = {"x": 1, "indicators": [], "y": {"z": [1, 2]}}
+    payload = {"x": 1, "indicators": [], "y": {"z": [1, 2]}, "findings": [], "z": "\x00"}
     for parts in ([], [rows], [rows[:2], [], rows[2:]]):
         expected = dumps({**payload, "indicators": [r for p in parts for r in p]})
-        assert b"".join(json_chunks(payload, parts)).decode("utf-8") == expected
+        assert b"".join(json_chunks(payload, {"indicators": parts})).decode("utf-8") == expected
+        expected = dumps({**payload, "indicators": [r for p in parts for r in p], "findings": rows[::-1]})
+        pieces = json_chunks(payload, {"findings": [rows[::-1]], "indicators": parts})
+        assert b"".join(pieces).decode("utf-8") == expected
 
 
 def test_score_json_to_a_console_without_the_characters(monkeypatch):
