@@ -9,7 +9,9 @@ dashboard.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
+import marshal
 import math
 import multiprocessing
 import os
@@ -29,7 +31,7 @@ from .errors import Code, EvaluatorError, InputFileError, quote
 from .load import load_targets, paused_gc
 from markupsafe import Markup
 
-from .model import TABLE_KIND_LABEL, ActualSet, TableKind, TargetSet
+from .model import TABLE_KIND_LABEL, Actual, ActualSet, TableKind, TargetSet
 from .output import no_formulas, write_atomic
 from .rules import RuleSet
 from .store import Store
@@ -121,13 +123,19 @@ def _walk(folder: Path) -> Iterator[tuple[Path, set[str]]]:
         yield t, files
 
 
-def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet]:
+def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet, tuple[Any, Any]]:
+    """A folder's targets and actuals: the tables as models, the indicators of data files as columns
+    (``load_columns``; a filled workbook is read as its model)."""
     from .intake import read_actuals  # the actuals file's type by its content, as in every command
+    from .load_columns import load_actuals_columns, load_targets_columns
 
-    targets = load_targets(sub.targets)
+    targets = load_targets_columns(sub.targets)
     if not sub.actuals.exists():
         raise InputFileError("找不到实际完成值文件（actuals.yaml/json 或填报表 .xlsx）", where=str(sub.actuals.parent))
-    return targets, read_actuals(sub.actuals, targets)
+    actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns)
+    if isinstance(actuals, ActualSet):
+        return targets.model, actuals, (targets, None)
+    return targets.model, actuals.model, (targets, actuals)
 
 
 MISSING_NOTES_MIN = 2  # missing-deviation-note: at least this many shortfalls unexplained, and half of them
@@ -162,22 +170,24 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     done = 0
     owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
     unread: list[int] = []  # submission ids of the tables counted unchanged without reading their files
-    for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
-        result.errors += errors
-        items = _one_folder_each(items, owner, result.errors)
-        result.scored_tables += len(items)
-        same = [item["stored"] for item in items if "stored" in item]
-        items = [item for item in items if "stored" not in item]
-        totals["unchanged"] += len(same)
-        unread += same
-        result.indicators += sum(len(item["rows"]["indicators"]) for item in items)
-        with paused_gc():  # (the chunk's rows: no cycles, see _batch_chunk)
+    # the cycle collector paused meanwhile (as in the workers, _batch_chunk): the chunks arrive as hundreds of
+    # thousands of objects, unpickled by the pool's thread and stored here, none in a cycle
+    with paused_gc():
+        for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
+            result.errors += errors
+            items = _one_folder_each(items, owner, result.errors)
+            result.scored_tables += len(items)
+            same = [item["stored"] for item in items if "stored" in item]
+            items = [item for item in items if "stored" not in item]
+            totals["unchanged"] += len(same)
+            unread += same
+            result.indicators += sum(len(item["rows"]["indicators"]) for item in items)
             recorded = store.record(items) if items else {}
-        for k, v in recorded.items():
-            totals[k] += v
-        done += len(chunk)
-        if progress:
-            progress(done, len(subs))
+            for k, v in recorded.items():
+                totals[k] += v
+            done += len(chunk)
+            if progress:
+                progress(done, len(subs))
     result.indicators += sum(store.indicator_counts(unread).values())
     result.counts = totals
     return result
@@ -217,17 +227,34 @@ def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, 
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only read and score
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        # (initializer: a worker forked while the collector is paused here starts with it running, as before)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable) as pool:
             pending: deque = deque()
             for chunk in chunks:
                 if all(sub.stored is not None for sub in chunk):  # nothing to read: no worker needed
                     pending.append(_Done(_batch_chunk(chunk, rules, year)))
                 else:
-                    pending.append(pool.submit(_batch_chunk, chunk, rules, year))
+                    pending.append(pool.submit(_marshalled_chunk, chunk, rules, year))
                 if len(pending) > jobs + 1:
-                    yield pending.popleft().result()
+                    yield _unmarshalled(pending.popleft().result())
             while pending:
-                yield pending.popleft().result()
+                yield _unmarshalled(pending.popleft().result())
+
+
+def _marshalled_chunk(subs: list[Submission], rules: RuleSet, year: int | None) -> Any:
+    """``_batch_chunk`` in a worker, its result sent back as ``marshal`` bytes: the chunk is plain lists, tuples,
+    dicts, strings and numbers (~14 MB for 200 departments), which marshal writes and reads in about half the
+    time pickle takes (its memo of every object), on both sides of the pipe. A result marshal cannot write goes
+    as it is (pickled by the pool)."""
+    got = _batch_chunk(subs, rules, year)
+    try:
+        return marshal.dumps(got)
+    except ValueError:
+        return got
+
+
+def _unmarshalled(got: Any) -> Any:
+    return marshal.loads(got) if isinstance(got, bytes) else got
 
 
 class _Done:
@@ -269,7 +296,7 @@ def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
                       for r in sub.stored if year is None or r.year == year]
             continue
         try:
-            targets, actuals = _load_pair(sub)
+            targets, actuals, columns = _load_pair(sub)
         except EvaluatorError as e:
             errors.append((str(sub.targets.parent), e.render()))
             continue
@@ -277,7 +304,7 @@ def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
             continue
         digest = sub.digest or _digest(sub)
         loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
-                             str(sub.targets.parent)))
+                             str(sub.targets.parent), columns))
     items += score_items(loaded, rules)[0]
     return items, errors, sum(len(item["rows"]["indicators"]) for item in items if "rows" in item)
 
@@ -291,6 +318,25 @@ class Loaded:
     files: Any  # frame.Files: the names findings point at
     digest: str
     source: str
+    # the load_columns.Columns of the targets and actuals data files (None: a workbook) when the models above hold
+    # the tables without their indicators
+    columns: tuple[Any, Any] | None = None
+
+    def rows(self, table_prefix: str) -> tuple[list[tuple], list[Any]]:
+        """``frame.indicator_rows`` of this department: from the columns when they serve (``frame.column_rows``),
+        else from the models."""
+        from .frame import column_rows, indicator_rows
+        from .load_columns import model_columns
+
+        targets, actuals = self.targets, self.actuals
+        if self.columns is not None:
+            tc, ac = self.columns
+            acols = ac.columns if ac is not None else [model_columns(t.indicators, Actual) for t in actuals.tables]
+            got = column_rows(targets, tc.columns, actuals, acols, self.files, table_prefix)
+            if got is not None:
+                return got
+            targets, actuals = tc.full(), ac.full() if ac is not None else actuals
+        return indicator_rows(targets, actuals, self.files, table_prefix=table_prefix)
 
 
 def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
@@ -300,9 +346,9 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     store rows ready-made, built from the scored frame's columns (``_store_rows``): the indicator and finding rows
     as tuples, the table's figures (``submission_stats``) — no dict per indicator, and little to send back from a
     worker process."""
-    from .columns import num, records
-    from .findings import ROW_COLUMNS, TABLE_COLUMNS, finding_rows, row_findings, table_findings
-    from .frame import indicator_rows, rows_frame
+    from .columns import num, records, records_column
+    from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
+    from .frame import rows_frame
     from .score import score_frame
     from .totals import table_totals
 
@@ -312,13 +358,14 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f{one.source}\x1f"  # by folder: two folders' tables never merge
-        dept_rows, found = indicator_rows(targets, actuals, files, table_prefix=key)
+        dept_rows, found = one.rows(key)
         rows_in += dept_rows
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
                                              [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
+        with_rows = {r[0] for r in dept_rows}  # (the tables with indicators)
         for t in targets.tables:
-            if t.indicators:
+            if key + t.id in with_rows:
                 meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
                                     "kind": t.kind.value, "inputs_hash": digest, "source": one.source,
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
@@ -338,23 +385,25 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     mask = finding_rows(scored)
     flagged = records(scored, ROW_COLUMNS, mask)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
-    table_rows = records(scored, TABLE_COLUMNS)  # (dicts: each is read several times below)
+    cols = {c: records_column(scored, c) for c in {*TABLE_FINDING_COLUMNS, "score", "weight"}}
     items, findings_of = [], []
     start = flagged_start = 0
     for k, table_key in enumerate(keys):
         m = meta[table_key]
         files = m["files"]
         t = totals_of[table_key]
-        trs = table_rows[start:ends[k]]
+        end = ends[k]
         fnd = list(pre_findings.get(table_key, [])) + row_findings(flagged[flagged_start:flagged_ends[k]], rules, files,
                                                                    m["notes"])
-        fnd += table_findings(table_key, t, trs, rules, files, m["claimed_total"])
-        start, flagged_start = ends[k], flagged_ends[k]
-        ok = [r for r in trs if r["status"] == "ok"]
+        fnd += table_column_findings(table_key, t, {c: cols[c][start:end] for c in TABLE_FINDING_COLUMNS}, rules,
+                                     files, m["claimed_total"])
+        status, group, score, weight = (cols[c][start:end] for c in ("status", "group", "score", "weight"))
+        start, flagged_start = end, flagged_ends[k]
+        ok = [i for i, st in enumerate(status) if st == "ok"]
         groups: dict[str, float] = {}
-        for r in ok:
-            groups[r["group"]] = groups.get(r["group"], 0.0) + r["score"]
-        groups = {k: round(v, 10) for k, v in groups.items()}  # sums of rounded scores, without float noise
+        for i in ok:
+            groups[group[i]] = groups.get(group[i], 0.0) + score[i]
+        groups = {g: round(v, 10) for g, v in groups.items()}  # sums of rounded scores, without float noise
         items.append({"submission": {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
@@ -364,8 +413,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
             "execution_score": num(t["execution_score"]), "claimed_total": m["claimed_total"],
             "output_score": num(groups.get("output", 0.0)), "benefit_score": num(groups.get("benefit", 0.0)),
             "satisfaction_score": num(groups.get("satisfaction", 0.0)),
-            "indicator_weight": round(float(sum(r["weight"] for r in trs if r["status"] != "na")), 10),
-            "indicator_score": round(float(sum(r["score"] for r in ok)), 10),
+            "indicator_weight": round(float(sum(w for w, st in zip(weight, status) if st != "na")), 10),
+            "indicator_score": round(float(sum(score[i] for i in ok)), 10),
         }})
         findings_of.append(fnd)
     _store_rows(items, scored, ends, findings_of, rules)
@@ -377,19 +426,19 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
     """Each item's ``rows`` (its ``indicators`` and ``findings`` rows as tuples in the tables' column order, the
     submission id left out) and ``stats`` (its ``submission_stats`` and ``submission_group_stats`` rows, without
     the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions."""
-    from .columns import records, records_column
-    from .evaluation import EXPLAIN_COLUMNS
-    from .explain import row_text
+    from .columns import records_column
+    from .evaluation import _floats
+    from .explain import frame_texts
     from .tablestats import INDICATOR_COLUMNS, as_rows, group_rows, group_sums, indicator_stats
 
     col = lambda name: records_column(scored, name)  # noqa: E731
     method = col("method")
-    weight, score, claimed = (_nums(scored[c]) for c in ("weight", "score", "claimed"))
+    weight, score, claimed = (_floats(scored[c]) for c in ("weight", "score", "claimed"))  # (as num gives each)
     actual, group, status = col("actual_raw"), col("group"), col("status")
     qualitative = [int(m == "qualitative") for m in method]
     rows = list(zip([int(p) for p in col("position")], col("level1"), col("level2"), col("level3"), group,
                     col("target_raw"), actual, weight, score, claimed, status, method,
-                    [row_text(r, rules) for r in records(scored, EXPLAIN_COLUMNS)], col("deviation_note"),
+                    frame_texts(scored, rules), col("deviation_note"),
                     col("band_used"), qualitative))
     sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
     inds = pd.DataFrame.from_records(list(zip(sid, status, score, weight, claimed, qualitative, actual, group)),
@@ -411,14 +460,6 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
         item["stats"] = (stats[k], groups[k])
         start = ends[k]
 
-
-def _nums(column: pd.Series) -> list[float | None]:
-    """A number column's values as ``columns.num`` gives each: floats, missing (None, NaN) as None."""
-    values = column.to_numpy(dtype=float)
-    out = values.tolist()
-    for i in np.flatnonzero(np.isnan(values)).tolist():
-        out[i] = None
-    return out
 
 
 def build_view(store: Store, year: int | None = None, tolerance: float = 10.0,

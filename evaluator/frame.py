@@ -8,8 +8,8 @@ import pandas as pd
 from .errors import Code
 from .model import ActualSet, Finding, Location, Severity, TargetSet
 
-__all__ = ["indicator_frame", "indicator_rows", "rows_frame", "block_frame", "duplicate_findings", "Files",
-           "FRAME_COLUMNS"]
+__all__ = ["indicator_frame", "indicator_rows", "column_rows", "rows_frame", "block_frame", "duplicate_findings",
+           "Files", "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level3", "target_raw", "unit_col",
                   "weight_given", "direction", "rate_base", "scoring", "actual_raw", "deviation_note", "band",
@@ -80,11 +80,68 @@ def indicator_rows(targets: TargetSet, actuals: ActualSet | None, files: "Files 
                 act.claimed_score if act else None, act.rate_base if act else None, act is not None,
                 budget.budget if budget else None, budget.spent if budget else None,
             ))
-        for a in (ta.indicators if ta else []):
-            if id(a) not in used:
-                findings.append(Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR,
-                                        location=Location(file=file, table=table.id, indicator=a.indicator),
-                                        message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称"))
+        findings += [_unmatched(file, table.id, a.indicator) for a in (ta.indicators if ta else []) if id(a) not in used]
+    return rows, findings
+
+
+def _unmatched(file: str | None, table_id: str, name: str) -> Finding:
+    return Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR,
+                   location=Location(file=file, table=table_id, indicator=name),
+                   message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称")
+
+
+def column_rows(targets: TargetSet, target_columns: list[dict[str, list]], actuals: ActualSet | None,
+                actual_columns: list[dict[str, list]] | None, files: "Files | None" = None, table_prefix: str = ""
+                ) -> tuple[list[tuple], list[Finding]] | None:
+    """``indicator_rows`` when the indicators come as columns (``load_columns``: ``target_columns[k]`` for
+    ``targets.tables[k]``, ``actual_columns[k]`` for ``actuals.tables[k]``): the same rows and findings, built
+    column by column. Only for tables whose 三级指标 names are distinct, and whose actuals' names are too — then
+    each indicator takes the entry of its name unless that entry names another 二级指标, which is what
+    ``_pick`` gives — else None (``indicator_rows`` on the models matches repeated names in order)."""
+    files = files or Files(None, None)
+    file = files.actuals
+    by_table = {t.table: k for k, t in enumerate(actuals.tables)} if actuals else {}
+    work = []
+    for table, c in zip(targets.tables, target_columns):
+        names = c["level3"]
+        if not names:
+            continue
+        k = by_table.get(table.id)
+        a = actual_columns[k] if k is not None else None
+        if len(set(names)) < len(names) or (a is not None and len(set(a["indicator"])) < len(a["indicator"])):
+            return None
+        work.append((table, c, actuals.tables[k] if k is not None else None, a))  # type: ignore[union-attr]
+    findings = _unknown_tables(targets, by_table, file)
+    findings += _other_unit_or_year(targets, actuals, file, {table.id for table, *_ in work})
+    rows: list[tuple] = []
+    for table, c, ta, a in work:
+        names = c["level3"]
+        n = len(names)
+        match: list[int | None] = [None] * n
+        if a is not None:
+            index = {name: j for j, name in enumerate(a["indicator"])}
+            level2 = a["level2"]
+            for i, (name, l2) in enumerate(zip(names, c["level2"])):
+                j = index.get(name)
+                if j is not None and level2[j] in (None, l2):
+                    match[i] = j
+
+        def entry(field: str) -> list:
+            if a is None:
+                return [None] * n
+            col = a[field]
+            return [None if j is None else col[j] for j in match]
+
+        budget = ta.budget if ta else None
+        rows += zip(  # in the order of FRAME_COLUMNS
+            [table_prefix + table.id] * n, range(n), c["row"], [table.year] * n, c["level1"], c["level2"], names,
+            c["target"], c["unit"], c["weight"], c["direction"], c["rate_base"], c["scoring"],
+            entry("actual"), entry("deviation_note"), entry("band"), entry("judged_score"), entry("claimed_score"),
+            entry("rate_base"), [j is not None for j in match], [budget.budget if budget else None] * n,
+            [budget.spent if budget else None] * n)
+        if a is not None:
+            used = set(match)
+            findings += [_unmatched(file, table.id, name) for j, name in enumerate(a["indicator"]) if j not in used]
     return rows, findings
 
 

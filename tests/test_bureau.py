@@ -618,3 +618,35 @@ def test_a_run_with_few_folders_to_read_reads_them_in_this_process(tmp_path, mof
                 rows.append(conn.exec_driver_sql("SELECT * FROM indicators ORDER BY 1, 2").fetchall())
         assert len(pools) == k
     assert rows[0] == rows[1]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_province_is_stored_on_postgresql_as_on_sqlite(tmp_path, mof, db_url):
+    """The rows ``score_items`` builds from columns (and the submissions' ids, inserted in one statement on SQLite
+    and with RETURNING on PostgreSQL) are the same rows on both: a two-year province, two workers, then a changed
+    department stored again as new versions — every column of every row but the time stamp (sorted here: the two
+    databases may collate text differently)."""
+    import shutil
+
+    synth_province(tmp_path / "p", 24, seed=5, years=2)
+    tables = ("submissions", "indicators", "findings", "submission_stats", "submission_group_stats")
+    dumps = []
+    for url in (f"sqlite:///{tmp_path / 's.db'}", db_url):
+        root = tmp_path / f"copy-{len(dumps)}"
+        shutil.copytree(tmp_path / "p", root)
+        with Store(url) as store:
+            first = batch(root, mof, store, jobs=2)
+            changed = next(root.glob("*/2023/actuals.json"))
+            data = json.loads(changed.read_text(encoding="utf-8"))
+            data["tables"][0]["indicators"][0]["actual"] = "1"
+            changed.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            again = batch(root, mof, store, jobs=2)
+            got = {"counts": (first.counts, again.counts, len(first.errors))}
+            with store.engine.connect() as conn:
+                for t in tables:
+                    cols = [c for c in conn.exec_driver_sql(f"SELECT * FROM {t} LIMIT 0").keys() if c != "created_at"]
+                    got[t] = sorted((tuple(x.replace(str(root), "<root>") if isinstance(x, str) else x for x in r) for r in
+                                     conn.exec_driver_sql(f"SELECT {', '.join(cols)} FROM {t}").fetchall()), key=repr)
+        dumps.append(got)
+    assert dumps[0]["counts"][1]["updated"] > 0 and len(dumps[0]["indicators"]) > 8000
+    assert dumps[0] == dumps[1]
