@@ -9,10 +9,9 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from .columns import num, records, records_column
-from .explain import TEXT_COLUMNS, actual_text, each_distinct, frame_texts, row_text
-from .findings import (ROW_COLUMNS, TABLE_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings,
-                       table_column_findings)
+from .columns import column_array, num, records, records_column
+from .explain import TEXT_COLUMNS, actual_text, each_distinct, frame_texts
+from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
 from .frame import Files, indicator_frame
 from .model import ActualSet, Evaluation, ExecutionScore, Finding, IndicatorScore, TableEvaluation, TargetSet
 from .rules import RuleSet, fmt
@@ -50,10 +49,10 @@ def evaluate_scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSe
     scored frame: ``score --json`` of a large table). ``built``: the indicator frame and its findings, when the
     reader gave them as columns (``intake.read_flat_frame``) instead of models."""
     findings, tables, scored = _scored(targets, actuals, rules, Files(targets_file, actuals_file or targets_file), built)
-    full: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    full: dict[str, list[tuple[dict[str, Any], str]]] = defaultdict(list)
     if indicators:
-        for r in records(scored.scored):
-            full[r["table"]].append(r)
+        for r, text in zip(records(scored.scored), frame_texts(scored.scored, rules)):
+            full[r["table"]].append((r, text))
     ev = Evaluation(unit_name=targets.unit_name, year=targets.year or None, rule_set=rules.id,
                     rule_version=rules.version, tables=[_table_evaluation(*x, full.get(x[0].id, []), rules) for x in tables],
                     findings=findings, inputs_hash=inputs_hash, example=bool(actuals and actuals.example),
@@ -70,12 +69,12 @@ def check_findings(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet
 
 def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file: Files,
             built: "tuple[pd.DataFrame, list[Finding]] | None" = None, rows: bool = True
-            ) -> tuple[list[Finding], list[tuple[Any, pd.Series, dict[str, list[Any]]]], Scored]:
-    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, columns), the frames.
+            ) -> tuple[list[Finding], list[tuple[Any, pd.Series, dict[str, dict[str, float]]]], Scored]:
+    """Frame → scores → totals → findings: the findings, each scored table's (targets, totals, groups), the frames.
 
-    Rows are built as dicts only with the columns ``row_findings`` reads and only where it can find something
-    (``finding_rows``); the table checks and the groups read each table's columns (``TABLE_COLUMNS``, lists), not a
-    row object per indicator. ``rows=False`` (``check``): the tables' list is empty."""
+    Rows are built as dicts with all that ``row_findings`` reads only where it can find something
+    (``finding_rows``); the table checks and the groups read columns. ``rows=False`` (``check``): no groups
+    (the tables' list is empty)."""
     frame, findings = built if built is not None else indicator_frame(targets, actuals, file)
     findings = list(findings)
     scored = score_frame(frame, rules)
@@ -84,9 +83,9 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
                                        + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
     if len(scored):
         findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
+    sums = _GroupSums(scored, rules) if rows and len(scored) else None
     positions = scored.groupby("table", sort=False).indices if len(scored) else {}
-    columns = {c: records_column(scored, c) for c in (TABLE_COLUMNS if rows else TABLE_FINDING_COLUMNS)} \
-        if len(scored) else {}
+    columns = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS} if len(scored) else {}
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
     tables = []
     for table in targets.tables:
@@ -96,8 +95,8 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
         at = positions[table.id]
         part = columns if len(at) == len(scored) else {c: [v[i] for i in at.tolist()] for c, v in columns.items()}
         findings += table_column_findings(table.id, t, part, rules, file, claimed_total.get(table.id))
-        if rows:
-            tables.append((table, t, part))
+        if sums is not None:
+            tables.append((table, t, sums.groups(at)))
     return findings, tables, Scored(frame, scored, totals)
 
 
@@ -145,37 +144,24 @@ def _floats(column: pd.Series) -> list[float | None]:
     return out
 
 
-def _table_evaluation(table, t: pd.Series, rows: dict[str, list[Any]], full: list[dict[str, Any]],
+def _table_evaluation(table, t: pd.Series, groups: dict[str, dict[str, float]], full: list[tuple[dict[str, Any], str]],
                       rules: RuleSet) -> TableEvaluation:
-    """A table's evaluation: its groups and execution score from its columns ``rows`` (``TABLE_COLUMNS``), an
-    ``IndicatorScore`` for each of ``full`` (all columns; none when the indicators are written from the frame)."""
+    """A table's evaluation: its groups (``_GroupSums``) and execution score, an ``IndicatorScore`` for each
+    of ``full`` (rows of all columns with their 计算过程; none when the indicators are written from the frame)."""
     decimals = rules.rounding.decimals
     indicators = [
         IndicatorScore(
             table=r["table"], position=int(r["position"]), level1=r["level1"], level2=r["level2"], level3=r["level3"],
             group=r["group"], target=r["target_raw"], actual=actual_text(r) if r["cost_fill"] else r["actual_raw"],
             weight=_round_weight(r["weight"], decimals), score=num(r["score"]), status=r["status"],
-            method=_method_name(r, rules), rule=rules.label, explanation=row_text(r, rules),
+            method=_method_name(r, rules), rule=rules.label, explanation=text,
             inputs={k: v for k, v in {"target": num(r["t_val"]), "actual": num(r["a_val"]), "unit": r["t_unit"],
                                       "direction": r["direction_used"], "band": r["band_used"]}.items()
                     if v is not None},
             deviation_note=r["deviation_note"], claimed_score=num(r["claimed"]),
         )
-        for r in full
+        for r, text in full
     ]
-    # (weight, score, status) of each weight group, then of each 一级指标 outside the groups (in order of
-    # appearance): one pass over the table's columns
-    by_group: dict[str, list[tuple]] = {}
-    by_level1: dict[str, list[tuple]] = {}
-    for level1, group, weight, score, status in zip(*(rows[c] for c in ("level1", "group", "weight", "score", "status"))):
-        (by_level1.setdefault(level1, []) if group is None else by_group.setdefault(group, [])).append(
-            (weight, score, status))
-    named = [(g.label, by_group[g.key]) for g in rules.weights.groups if g.key in by_group]
-    groups: dict[str, dict[str, float | None]] = {}
-    for label, members in [*named, *by_level1.items()]:
-        groups[label] = {"weight": round(sum(w for w, _, _ in members), decimals),
-                         "score": round(sum(x for _, x, st in members if st == "ok"), decimals)}
-    del by_group, by_level1, named  # (a 一级指标 per row: 200,000 lists, not kept while the model copies the groups)
     rate = num(t["rate"])
     ex_score = num(t["execution_score"])
     budget, spent = num(t["budget"]), num(t["spent"])
@@ -195,6 +181,37 @@ def _table_evaluation(table, t: pd.Series, rows: dict[str, list[Any]], full: lis
                            execution=execution, total=num(t["total"]), raw_total=num(t["raw_total"]),
                            cap=num(t["cap"]), grade=t["grade"] if isinstance(t["grade"], str) else None, complete=bool(t["complete"]),
                            undetermined=undetermined_reason(t, rules))
+
+
+class _GroupSums:
+    """Each table's weight and score per weight group, then per 一级指标 outside the groups (in order of
+    appearance), from the scored frame's columns: the members of a group found by codes, their values summed by
+    Python's ``sum`` in row order (the same floats as a sum over the rows, on any Python)."""
+
+    def __init__(self, scored: pd.DataFrame, rules: RuleSet):
+        self.rules = rules
+        self.group, self.level1 = column_array(scored["group"]), column_array(scored["level1"])
+        self.weight = scored["weight"].to_numpy(dtype=float)
+        self.score = scored["score"].to_numpy(dtype=float)
+        self.ok = (scored["status"] == "ok").to_numpy()
+
+    def groups(self, at: np.ndarray) -> dict[str, dict[str, float]]:
+        """The groups of the table whose rows are ``at`` (in order)."""
+        group = self.group[at]
+        outside = at[pd.isna(group)]
+        members = [(g.label, at[group == g.key]) for g in self.rules.weights.groups]
+        members = [(label, rows) for label, rows in members if len(rows)]
+        codes = pd.factorize(self.level1[outside], use_na_sentinel=False)[0]  # (numbered in order of appearance)
+        order = np.argsort(codes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]]) if len(order) else order
+        for rows in np.split(outside[order], starts[1:]) if len(order) else ():
+            members.append((self.level1[rows[0]], rows))
+        decimals = self.rules.rounding.decimals
+        out: dict[str, dict[str, float]] = {}
+        for label, rows in members:
+            out[label] = {"weight": round(sum(self.weight[rows].tolist()), decimals),
+                          "score": round(sum(self.score[rows[self.ok[rows]]].tolist()), decimals)}
+        return out
 
 
 def _round_weight(w: float, decimals: int) -> float:

@@ -200,3 +200,28 @@ def test_point_losses_are_those_of_the_whole_frame_confirmation(monkeypatch):
                 m.setattr(losses, "_unique_keys", lambda s: False)
                 whole = losses.point_losses(got.targets, got.actuals, rules, scored=scored)
             assert [t.model_dump() for t in fast] == [t.model_dump() for t in whole], files
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(rows=st.one_of(st.lists(row, min_size=1, max_size=40), near_duplicates()), which=st.integers(0, len(VARIANTS) - 1))
+def test_group_sums_are_the_sums_over_the_rows(rows, which):
+    """A table's groups from its columns (``evaluation._GroupSums``) are those summed row by row: each weight
+    group, then each 一级指标 outside the groups in order of appearance (a missing one too), Python's sum."""
+    from evaluator.evaluation import _GroupSums
+
+    rules = VARIANTS[which]
+    scored = score_frame(_frame(rows), rules)
+    sums = _GroupSums(scored, rules)
+    for table, at in scored.groupby("table", sort=False, observed=True).indices.items():
+        by_group: dict = {}
+        by_level1: dict = {}
+        for r in records(scored.iloc[at], ["level1", "group", "weight", "score", "status"]):
+            (by_level1.setdefault(r["level1"], []) if r["group"] is None else by_group.setdefault(r["group"], [])).append(r)
+        expected = {}
+        for label, members in [*[(g.label, by_group[g.key]) for g in rules.weights.groups if g.key in by_group],
+                               *by_level1.items()]:
+            expected[label] = {"weight": round(sum(r["weight"] for r in members), rules.rounding.decimals),
+                               "score": round(sum(r["score"] for r in members if r["status"] == "ok"),
+                                              rules.rounding.decimals)}
+        got = sums.groups(at)
+        assert list(got) == list(expected) and got == expected
