@@ -96,8 +96,8 @@ def growth(rows: list[tuple[int, float]]) -> str:
 
 
 def flat_commands(work: Path, sizes: list[int], reps: int, only: set[str], baseline: str | None = None) -> None:
-    """score --json, check --json, score (text) on flat CSVs, against the loop and pandas (and, with
-    ``baseline``, the same commands from another checkout, alternating)."""
+    """score --json, check --json, score (text) on flat CSVs, against the loop (and the loop printing only the
+    rows it cannot score, beside ``check``) and pandas; with ``baseline``, each command of another checkout too."""
     env = {**os.environ, "COLUMNS": "160"}
     for variant in ("unique", "shared", "unknown-level1"):
         if variant != "unique" and "names" not in only:
@@ -114,11 +114,13 @@ def flat_commands(work: Path, sizes: list[int], reps: int, only: set[str], basel
                 cmds["score --json"] = [*EVALUATOR, "score", str(f), "--budget", "100", "--spent", "90", "--json"]
             if "check" in only:
                 cmds["check --json"] = [*EVALUATOR, "check", str(f), "--budget", "100", "--spent", "90", "--json"]
+            if "check" in only:
+                cmds["loop --findings"] = [PY, str(HERE / "yardstick.py"), str(f), "--findings"]
             if "text" in only and n <= 20_000:
                 cmds["score (text)"] = [*EVALUATOR, "score", str(f), "--budget", "100", "--spent", "90"]
-            if baseline:  # (env execs the interpreter: the measured child is the command itself)
+            if baseline:  # (env execs the interpreter: the child measured is the baseline's own process)
                 cmds.update({f"{k} (baseline)": ["env", f"PYTHONPATH={baseline}", *c] for k, c in list(cmds.items())
-                             if k not in ("loop", "read_csv")})
+                             if c[:len(EVALUATOR)] == EVALUATOR})
             got = timed(cmds, work, reps, env)
             for k, (t, peak, cpu) in got.items():
                 series.setdefault(k, []).append((n, t))
@@ -250,8 +252,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="score,check,text,names,batch,compare,template")
     ap.add_argument("--work", help="keep the provinces and their stores here (reused by later runs)")
-    ap.add_argument("--baseline", help="score, check, batch, compare, template: also run another checkout's evaluator (its root on "
-                                       "PYTHONPATH), alternating")
+    ap.add_argument("--baseline", help="also run another checkout's evaluator (its root on PYTHONPATH), alternating "
+                                       "(flat tables, batch, compare, template)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:

@@ -212,7 +212,8 @@ def ordinal_days(year: np.ndarray, md: np.ndarray) -> np.ndarray:
 
 
 class NameCodes:
-    """A text column factorised once (sorted codes + distinct values), reused by every check on it."""
+    """A text column factorised once (distinct values, and codes in their sort order when asked for), reused by
+    every check on it."""
 
     def __init__(self, values: pd.Series, rows: np.ndarray | None = None):
         """``rows``: only these rows' names are needed (the others read as "")."""
@@ -226,30 +227,60 @@ class NameCodes:
             names = np.append(np.asarray(uniques, dtype=object), np.array([""], dtype=object))
         else:
             names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
-        # (factorize(sort=True) sorts with numpy's quicksort of objects; a stable sort, Python's timsort, takes
-        # the runs names come in: a 200,000-name column in a tenth of the time, the same codes)
-        remap, uniques = pd.factorize(names)
-        order = np.argsort(uniques, kind="stable")
-        rank = np.empty(len(order), dtype=np.intp)
-        rank[order] = np.arange(len(order))
-        self.uniques = uniques[order]
-        self.codes = rank[remap][codes]  # code -1 (missing) takes the trailing ""
+        self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
+        self._first = codes  # code -1 (missing) takes the trailing ""
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self._texts: tuple[list[str], str, np.ndarray | None] | None = None
+
+    @property
+    def uniques(self) -> np.ndarray:
+        """The distinct values in sort order."""
+        return self._in_order()[0]
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Each row's value as its place in ``uniques``: codes follow the names' sort order (ties in the weight
+        split go by name)."""
+        return self._in_order()[1]
+
+    def _in_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted when first asked for (the checks by name need no order: a column that is only searched, such as
+        the 一级指标, is never sorted). factorize(sort=True) sorts with numpy's quicksort of objects; a stable sort,
+        Python's timsort, takes the runs names come in: a 200,000-name column in a tenth of the time, the same codes."""
+        if self._sorted is None:
+            order = np.argsort(self._distinct, kind="stable")
+            rank = np.empty(len(order), dtype=np.intp)
+            rank[order] = np.arange(len(order))
+            self._sorted = (self._distinct[order], rank[self._remap][self._first])
+        return self._sorted
+
+    def _joined(self) -> tuple[list[str], str, np.ndarray | None]:
+        """The distinct values as texts, joined by NUL for one scan of all (a table of distinct names has as many
+        as rows), and where each starts in the joined text (None when a value holds a NUL) — made once, for every
+        ``contains_any`` on the column."""
+        if self._texts is None:
+            texts = list(map(str, self._distinct))
+            joined = "\x00".join(texts)
+            starts = None
+            if joined.count("\x00") == len(texts) - 1:
+                lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+                starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+            self._texts = (texts, joined, starts)
+        return self._texts
 
     def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
         """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
-        if not words or not len(self.uniques):
-            return np.zeros(len(self.codes), dtype=bool)
+        if not words or not len(self._distinct):
+            return np.zeros(len(self._first), dtype=bool)
         pattern = re.compile("|".join(map(re.escape, words)))
-        texts = list(map(str, self.uniques))
-        joined = "\x00".join(texts)  # one scan of all the values (a table of distinct names has as many as rows)
-        if "\x00" in "".join(words) or joined.count("\x00") != len(texts) - 1:
+        texts, joined, starts = self._joined()
+        if "\x00" in "".join(words) or starts is None:
             hits = np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
         else:  # a match cannot cross a NUL: each lies in one value, found by its offset
-            starts = np.concatenate(([0], np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)[:-1]))
             found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
             hits = np.zeros(len(texts), dtype=bool)
             hits[np.searchsorted(starts, found, side="right") - 1] = True
-        return hits[self.codes]
+        return hits[self._remap][self._first]
 
 
 def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
@@ -260,27 +291,6 @@ def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray
     names = list(df.columns) if columns is None else columns
     lists = [_column_list(df[c] if rows is None else df[c][rows]) for c in names]
     return [dict(zip(names, values)) for values in zip(*lists)]
-
-
-class _Row(tuple):
-    """A row of ``light_records``: read by column name like a ``records`` dict, in a third of its memory."""
-
-    __slots__ = ()
-    index: dict[str, int] = {}
-
-    def __getitem__(self, key: str) -> Any:  # type: ignore[override]
-        return tuple.__getitem__(self, self.index[key])
-
-    def get(self, key: str, default: Any = None) -> Any:
-        i = self.index.get(key)
-        return default if i is None else tuple.__getitem__(self, i)
-
-
-def light_records(df: pd.DataFrame, columns: list[str]) -> list[Any]:
-    """``records`` of a few columns as rows read by name (``r["weight"]``, ``r.get("row")``) — for every row
-    of a large table, where 200,000 dicts cost more memory than the frame they come from."""
-    row = type("Row", (_Row,), {"__slots__": (), "index": {c: i for i, c in enumerate(columns)}})
-    return list(map(row, zip(*(_column_list(df[c]) for c in columns))))
 
 
 def records_column(df: pd.DataFrame, name: str) -> list[Any]:

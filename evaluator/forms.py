@@ -658,23 +658,29 @@ class _Parser:
                 break
             first = [a or b for a, b in zip(first, col)]
         starts = set(first) - {""}
-        plain = {h for h in {t[:1] for t in starts} if _never_stops(h)}
-        if any(_may_stop(t) for t in starts if t[:1] not in plain):
+        risky = {h for h in {t[:1] for t in starts} if not _never_stops(h)}  # (first characters: a few)
+        if risky and any(_may_stop(t) for t in starts if t[:1] in risky):
             return None
         every = all(first)
         keep = list(range(len(body))) if every else [i for i, t in enumerate(first) if t]
 
-        def stripped(key: str) -> list[str]:
+        def stripped(key: str, share: bool = True) -> list[str]:
+            """The column's texts, stripped if any needs it; ``share``: each repeated text as one object (a CSV
+            gives every cell its own string: 200,000 copies of “数量指标” held by the frame until the end)."""
             c = cols.get(key)
             if c is None:
                 return [""] * len(keep)
             texts = by_col[c] if every else [by_col[c][i] for i in keep]
-            return [t.strip() for t in texts] if edge_spaces("\x00".join(texts), "\x00", lines=False) else list(texts)
+            texts = [t.strip() for t in texts] if edge_spaces("\x00".join(texts), "\x00", lines=False) else texts
+            if not share or len(set(texts[:1000])) == len(texts[:1000]) > 100:  # (all distinct, by the look of it)
+                return list(texts)
+            one = {t: t for t in texts}
+            return list(map(one.__getitem__, texts))
 
         def optional(key: str) -> list[str | None]:
             return [t or None for t in stripped(key)] if key in cols else [None] * len(keep)
 
-        level3 = _names(stripped("level3"))
+        level3 = _names(stripped("level3", share=False))  # (names of indicators: mostly distinct)
         if not all(level3):
             return None  # a row without 三级指标: the row loop notes it
         level1, level2 = _filled(_names(stripped("level1"))), _filled(_names(stripped("level2")))

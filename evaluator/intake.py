@@ -284,9 +284,10 @@ def _read_targets(path: Path, unit_name: str | None = None, models: bool = True
         raise InputFileError("这是自评填报表（实际完成值），不是目标表", where=str(path),
                              hint="是否把目标表和实际完成值的顺序写反了？用法：evaluator score 目标表 自评填报.xlsx")
     if kind in FORMS:
-        from .load import values_in_range  # a year, 分值 or amount out of range: the file's one-line error
+        from .load import paused_gc, values_in_range  # (values_in_range: a year, 分值 or amount out of range)
 
-        with values_in_range(str(path)):
+        # (a 200,000-row CSV is 200,000 row lists, none in a cycle: the collector walked them again and again)
+        with values_in_range(str(path)), paused_gc():
             result = parse_forms(path, form_grids(path, kind), unit_name, models=models)
         return result.targets, result.actuals, result.findings, result.blocks
     raise _refuse(path, kind, "不能作为目标表")
