@@ -185,32 +185,38 @@ def _table_evaluation(table, t: pd.Series, groups: dict[str, dict[str, float]], 
 
 class _GroupSums:
     """Each table's weight and score per weight group, then per 一级指标 outside the groups (in order of
-    appearance), from the scored frame's columns: the members of a group found by codes, their values summed by
-    Python's ``sum`` in row order (the same floats as a sum over the rows, on any Python)."""
+    appearance), from the scored frame's columns: the rows sorted by group (stably), each group's values summed
+    by Python's ``sum`` in row order — the same floats as a sum over its rows, on any Python (a row that is not
+    scored adds 0.0 to the score, which changes no sum) — without a row object, for 10 groups or 200,000."""
 
     def __init__(self, scored: pd.DataFrame, rules: RuleSet):
         self.rules = rules
         self.group, self.level1 = column_array(scored["group"]), column_array(scored["level1"])
         self.weight = scored["weight"].to_numpy(dtype=float)
-        self.score = scored["score"].to_numpy(dtype=float)
-        self.ok = (scored["status"] == "ok").to_numpy()
+        ok = (scored["status"] == "ok").to_numpy()
+        self.score = np.where(ok, scored["score"].to_numpy(dtype=float), 0.0)
 
     def groups(self, at: np.ndarray) -> dict[str, dict[str, float]]:
         """The groups of the table whose rows are ``at`` (in order)."""
         group = self.group[at]
-        outside = at[pd.isna(group)]
-        members = [(g.label, at[group == g.key]) for g in self.rules.weights.groups]
-        members = [(label, rows) for label, rows in members if len(rows)]
-        codes = pd.factorize(self.level1[outside], use_na_sentinel=False)[0]  # (numbered in order of appearance)
-        order = np.argsort(codes, kind="stable")
-        starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]]) if len(order) else order
-        for rows in np.split(outside[order], starts[1:]) if len(order) else ():
-            members.append((self.level1[rows[0]], rows))
+        named = self.rules.weights.groups
+        key = np.full(len(at), -1, dtype=np.int64)
+        for i, g in enumerate(named):
+            key[group == g.key] = i
+        outside = pd.isna(group)  # then by 一级指标, numbered in order of appearance
+        key[outside] = len(named) + pd.factorize(self.level1[at[outside]], use_na_sentinel=False)[0]
+        order = np.argsort(key, kind="stable")
+        order = order[key[order] >= 0]  # (a group the rule set does not name has no total, as before)
+        key, rows = key[order], at[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]).tolist() if len(key) else []
+        bounds = list(zip(starts, [*starts[1:], len(key)]))
+        weight, score = self.weight[rows].tolist(), self.score[rows].tolist()
+        labels = [named[k].label if k < len(named) else self.level1[r] for k, r in
+                  zip(key[starts].tolist(), rows[starts].tolist())]
         decimals = self.rules.rounding.decimals
         out: dict[str, dict[str, float]] = {}
-        for label, rows in members:
-            out[label] = {"weight": round(sum(self.weight[rows].tolist()), decimals),
-                          "score": round(sum(self.score[rows[self.ok[rows]]].tolist()), decimals)}
+        for label, (a, b) in zip(labels, bounds):
+            out[label] = {"weight": round(sum(weight[a:b]), decimals), "score": round(sum(score[a:b]), decimals)}
         return out
 
 
