@@ -433,7 +433,7 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
     from .columns import records_column
     from .evaluation import _floats
     from .explain import frame_texts
-    from .tablestats import INDICATOR_COLUMNS, as_rows, group_rows, group_sums, indicator_stats
+    from .tablestats import stats_of
 
     col = lambda name: records_column(scored, name)  # noqa: E731
     method = col("method")
@@ -445,13 +445,11 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
                     frame_texts(scored, rules), col("deviation_note"),
                     col("band_used"), qualitative))
     sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
-    inds = pd.DataFrame.from_records(list(zip(sid, status, score, weight, claimed, qualitative, actual, group)),
-                                     columns=list(INDICATOR_COLUMNS))
     found = [(k, f) for k, fnd in enumerate(findings_of) for f in fnd]
-    fnd = pd.DataFrame.from_records([(k, f.code) for k, f in found], columns=["submission_id", "code"])
-    stats = as_rows(indicator_stats(inds, fnd), list(range(len(items))))
+    stats, group_stats = stats_of(list(zip(sid, status, score, weight, claimed, qualitative, actual, group)),
+                                  [(k, f.code) for k, f in found], list(range(len(items))))
     groups: list[list[dict[str, Any]]] = [[] for _ in items]
-    for g in group_rows(group_sums(inds)):
+    for g in group_stats:
         groups[g.pop("submission_id")].append(g)
     finding_rows: list[list[tuple]] = [[] for _ in items]
     for k, f in found:

@@ -85,12 +85,18 @@ def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
 def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``submission_stats`` and ``submission_group_stats`` rows of stored items (submission id, item with
     'indicators' and 'findings')."""
-    import pandas as pd
-
-    inds = pd.DataFrame.from_records(  # (the INDICATOR_COLUMNS, spelled out: a generator per row costs more)
+    return stats_of(  # (the INDICATOR_COLUMNS, spelled out: a generator per row costs more)
         [(sid, r.get("status"), r.get("score"), r.get("weight"), r.get("claimed"), r.get("qualitative"),
           r.get("actual"), r.get("group_key")) for sid, item in items for r in item["indicators"]],
-        columns=list(INDICATOR_COLUMNS))
-    fnd = pd.DataFrame.from_records([(sid, f.get("code")) for sid, item in items for f in item["findings"]],
-                                    columns=["submission_id", "code"])
-    return as_rows(indicator_stats(inds, fnd), [sid for sid, _ in items]), group_rows(group_sums(inds))
+        [(sid, f.get("code")) for sid, item in items for f in item["findings"]], [sid for sid, _ in items])
+
+
+def stats_of(indicators: list[tuple], findings: list[tuple], ids: list[int]) -> tuple[list[dict[str, Any]],
+                                                                                         list[dict[str, Any]]]:
+    """The ``submission_stats`` and ``submission_group_stats`` rows of the submissions ``ids``, from their
+    indicator rows (tuples of ``INDICATOR_COLUMNS``) and their findings' (submission id, code) pairs."""
+    import pandas as pd
+
+    inds = pd.DataFrame.from_records(indicators, columns=list(INDICATOR_COLUMNS))
+    fnd = pd.DataFrame.from_records(findings, columns=["submission_id", "code"])
+    return as_rows(indicator_stats(inds, fnd), ids), group_rows(group_sums(inds))
