@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import column_array, num, records, records_column
-from .explain import TEXT_COLUMNS, actual_text, each_distinct, frame_texts
+from .explain import actual_text, each_distinct, frame_texts
 from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
 from .frame import Files, indicator_frame
 from .model import ActualSet, Evaluation, ExecutionScore, Finding, IndicatorScore, TableEvaluation, TargetSet
@@ -100,7 +100,6 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     return findings, tables, Scored(frame, scored, totals)
 
 
-EXPLAIN_COLUMNS = TEXT_COLUMNS  # (what the 计算过程 of a scored row reads; explain.frame_texts renders a whole frame)
 
 
 def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000, block: int = 50_000

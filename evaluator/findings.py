@@ -9,17 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import num
+from .columns import NameCodes, num
 from .errors import Code
 from .explain import method_label, row_text
 from .frame import Files
 from .model import Band, BAND_LABEL, Finding, Location, Severity
 from .rules import RuleSet, fmt
 
-__all__ = ["row_findings", "table_findings", "table_column_findings", "finding_rows", "ROW_COLUMNS", "TABLE_COLUMNS",
-           "TABLE_FINDING_COLUMNS"]
+__all__ = ["row_findings", "table_column_findings", "finding_rows", "ROW_COLUMNS", "TABLE_FINDING_COLUMNS"]
 
-# the columns of a scored row that row_findings (with row_text and method_label) reads, and those table_findings
+# the columns of a scored row that row_findings (with row_text and method_label) reads, and those table_column_findings
 # and the table's group totals read: rows are built with these alone (a 200,000-row table as 57-column dicts was
 # a second copy of the frame)
 ROW_COLUMNS = ["table", "position", "row", "level1", "level2", "level3", "target_raw", "actual_raw", "deviation_note",
@@ -27,8 +26,6 @@ ROW_COLUMNS = ["table", "position", "row", "level1", "level2", "level3", "target
                "fraction", "tol", "t_kind", "t_cmp", "t_val", "a_val", "t_unit", "a_unit", "t_problem", "a_problem",
                "t_scale", "t_per", "rate_base_used", "band_used", "judged_used", "judged_outside", "target_from_rule",
                "target_from_name", "word_for_number", "qual_assumed", "cost_fill", "as_fraction", "negative", "over"]
-# (in this order: evaluation._table_evaluation unpacks its rows by position)
-TABLE_COLUMNS = ["table", "position", "row", "level1", "level3", "group", "weight_given", "weight", "score", "status"]
 
 
 _TARGET_COLUMNS = {"年度指标值", "分值", "度量单位"}
@@ -57,13 +54,12 @@ def finding_rows(scored: pd.DataFrame) -> np.ndarray:
     score, weight = scored["score"].to_numpy(dtype=float), scored["weight"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         short = ok & (score < weight - 1e-9)
-    codes, names = pd.factorize(scored["level2"].to_numpy(dtype=object))
-    cost = np.array([*("成本" in str(x) for x in names), False], dtype=bool)[codes]
-    quantity = np.array([*("数量" in str(x) for x in names), False], dtype=bool)[codes]
+    level2 = NameCodes(scored["level2"])
+    cost, quantity = level2.contains_any(("成本",)), level2.contains_any(("数量",))
     kind, cmp_ = scored["t_kind"], scored["t_cmp"]
     quality = (cost & (kind.isin(["qualitative", "blank"]) | cmp_.isin(["ge", "gt"])).to_numpy()) \
         | (quantity & cmp_.isin(["le", "lt"]).to_numpy())
-    return (error | col("target_from_rule") | col("target_from_name") | (scored["t_kind"] == "blank").to_numpy()
+    return (error | col("target_from_rule") | col("target_from_name") | (kind == "blank").to_numpy()
             | (ok & (col("word_for_number") | col("qual_assumed") | col("cost_fill") | scored["claimed"].notna().to_numpy()))
             | col("judged_outside") | col("negative") | col("over") | short | quality)
 
@@ -156,21 +152,15 @@ def _notes_contradiction(r: dict[str, Any], notes: str) -> str | None:
     return None
 
 
-# what table_findings reads of each row
+# what table_column_findings reads of each row
 TABLE_FINDING_COLUMNS = ["table", "position", "row", "level1", "level3", "group", "weight_given", "status"]
-
-
-def table_findings(table_id: str, t: pd.Series, rows: list[dict[str, Any]], rules: RuleSet, file: Files,
-                   claimed_total: float | None) -> list[Finding]:
-    """The findings on a table as a whole (weights, groups, budget, caps, claimed total), from its rows."""
-    return table_column_findings(table_id, t, {c: [r[c] for r in rows] for c in TABLE_FINDING_COLUMNS}, rules, file,
-                                 claimed_total)
 
 
 def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[Any]], rules: RuleSet, file: Files,
                           claimed_total: float | None) -> list[Finding]:
-    """``table_findings`` of a table's rows given as columns (``TABLE_FINDING_COLUMNS``, missing values None):
-    ``check`` takes them straight from the scored frame, without a row object per indicator."""
+    """The findings on a table as a whole (weights, groups, budget, caps, claimed total), from its rows given as
+    columns (``TABLE_FINDING_COLUMNS``, missing values None): taken straight from the scored frame, without a row
+    object per indicator."""
     out: list[Finding] = []
     loc = Location(file=file.targets, table=table_id)
     budget_loc = Location(file=file.actuals, table=table_id, column="budget")
