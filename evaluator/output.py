@@ -179,18 +179,15 @@ def dumps(obj: Any) -> str:
     table; the layout is that of ``json.dumps(obj, ensure_ascii=False, indent=2)``. A non-finite float becomes
     null, never ``NaN``/``Infinity`` (not JSON). An integer beyond 64 bits, which orjson refuses, falls back to
     the json module."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode("utf-8") + "\n"
-    except orjson.JSONEncodeError:
-        return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    return _utf8(obj).decode("utf-8")
 
 
 def _utf8(obj: Any) -> bytes:
-    """``dumps(obj).encode("utf-8")``, without decoding orjson's bytes to encode them again."""
+    """``dumps(obj)`` as the UTF-8 bytes orjson makes (written without decoding them to encode them again)."""
     try:
         return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
     except orjson.JSONEncodeError:
-        return dumps(obj).encode("utf-8")
+        return (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def no_formulas(wb) -> None:
