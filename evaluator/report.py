@@ -549,22 +549,23 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     _CONTEXTS.clear()
     _LOOK_BACK[0] = monitoring
     _RUN[0] = (targets, actuals, ev, rules, money_decimals)
+    names = document_names(ev, targets)
     try:
-        rendered = _render_all(targets, actuals, ev, rules, formats, jobs, money_decimals)
+        rendered = _render_all(targets, actuals, ev, rules, formats, jobs, money_decimals, names)
     finally:
         _RUN[0] = None
         _CONTEXTS.clear()
         _BLOCKS.clear()
-    names = document_names(ev, targets)
     order = {f"{names[te.table]}{suffix}": (k, j) for k, te in enumerate(ev.tables) for j, (_, _, suffix) in
              enumerate(KINDS)}
     return _write_files(out, sorted(rendered.items(), key=lambda kv: order.get(kv[0], (len(order), 0))), force)
 
 
 def _render_all(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation, rules: RuleSet,
-                formats: tuple[str, ...], jobs: int | None, money_decimals: int | None) -> dict[str, bytes]:
-    """Every document of the run as file name → bytes, in forked workers when there are cores for them."""
-    names = document_names(ev, targets)
+                formats: tuple[str, ...], jobs: int | None, money_decimals: int | None,
+                names: dict[str, str]) -> dict[str, bytes]:
+    """Every document of the run as file name → bytes (``names``: each table's document name), in forked workers
+    when there are cores for them."""
     for te in ev.tables:  # built before any worker starts: the workers inherit them
         _context(targets, actuals, ev, rules, te.table, money_decimals)
     tasks = _tasks(formats)
