@@ -289,13 +289,14 @@ def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray
 
     Built column by column (one ``tolist`` each) rather than with ``to_dict``, which boxes every cell on its own."""
     names = list(df.columns) if columns is None else columns
-    lists = [_column_list(df[c] if rows is None else df[c][rows]) for c in names]
+    lists = [records_column(df, c, rows) for c in names]
     return [dict(zip(names, values)) for values in zip(*lists)]
 
 
-def records_column(df: pd.DataFrame, name: str) -> list[Any]:
-    """One column of ``records`` as a list."""
-    return _column_list(df[name])
+def records_column(df: pd.DataFrame, name: str, rows: np.ndarray | None = None) -> list[Any]:
+    """One column of ``records`` as a list (of the ``rows`` mask)."""
+    column = df[name] if rows is None else df[name][rows]
+    return column_array(column).tolist() if _is_text(column) else column.tolist()
 
 
 def column_array(column: pd.Series) -> np.ndarray:
@@ -315,10 +316,6 @@ def column_array(column: pd.Series) -> np.ndarray:
 
 def _is_text(column: pd.Series) -> bool:
     return isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
-
-
-def _column_list(column: pd.Series) -> list[Any]:
-    return column_array(column).tolist() if _is_text(column) else column.tolist()
 
 
 def num(x: Any) -> float | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -573,7 +574,7 @@ class _Parser:
         label = row.cells[label_col] if label_col >= 0 else ""
         wanted = set(cols.values()) | {label_col}
         self_eval = "actual" in cols or "claimed" in cols
-        block = self._plain_block(rows, k, cols, label_col, label, self_eval)
+        block = self._plain_block(rows, k, cols, label_col, label, self_eval, wanted)
         if block is not None:
             return block
         out: dict[str, list[Any]] = {name: [] for name in BLOCK_COLUMNS + (ACTUAL_COLUMNS if self_eval else ())}
@@ -631,7 +632,7 @@ class _Parser:
         return _Block(out, k, end, self_eval, percent)
 
     def _plain_block(self, rows: list[Row], k: int, cols: dict[str, int], label_col: int, label: str,
-                     self_eval: bool) -> _Block | None:
+                     self_eval: bool, wanted: set[int]) -> _Block | None:
         """The rows after the header ``rows[k]`` read column by column, when they are plain: the rest of one grid,
         no merges, every row blank or an indicator row with a 三级指标 and nothing outside the header's columns, no
         总分 or signature line. Anything else (None) goes through the row loop of ``indicators``, which reports
@@ -647,7 +648,6 @@ class _Parser:
         if set(map(len, body)) != {width} or max(cols.values()) >= width:
             return None
         by_col = list(zip(*body))
-        wanted = set(cols.values()) | {label_col}
         if any(any(col) for c, col in enumerate(by_col) if c not in wanted):
             return None  # text outside the indicator columns: the row loop says where
         if label_col >= 0 and set(by_col[label_col]) - {"", label}:
@@ -671,11 +671,11 @@ class _Parser:
             if c is None:
                 return [""] * len(keep)
             texts = by_col[c] if every else [by_col[c][i] for i in keep]
-            texts = [t.strip() for t in texts] if edge_spaces("\x00".join(texts), "\x00", lines=False) else texts
+            if not grid.stripped and edge_spaces("\x00".join(texts), "\x00", lines=False):
+                texts = [t.strip() for t in texts]
             if not share or len(set(texts[:1000])) == len(texts[:1000]) > 100:  # (all distinct, by the look of it)
                 return list(texts)
-            one = {t: t for t in texts}
-            return list(map(one.__getitem__, texts))
+            return list(map(sys.intern, texts))  # (one object per distinct text: twice as fast as a dict of them)
 
         def optional(key: str) -> list[str | None]:
             return [t or None for t in stripped(key)] if key in cols else [None] * len(keep)
@@ -1080,13 +1080,18 @@ def _filled(names: list[str]) -> list[str]:
 
 
 def _names(texts: list[str]) -> list[str]:
-    """``_name`` of a column of names: none to change when the whole column has no space and nothing unprintable,
-    else once per distinct name (一级/二级指标 repeat a lot)."""
-    joined = "".join(texts)
-    if joined.isprintable() and " " not in joined and "\u3000" not in joined and "\xa0" not in joined:
+    """``_name`` of a column of names: none to change when the whole column has no space (one test of all the
+    names joined), else once per distinct name (一级/二级指标 repeat a lot)."""
+    if _spaceless("".join(texts)):
         return list(texts)
     seen: dict[str, str] = {}
     return [seen[t] if t in seen else seen.setdefault(t, _name(t)) for t in texts]
+
+
+def _spaceless(text: str) -> bool:
+    """No whitespace in ``text``: every character ``\\s`` matches is the space or unprintable (checked over
+    every code point in tests/test_parse.py), so a printable text without a space has none."""
+    return text.isprintable() and " " not in text
 
 
 def _deviation_note(note: str) -> str | None:
@@ -1096,7 +1101,7 @@ def _deviation_note(note: str) -> str | None:
 
 def _name(text: str) -> str:
     """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
-    if not text or (text.isprintable() and " " not in text and "\u3000" not in text and "\xa0" not in text):
+    if not text or _spaceless(text):
         return text or ""
     return re.sub(r"\s+", "", text)
 

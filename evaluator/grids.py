@@ -38,6 +38,7 @@ class Grid:
     rows: list[int] | None = None
     kind: str = "table"  # "table" | "paragraph" | "sheet" | "csv"
     file: str | None = None
+    stripped: bool = False  # no cell starts or ends with a space: the reader checked or cleaned every cell
 
     @property
     def merged_rows(self) -> set[int]:
@@ -540,7 +541,7 @@ def csv_grid(path: Path) -> Grid:
     long_cells = quoted or max(map(len, text.split("\n")), default=0) > most
     edges = quoted or edge_spaces(text, delimiter)
     if not (controls or long_cells or edges) and len(set(map(len, rows))) <= 1:
-        return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)  # (nothing to pad or check)
+        return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file, stripped=True)  # (nothing to pad or check)
     for k, row in enumerate(rows):
         if len(row) < width:
             row.extend([""] * (width - len(row)))
@@ -548,7 +549,10 @@ def csv_grid(path: Path) -> Grid:
             _checked_row(row, file, None, starts[k] if starts is not None else k + 1, most)
         if edges and any("\n" in t or t[:1].isspace() or t[-1:].isspace() for t in row):
             rows[k] = [clean_text(t) for t in row]
-    return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)
+    # stripped: with edges every row that has a cell with a line break or an edge space was cleaned (after its
+    # control characters were removed); without, no cell has one (no cell spans a line) — unless removing a control
+    # character left one ("\x01 a" → " a")
+    return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file, stripped=edges or not controls)
 
 
 # what str.isspace calls a space, and those of them that do not end a line

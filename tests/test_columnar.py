@@ -290,6 +290,51 @@ def test_edge_spaces_are_found_as_a_search_for_them_finds_them():
         assert edge_spaces(joined, "\x00", lines=False) == any(c != c.strip() for c in cells), cells
 
 
+def test_a_csv_grid_said_stripped_has_no_cell_to_strip(tmp_path):
+    """``Grid.stripped`` lets the form reader skip stripping a CSV's columns: it must hold for every cell whenever
+    the grid says so — random files with spaces, tabs, control characters (removing one can leave an edge space:
+    "\x01 a"), quotes, commas and line breaks; and the plain-row reader gives the same block with it ignored."""
+    from evaluator import grids
+    from evaluator.errors import EvaluatorError, collecting
+
+    rng = random.Random(5)
+    alphabet = ["a", "指", ",", "\n", "\r\n", " ", "\u3000", "\xa0", "\x0b", "\x01", "\x1c", '"', "\t", "\x85"]
+    path = tmp_path / "t.csv"
+    said = 0
+    for _ in range(1500):
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        path.write_text("一级指标,二级指标,三级指标\n" + body, encoding="utf-8")
+        try:
+            with collecting():
+                grid = grids.csv_grid(path)
+        except EvaluatorError:
+            continue
+        if grid.stripped:
+            said += 1
+            assert all(t == t.strip() for row in grid.cells for t in row), body
+    assert said > 500
+
+
+@pytest.mark.parametrize("body", ["产出指标,数量指标,会议,\x01 ≥5次,\x01 6次,,\x01 原因说明\n",
+                                  "产出指标 , 数量指标,会议 ,≥5次 , 6次,10, 原因\n产出指标,数量指标,培训,3次,2次,10,\n"])
+def test_plain_rows_of_a_stripped_grid_read_as_when_stripped_again(tmp_path, monkeypatch, body):
+    from evaluator import grids
+
+    path = tmp_path / "t.csv"
+    path.write_text("一级指标,二级指标,三级指标,年度指标值,实际完成值,分值,偏差原因分析及改进措施\n" + body, encoding="utf-8")
+    fast = read_inputs(path, None, None, None, models=False)
+    real = grids.Grid.__init__
+
+    def never_stripped(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        self.stripped = False
+
+    monkeypatch.setattr(grids.Grid, "__init__", never_stripped)
+    slow = read_inputs(path, None, None, None, models=False)
+    assert [b.columns for b in fast.blocks.values()] == [b.columns for b in slow.blocks.values()]
+    assert fast.findings == slow.findings
+
+
 def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
     from evaluator.errors import EvaluatorError
     from evaluator.grids import csv_grid
