@@ -225,9 +225,13 @@ class NameCodes:
         # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
         if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # (names: one C scan, no call per name)
             names = np.append(np.asarray(uniques, dtype=object), np.array([""], dtype=object))
+            if not (names[:-1] == "").any():  # distinct texts, none "": factorising them again gives them back
+                self._distinct, self._remap = names, np.arange(len(names))
+                names = None
         else:
             names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
-        self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
+        if names is not None:
+            self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
         self._first = codes  # code -1 (missing) takes the trailing ""
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self._texts: tuple[list[str], str, np.ndarray | None] | None = None
