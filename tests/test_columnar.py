@@ -192,6 +192,34 @@ def test_block_frame_is_the_indicator_frame_of_the_models(inputs):
         assert not any(t.indicators for t in columns.targets.tables), name
 
 
+def test_block_frame_of_several_tables_is_the_indicator_frame_of_the_models(tmp_path):
+    """Several tables' columns in one frame (positions restart per table; a column empty in one table and filled
+    in another, a column of None in all): the frame ``indicator_rows`` builds from the same tables' models."""
+    rows = [["产出指标", "数量指标", "会议", "≥5次", "6次", "10", "", "原因"],
+            ["效益指标", "社会效益指标", "影响", "有所提升", "达成", "", "", ""]]
+    path = _write(tmp_path / "one.csv", rows)
+    files = Files(str(path), str(path))
+    columns = read_inputs(path, None, models=False)
+    models = read_inputs(path, None)
+    plain = tmp_path / "plain.csv"
+    plain.write_text("一级指标,二级指标,三级指标,年度指标值,实际完成值\n产出指标,数量指标,培训,3次,2次\n", encoding="utf-8")
+    other_columns, other_models = read_inputs(plain, None, models=False), read_inputs(plain, None)
+    [block], [other] = columns.blocks.items(), other_columns.blocks.items()
+    second = other_columns.targets.tables[0].model_copy(update={"id": "t2"})
+    targets = columns.targets.model_copy(update={"tables": [*columns.targets.tables, second]})
+    actuals = columns.actuals.model_copy(update={"tables": [*columns.actuals.tables,
+                                                            other_columns.actuals.tables[0].model_copy(update={"table": "t2"})]})
+    frame2, found2 = block_frame(targets, actuals, {block[0]: block[1], "t2": other[1]}, files)
+    m_targets = models.targets.model_copy(update={"tables": [
+        *models.targets.tables, other_models.targets.tables[0].model_copy(update={"id": "t2"})]})
+    m_actuals = models.actuals.model_copy(update={"tables": [
+        *models.actuals.tables, other_models.actuals.tables[0].model_copy(update={"table": "t2"})]})
+    frame, found = indicator_frame(m_targets, m_actuals, files)
+    assert len(frame) == 3 and frame["position"].tolist() == [0, 1, 0]
+    pd.testing.assert_frame_equal(frame, frame2, check_index_type=True)
+    assert found == found2
+
+
 def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
     """A block of plain rows is read column by column; the row loop (forced) gives the same targets, actuals and
     findings — and the forced loop is what reads every file whose rows are not plain."""
