@@ -256,10 +256,16 @@ class _Block:
     percent_weights: bool = False
 
     @property
+    def ids(self) -> list[str | None]:
+        """Each indicator's id: in a 自评表 its row ("r12"), which its entry carries too; none in a target form."""
+        rows = self.columns["row"]
+        return [f"r{at}" for at in rows] if self.has_actuals else [None] * len(rows)
+
+    @property
     def indicators(self) -> list[Indicator]:
         c = self.columns
         return [Indicator(id=i, level1=l1, level2=l2, level3=l3, target=t, unit=u, standard=st, row=at, weight=w)
-                for i, l1, l2, l3, t, u, st, at, w in zip(c["id"], c["level1"], c["level2"], c["level3"], c["target"],
+                for i, l1, l2, l3, t, u, st, at, w in zip(self.ids, c["level1"], c["level2"], c["level3"], c["target"],
                                                           c["unit"], c["standard"], c["row"], c["weight"])]
 
     @property
@@ -268,11 +274,11 @@ class _Block:
             return []
         c = self.columns
         return [Actual(indicator=l3, level2=l2, id=i, actual=a, deviation_note=n, claimed_score=cs)
-                for l3, l2, i, a, n, cs in zip(c["level3"], c["level2"], c["id"], c["actual"], c["deviation_note"],
+                for l3, l2, i, a, n, cs in zip(c["level3"], c["level2"], self.ids, c["actual"], c["deviation_note"],
                                                c["claimed_score"])]
 
 
-BLOCK_COLUMNS = ("id", "level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
+BLOCK_COLUMNS = ("level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
 ACTUAL_COLUMNS = ("actual", "deviation_note", "claimed_score")
 _STOP = re.compile(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)")
 _STOP_CHARS = frozenset("总合填单联注说备审")  # the first characters of the totals and signature lines above
@@ -617,8 +623,7 @@ class _Parser:
             weight_text = cell("weight")
             if weight_text:
                 weights.append((row, weight_text, l3))
-            ident = f"r{at}" if self_eval else None
-            for name, value in (("id", ident), ("level1", l1), ("level2", l2), ("level3", l3),
+            for name, value in (("level1", l1), ("level2", l2), ("level3", l3),
                                 ("target", cell("comparator") + cell("target")), ("unit", cell("unit") or None),
                                 ("standard", cell("standard") or None), ("row", at)):
                 out[name].append(value)
@@ -691,8 +696,8 @@ class _Parser:
             at = [numbers[r0 + i] if numbers is not None else r0 + i + 1 for i in keep]
         comparator, target = stripped("comparator"), stripped("target")
         out: dict[str, list[Any]] = {
-            "id": [f"r{a}" for a in at] if self_eval else [None] * len(keep), "level1": level1, "level2": level2,
-            "level3": level3, "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
+            "level1": level1, "level2": level2, "level3": level3,
+            "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
             "unit": optional("unit"), "standard": optional("standard"), "row": at,
         }
         weight_col = cols.get("weight")

@@ -446,3 +446,26 @@ def test_a_repeated_name_is_one_finding_that_lists_its_rows(tmp_path):
     assert [(f.location.item, f.location.row, f.location.rows, f.message) for f in items] == [
         (3, None, None, "同一二级指标下三级指标重复：二级指标“数量指标”下的“会议”出现 2 次（第 1、3 项指标），请核对是否重复填报")]
     assert duplicate_findings("t", ["a", "b"], ["x", "x"], [2, 3], None) == []  # the same name under two 二级指标
+
+
+def test_the_one_scan_of_a_clean_csv_agrees_with_each_check():
+    """csv_grid's one scan for a clean file (no control character, no space but the delimiter) is False only
+    when ``has_controls`` and ``edge_spaces`` both are; ``_longest_line`` of the bytes is never less than the
+    longest line's characters (UTF-8 and GB18030)."""
+    from evaluator.errors import has_controls
+    from evaluator.grids import _longest_line, _quiet_class, edge_spaces
+
+    rng = random.Random(3)
+    alphabet = ["a", "指", ",", "\t", "\n", "\r", " ", "\u3000", "\xa0", "\x0b", "\x01", "\x85", "\u2028", "_x000B_",
+                "_x00", "\ufffe", "\x7f", "€", "😀"]
+    for _ in range(4000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        for d in (",", "\t"):
+            if "_x00" not in text and _quiet_class(d).search(text) is None:
+                assert not has_controls(text) and not edge_spaces(text, d), (text, d)
+        longest = max(map(len, text.split("\n")))
+        for enc in ("utf-8", "gb18030"):
+            raw = text.encode(enc, errors="replace")
+            if raw.decode(enc) == text:
+                assert _longest_line(raw) >= longest
+                assert _longest_line(raw * 5000) >= max(map(len, (text * 5000).split("\n")))
