@@ -604,8 +604,8 @@ def test_a_run_with_few_folders_to_read_reads_them_in_this_process(tmp_path, mof
     for name, (kwargs, _) in CASES.items():
         department(root, name, **kwargs)
     pools = []
-    real = B.ProcessPoolExecutor
-    monkeypatch.setattr(B, "ProcessPoolExecutor", lambda *a, **k: pools.append(a) or real(*a, **k))
+    real = B._in_workers
+    monkeypatch.setattr(B, "_in_workers", lambda *a, **k: pools.append(a[3]) or real(*a, **k))
     monkeypatch.delenv("EVALUATOR_JOBS", raising=False)
     monkeypatch.setattr(B.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(B, "CHUNK", 4)
