@@ -170,7 +170,9 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
             sub.stored = kept.get(sub.digest) if sub.digest else None
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
     run = _Run(len(subs), progress)
-    jobs = _jobs(chunks, jobs)
+    if (jobs := _jobs(chunks, jobs)) > 1:  # as many chunks for each worker, so that they finish together
+        size = -(-len(subs) // (jobs * -(-len(subs) // (jobs * CHUNK))))
+        chunks = [subs[start:start + size] for start in range(0, len(subs), size)]
     # the cycle collector paused meanwhile (as in the workers, _batch_chunk): a chunk is hundreds of thousands of
     # objects, none in a cycle
     with paused_gc():
@@ -275,7 +277,9 @@ def _in_workers(chunks: list[list[Submission]], rules: RuleSet, year: int | None
     (every folder stored before from the same bytes) is counted here, in its turn."""
     from multiprocessing.connection import wait
 
-    ctx = multiprocessing.get_context("fork")
+    from . import columns, evaluation, explain, findings, frame, intake, load_columns, score, totals  # noqa: F401
+
+    ctx = multiprocessing.get_context("fork")  # (the modules above imported once, here, for every worker)
     store.engine.dispose()  # no open connection crosses the fork (each worker opens its own)
     workers, conns = [], []
     try:
@@ -283,11 +287,11 @@ def _in_workers(chunks: list[list[Submission]], rules: RuleSet, year: int | None
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
             for _ in range(jobs):
                 here, there = ctx.Pipe()
-                proc = ctx.Process(target=_worker, args=(there, chunks, rules, year, store.url), daemon=True)
+                conns.append(here)
+                proc = ctx.Process(target=_worker, args=(there, conns, chunks, rules, year, store.url), daemon=True)
                 proc.start()
                 there.close()
                 workers.append(proc)
-                conns.append(here)
         todo = deque(k for k, chunk in enumerate(chunks) if any(sub.stored is None for sub in chunk))
         idle = list(reversed(conns))
         ready: dict[int, tuple[Any, list[dict[str, Any]], list]] = {}
@@ -317,27 +321,30 @@ def _in_workers(chunks: list[list[Submission]], rules: RuleSet, year: int | None
                     idle.append(conn)
                 else:
                     raise msg[1]
+    except BaseException:  # (an error, Ctrl-C: a chunk being stored is rolled back, those stored stay)
+        for proc in workers:
+            proc.terminate()
+        raise
     finally:
         for conn in conns:
             try:
                 conn.send(None)
             except OSError:
                 pass
-        for proc in workers:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-        for conn in conns:
             conn.close()
+        for proc in workers:
+            proc.join()
 
 
-def _worker(conn, chunks: list[list[Submission]], rules: RuleSet, year: int | None, url: str) -> None:
+def _worker(conn, parent_ends: list, chunks: list[list[Submission]], rules: RuleSet, year: int | None,
+            url: str) -> None:
     """A batch worker (``_in_workers``): for each chunk number it is sent, read and score the chunk, send its
     tables' departments, years and folders and its unreadable files, receive which tables to store, store them
     (the chunk before is stored by then), and send the counts."""
     import signal
 
+    for end in parent_ends:  # (inherited: closed, so that the parent's end gives EOF here when the parent is gone)
+        end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
     gc.enable()  # (forked while the parent's collector is paused)
     try:
@@ -536,7 +543,8 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
                     col("band_used"), qualitative))
     sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
     found = [(k, f) for k, fnd in enumerate(findings_of) for f in fnd]
-    stats, group_stats = stats_of(list(zip(sid, status, score, weight, claimed, qualitative, actual, group)),
+    stats, group_stats = stats_of(dict(zip(INDICATOR_COLUMNS, (sid, status, score, weight, claimed, qualitative,
+                                                               actual, group))),
                                   [(k, f.code) for k, f in found], list(range(len(items))))
     groups: list[list[dict[str, Any]]] = [[] for _ in items]
     for g in group_stats:
