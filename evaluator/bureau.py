@@ -136,8 +136,8 @@ def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet, tuple[Any, Any]]:
     except OSError:
         kind = None  # (read_actuals says what is wrong, as before)
     if kind not in DATA:  # a filled workbook is read against the whole targets, indicators and all
-        return targets.model, read_actuals(sub.actuals, targets.full()), (targets, None)
-    actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns)
+        return targets.model, read_actuals(sub.actuals, targets.full(), kind=kind), (targets, None)
+    actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns, kind=kind)
     return targets.model, actuals.model, (targets, actuals)
 
 
@@ -350,15 +350,17 @@ def _worker(conn, parent_ends: list, chunks: list[list[Submission]], rules: Rule
     try:
         with Store(url) as store:
             while (k := conn.recv()) is not None:
-                items, errors = _batch_chunk(chunks[k], rules, year)
-                conn.send(("ready", k, [{"submission": {key: item["submission"][key]
-                                                         for key in ("department", "year", "source")}}
-                                        for item in items], errors))
-                if (kept := conn.recv()) is None:
-                    return
+                # the collector paused until the chunk is stored and freed: resumed earlier, its first pass would
+                # walk every object the chunk made (all of them young), for nothing
                 with paused_gc():
+                    items, errors = _batch_chunk(chunks[k], rules, year)
+                    conn.send(("ready", k, [{"submission": {key: item["submission"][key]
+                                                             for key in ("department", "year", "source")}}
+                                            for item in items], errors))
+                    if (kept := conn.recv()) is None:
+                        return
                     conn.send(("stored", *_record_chunk(store, items, kept)))
-                del items
+                    del items
     except (EOFError, BrokenPipeError):
         return  # the parent has gone
     except BaseException as e:  # noqa: BLE001 - the parent raises it
