@@ -311,8 +311,10 @@ def _in_workers(chunks: list[list[Submission]], rules: RuleSet, year: int | None
             for conn in wait(conns):
                 try:
                     msg = conn.recv()
-                except EOFError:
-                    raise RuntimeError("batch: a worker process ended unexpectedly") from None
+                except EOFError:  # (killed: out of memory, or by hand)
+                    raise EvaluatorError("批量评分的工作进程意外退出，本批次未写完的部门没有存入数据库",
+                                         hint="已存入的部门保留；可能是内存不足，可设置环境变量 EVALUATOR_JOBS=1 后重新运行 "
+                                              "batch（未变化的提交会跳过）") from None
                 if msg[0] == "ready":
                     ready[msg[1]] = (conn, msg[2], msg[3])
                 elif msg[0] == "stored":
