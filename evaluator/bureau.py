@@ -427,21 +427,22 @@ class Loaded:
     # the tables without their indicators
     columns: tuple[Any, Any] | None = None
 
-    def rows(self, table_prefix: str) -> tuple[list[tuple], list[Any]]:
-        """``frame.indicator_rows`` of this department: from the columns when they serve (``frame.column_rows``),
-        else from the models."""
-        from .frame import column_rows, indicator_rows
+    def frame_columns(self, table_prefix: str) -> tuple[dict[str, list], list[Any]]:
+        """``frame.indicator_rows`` of this department as ``FRAME_COLUMNS`` lists: from the columns when they serve
+        (``frame.column_parts``), else from the models."""
+        from .frame import FRAME_COLUMNS, column_parts, indicator_rows
         from .load_columns import model_columns
 
         targets, actuals = self.targets, self.actuals
         if self.columns is not None:
             tc, ac = self.columns
             acols = ac.columns if ac is not None else [model_columns(t.indicators, Actual) for t in actuals.tables]
-            got = column_rows(targets, tc.columns, actuals, acols, self.files, table_prefix)
+            got = column_parts(targets, tc.columns, actuals, acols, self.files, table_prefix)
             if got is not None:
                 return got
             targets, actuals = tc.full(), ac.full() if ac is not None else actuals
-        return indicator_rows(targets, actuals, self.files, table_prefix=table_prefix)
+        rows, found = indicator_rows(targets, actuals, self.files, table_prefix=table_prefix)
+        return {name: [r[k] for r in rows] for k, name in enumerate(FRAME_COLUMNS)}, found
 
 
 def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
@@ -453,22 +454,23 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     worker process."""
     from .columns import num, records, records_column
     from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
-    from .frame import rows_frame
+    from .frame import FRAME_COLUMNS, columns_frame
     from .score import score_frame
     from .totals import table_totals
 
-    rows_in: list[tuple] = []
+    parts: dict[str, list] = {name: [] for name in FRAME_COLUMNS}  # every department's rows, column by column
     meta, pre_findings = {}, {}
     for one in loaded:
         targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f{one.source}\x1f"  # by folder: two folders' tables never merge
-        dept_rows, found = one.rows(key)
-        rows_in += dept_rows
+        dept_columns, found = one.frame_columns(key)
+        for name, values in dept_columns.items():
+            parts[name] += values
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
                                              [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
-        with_rows = {r[0] for r in dept_rows}  # (the tables with indicators)
+        with_rows = set(dept_columns["table"])  # (the tables with indicators)
         for t in targets.tables:
             if key + t.id in with_rows:
                 meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
@@ -476,10 +478,10 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
-    if not rows_in:
+    if not parts["table"]:
         return [], 0
-    scored = score_frame(rows_frame(rows_in), rules)
-    del rows_in
+    scored = score_frame(columns_frame(parts), rules)
+    del parts
     totals = table_totals(scored, rules)
     totals_of = dict(zip(totals.index, records(totals)))
     codes, keys = pd.factorize(scored["table"])
