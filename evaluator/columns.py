@@ -225,9 +225,13 @@ class NameCodes:
         # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
         if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # (names: one C scan, no call per name)
             names = np.append(np.asarray(uniques, dtype=object), np.array([""], dtype=object))
+            if not (names[:-1] == "").any():  # distinct texts, none "": factorising them again gives them back
+                self._distinct, self._remap = names, np.arange(len(names))
+                names = None
         else:
             names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
-        self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
+        if names is not None:
+            self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
         self._first = codes  # code -1 (missing) takes the trailing ""
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self._texts: tuple[list[str], str, np.ndarray | None] | None = None
@@ -289,13 +293,14 @@ def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray
 
     Built column by column (one ``tolist`` each) rather than with ``to_dict``, which boxes every cell on its own."""
     names = list(df.columns) if columns is None else columns
-    lists = [_column_list(df[c] if rows is None else df[c][rows]) for c in names]
+    lists = [records_column(df, c, rows) for c in names]
     return [dict(zip(names, values)) for values in zip(*lists)]
 
 
-def records_column(df: pd.DataFrame, name: str) -> list[Any]:
-    """One column of ``records`` as a list."""
-    return _column_list(df[name])
+def records_column(df: pd.DataFrame, name: str, rows: np.ndarray | None = None) -> list[Any]:
+    """One column of ``records`` as a list (of the ``rows`` mask)."""
+    column = df[name] if rows is None else df[name][rows]
+    return column_array(column).tolist() if _is_text(column) else column.tolist()
 
 
 def column_array(column: pd.Series) -> np.ndarray:
@@ -315,10 +320,6 @@ def column_array(column: pd.Series) -> np.ndarray:
 
 def _is_text(column: pd.Series) -> bool:
     return isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
-
-
-def _column_list(column: pd.Series) -> list[Any]:
-    return column_array(column).tolist() if _is_text(column) else column.tolist()
 
 
 def num(x: Any) -> float | None:

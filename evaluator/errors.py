@@ -104,13 +104,13 @@ def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 1_
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the two non-characters Excel rejects;
 # and the same controls as Excel writes them into its XML (_x000B_), which some readers hand back literally
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]|_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])_")
-_CONTROL_CLASS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+CONTROL_CLASS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def has_controls(text: str) -> bool:
     """``CONTROL_CHARACTERS.search(text)``, at twice its speed on long texts: a plain character class first, the
     ``_x000B_`` alternative only when the text holds ``_x00`` at all (one scan of a 38 KB data file: 0.14 ms)."""
-    return _CONTROL_CLASS.search(text) is not None or ("_x00" in text and CONTROL_CHARACTERS.search(text) is not None)
+    return CONTROL_CLASS.search(text) is not None or ("_x00" in text and CONTROL_CHARACTERS.search(text) is not None)
 _NOTICES: ContextVar[list | None] = ContextVar("evaluator_input_notices", default=None)
 
 

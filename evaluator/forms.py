@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -255,10 +256,16 @@ class _Block:
     percent_weights: bool = False
 
     @property
+    def ids(self) -> list[str | None]:
+        """Each indicator's id: in a 自评表 its row ("r12"), which its entry carries too; none in a target form."""
+        rows = self.columns["row"]
+        return [f"r{at}" for at in rows] if self.has_actuals else [None] * len(rows)
+
+    @property
     def indicators(self) -> list[Indicator]:
         c = self.columns
         return [Indicator(id=i, level1=l1, level2=l2, level3=l3, target=t, unit=u, standard=st, row=at, weight=w)
-                for i, l1, l2, l3, t, u, st, at, w in zip(c["id"], c["level1"], c["level2"], c["level3"], c["target"],
+                for i, l1, l2, l3, t, u, st, at, w in zip(self.ids, c["level1"], c["level2"], c["level3"], c["target"],
                                                           c["unit"], c["standard"], c["row"], c["weight"])]
 
     @property
@@ -267,11 +274,11 @@ class _Block:
             return []
         c = self.columns
         return [Actual(indicator=l3, level2=l2, id=i, actual=a, deviation_note=n, claimed_score=cs)
-                for l3, l2, i, a, n, cs in zip(c["level3"], c["level2"], c["id"], c["actual"], c["deviation_note"],
+                for l3, l2, i, a, n, cs in zip(c["level3"], c["level2"], self.ids, c["actual"], c["deviation_note"],
                                                c["claimed_score"])]
 
 
-BLOCK_COLUMNS = ("id", "level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
+BLOCK_COLUMNS = ("level1", "level2", "level3", "target", "unit", "standard", "row", "weight")
 ACTUAL_COLUMNS = ("actual", "deviation_note", "claimed_score")
 _STOP = re.compile(r"^(填表人|单位负责人|联系电话|填报日期|注\d*[:.、]|说明|备注|审核人)")
 _STOP_CHARS = frozenset("总合填单联注说备审")  # the first characters of the totals and signature lines above
@@ -573,7 +580,7 @@ class _Parser:
         label = row.cells[label_col] if label_col >= 0 else ""
         wanted = set(cols.values()) | {label_col}
         self_eval = "actual" in cols or "claimed" in cols
-        block = self._plain_block(rows, k, cols, label_col, label, self_eval)
+        block = self._plain_block(rows, k, cols, label_col, label, self_eval, wanted)
         if block is not None:
             return block
         out: dict[str, list[Any]] = {name: [] for name in BLOCK_COLUMNS + (ACTUAL_COLUMNS if self_eval else ())}
@@ -616,8 +623,7 @@ class _Parser:
             weight_text = cell("weight")
             if weight_text:
                 weights.append((row, weight_text, l3))
-            ident = f"r{at}" if self_eval else None
-            for name, value in (("id", ident), ("level1", l1), ("level2", l2), ("level3", l3),
+            for name, value in (("level1", l1), ("level2", l2), ("level3", l3),
                                 ("target", cell("comparator") + cell("target")), ("unit", cell("unit") or None),
                                 ("standard", cell("standard") or None), ("row", at)):
                 out[name].append(value)
@@ -631,7 +637,7 @@ class _Parser:
         return _Block(out, k, end, self_eval, percent)
 
     def _plain_block(self, rows: list[Row], k: int, cols: dict[str, int], label_col: int, label: str,
-                     self_eval: bool) -> _Block | None:
+                     self_eval: bool, wanted: set[int]) -> _Block | None:
         """The rows after the header ``rows[k]`` read column by column, when they are plain: the rest of one grid,
         no merges, every row blank or an indicator row with a 三级指标 and nothing outside the header's columns, no
         总分 or signature line. Anything else (None) goes through the row loop of ``indicators``, which reports
@@ -647,7 +653,6 @@ class _Parser:
         if set(map(len, body)) != {width} or max(cols.values()) >= width:
             return None
         by_col = list(zip(*body))
-        wanted = set(cols.values()) | {label_col}
         if any(any(col) for c, col in enumerate(by_col) if c not in wanted):
             return None  # text outside the indicator columns: the row loop says where
         if label_col >= 0 and set(by_col[label_col]) - {"", label}:
@@ -671,11 +676,11 @@ class _Parser:
             if c is None:
                 return [""] * len(keep)
             texts = by_col[c] if every else [by_col[c][i] for i in keep]
-            texts = [t.strip() for t in texts] if edge_spaces("\x00".join(texts), "\x00", lines=False) else texts
+            if not grid.stripped and edge_spaces("\x00".join(texts), "\x00", lines=False):
+                texts = [t.strip() for t in texts]
             if not share or len(set(texts[:1000])) == len(texts[:1000]) > 100:  # (all distinct, by the look of it)
                 return list(texts)
-            one = {t: t for t in texts}
-            return list(map(one.__getitem__, texts))
+            return list(map(sys.intern, texts))  # (one object per distinct text: twice as fast as a dict of them)
 
         def optional(key: str) -> list[str | None]:
             return [t or None for t in stripped(key)] if key in cols else [None] * len(keep)
@@ -691,8 +696,8 @@ class _Parser:
             at = [numbers[r0 + i] if numbers is not None else r0 + i + 1 for i in keep]
         comparator, target = stripped("comparator"), stripped("target")
         out: dict[str, list[Any]] = {
-            "id": [f"r{a}" for a in at] if self_eval else [None] * len(keep), "level1": level1, "level2": level2,
-            "level3": level3, "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
+            "level1": level1, "level2": level2, "level3": level3,
+            "target": [a + b for a, b in zip(comparator, target)] if "comparator" in cols else target,
             "unit": optional("unit"), "standard": optional("standard"), "row": at,
         }
         weight_col = cols.get("weight")
@@ -1080,13 +1085,18 @@ def _filled(names: list[str]) -> list[str]:
 
 
 def _names(texts: list[str]) -> list[str]:
-    """``_name`` of a column of names: none to change when the whole column has no space and nothing unprintable,
-    else once per distinct name (一级/二级指标 repeat a lot)."""
-    joined = "".join(texts)
-    if joined.isprintable() and " " not in joined and "\u3000" not in joined and "\xa0" not in joined:
+    """``_name`` of a column of names: none to change when the whole column has no space (one test of all the
+    names joined), else once per distinct name (一级/二级指标 repeat a lot)."""
+    if _spaceless("".join(texts)):
         return list(texts)
     seen: dict[str, str] = {}
     return [seen[t] if t in seen else seen.setdefault(t, _name(t)) for t in texts]
+
+
+def _spaceless(text: str) -> bool:
+    """No whitespace in ``text``: every character ``\\s`` matches is the space or unprintable (checked over
+    every code point in tests/test_parse.py), so a printable text without a space has none."""
+    return text.isprintable() and " " not in text
 
 
 def _deviation_note(note: str) -> str | None:
@@ -1096,7 +1106,7 @@ def _deviation_note(note: str) -> str | None:
 
 def _name(text: str) -> str:
     """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
-    if not text or (text.isprintable() and " " not in text and "\u3000" not in text and "\xa0" not in text):
+    if not text or _spaceless(text):
         return text or ""
     return re.sub(r"\s+", "", text)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import numpy as np
 import pandas as pd
 
 from .errors import Code
@@ -158,6 +159,7 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     with_rows = {tid for tid, b in blocks.items() if b.columns["level3"]}
     findings += _other_unit_or_year(targets, actuals, file, with_rows)
     parts: dict[str, list[list]] = {name: [] for name in FRAME_COLUMNS}
+    held: set[str] = set()  # the columns with a value in some table (the others are None on every row)
     for table in targets.tables:
         if table.id not in with_rows:
             continue
@@ -169,7 +171,7 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
         findings += duplicate_findings(table.id, c["level2"], c["level3"], c["row"], files.targets)
         none = [None] * n
         for name, values in (
-                ("table", [table.id] * n), ("position", list(range(n))), ("row", c["row"]), ("year", [table.year] * n),
+                ("table", [table.id] * n), ("position", range(n)), ("row", c["row"]), ("year", [table.year] * n),
                 ("level1", c["level1"]), ("level2", c["level2"]), ("level3", c["level3"]),
                 ("target_raw", [t or "" for t in c["target"]]), ("unit_col", c["unit"]), ("weight_given", c["weight"]),
                 ("direction", none), ("rate_base", none), ("scoring", none),
@@ -178,9 +180,15 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
                 ("actual_rate_base", none), ("has_actual_entry", [entries] * n),
                 ("budget", [budget.budget if budget else None] * n), ("spent", [budget.spent if budget else None] * n)):
             parts[name].append(values)
+            if values is not none and (values[0] is not None or values.count(None) < n):
+                held.add(name)
     if not parts["table"]:
         return pd.DataFrame(columns=FRAME_COLUMNS), findings
-    columns = {name: p[0] if len(p) == 1 else [x for part in p for x in part] for name, p in parts.items()}
+    total = sum(map(len, parts["table"]))
+    # a column of None as one object array for all (pandas infers a type for each list of None it is given)
+    empty = pd.Series(np.full(total, None, dtype=object), dtype=object, copy=False)
+    columns = {name: empty if name not in held else np.arange(total) if name == "position" and len(p) == 1 else
+               p[0] if len(p) == 1 else [x for part in p for x in part] for name, p in parts.items()}
     return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
 
 

@@ -15,11 +15,12 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import (CONTROL_CHARACTERS, InputFileError, check_cell, check_sheet_size, has_controls, max_cell_chars,
-                     notice, remove_controls)
+from .errors import (CONTROL_CHARACTERS, CONTROL_CLASS, InputFileError, check_cell, check_sheet_size, has_controls,
+                     max_cell_chars, notice, remove_controls)
 from .model import Location
 
 __all__ = ["Grid", "docx_grids", "sheet_grids", "csv_grid", "clean_text", "col_name", "edge_spaces"]
@@ -38,6 +39,7 @@ class Grid:
     rows: list[int] | None = None
     kind: str = "table"  # "table" | "paragraph" | "sheet" | "csv"
     file: str | None = None
+    stripped: bool = False  # no cell starts or ends with a space: the reader checked or cleaned every cell
 
     @property
     def merged_rows(self) -> set[int]:
@@ -536,11 +538,14 @@ def csv_grid(path: Path) -> Grid:
     width = max(map(len, rows), default=0)
     check_sheet_size(len(rows), width, file)
     most = max_cell_chars()
-    controls = has_controls(text)
-    long_cells = quoted or max(map(len, text.split("\n")), default=0) > most
-    edges = quoted or edge_spaces(text, delimiter)
+    if not quoted and "_x00" not in text and _quiet_class(delimiter).search(text) is None:
+        controls = edges = False  # (one scan: no control character, no space but the delimiter)
+    else:
+        controls = has_controls(text)
+        edges = quoted or edge_spaces(text, delimiter)
+    long_cells = quoted or _longest_line(raw) > most and max(map(len, text.split("\n")), default=0) > most
     if not (controls or long_cells or edges) and len(set(map(len, rows))) <= 1:
-        return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)  # (nothing to pad or check)
+        return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file, stripped=True)  # (nothing to pad or check)
     for k, row in enumerate(rows):
         if len(row) < width:
             row.extend([""] * (width - len(row)))
@@ -548,12 +553,34 @@ def csv_grid(path: Path) -> Grid:
             _checked_row(row, file, None, starts[k] if starts is not None else k + 1, most)
         if edges and any("\n" in t or t[:1].isspace() or t[-1:].isspace() for t in row):
             rows[k] = [clean_text(t) for t in row]
-    return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file)
+    # stripped: with edges every row that has a cell with a line break or an edge space was cleaned (after its
+    # control characters were removed); without, no cell has one (no cell spans a line) — unless removing a control
+    # character left one ("\x01 a" → " a")
+    return Grid(name=path.name, cells=rows, rows=starts, kind="csv", file=file, stripped=edges or not controls)
 
 
 # what str.isspace calls a space, and those of them that do not end a line
 SPACES = tuple(c for c in map(chr, range(0x3001)) if c.isspace())
 _INLINE_SPACES = tuple(c for c in SPACES if c not in "\r\n")
+
+
+@lru_cache(maxsize=8)
+def _quiet_class(delimiter: str) -> re.Pattern:
+    """Any character that makes ``has_controls`` or ``edge_spaces`` look further: a control character (the class
+    of ``errors.CONTROL_CLASS``; its ``_x00…_`` escapes are looked for apart) or a space other than ``delimiter``."""
+    spaces = "".join(c for c in _INLINE_SPACES if c != delimiter)
+    return re.compile(f"{CONTROL_CLASS.pattern[:-1]}{re.escape(spaces)}]")
+
+
+def _longest_line(raw: bytes) -> int:
+    """The most bytes on one line of ``raw`` — at least as many as its characters, in any encoding (a line's
+    characters are never more than its bytes; in UTF-8 and GB18030 a newline byte is only ever a newline)."""
+    if len(raw) < 1 << 16:
+        return len(raw)
+    import numpy as np
+
+    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+    return int(np.diff(ends, prepend=-1, append=len(raw)).max())
 
 
 def edge_spaces(text: str, delimiter: str, lines: bool = True) -> bool:

@@ -28,12 +28,24 @@ _SYMBOLS = str.maketrans(
 _OPERATOR_PAIRS = (("≥=", "≥"), (">=", "≥"), ("=>", "≥"), ("<=", "≤"), ("=<", "≤"), ("≤=", "≤"), ("+-", "±"))
 
 
+_SYMBOL_CHARS = re.compile("[" + re.escape("".join(map(chr, _SYMBOLS))) + "]")
+_WHITESPACE = re.compile(r"\s+")
+
+
 def normalise_text(text: str) -> str:
-    """Full-width → half-width, operator look-alikes → one spelling, whitespace removed."""
-    s = unicodedata.normalize("NFKC", text).translate(_SYMBOLS)
-    for a, b in _OPERATOR_PAIRS:
-        s = s.replace(a, b)
-    return re.sub(r"\s+", "", s)
+    """Full-width → half-width, operator look-alikes → one spelling, whitespace removed.
+
+    Each step only when it can change something (this runs on every distinct value the general parser reads):
+    the look-alikes are found by one regex scan, every operator pair holds "=" or "+", and a whitespace
+    character (what ``\\s`` matches: ``str.isspace``) is the ASCII space or not printable — all three checked over
+    every code point in tests/test_parse.py."""
+    s = unicodedata.normalize("NFKC", text)
+    if _SYMBOL_CHARS.search(s):
+        s = s.translate(_SYMBOLS)
+    if "=" in s or "+" in s:
+        for a, b in _OPERATOR_PAIRS:
+            s = s.replace(a, b)
+    return _WHITESPACE.sub("", s) if " " in s or not s.isprintable() else s
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -61,11 +73,14 @@ def excel_error(text: object) -> str | None:
 
 def no_answer(text: str) -> str | None:
     """Why a text is no answer at all (an Excel error value, a placeholder word, nan/inf), in Chinese; else None."""
-    if len(text) > 20:
-        return None
-    if err := excel_error(text):
+    return None if len(text) > 20 else _no_answer(text, normalise_text(text))
+
+
+def _no_answer(text: str, normalised: str) -> str | None:
+    """``no_answer`` of a text of at most 20 characters, given its ``normalise_text`` (``parse_value`` has it)."""
+    if len(text) >= 2 and (err := normalised.upper()) in EXCEL_ERRORS:  # (excel_error, without normalising again)
         return f"“{err}”是 Excel 的错误值（公式出错），不是可计分的值"
-    s = normalise_text(text).lower()
+    s = normalised.lower()
     if s in NO_ANSWER:
         return f"“{quote(text.strip())}”不是数值或完成情况" + ("（不是有限的数字）" if "inf" in s or "nan" in s or "∞" in s else "")
     if s and set(s) <= _PLACEHOLDER_CHARS:
@@ -120,6 +135,7 @@ _DL_FULL = re.compile(r"^(?P<y>\d{4})(?:年|\.|-|/)(?P<m>\d{1,2})(?:月|\.|-|/)?
 _DL_YEAR_END = re.compile(r"^(?P<y>\d{4})年(?:度)?(?:底|末|年底|年末|12月底|内|全年)(?P<rest>.*)$")
 _DL_MONTH = re.compile(r"^(?:当年|本年|年内)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})[日号])?(?P<rest>.*)$")
 _DL_WORDS = re.compile(r"^(?:年底前?|年末前?|年内|当年|本年度?内?|年度内|年底之前|全年)(?P<rest>.*)$")
+_DL_DOTTED = re.compile(r"^\d{4}[.\-/]\d{1,2}[.\-/]\d")
 _DL_REST = re.compile(r"^(?:底|末|中旬|上旬|下旬)?(?:前|之前|以前|内|止)?(?:完成|结束|办结|到位|实施|前完成|全部完成|完工|验收)?(?:任务)?$")
 
 # qualitative judgements (order matters: negations first, since 未完成 contains 完成)
@@ -178,14 +194,19 @@ def normalise_unit(unit: str | None) -> str | None:
     return _UNIT_ALIASES.get(u, u) or None
 
 
+_NUM_FULL = re.compile(_NUM)
+
+
 def _to_float(num: str) -> float | None:
-    if re.fullmatch(_NUM, num):
+    if _NUM_FULL.fullmatch(num):
         return float(num.replace(",", ""))
     cn = chinese_number(num)
     return None if cn is None else float(cn)
 
 
 def _split_per(unit: str, per: str) -> tuple[str, tuple[str, ...]]:
+    if not per:
+        return unit, ()
     parts = tuple(p for p in per.split("/") if p)
     return unit, parts
 
@@ -230,11 +251,13 @@ def _plausible_unit(unit: str) -> bool:
 
 
 def _deadline(s: str, raw: str, comparator: Comparator | None) -> ParsedValue | None:
+    if not ("年" in s or "月" in s or s[:4].isdigit()):
+        return None  # (every deadline shape holds 年 or 月 or starts with four digits: isdigit admits all \d does)
     y = m = d = None
     rest = ""
     if mt := _DL_YEAR_END.match(s):
         y, m, d, rest = int(mt["y"]), 12, 31, mt["rest"]
-    elif (mt := _DL_FULL.match(s)) and ("年" in s or re.match(r"^\d{4}[.\-/]\d{1,2}[.\-/]\d", s)):
+    elif (mt := _DL_FULL.match(s)) and ("年" in s or _DL_DOTTED.match(s)):
         y, m, rest = int(mt["y"]), int(mt["m"]), mt["rest"]
         d = int(mt["d"]) if mt["d"] else None
     elif mt := _DL_MONTH.match(s):
@@ -312,9 +335,9 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
         return ParsedValue(raw=raw, kind=ValueKind.UNREADABLE, problem=f"文字过长（{len(raw)} 个字符），不是指标值")
     if unit is None and (c := canonical_number(raw)):
         return ParsedValue(raw=raw, kind=ValueKind.NUMBER, comparator=c[0], value=c[1], unit=c[2], scale=c[3])
-    if why := no_answer(raw):
-        return ParsedValue(raw=raw, kind=ValueKind.NO_ANSWER, problem=why)
     s = normalise_text(raw)
+    if len(raw) <= 20 and (why := _no_answer(raw, s)):
+        return ParsedValue(raw=raw, kind=ValueKind.NO_ANSWER, problem=why)
     if unit and (u := normalise_text(unit)) and not s.endswith(u) and s not in NOT_APPLICABLE and s not in DASHES:
         s += u
     if not s:
@@ -355,7 +378,7 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
         pos = s.find(numbers[0])
         if pos > 0 and s[pos - 1] == "-":
             pos -= 1
-        if pos > 0 and re.match(r"[A-Za-z.\d]", s[pos - 1]):
+        if pos > 0 and _GLUED.match(s[pos - 1]):
             return _unreadable(raw, comparator)
         tail = s[pos:]
         tail_m = _TAIL.match(tail)
@@ -371,6 +394,7 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
     return _unreadable(raw, comparator)
 
 
+_GLUED = re.compile(r"[A-Za-z.\d]")  # a character before the number that makes it part of a code ("A3", "v2.1")
 _TAIL = re.compile(rf"(-?(?:{_NUM}))(万|亿)?(%|[\u4e00-\u9fff]{{1,2}})?")
 
 

@@ -192,6 +192,34 @@ def test_block_frame_is_the_indicator_frame_of_the_models(inputs):
         assert not any(t.indicators for t in columns.targets.tables), name
 
 
+def test_block_frame_of_several_tables_is_the_indicator_frame_of_the_models(tmp_path):
+    """Several tables' columns in one frame (positions restart per table; a column empty in one table and filled
+    in another, a column of None in all): the frame ``indicator_rows`` builds from the same tables' models."""
+    rows = [["产出指标", "数量指标", "会议", "≥5次", "6次", "10", "", "原因"],
+            ["效益指标", "社会效益指标", "影响", "有所提升", "达成", "", "", ""]]
+    path = _write(tmp_path / "one.csv", rows)
+    files = Files(str(path), str(path))
+    columns = read_inputs(path, None, models=False)
+    models = read_inputs(path, None)
+    plain = tmp_path / "plain.csv"
+    plain.write_text("一级指标,二级指标,三级指标,年度指标值,实际完成值\n产出指标,数量指标,培训,3次,2次\n", encoding="utf-8")
+    other_columns, other_models = read_inputs(plain, None, models=False), read_inputs(plain, None)
+    [block], [other] = columns.blocks.items(), other_columns.blocks.items()
+    second = other_columns.targets.tables[0].model_copy(update={"id": "t2"})
+    targets = columns.targets.model_copy(update={"tables": [*columns.targets.tables, second]})
+    actuals = columns.actuals.model_copy(update={"tables": [*columns.actuals.tables,
+                                                            other_columns.actuals.tables[0].model_copy(update={"table": "t2"})]})
+    frame2, found2 = block_frame(targets, actuals, {block[0]: block[1], "t2": other[1]}, files)
+    m_targets = models.targets.model_copy(update={"tables": [
+        *models.targets.tables, other_models.targets.tables[0].model_copy(update={"id": "t2"})]})
+    m_actuals = models.actuals.model_copy(update={"tables": [
+        *models.actuals.tables, other_models.actuals.tables[0].model_copy(update={"table": "t2"})]})
+    frame, found = indicator_frame(m_targets, m_actuals, files)
+    assert len(frame) == 3 and frame["position"].tolist() == [0, 1, 0]
+    pd.testing.assert_frame_equal(frame, frame2, check_index_type=True)
+    assert found == found2
+
+
 def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
     """A block of plain rows is read column by column; the row loop (forced) gives the same targets, actuals and
     findings — and the forced loop is what reads every file whose rows are not plain."""
@@ -290,6 +318,51 @@ def test_edge_spaces_are_found_as_a_search_for_them_finds_them():
         assert edge_spaces(joined, "\x00", lines=False) == any(c != c.strip() for c in cells), cells
 
 
+def test_a_csv_grid_said_stripped_has_no_cell_to_strip(tmp_path):
+    """``Grid.stripped`` lets the form reader skip stripping a CSV's columns: it must hold for every cell whenever
+    the grid says so — random files with spaces, tabs, control characters (removing one can leave an edge space:
+    "\x01 a"), quotes, commas and line breaks; and the plain-row reader gives the same block with it ignored."""
+    from evaluator import grids
+    from evaluator.errors import EvaluatorError, collecting
+
+    rng = random.Random(5)
+    alphabet = ["a", "指", ",", "\n", "\r\n", " ", "\u3000", "\xa0", "\x0b", "\x01", "\x1c", '"', "\t", "\x85"]
+    path = tmp_path / "t.csv"
+    said = 0
+    for _ in range(1500):
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        path.write_text("一级指标,二级指标,三级指标\n" + body, encoding="utf-8")
+        try:
+            with collecting():
+                grid = grids.csv_grid(path)
+        except EvaluatorError:
+            continue
+        if grid.stripped:
+            said += 1
+            assert all(t == t.strip() for row in grid.cells for t in row), body
+    assert said > 500
+
+
+@pytest.mark.parametrize("body", ["产出指标,数量指标,会议,\x01 ≥5次,\x01 6次,,\x01 原因说明\n",
+                                  "产出指标 , 数量指标,会议 ,≥5次 , 6次,10, 原因\n产出指标,数量指标,培训,3次,2次,10,\n"])
+def test_plain_rows_of_a_stripped_grid_read_as_when_stripped_again(tmp_path, monkeypatch, body):
+    from evaluator import grids
+
+    path = tmp_path / "t.csv"
+    path.write_text("一级指标,二级指标,三级指标,年度指标值,实际完成值,分值,偏差原因分析及改进措施\n" + body, encoding="utf-8")
+    fast = read_inputs(path, None, None, None, models=False)
+    real = grids.Grid.__init__
+
+    def never_stripped(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        self.stripped = False
+
+    monkeypatch.setattr(grids.Grid, "__init__", never_stripped)
+    slow = read_inputs(path, None, None, None, models=False)
+    assert [b.columns for b in fast.blocks.values()] == [b.columns for b in slow.blocks.values()]
+    assert fast.findings == slow.findings
+
+
 def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
     from evaluator.errors import EvaluatorError
     from evaluator.grids import csv_grid
@@ -322,6 +395,27 @@ def test_names_are_matched_in_one_scan_as_one_by_one():
         assert (names.contains_any(words) == expected).all(), (values, words)
 
 
+def test_name_codes_are_the_sorted_factorisation_of_the_names():
+    """``NameCodes`` (runs hashed once, a column without "" not factorised a second time, sorted on demand by a
+    stable sort) gives the names' sorted distinct values (with "") and each row's place among them."""
+    import numpy as np
+
+    from evaluator.columns import NameCodes
+
+    rng = random.Random(8)
+    for _ in range(1500):
+        pool = ["".join(rng.choice("成本数量ab ") for _ in range(rng.randint(0, 4))) for _ in range(rng.randint(1, 8))]
+        pool += [None] * rng.randint(0, 2) + [float("nan")] * (rng.random() < 0.1) + [3] * (rng.random() < 0.1)
+        values = [rng.choice(pool) for _ in range(rng.randint(1, 40))]
+        if rng.random() < 0.4:
+            values = sorted(values, key=str)  # runs
+        rows = None if rng.random() < 0.7 else np.array([rng.random() < 0.6 for _ in values])
+        names = NameCodes(pd.Series(values, dtype=object), rows)
+        texts = ["" if v is None or v != v or (rows is not None and not rows[i]) else str(v) for i, v in enumerate(values)]
+        uniques = sorted({*texts, ""})  # ("" always among them: the code of a missing name)
+        assert names.uniques.tolist() == uniques and names.codes.tolist() == [uniques.index(t) for t in texts], values
+
+
 def test_a_repeated_name_is_one_finding_that_lists_its_rows(tmp_path):
     """A 三级指标 repeated under the same 二级指标 gets one warning listing every row that holds it, located at its
     first repeat (was one warning per repeat: a table of 10 names on 200,000 rows carried 200,000 of them and 1 GB);
@@ -352,3 +446,26 @@ def test_a_repeated_name_is_one_finding_that_lists_its_rows(tmp_path):
     assert [(f.location.item, f.location.row, f.location.rows, f.message) for f in items] == [
         (3, None, None, "同一二级指标下三级指标重复：二级指标“数量指标”下的“会议”出现 2 次（第 1、3 项指标），请核对是否重复填报")]
     assert duplicate_findings("t", ["a", "b"], ["x", "x"], [2, 3], None) == []  # the same name under two 二级指标
+
+
+def test_the_one_scan_of_a_clean_csv_agrees_with_each_check():
+    """csv_grid's one scan for a clean file (no control character, no space but the delimiter) is False only
+    when ``has_controls`` and ``edge_spaces`` both are; ``_longest_line`` of the bytes is never less than the
+    longest line's characters (UTF-8 and GB18030)."""
+    from evaluator.errors import has_controls
+    from evaluator.grids import _longest_line, _quiet_class, edge_spaces
+
+    rng = random.Random(3)
+    alphabet = ["a", "指", ",", "\t", "\n", "\r", " ", "\u3000", "\xa0", "\x0b", "\x01", "\x85", "\u2028", "_x000B_",
+                "_x00", "\ufffe", "\x7f", "€", "😀"]
+    for _ in range(4000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        for d in (",", "\t"):
+            if "_x00" not in text and _quiet_class(d).search(text) is None:
+                assert not has_controls(text) and not edge_spaces(text, d), (text, d)
+        longest = max(map(len, text.split("\n")))
+        for enc in ("utf-8", "gb18030"):
+            raw = text.encode(enc, errors="replace")
+            if raw.decode(enc) == text:
+                assert _longest_line(raw) >= longest
+                assert _longest_line(raw * 5000) >= max(map(len, (text * 5000).split("\n")))

@@ -393,3 +393,78 @@ def test_scoring_text_with_a_malformed_number_is_not_a_rule():
 def test_unreadable_message_quotes_at_most_80_characters():
     p = parse_value("说明" * 900 + "5次与6次")
     assert p.kind == U and len(p.problem) < 120 and "共 1805 个字符" in p.problem
+
+
+# --------------------------------------------------------------------------- the shortcuts of the general path
+def _reference_normalise(text: str) -> str:
+    """normalise_text as it was written before its shortcuts: every step on every text."""
+    import re
+    import unicodedata
+
+    from evaluator.parse import _OPERATOR_PAIRS, _SYMBOLS
+
+    s = unicodedata.normalize("NFKC", text).translate(_SYMBOLS)
+    for a, b in _OPERATOR_PAIRS:
+        s = s.replace(a, b)
+    return re.sub(r"\s+", "", s)
+
+
+def test_the_shortcuts_of_normalise_text_hold_for_every_code_point():
+    """What normalise_text skips on: each look-alike is non-ASCII and found by the scan, every operator pair holds
+    "=" or "+", and what ``\\s`` matches is exactly ``str.isspace`` — the ASCII space or a character that is not
+    printable. Checked over every code point, so the skipped steps could not have changed any text."""
+    import re
+
+    from evaluator.parse import _OPERATOR_PAIRS, _SYMBOL_CHARS, _SYMBOLS
+
+    assert all(_SYMBOL_CHARS.fullmatch(chr(k)) for k in _SYMBOLS)
+    assert all("=" in a or "+" in a for a, _ in _OPERATOR_PAIRS)
+    space = re.compile(r"\s")
+    for cp in range(0x110000):
+        c = chr(cp)
+        assert bool(space.match(c)) == c.isspace(), hex(cp)
+        if c.isspace():
+            assert c == " " or not c.isprintable(), hex(cp)
+        assert bool(_SYMBOL_CHARS.match(c)) == (cp in _SYMBOLS), hex(cp)
+
+
+_LOOKALIKES = "≥≤><=≧⩾≦⩽═〓﹤﹥∶－—–～〜（）％﹪‰\u3000\xa0“”\u200b+-±~/.,:%05９万元次年月底完成无 \t\n\x0b\x1c\x85\u2028\u202fe\u0301ﬁ①㎡²"
+
+
+@given(st.text(alphabet=_LOOKALIKES, max_size=16) | st.text(max_size=12))
+def test_normalise_text_equals_every_step_on_every_text(text):
+    from evaluator.parse import normalise_text
+
+    assert normalise_text(text) == _reference_normalise(text)
+
+
+@given(st.text(alphabet=_LOOKALIKES + "#!?DIV/NAREFnaINFinf不详待统计xX*…", max_size=22) | st.sampled_from(
+    ["#DIV/0!", "＃REF！", "#N/A", "不详", "TBD", " nan ", "-inf", "∞", "……", "***", "x", "#"]))
+def test_no_answer_and_parse_value_read_the_text_normalised_once(text):
+    """parse_value normalises a text once and hands it to the no-answer check (which normalised it twice more)."""
+    from evaluator.parse import _no_answer, excel_error, normalise_text, no_answer
+
+    if len(text) <= 20:
+        got = _no_answer(text, normalise_text(text))
+        assert got == no_answer(text)
+        if excel_error(text):
+            assert got == f"“{excel_error(text)}”是 Excel 的错误值（公式出错），不是可计分的值"
+    value = parse_value.__wrapped__(text)
+    assert (value.kind == K.NO_ANSWER) == (len(text) <= 2000 and no_answer(text) is not None
+                                           and __import__("evaluator.parse").parse.canonical_number(text) is None)
+
+
+@pytest.mark.parametrize("pattern", ["_DL_FULL", "_DL_YEAR_END", "_DL_MONTH", "_DL_WORDS"])
+def test_every_deadline_shape_passes_the_quick_test(pattern):
+    """_deadline returns at once unless the text holds 年 or 月 or starts with four digits: every text any of the
+    deadline patterns matches passes that test (texts drawn from the patterns themselves)."""
+    from hypothesis import HealthCheck, settings
+
+    import evaluator.parse as P
+
+    @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.from_regex(getattr(P, pattern), fullmatch=True))
+    def check(s):
+        assert "年" in s or "月" in s or s[:4].isdigit()
+
+    check()
