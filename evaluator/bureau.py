@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
-import marshal
 import math
 import multiprocessing
 import os
@@ -137,8 +136,8 @@ def _load_pair(sub: Submission) -> tuple[TargetSet, ActualSet, tuple[Any, Any]]:
     except OSError:
         kind = None  # (read_actuals says what is wrong, as before)
     if kind not in DATA:  # a filled workbook is read against the whole targets, indicators and all
-        return targets.model, read_actuals(sub.actuals, targets.full()), (targets, None)
-    actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns)
+        return targets.model, read_actuals(sub.actuals, targets.full(), kind=kind), (targets, None)
+    actuals = read_actuals(sub.actuals, targets.model, data_reader=load_actuals_columns, kind=kind)
     return targets.model, actuals.model, (targets, actuals)
 
 
@@ -154,8 +153,9 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
           progress: Callable[[int, int], None] | None = None, jobs: int | None = None) -> BatchResult:
     """Score and store every submission under ``root``; a bad file is listed and skipped, never fatal.
 
-    Chunks of departments are read and scored in worker processes (``jobs``; $EVALUATOR_JOBS; default one per
-    core, at most ``MAX_JOBS``) and stored here, in order: the store ends up the same whichever way it ran."""
+    Chunks of departments are read, scored and stored by worker processes (``jobs``; $EVALUATOR_JOBS; default
+    one per core, at most ``MAX_JOBS``), each chunk stored in its turn (``_in_workers``): the store ends up the
+    same whichever way it ran."""
     subs = discover(root)
     if not subs:
         raise InputFileError("目录下没有找到任何提交", where=str(root),
@@ -169,32 +169,62 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
             sub.digest = _digest(sub)
             sub.stored = kept.get(sub.digest) if sub.digest else None
     chunks = [subs[start:start + CHUNK] for start in range(0, len(subs), CHUNK)]
-    result = BatchResult()
-    totals = {"new": 0, "updated": 0, "unchanged": 0}
-    done = 0
-    owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
-    unread: list[int] = []  # submission ids of the tables counted unchanged without reading their files
-    # the cycle collector paused meanwhile (as in the workers, _batch_chunk): the chunks arrive as hundreds of
-    # thousands of objects, unpickled by the pool's thread and stored here, none in a cycle
+    run = _Run(len(subs), progress)
+    if (jobs := _jobs(chunks, jobs)) > 1:  # as many chunks for each worker, so that they finish together
+        size = -(-len(subs) // (jobs * -(-len(subs) // (jobs * CHUNK))))
+        chunks = [subs[start:start + size] for start in range(0, len(subs), size)]
+    # the cycle collector paused meanwhile (as in the workers, _batch_chunk): a chunk is hundreds of thousands of
+    # objects, none in a cycle
     with paused_gc():
-        for chunk, (items, errors, _) in zip(chunks, _prepared(chunks, rules, year, jobs)):
-            result.errors += errors
-            items = _one_folder_each(items, owner, result.errors)
-            result.scored_tables += len(items)
-            same = [item["stored"] for item in items if "stored" in item]
-            items = [item for item in items if "stored" not in item]
-            totals["unchanged"] += len(same)
-            unread += same
-            result.indicators += sum(len(item["rows"]["indicators"]) for item in items)
-            recorded = store.record(items) if items else {}
-            for k, v in recorded.items():
-                totals[k] += v
-            done += len(chunk)
-            if progress:
-                progress(done, len(subs))
-    result.indicators += sum(store.indicator_counts(unread).values())
-    result.counts = totals
-    return result
+        if jobs > 1 and _shared(store):
+            _in_workers(chunks, rules, year, jobs, store, run)
+        else:
+            for chunk in chunks:
+                items, errors = _batch_chunk(chunk, rules, year)
+                run.stored(len(chunk), *_record_chunk(store, items, run.admitted(errors, items)))
+    run.result.indicators += sum(store.indicator_counts(run.unread).values())
+    run.result.counts = run.totals
+    return run.result
+
+
+class _Run:
+    """What ``batch`` carries from chunk to chunk, in the folders' order: the result so far, which folder holds
+    each department and year, the stored tables counted unchanged without reading their files."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None):
+        self.result, self.total, self.progress = BatchResult(), total, progress
+        self.totals = {"new": 0, "updated": 0, "unchanged": 0}
+        self.owner: dict[tuple[str, int], str] = {}  # (department, year) → the folder that holds it in this run
+        self.unread: list[int] = []  # submission ids of the tables counted unchanged without reading their files
+        self.done = 0
+
+    def admitted(self, errors: list[tuple[str, str]], items: list[dict[str, Any]]) -> list[bool]:
+        """A chunk's unreadable files listed, and which of its items may be stored (``_one_folder_each``)."""
+        self.result.errors += errors
+        kept = {id(item) for item in _one_folder_each(items, self.owner, self.result.errors)}
+        return [id(item) in kept for item in items]
+
+    def stored(self, folders: int, tables: int, counts: dict[str, int], same: list[int], indicators: int) -> None:
+        self.result.scored_tables += tables
+        self.result.indicators += indicators
+        self.totals["unchanged"] += len(same)
+        self.unread += same
+        for k, v in counts.items():
+            self.totals[k] += v
+        self.done += folders
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
+def _record_chunk(store: Store, items: list[dict[str, Any]], kept: list[bool]
+                  ) -> tuple[int, dict[str, int], list[int], int]:
+    """Store a chunk's admitted items: how many, the store's counts, the ids of those stored before from the same
+    files (not read, not stored again), the indicators stored."""
+    items = [item for item, keep in zip(items, kept) if keep]
+    same = [item["stored"] for item in items if "stored" in item]
+    fresh = [item for item in items if "stored" not in item]
+    return (len(items), store.record(fresh) if fresh else {}, same,
+            sum(len(item["rows"]["indicators"]) for item in fresh))
 
 
 def _one_folder_each(items: list[dict[str, Any]], owner: dict[tuple[str, int], str],
@@ -215,65 +245,136 @@ def _one_folder_each(items: list[dict[str, Any]], owner: dict[tuple[str, int], s
     return kept
 
 
-def _prepared(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int | None):
-    """Each chunk read and scored (``_batch_chunk``), in order; in forked workers when there are cores to use,
-    with at most ``jobs + 1`` chunks in flight ahead of the one being stored (bounded memory)."""
-    # each worker holds a chunk of ~200 departments (~300 MB at peak): by default at most MAX_JOBS of them; a run
-    # with only a few folders to read (a rerun after a few changes, the unreadable ones read again) reads them here:
-    # starting workers and waiting for them cost more than reading (~12 ms a department)
+def _jobs(chunks: list[list[Submission]], jobs: int | None) -> int:
+    """How many worker processes: ``jobs``, $EVALUATOR_JOBS, or one per core (at most ``MAX_JOBS``: each holds a
+    chunk of ~200 departments, ~300 MB at peak); never more than the chunks to read. A run with only a few
+    folders to read (a rerun after a few changes, the unreadable ones read again) reads them here: starting
+    workers and waiting for them cost more than reading (~12 ms a department)."""
     jobs = jobs or int(os.environ.get("EVALUATOR_JOBS", "0") or 0) or (
         min(os.cpu_count() or 1, MAX_JOBS) if sum(sub.stored is None for c in chunks for sub in c) >= PARALLEL_MIN
         else 1)
     to_read = sum(1 for chunk in chunks if any(sub.stored is None for sub in chunk))
-    jobs = min(jobs, to_read)
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from (_batch_chunk(chunk, rules, year) for chunk in chunks)
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; workers only read and score
-        # (initializer: a worker forked while the collector is paused here starts with it running, as before)
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.enable) as pool:
-            pending: deque = deque()
-            for chunk in chunks:
-                if all(sub.stored is not None for sub in chunk):  # nothing to read: no worker needed
-                    pending.append(_Done(_batch_chunk(chunk, rules, year)))
-                else:
-                    pending.append(pool.submit(_marshalled_chunk, chunk, rules, year))
-                if len(pending) > jobs + 1:
-                    yield _unmarshalled(pending.popleft().result())
-            while pending:
-                yield _unmarshalled(pending.popleft().result())
+    return min(jobs, to_read) if "fork" in multiprocessing.get_all_start_methods() else 1
 
 
-def _marshalled_chunk(subs: list[Submission], rules: RuleSet, year: int | None) -> Any:
-    """``_batch_chunk`` in a worker, its result sent back as ``marshal`` bytes: the chunk is plain lists, tuples,
-    dicts, strings and numbers (~14 MB for 200 departments), which marshal writes and reads in about half the
-    time pickle takes (its memo of every object), on both sides of the pipe. A result marshal cannot write goes
-    as it is (pickled by the pool)."""
-    got = _batch_chunk(subs, rules, year)
+def _shared(store: Store) -> bool:
+    """Whether worker processes can open the store themselves (not an in-memory SQLite database)."""
+    from sqlalchemy.engine import make_url
+
+    from .store import _sqlite_file
+
+    url = make_url(store.url)
+    return url.get_backend_name() != "sqlite" or _sqlite_file(url) is not None
+
+
+def _in_workers(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int, store: Store,
+                run: _Run) -> None:
+    """Chunks read, scored and stored by ``jobs`` forked workers, each on its own connection, each chunk stored in
+    its turn: a worker that has scored a chunk sends its tables' departments and years here (``run.admitted``,
+    which needs every earlier chunk's), stores what is admitted once the chunk before is stored, and takes the
+    next chunk. So the rows go into the database from where they were made — nothing of them crosses a pipe —
+    the ids are given in the folders' order, and this process only keeps count. A chunk with nothing to read
+    (every folder stored before from the same bytes) is counted here, in its turn."""
+    from multiprocessing.connection import wait
+
+    from . import columns, evaluation, explain, findings, frame, intake, load_columns, score, totals  # noqa: F401
+
+    ctx = multiprocessing.get_context("fork")  # (the modules above imported once, here, for every worker)
+    store.engine.dispose()  # no open connection crosses the fork (each worker opens its own)
+    workers, conns = [], []
     try:
-        return marshal.dumps(got)
-    except ValueError:
-        return got
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+            for _ in range(jobs):
+                here, there = ctx.Pipe()
+                conns.append(here)
+                proc = ctx.Process(target=_worker, args=(there, conns, chunks, rules, year, store.url), daemon=True)
+                proc.start()
+                there.close()
+                workers.append(proc)
+        todo = deque(k for k, chunk in enumerate(chunks) if any(sub.stored is None for sub in chunk))
+        idle = list(reversed(conns))
+        ready: dict[int, tuple[Any, list[dict[str, Any]], list]] = {}
+        turn, writing = 0, False  # the next chunk to store; whether a worker is storing it now
+        while turn < len(chunks):
+            while idle and todo:
+                idle.pop().send(todo.popleft())
+            if not writing and all(sub.stored is not None for sub in chunks[turn]):
+                items, errors = _batch_chunk(chunks[turn], rules, year)  # (nothing read, nothing to store)
+                run.stored(len(chunks[turn]), *_record_chunk(store, items, run.admitted(errors, items)))
+                turn += 1
+                continue
+            if not writing and turn in ready:
+                conn, keys, errors = ready.pop(turn)
+                conn.send(run.admitted(errors, keys))
+                writing = True
+            for conn in wait(conns):
+                try:
+                    msg = conn.recv()
+                except EOFError:  # (killed: out of memory, or by hand)
+                    raise EvaluatorError("批量评分的工作进程意外退出，本批次未写完的部门没有存入数据库",
+                                         hint="已存入的部门保留；可能是内存不足，可设置环境变量 EVALUATOR_JOBS=1 后重新运行 "
+                                              "batch（未变化的提交会跳过）") from None
+                if msg[0] == "ready":
+                    ready[msg[1]] = (conn, msg[2], msg[3])
+                elif msg[0] == "stored":
+                    run.stored(len(chunks[turn]), *msg[1:])
+                    turn, writing = turn + 1, False
+                    idle.append(conn)
+                else:
+                    raise msg[1]
+    except BaseException:  # (an error, Ctrl-C: a chunk being stored is rolled back, those stored stay)
+        for proc in workers:
+            proc.terminate()
+        raise
+    finally:
+        for conn in conns:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            conn.close()
+        for proc in workers:
+            proc.join()
 
 
-def _unmarshalled(got: Any) -> Any:
-    return marshal.loads(got) if isinstance(got, bytes) else got
+def _worker(conn, parent_ends: list, chunks: list[list[Submission]], rules: RuleSet, year: int | None,
+            url: str) -> None:
+    """A batch worker (``_in_workers``): for each chunk number it is sent, read and score the chunk, send its
+    tables' departments, years and folders and its unreadable files, receive which tables to store, store them
+    (the chunk before is stored by then), and send the counts."""
+    import signal
 
-
-class _Done:
-    """A chunk's result computed in this process, queued with the workers' futures (``.result()``)."""
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def result(self) -> Any:
-        return self.value
+    for end in parent_ends:  # (inherited: closed, so that the parent's end gives EOF here when the parent is gone)
+        end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
+    gc.enable()  # (forked while the parent's collector is paused)
+    try:
+        with Store(url) as store:
+            while (k := conn.recv()) is not None:
+                # the collector paused until the chunk is stored and freed: resumed earlier, its first pass would
+                # walk every object the chunk made (all of them young), for nothing
+                with paused_gc():
+                    items, errors = _batch_chunk(chunks[k], rules, year)
+                    conn.send(("ready", k, [{"submission": {key: item["submission"][key]
+                                                             for key in ("department", "year", "source")}}
+                                            for item in items], errors))
+                    if (kept := conn.recv()) is None:
+                        return
+                    conn.send(("stored", *_record_chunk(store, items, kept)))
+                    del items
+    except (EOFError, BrokenPipeError):
+        return  # the parent has gone
+    except BaseException as e:  # noqa: BLE001 - the parent raises it
+        try:
+            conn.send(("error", e))
+        except Exception:  # noqa: BLE001 - an error that does not pickle
+            conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}")))
 
 
 def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
-                 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
-    """Read and score a chunk of submissions: the items to store, the unreadable files, the indicator count.
+                 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Read and score a chunk of submissions: the items to store and the unreadable files.
 
     A submission already stored from the same bytes is not read: it gives one item per stored table, marked
     ``stored`` (its submission id), in the same place, so the one-folder-per-department rule sees every folder.
@@ -284,7 +385,7 @@ def _batch_chunk(subs: list[Submission], rules: RuleSet, year: int | None
 
 
 def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
-                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int]:
+                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     from .frame import Files
 
     loaded: list[Loaded] = []
@@ -310,7 +411,7 @@ def _read_and_score(subs: list[Submission], rules: RuleSet, year: int | None
         loaded.append(Loaded(targets, actuals, Files(str(sub.targets), str(sub.actuals)), digest,
                              str(sub.targets.parent), columns))
     items += score_items(loaded, rules)[0]
-    return items, errors, sum(len(item["rows"]["indicators"]) for item in items if "rows" in item)
+    return items, errors
 
 
 @dataclass
@@ -326,21 +427,22 @@ class Loaded:
     # the tables without their indicators
     columns: tuple[Any, Any] | None = None
 
-    def rows(self, table_prefix: str) -> tuple[list[tuple], list[Any]]:
-        """``frame.indicator_rows`` of this department: from the columns when they serve (``frame.column_rows``),
-        else from the models."""
-        from .frame import column_rows, indicator_rows
+    def frame_columns(self, table_prefix: str) -> tuple[dict[str, list], list[Any]]:
+        """``frame.indicator_rows`` of this department as ``FRAME_COLUMNS`` lists: from the columns when they serve
+        (``frame.column_parts``), else from the models."""
+        from .frame import FRAME_COLUMNS, column_parts, indicator_rows
         from .load_columns import model_columns
 
         targets, actuals = self.targets, self.actuals
         if self.columns is not None:
             tc, ac = self.columns
             acols = ac.columns if ac is not None else [model_columns(t.indicators, Actual) for t in actuals.tables]
-            got = column_rows(targets, tc.columns, actuals, acols, self.files, table_prefix)
+            got = column_parts(targets, tc.columns, actuals, acols, self.files, table_prefix)
             if got is not None:
                 return got
             targets, actuals = tc.full(), ac.full() if ac is not None else actuals
-        return indicator_rows(targets, actuals, self.files, table_prefix=table_prefix)
+        rows, found = indicator_rows(targets, actuals, self.files, table_prefix=table_prefix)
+        return {name: [r[k] for r in rows] for k, name in enumerate(FRAME_COLUMNS)}, found
 
 
 def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, Any]], int]:
@@ -352,22 +454,23 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     worker process."""
     from .columns import num, records, records_column
     from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
-    from .frame import rows_frame
+    from .frame import FRAME_COLUMNS, columns_frame
     from .score import score_frame
     from .totals import table_totals
 
-    rows_in: list[tuple] = []
+    parts: dict[str, list] = {name: [] for name in FRAME_COLUMNS}  # every department's rows, column by column
     meta, pre_findings = {}, {}
     for one in loaded:
         targets, actuals, files, digest = one.targets, one.actuals, one.files, one.digest
         dept = targets.unit_name
         key = f"{dept}\x1f{targets.year}\x1f{one.source}\x1f"  # by folder: two folders' tables never merge
-        dept_rows, found = one.rows(key)
-        rows_in += dept_rows
+        dept_columns, found = one.frame_columns(key)
+        for name, values in dept_columns.items():
+            parts[name] += values
         claimed = {t.table: t.claimed_total for t in actuals.tables}
         notes = {key + t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] +
                                              [c.basis or "" for c in t.cost_notes])) for t in targets.tables}
-        with_rows = {r[0] for r in dept_rows}  # (the tables with indicators)
+        with_rows = set(dept_columns["table"])  # (the tables with indicators)
         for t in targets.tables:
             if key + t.id in with_rows:
                 meta[key + t.id] = {"department": dept, "year": targets.year, "table_id": t.id, "title": t.title,
@@ -375,10 +478,10 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
                                     "claimed_total": claimed.get(t.id), "files": files, "notes": notes}
         for f in found:
             pre_findings.setdefault(key + (f.location.table or ""), []).append(f)
-    if not rows_in:
+    if not parts["table"]:
         return [], 0
-    scored = score_frame(rows_frame(rows_in), rules)
-    del rows_in
+    scored = score_frame(columns_frame(parts), rules)
+    del parts
     totals = table_totals(scored, rules)
     totals_of = dict(zip(totals.index, records(totals)))
     codes, keys = pd.factorize(scored["table"])
@@ -446,7 +549,8 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
                     col("band_used"), qualitative))
     sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
     found = [(k, f) for k, fnd in enumerate(findings_of) for f in fnd]
-    stats, group_stats = stats_of(list(zip(sid, status, score, weight, claimed, qualitative, actual, group)),
+    stats, group_stats = stats_of(dict(zip(INDICATOR_COLUMNS, (sid, status, score, weight, claimed, qualitative,
+                                                               actual, group))),
                                   [(k, f.code) for k, f in found], list(range(len(items))))
     groups: list[list[dict[str, Any]]] = [[] for _ in items]
     for g in group_stats:

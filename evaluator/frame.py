@@ -9,7 +9,8 @@ import pandas as pd
 from .errors import Code
 from .model import ActualSet, Finding, Location, Severity, TargetSet
 
-__all__ = ["indicator_frame", "indicator_rows", "column_rows", "rows_frame", "block_frame", "duplicate_findings",
+__all__ = ["indicator_frame", "indicator_rows", "column_rows", "column_parts", "rows_frame", "columns_frame", "block_frame",
+           "duplicate_findings",
            "Files", "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = ["table", "position", "row", "year", "level1", "level2", "level3", "target_raw", "unit_col",
@@ -94,11 +95,29 @@ def _unmatched(file: str | None, table_id: str, name: str) -> Finding:
 def column_rows(targets: TargetSet, target_columns: list[dict[str, list]], actuals: ActualSet | None,
                 actual_columns: list[dict[str, list]] | None, files: "Files | None" = None, table_prefix: str = ""
                 ) -> tuple[list[tuple], list[Finding]] | None:
+    """``indicator_rows`` when the indicators come as columns: ``column_parts``' columns as rows."""
+    got = column_parts(targets, target_columns, actuals, actual_columns, files, table_prefix)
+    if got is None:
+        return None
+    columns, findings = got
+    return list(zip(*(columns[name] for name in FRAME_COLUMNS))), findings
+
+
+def columns_frame(columns: dict[str, list]) -> pd.DataFrame:
+    """``rows_frame`` of rows given as ``FRAME_COLUMNS`` lists: the same frame (pandas infers each column's type
+    from its values alike), without a tuple per row."""
+    return pd.DataFrame(columns, columns=FRAME_COLUMNS)
+
+
+def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actuals: ActualSet | None,
+                 actual_columns: list[dict[str, list]] | None, files: "Files | None" = None, table_prefix: str = ""
+                 ) -> tuple[dict[str, list], list[Finding]] | None:
     """``indicator_rows`` when the indicators come as columns (``load_columns``: ``target_columns[k]`` for
-    ``targets.tables[k]``, ``actual_columns[k]`` for ``actuals.tables[k]``): the same rows and findings, built
-    column by column. Only for tables whose 三级指标 names are distinct, and whose actuals' names are too — then
-    each indicator takes the entry of its name unless that entry names another 二级指标, which is what
-    ``_pick`` gives — else None (``indicator_rows`` on the models matches repeated names in order)."""
+    ``targets.tables[k]``, ``actual_columns[k]`` for ``actuals.tables[k]``): the same rows, as ``FRAME_COLUMNS``
+    lists, and the same findings, built column by column. Only for tables whose 三级指标 names are distinct, and
+    whose actuals' names are too — then each indicator takes the entry of its name unless that entry names
+    another 二级指标, which is what ``_pick`` gives — else None (``indicator_rows`` on the models matches
+    repeated names in order)."""
     files = files or Files(None, None)
     file = files.actuals
     by_table = {t.table: k for k, t in enumerate(actuals.tables)} if actuals else {}
@@ -114,7 +133,7 @@ def column_rows(targets: TargetSet, target_columns: list[dict[str, list]], actua
         work.append((table, c, actuals.tables[k] if k is not None else None, a))  # type: ignore[union-attr]
     findings = _unknown_tables(targets, by_table, file)
     findings += _other_unit_or_year(targets, actuals, file, {table.id for table, *_ in work})
-    rows: list[tuple] = []
+    columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
     for table, c, ta, a in work:
         names = c["level3"]
         n = len(names)
@@ -134,16 +153,17 @@ def column_rows(targets: TargetSet, target_columns: list[dict[str, list]], actua
             return [None if j is None else col[j] for j in match]
 
         budget = ta.budget if ta else None
-        rows += zip(  # in the order of FRAME_COLUMNS
-            [table_prefix + table.id] * n, range(n), c["row"], [table.year] * n, c["level1"], c["level2"], names,
-            c["target"], c["unit"], c["weight"], c["direction"], c["rate_base"], c["scoring"],
-            entry("actual"), entry("deviation_note"), entry("band"), entry("judged_score"), entry("claimed_score"),
-            entry("rate_base"), [j is not None for j in match], [budget.budget if budget else None] * n,
-            [budget.spent if budget else None] * n)
+        for name, values in zip(FRAME_COLUMNS, (
+                [table_prefix + table.id] * n, range(n), c["row"], [table.year] * n, c["level1"], c["level2"], names,
+                c["target"], c["unit"], c["weight"], c["direction"], c["rate_base"], c["scoring"],
+                entry("actual"), entry("deviation_note"), entry("band"), entry("judged_score"), entry("claimed_score"),
+                entry("rate_base"), [j is not None for j in match], [budget.budget if budget else None] * n,
+                [budget.spent if budget else None] * n)):
+            columns[name] += values
         if a is not None:
             used = set(match)
             findings += [_unmatched(file, table.id, name) for j, name in enumerate(a["indicator"]) if j not in used]
-    return rows, findings
+    return columns, findings
 
 
 def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, files: "Files | None" = None

@@ -370,13 +370,15 @@ def _with_models(tset: TargetSet, blocks: dict) -> TargetSet:
                                               if t.id in blocks else t for t in tset.tables]})
 
 
-def read_actuals(path: Path, targets: TargetSet, data_reader: Callable[[Path], Any] | None = None) -> ActualSet:
+def read_actuals(path: Path, targets: TargetSet, data_reader: Callable[[Path], Any] | None = None,
+                 kind: str | None = None) -> ActualSet:
     """Actuals from a data file or the filled fill-in workbook; a form or a targets file here gets a message.
-    ``data_reader``: what reads a data file instead of ``load.load_actuals`` (the bureau's batch: columns)."""
+    ``data_reader``: what reads a data file instead of ``load.load_actuals`` (the bureau's batch: columns);
+    ``kind``: the file's ``sniff`` when the caller has it already."""
     from .load import load_actuals
 
     check_file_size(path)
-    kind = sniff(path)
+    kind = kind or sniff(path)
     if kind in DATA:
         try:
             return (data_reader or load_actuals)(path)

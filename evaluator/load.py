@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -310,14 +311,17 @@ class _BadNumber(Exception):
 
 def _depth(data: Any) -> int:
     """How deeply lists and dicts nest, counted up to ``MAX_DEPTH + 1`` (level by level, visiting only the
-    containers: a deep file cannot exhaust the stack, and the strings and numbers cost one type test each)."""
+    containers: a deep file cannot exhaust the stack). Each level's values are typed in one pass (``map(type)``),
+    and picked one by one only when a container is among them: the last level (a data file's entries, most of its
+    values) costs no Python step per value."""
     depth, level = 0, [data] if isinstance(data, (dict, list)) else []
     while level and depth <= MAX_DEPTH:
         depth += 1
-        inner: list = []
-        for node in level:
-            inner += [v for v in (node.values() if isinstance(node, dict) else node) if isinstance(v, (dict, list))]
-        level = inner
+        values = list(chain.from_iterable(node.values() if isinstance(node, dict) else node for node in level))
+        if any(issubclass(kind, (dict, list)) for kind in set(map(type, values))):
+            level = [v for v in values if isinstance(v, (dict, list))]
+        else:
+            level = []
     return depth
 
 

@@ -125,16 +125,28 @@ def _load(kind: type[BaseModel], entry: type[BaseModel], path: Path) -> Columns:
                                                              for t, x in zip(tables, lists)]})
         except ValidationError:
             return _whole(kind, data, path)
-        columns = []
-        for entries in lists:
+        columns = _split(_plain_columns([e for x in lists if x for e in x], entry), [len(x or ()) for x in lists])
+        for k, entries in enumerate(lists if columns is None else ()):  # (one table at a time when not all serve)
             cols = _plain_columns(entries or [], entry)
             if cols is None:
                 try:
                     cols = model_columns([entry.model_validate(e) for e in entries], entry)
                 except ValidationError:
                     return _whole(kind, data, path)
-            columns.append(cols)
-        return Columns(model, columns, data, path, kind)
+            lists[k] = cols
+        return Columns(model, columns or lists, data, path, kind)
+
+
+def _split(columns: dict[str, list] | None, sizes: list[int]) -> list[dict[str, list]] | None:
+    """The columns of all a file's entries, cut back into each table's (the check holds for every table when it
+    holds for all of their entries together: it looks at each value, and at the bounds of all of them)."""
+    if columns is None:
+        return None
+    out, start = [], 0
+    for n in sizes:
+        out.append({f: col[start:start + n] for f, col in columns.items()})
+        start += n
+    return out
 
 
 def _whole(kind: type[BaseModel], data: dict, path: Path) -> Columns:
@@ -169,7 +181,7 @@ def _plain_columns(entries: list, entry: type[BaseModel]) -> dict[str, list] | N
             continue
         col = [e.get(f) for e in entries]
         texts = col if required else [v for v in col if v is not None]
-        if not all(type(v) is str for v in texts) or list(map(str.strip, texts)) != texts:
+        if not set(map(type, texts)) <= {str} or list(map(str.strip, texts)) != texts:
             return None  # (a number, a list, text to strip: the model decides)
         out[f] = col
     for f, values in _ENUMS[entry].items():

@@ -70,8 +70,10 @@ def group_sums(inds):
 
 def group_rows(sums) -> list[dict[str, Any]]:
     """``group_sums`` as ``submission_group_stats`` rows."""
+    index = sums.index  # (its levels' values as lists: iterating the MultiIndex builds a tuple per row first)
     return [{"submission_id": int(sid), "group_key": key, "score": float(sc), "weight": float(w)}
-            for (sid, key), sc, w in zip(sums.index, sums["score"].tolist(), sums["weight"].tolist())]
+            for sid, key, sc, w in zip(index.get_level_values(0).tolist(), index.get_level_values(1).tolist(),
+                                       sums["score"].tolist(), sums["weight"].tolist())]
 
 
 def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
@@ -91,12 +93,14 @@ def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, 
         [(sid, f.get("code")) for sid, item in items for f in item["findings"]], [sid for sid, _ in items])
 
 
-def stats_of(indicators: list[tuple], findings: list[tuple], ids: list[int]) -> tuple[list[dict[str, Any]],
-                                                                                         list[dict[str, Any]]]:
+def stats_of(indicators: list[tuple] | dict[str, list], findings: list[tuple], ids: list[int]
+             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``submission_stats`` and ``submission_group_stats`` rows of the submissions ``ids``, from their
-    indicator rows (tuples of ``INDICATOR_COLUMNS``) and their findings' (submission id, code) pairs."""
+    indicator rows (tuples of ``INDICATOR_COLUMNS``, or those columns as lists) and their findings' (submission
+    id, code) pairs."""
     import pandas as pd
 
-    inds = pd.DataFrame.from_records(indicators, columns=list(INDICATOR_COLUMNS))
+    inds = (pd.DataFrame(indicators, columns=list(INDICATOR_COLUMNS)) if isinstance(indicators, dict) else
+            pd.DataFrame.from_records(indicators, columns=list(INDICATOR_COLUMNS)))
     fnd = pd.DataFrame.from_records(findings, columns=["submission_id", "code"])
     return as_rows(indicator_stats(inds, fnd), ids), group_rows(group_sums(inds))

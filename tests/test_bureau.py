@@ -604,8 +604,8 @@ def test_a_run_with_few_folders_to_read_reads_them_in_this_process(tmp_path, mof
     for name, (kwargs, _) in CASES.items():
         department(root, name, **kwargs)
     pools = []
-    real = B.ProcessPoolExecutor
-    monkeypatch.setattr(B, "ProcessPoolExecutor", lambda *a, **k: pools.append(a) or real(*a, **k))
+    real = B._in_workers
+    monkeypatch.setattr(B, "_in_workers", lambda *a, **k: pools.append(a[3]) or real(*a, **k))
     monkeypatch.delenv("EVALUATOR_JOBS", raising=False)
     monkeypatch.setattr(B.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(B, "CHUNK", 4)
@@ -675,3 +675,99 @@ def test_a_filled_workbook_beside_a_targets_data_file_is_read_against_the_whole_
     expected = evaluate(targets, read_workbook(folder / "填报表.xlsx", targets), mof)
     assert [tuple(r) for r in stored] == [(i.score, i.status) for t in expected.tables for i in t.indicators]
     assert sum(s is not None for s, _ in stored) > 20
+
+
+def _province_of_cases(root: Path) -> None:
+    for k, (name, (kwargs, _)) in enumerate(CASES.items()):
+        department(root, f"{k:02d}-{name}", **kwargs)
+
+
+def test_a_worker_s_error_stops_the_batch_with_its_message_and_keeps_what_was_stored(tmp_path, mof, monkeypatch):
+    """The workers store their own chunks: an error while one stores (a full disk …) reaches the caller as it was
+    raised, the chunks stored before stay, no worker is left running, and the rerun stores the rest."""
+    import multiprocessing
+
+    import evaluator.bureau as B
+    from evaluator.errors import EvaluatorError
+
+    root = tmp_path / "submissions"
+    _province_of_cases(root)
+    monkeypatch.setattr(B, "CHUNK", 2)
+    real = B._record_chunk
+    stored = []
+
+    def failing(store, items, kept):  # (runs in the workers: forked with this patch)
+        if any("03-" in item["submission"]["source"] for item in items):
+            raise EvaluatorError("无法写入数据库（disk full）", where="测试", hint="请检查磁盘空间")
+        return real(store, items, kept)
+
+    monkeypatch.setattr(B, "_record_chunk", failing)
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    with Store(db) as store:
+        with pytest.raises(EvaluatorError) as e:
+            batch(root, mof, store, jobs=2, progress=lambda k, n: stored.append(k))
+        assert e.value.render() == "测试：无法写入数据库（disk full）（请检查磁盘空间）"
+        assert multiprocessing.active_children() == []
+        assert stored == [2] and len(store.current()) == 2  # the first chunk (two departments), not the second
+    monkeypatch.setattr(B, "_record_chunk", real)
+    with Store(db) as store:
+        again = batch(root, mof, store, jobs=2)
+        assert again.counts == {"new": len(CASES) - 2, "updated": 0, "unchanged": 2}
+
+
+def test_a_killed_worker_is_a_message_not_a_hang(tmp_path, mof, monkeypatch):
+    """A worker that dies (out of memory, killed by hand) ends the batch with a Chinese message that says what to
+    do; nothing is left running."""
+    import multiprocessing
+    import os
+
+    import evaluator.bureau as B
+    from evaluator.errors import EvaluatorError
+
+    root = tmp_path / "submissions"
+    _province_of_cases(root)
+    monkeypatch.setattr(B, "CHUNK", 3)
+    real = B._batch_chunk
+    monkeypatch.setattr(B, "_batch_chunk", lambda subs, rules, year: os._exit(9) if "02-" in str(subs[-1].targets)
+                        else real(subs, rules, year))
+    with Store(f"sqlite:///{tmp_path / 'b.db'}") as store:
+        with pytest.raises(EvaluatorError, match="工作进程意外退出.*EVALUATOR_JOBS=1"):
+            batch(root, mof, store, jobs=2)
+    assert multiprocessing.active_children() == []
+
+
+def test_interrupting_a_batch_in_workers_keeps_the_chunks_stored(tmp_path, mof, monkeypatch):
+    """Ctrl-C while workers read and store: the chunks stored so far stay (each is one transaction), the workers
+    are ended, and the rerun stores the rest as new."""
+    import multiprocessing
+
+    import evaluator.bureau as B
+
+    root = tmp_path / "submissions"
+    _province_of_cases(root)
+    monkeypatch.setattr(B, "CHUNK", 2)
+
+    def interrupt(done, total):
+        if done >= 4:
+            raise KeyboardInterrupt
+
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    with Store(db) as store:
+        with pytest.raises(KeyboardInterrupt):
+            batch(root, mof, store, jobs=2, progress=interrupt)
+        assert multiprocessing.active_children() == []
+        assert len(store.current()) == 4
+    with Store(db) as store:
+        assert batch(root, mof, store, jobs=2).counts == {"new": len(CASES) - 4, "updated": 0, "unchanged": 4}
+
+
+def test_a_store_in_memory_is_written_here_with_workers_asked_for(tmp_path, mof, monkeypatch):
+    """Workers cannot open an in-memory database: the chunks are read and stored in this process."""
+    import evaluator.bureau as B
+
+    root = tmp_path / "submissions"
+    _province_of_cases(root)
+    started = []
+    monkeypatch.setattr(B, "_in_workers", lambda *a: started.append(a))
+    with Store("sqlite://") as store:
+        assert batch(root, mof, store, jobs=2).counts["new"] == len(CASES) and started == []
