@@ -24,7 +24,6 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import EvaluatorError
-from .tablestats import stats_rows
 from .schema import (findings, indicators, meta, reviews, samples, submission_group_stats, submission_stats,
                      submissions)
 
@@ -80,44 +79,26 @@ def _insert_submissions(conn, columns: list[str], rows: list[tuple]) -> list[int
     return ids
 
 
-def _owned_rows(table, stored: list[tuple[int, dict[str, Any]]], key: str) -> list[tuple]:
-    """Each stored item's ``key`` rows (indicators, findings) as tuples in ``table``'s column order, with its
-    submission id: built once, without a merged dict per row. An item may bring them ready-made (``rows``: the
-    tuples without the id, which is the tables' first column — ``bureau.score_items``)."""
-    names = [c.name for c in table.columns]
-    at = names.index("submission_id")
-    before, after = names[:at], names[at + 1:]
+def _owned_rows(stored: list[tuple[int, dict[str, Any]]], key: str) -> list[tuple]:
+    """Each stored item's ``key`` rows (indicators, findings) with its submission id, the tables' first column:
+    the items bring them as tuples in the tables' column order without the id (``bureau.score_items``)."""
     out: list[tuple] = []
     for sid, item in stored:
-        if "rows" in item and at == 0:
-            head = (sid,)
-            out += [head + r for r in item["rows"][key]]
-        else:
-            out += [(*map(r.get, before), sid, *map(r.get, after)) for r in item[key]]
+        head = (sid,)
+        out += [head + r for r in item["rows"][key]]
     return out
 
 
 def _stats_rows(stored: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``tablestats.stats_rows`` of the stored items, in their order; an item that brings its figures computed
-    (``stats``: its ``submission_stats`` row and ``submission_group_stats`` rows without the id) is not
-    computed again."""
-    plain = [(sid, item) for sid, item in stored if "stats" not in item]
-    if len(plain) == len(stored):
-        return stats_rows(stored) if stored else ([], [])
-    stats, groups = stats_rows(plain) if plain else ([], [])
-    of = {row["submission_id"]: row for row in stats}
-    group_of: dict[int, list[dict[str, Any]]] = {}
-    for g in groups:
-        group_of.setdefault(g["submission_id"], []).append(g)
-    stats, groups = [], []
+    """The ``submission_stats`` and ``submission_group_stats`` rows of the stored items, in their order, from the
+    figures each brings (``stats``: its ``submission_stats`` row and ``submission_group_stats`` rows without the
+    id, computed by ``tablestats.stats_of``)."""
+    stats: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
     for sid, item in stored:
-        if "stats" in item:
-            row, rows = item["stats"]
-            stats.append({"submission_id": sid, **row})
-            groups += [{"submission_id": sid, **g} for g in rows]
-        else:
-            stats.append(of[sid])
-            groups += group_of.get(sid, [])
+        row, rows = item["stats"]
+        stats.append({"submission_id": sid, **row})
+        groups += [{"submission_id": sid, **g} for g in rows]
     return stats, groups
 
 
@@ -305,8 +286,8 @@ class Store:
             .order_by(submissions.c.version.desc()).limit(1)).first()
 
     def record(self, items: Iterable[dict[str, Any]]) -> dict[str, int]:
-        """Store scored tables: each item has 'submission' (columns), 'indicators' and 'findings' (lists of dicts),
-        or instead 'rows' and 'stats' built from columns (``bureau.score_items``; see ``_owned_rows``).
+        """Store scored tables: each item has 'submission' (columns), 'rows' (its indicator and finding rows) and
+        'stats' (its figures), as ``bureau.score_items`` builds them (see ``_owned_rows``, ``_stats_rows``).
 
         Unchanged inputs (same hash and rule set as the latest version) are skipped, changed ones get the next
         version number. Returns counts of new, new-version and unchanged submissions."""
@@ -355,7 +336,7 @@ class Store:
                 ids[slot] = ids[source]
             stats, groups = _stats_rows(stored)
             for table, key in ((indicators, "indicators"), (findings, "findings")):
-                _insert_many(conn, table, _owned_rows(table, stored, key))
+                _insert_many(conn, table, _owned_rows(stored, key))
             for table, rows in ((submission_stats, stats), (submission_group_stats, groups)):
                 _insert_many(conn, table, rows)
         return counts, ids  # type: ignore[return-value]

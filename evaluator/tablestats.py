@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 __all__ = ["STATS_VERSION", "STATS_COLUMNS", "STOCK_PHRASES", "indicator_stats", "group_sums", "as_rows", "group_rows",
-           "stats_rows"]
+           "stats_of"]
 
 # bump when a figure's definition (or STOCK_PHRASES) changes: stored figures of another version are recomputed
 STATS_VERSION = 1
@@ -21,7 +21,7 @@ STOCK_PHRASES = {"达成", "达成预期指标", "达成预期目标", "达到�
                  "有所提升", "显著", "明显", "达标", "合格", "符合", "好"}
 STATS_COLUMNS = ("ok_rows", "full_rows", "short_rows", "scorable_rows", "qualitative_rows", "stock_rows",
                  "claimed_over", "claimed_sum", "missing_notes", "word_actuals")
-INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual", "group_key")  # (stats_rows spells them out)
+INDICATOR_COLUMNS = ("submission_id", "status", "score", "weight", "claimed", "qualitative", "actual", "group_key")
 _SPACE = re.compile(r"\s+")
 
 
@@ -82,15 +82,6 @@ def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
     return [{"submission_id": int(sid), "version": STATS_VERSION,
              **{c: (float(v) if c in ("claimed_over", "claimed_sum") else int(v)) for c, v in zip(STATS_COLUMNS, row)}}
             for sid, row in zip(stats.index, stats[list(STATS_COLUMNS)].itertuples(index=False))]
-
-
-def stats_rows(items: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``submission_stats`` and ``submission_group_stats`` rows of stored items (submission id, item with
-    'indicators' and 'findings')."""
-    return stats_of(  # (the INDICATOR_COLUMNS, spelled out: a generator per row costs more)
-        [(sid, r.get("status"), r.get("score"), r.get("weight"), r.get("claimed"), r.get("qualitative"),
-          r.get("actual"), r.get("group_key")) for sid, item in items for r in item["indicators"]],
-        [(sid, f.get("code")) for sid, item in items for f in item["findings"]], [sid for sid, _ in items])
 
 
 def stats_of(indicators: list[tuple] | dict[str, list], findings: list[tuple], ids: list[int]

@@ -71,12 +71,15 @@ def test_the_store_survives_a_killed_writer(tmp_path):
     script.write_text(
         "import sys\n"
         "from evaluator.store import Store\n"
+        "from evaluator.tablestats import STATS_COLUMNS, STATS_VERSION\n"
         "store = Store(sys.argv[1])\n"
         "open(sys.argv[2], 'w').close()\n"  # the schema exists: killing from now on hits a write
+        "stats = ({'version': STATS_VERSION, **dict.fromkeys(STATS_COLUMNS, 0)}, [])\n"
         "for k in range(1000):\n"
         "    items = [{'submission': {'department': f'd{k}', 'year': 2023, 'table_id': f't{j}', 'inputs_hash': 'h',\n"
-        "              'rule_set': 'r'}, 'indicators': [{'position': p, 'level3': 'x' * 50} for p in range(50)],\n"
-        "              'findings': []} for j in range(20)]\n"
+        "              'rule_set': 'r'}, 'rows': {'indicators': [(p, None, None, 'x' * 50) + (None,) * 12\n"
+        "                                                         for p in range(50)], 'findings': []},\n"
+        "              'stats': stats} for j in range(20)]\n"
         "    store.record(items)\n", encoding="utf-8")
     db = tmp_path / "s.db"
     Store(f"sqlite:///{db}").close()  # the schema first: the writer is killed while it records, not while it migrates

@@ -23,12 +23,30 @@ sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import old_store  # noqa: E402  evaluator 0.1's store.py, to build stores in the old format
 
 
-def item(dept: str, table: str = "t1", digest: str = "h", n: int = 3) -> dict:
+def old_item(dept: str, table: str = "t1", digest: str = "h", n: int = 3) -> dict:
+    """A scored table as evaluator 0.1's store took it: indicator and finding rows as dicts."""
     return {"submission": {"department": dept, "year": 2023, "table_id": table, "inputs_hash": digest,
                            "rule_set": "mof-2020@2020.1", "total": 90.0},
             "indicators": [{"position": p, "level3": f"指标{p}", "weight": 10.0, "score": 8.0, "status": "ok"}
                            for p in range(n)],
             "findings": [{"code": "missing-deviation-note", "severity": "warning", "message": "m", "location": "{}"}]}
+
+
+def item(*args, **kwargs) -> dict:
+    """``old_item`` as ``Store.record`` takes it (the form ``bureau.score_items`` builds): the rows as tuples in
+    the tables' column order without the submission id, the figures by ``tablestats.stats_of``."""
+    from evaluator.schema import findings, indicators
+    from evaluator.tablestats import INDICATOR_COLUMNS, stats_of
+
+    old = old_item(*args, **kwargs)
+    inds, found = old["indicators"], old["findings"]
+    stats, groups = stats_of([(0, *map(r.get, INDICATOR_COLUMNS[1:])) for r in inds], [(0, f["code"]) for f in found],
+                             [0])
+    for row in (*stats, *groups):
+        del row["submission_id"]
+    return {"submission": old["submission"], "stats": (stats[0], groups),
+            "rows": {"indicators": [tuple(map(r.get, [c.name for c in indicators.columns][1:])) for r in inds],
+                     "findings": [tuple(map(f.get, [c.name for c in findings.columns][1:])) for f in found]}}
 
 
 def test_revisions_listed_in_the_store_are_the_shipped_ones():
@@ -56,8 +74,8 @@ def test_migrated_schema_is_the_model(db_url):
 
 def _old_store(url: str) -> None:
     old = old_store.Store(url)
-    old.record([item("甲局"), item("乙局"), item("甲局", "t2")])
-    old.record([item("甲局", digest="h2")])  # a second version
+    old.record([old_item("甲局"), old_item("乙局"), old_item("甲局", "t2")])
+    old.record([old_item("甲局", digest="h2")])  # a second version
     old.save_reviews([{"submission_id": 1, "position": 0, "score": 6.0, "reviewer": "张三", "note": "材料不全"}])
     old.engine.dispose()
 
