@@ -83,7 +83,7 @@ def test_two_app_processes_and_a_batch_lose_nothing(db_url, tmp_path):
             logs.append(s.communicate(timeout=30))
     assert failures == []
     assert batch.returncode in (0, 1) and "Traceback" not in err.decode(), err.decode()[-2000:]
-    assert "已评分" in out.decode()
+    assert "已评分" in out.decode(), (batch.returncode, out.decode()[-2000:], err.decode()[-2000:])
     for _, server_err in logs:
         assert b"Traceback" not in server_err and b"Error" not in server_err, server_err.decode()[-2000:]
     from evaluator.store import Store
