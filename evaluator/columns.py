@@ -76,8 +76,8 @@ def factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.n
     except TypeError:  # pd.NA compares as NA, not as a bool
         return _factorize(values, keep_missing=keep_missing)
     starts = np.flatnonzero(head)
-    if len(starts) > n // 2:
-        return _factorize(values, keep_missing=keep_missing)
+    if len(starts) > n // 2:  # (mostly distinct, by the runs: size the table for them, not grow it step by step)
+        return _factorize(values, keep_missing=keep_missing, hint=len(starts))
     # the first values of runs are often all distinct (table ids): size the table for them when that is cheap
     codes, uniques = _factorize(values[starts], keep_missing=keep_missing, hint=max(_HINT, min(len(starts), 1 << 16)))
     return np.repeat(codes, np.diff(np.append(starts, n))), uniques
@@ -263,7 +263,7 @@ class NameCodes:
         as rows), and where each starts in the joined text (None when a value holds a NUL) — made once, for every
         ``contains_any`` on the column."""
         if self._texts is None:
-            texts = list(map(str, self._distinct))
+            texts = self._distinct.tolist()  # (texts already: every name is made a str above)
             joined = "\x00".join(texts)
             starts = None
             if joined.count("\x00") == len(texts) - 1:

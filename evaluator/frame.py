@@ -207,9 +207,23 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     total = sum(map(len, parts["table"]))
     # a column of None as one object array for all (pandas infers a type for each list of None it is given)
     empty = pd.Series(np.full(total, None, dtype=object), dtype=object, copy=False)
-    columns = {name: empty if name not in held else np.arange(total) if name == "position" and len(p) == 1 else
-               p[0] if len(p) == 1 else [x for part in p for x in part] for name, p in parts.items()}
+    columns = {name: empty if name not in held else _one_table(name, p[0]) if len(p) == 1 else
+               [x for part in p for x in part] for name, p in parts.items()}
     return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
+
+
+_SAME = frozenset({"year", "has_actual_entry", "budget", "spent"})  # one value on every row of a table
+_DTYPES = {bool: np.bool_, int: np.int64, float: np.float64}  # what pandas infers from a list of each
+
+
+def _one_table(name: str, values: list | range):
+    """A column of one table's rows for the frame: its positions and its table-wide values (a year, a budget) as
+    arrays of the type pandas would infer from the list, so it does not look at 200,000 equal values."""
+    if name == "position":
+        return np.arange(len(values))
+    if name in _SAME and type(values[0]) in _DTYPES:
+        return np.full(len(values), values[0], dtype=_DTYPES[type(values[0])])
+    return values
 
 
 SHOWN_ROWS = 20  # the most rows a message lists (the location lists them all)

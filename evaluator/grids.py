@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import io
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -575,10 +576,9 @@ def _quiet_class(delimiter: str) -> re.Pattern:
 def _longest_line(raw: bytes) -> int:
     """The most bytes on one line of ``raw`` — at least as many as its characters, in any encoding (a line's
     characters are never more than its bytes; in UTF-8 and GB18030 a newline byte is only ever a newline)."""
-    if len(raw) < 1 << 16:
+    np = sys.modules.get("numpy")  # (the commands that score have it; a lighter caller does not import it for this)
+    if len(raw) < 1 << 16 or np is None:
         return len(raw)
-    import numpy as np
-
     ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
     return int(np.diff(ends, prepend=-1, append=len(raw)).max())
 

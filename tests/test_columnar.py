@@ -220,6 +220,20 @@ def test_block_frame_of_several_tables_is_the_indicator_frame_of_the_models(tmp_
     assert found == found2
 
 
+@pytest.mark.parametrize("budget", [(100.0, 90.0), (100, 90), (None, None)])
+def test_block_frame_with_a_budget_is_the_indicator_frame_of_the_models(tmp_path, budget):
+    """One table's year, budget, spent and entry flag go to the frame as arrays of the type pandas infers."""
+    rows = [["产出指标", "数量指标", "会议", "≥5次", "6次", "10", "", "原因"],
+            ["效益指标", "社会效益指标", "影响", "有所提升", "达成", "", "", ""]]
+    path = _write(tmp_path / "one.csv", rows)
+    files = Files(str(path), str(path))
+    columns, models = read_inputs(path, None, *budget, models=False), read_inputs(path, None, *budget)
+    frame, found = indicator_frame(models.targets, models.actuals, files)
+    frame2, found2 = block_frame(columns.targets, columns.actuals, columns.blocks, files)
+    pd.testing.assert_frame_equal(frame, frame2, check_index_type=True)
+    assert found == found2 and (frame2["budget"].dtype == float) == (budget[0] is not None)
+
+
 def test_plain_rows_are_read_as_the_row_loop_reads_them(inputs, monkeypatch):
     """A block of plain rows is read column by column; the row loop (forced) gives the same targets, actuals and
     findings — and the forced loop is what reads every file whose rows are not plain."""
