@@ -84,7 +84,7 @@ def _write_json_pieces(pieces) -> None:
         utf8 = False
     if buffer is None or not utf8:
         for piece in pieces:
-            _write_json(piece.decode("utf-8"))
+            _write_json(bytes(piece).decode("utf-8"))
         return
     sys.stdout.flush()
     for piece in pieces:

@@ -190,7 +190,7 @@ def frame_texts(scored: pd.DataFrame, rules: RuleSet) -> list[str]:
         own = value_rows & per_count & ((t_val == a_val) if part == "t_text" else True)
         at = np.flatnonzero(value_rows & ~own)  # the number and its terms, each once per distinct value
         amounts = each_distinct(rows[at], [floats[value], floats["t_scale"]],
-                                lambda i: _amount(cols.value(value, i), cols.value("t_scale", i)))
+                                many=lambda idx: list(map(_amount, cols.values(value, idx), cols.values("t_scale", idx))))
         fields[part][at] = _join([amounts, terms_text[at]])
         at = np.flatnonzero(~value_rows)
         fields[part][at] = each_distinct(rows[at], as_entered, lambda i: render(row(i)))
@@ -233,6 +233,11 @@ class _Columns:
         x = self.array(name)[i]
         return x.item() if isinstance(x, np.generic) else x
 
+    def values(self, name: str, rows: np.ndarray) -> list[Any]:
+        """``[self.value(name, i) for i in rows]``, one ``tolist`` for a column of numbers."""
+        x = self.array(name)[rows]
+        return x.tolist() if x.dtype != object else [self.value(name, i) for i in rows.tolist()]
+
 
 class _Row:
     """Row ``i`` of the columns, read like its ``records`` dict (``r["t_val"]``, ``r.get("t_per")``) without
@@ -266,17 +271,21 @@ def _codes(values: np.ndarray) -> np.ndarray:
     return pd.factorize(values, use_na_sentinel=False)[0]
 
 
-def each_distinct(rows: np.ndarray, keys: list[np.ndarray], render: Callable[[int], Any]) -> np.ndarray:
+def each_distinct(rows: np.ndarray, keys: list[np.ndarray], render: Callable[[int], Any] | None = None, *,
+                  many: Callable[[np.ndarray], list[Any]] | None = None) -> np.ndarray:
     """``render(i)`` at the first of ``rows`` with each distinct combination of ``keys`` (whole columns as arrays), given to
-    every row with that combination: an object array along ``rows``."""
+    every row with that combination: an object array along ``rows``. ``many``: renders all those first rows at
+    once (given their indices), for a part with many distinct values (the amounts of a column of actuals)."""
     if not len(rows):
         return np.empty(0, dtype=object)
     code = np.zeros(len(rows), dtype=np.int64)
     for key in keys:
         part = _codes(key[rows])
         code = pd.factorize(code * (int(part.max()) + 1) + part)[0]
-    first = np.unique(code, return_index=True)[1]  # code k first appears at first[k] (codes number first appearances)
-    return _objects([render(int(i)) for i in rows[first].tolist()])[code]
+    # codes number first appearances: a row is the first of its code where the code exceeds all before it
+    first = np.flatnonzero(code > np.maximum.accumulate(np.r_[-1, code[:-1]]))
+    firsts = rows[first]
+    return _objects(many(firsts) if many is not None else [render(int(i)) for i in firsts.tolist()])[code]
 
 
 def _fields(template: str) -> list[tuple[str, str | None]] | None:

@@ -225,3 +225,33 @@ def test_group_sums_are_the_sums_over_the_rows(rows, which):
                                               rules.rounding.decimals)}
         got = sums.groups(at)
         assert list(got) == list(expected) and got == expected
+
+
+FLOATS = st.one_of(st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 1e16, -1e16, 2.675, 1.005, float("nan"), float("inf"),
+                                    -float("inf")]), st.floats(-1e6, 1e6), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs=st.lists(st.lists(FLOATS, min_size=1, max_size=5), min_size=1, max_size=30),
+       decimals=st.sampled_from([0, 2, 4]))
+def test_group_sums_and_rounding_are_pythons_to_the_bit(runs, decimals):
+    """``_sums`` (runs of one or two values added column-wise) is Python's ``sum`` of each run, and ``_rounded``
+    (once per distinct value) is ``round``, bit for bit: −0.0 stays apart from 0.0, NaN and infinities included."""
+    import struct
+
+    import numpy as np
+
+    from evaluator.evaluation import _rounded, _sums
+
+    values = np.array([x for run in runs for x in run], dtype=np.float64)
+    sizes = np.array([len(run) for run in runs])
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    got = _sums(values, starts, ends)
+    expected = [sum(run) for run in runs]
+
+    def bits(xs):
+        return [struct.pack("<d", x) for x in xs]
+
+    assert bits(got.tolist()) == bits(expected)
+    assert bits(_rounded(values, decimals)) == bits([round(x, decimals) for x in values.tolist()])
