@@ -492,7 +492,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     mask = finding_rows(scored)
     flagged = records(scored, ROW_COLUMNS, mask)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
-    cols = {c: records_column(scored, c) for c in {*TABLE_FINDING_COLUMNS, "score", "weight"}}
+    cols = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS}
+    sums = _table_sums(scored, codes, len(keys))
     items, findings_of = [], []
     start = flagged_start = 0
     for k, table_key in enumerate(keys):
@@ -504,13 +505,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
                                                                    m["notes"])
         fnd += table_column_findings(table_key, t, {c: cols[c][start:end] for c in TABLE_FINDING_COLUMNS}, rules,
                                      files, m["claimed_total"])
-        status, group, score, weight = (cols[c][start:end] for c in ("status", "group", "score", "weight"))
         start, flagged_start = end, flagged_ends[k]
-        ok = [i for i, st in enumerate(status) if st == "ok"]
-        groups: dict[str, float] = {}
-        for i in ok:
-            groups[group[i]] = groups.get(group[i], 0.0) + score[i]
-        groups = {g: round(v, 10) for g, v in groups.items()}  # sums of rounded scores, without float noise
         items.append({"submission": {
             "department": m["department"], "year": m["year"], "table_id": m["table_id"], "title": m["title"],
             "kind": m["kind"], "inputs_hash": m["inputs_hash"], "rule_set": rules.label, "source": m["source"],
@@ -518,14 +513,37 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
             "grade": t["grade"] if isinstance(t["grade"], str) else None,
             "complete": int(bool(t["complete"])), "execution_rate": num(t["rate"]),
             "execution_score": num(t["execution_score"]), "claimed_total": m["claimed_total"],
-            "output_score": num(groups.get("output", 0.0)), "benefit_score": num(groups.get("benefit", 0.0)),
-            "satisfaction_score": num(groups.get("satisfaction", 0.0)),
-            "indicator_weight": round(float(sum(w for w, st in zip(weight, status) if st != "na")), 10),
-            "indicator_score": round(float(sum(score[i] for i in ok)), 10),
+            **{name: column[k] for name, column in sums.items()},
         }})
         findings_of.append(fnd)
     _store_rows(items, scored, ends, findings_of, rules)
     return items, len(scored)
+
+
+def _table_sums(scored: pd.DataFrame, codes: np.ndarray, tables: int) -> dict[str, list[float | None]]:
+    """Per table (``codes``: each row's table, a table's rows together, in order): the 得分 of its scored (``ok``)
+    rows per 一级指标 group, the 分值 of its applicable rows and the 得分 of its scored rows, summed and rounded to 10
+    places (sums of rounded scores, without float noise) — the same floats as a loop over each table's rows: the
+    groups by ``bincount`` (it adds a table's values in row order from 0.0, as ``+=`` does), the two totals by
+    ``sum`` over each table's slice (as ``sum`` over its rows)."""
+    from .columns import num
+
+    status = scored["status"].to_numpy(dtype=object)
+    group = scored["group"].to_numpy(dtype=object)
+    score, weight = scored["score"].to_numpy(dtype=float), scored["weight"].to_numpy(dtype=float)
+    ok = status == "ok"
+
+    def groups(mask: np.ndarray) -> list[float | None]:
+        return [num(round(v, 10)) for v in np.bincount(codes[mask], score[mask], minlength=tables).tolist()]
+
+    def total(mask: np.ndarray, values: np.ndarray) -> list[float]:
+        ends = np.searchsorted(codes[mask], np.arange(tables), side="right").tolist()
+        picked = values[mask].tolist()
+        return [round(float(sum(picked[a:b])), 10) for a, b in zip([0, *ends], ends)]
+
+    return {"output_score": groups(ok & (group == "output")), "benefit_score": groups(ok & (group == "benefit")),
+            "satisfaction_score": groups(ok & (group == "satisfaction")),
+            "indicator_weight": total(status != "na", weight), "indicator_score": total(ok, score)}
 
 
 def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[int], findings_of: list[list],
