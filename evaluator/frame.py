@@ -209,7 +209,7 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     empty = pd.Series(np.full(total, None, dtype=object), dtype=object, copy=False)
     columns = {name: empty if name not in held else _one_table(name, p[0]) if len(p) == 1 else
                [x for part in p for x in part] for name, p in parts.items()}
-    return pd.DataFrame(columns, columns=FRAME_COLUMNS), findings
+    return columns_frame(columns), findings
 
 
 _SAME = frozenset({"year", "has_actual_entry", "budget", "spent"})  # one value on every row of a table
