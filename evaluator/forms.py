@@ -26,7 +26,7 @@ from .model import (
     Actual, ActualSet, BudgetExecution, BudgetLine, BudgetPlan, Contacts, CostNote, Finding, FundItem, Indicator,
     MAX_POINTS, Location, Severity, TableActuals, TableKind, TargetSet, TargetTable, WorkItem,
 )
-from .parse import excel_error, normalise_text
+from .parse import excel_error, normalise_text, spaceless
 
 __all__ = ["Grid", "read_grids", "parse_forms", "import_form", "FormImport", "clean_text"]
 
@@ -1087,16 +1087,10 @@ def _filled(names: list[str]) -> list[str]:
 def _names(texts: list[str]) -> list[str]:
     """``_name`` of a column of names: none to change when the whole column has no space (one test of all the
     names joined), else once per distinct name (一级/二级指标 repeat a lot)."""
-    if _spaceless("".join(texts)):
+    if spaceless("".join(texts)):
         return list(texts)
     seen: dict[str, str] = {}
     return [seen[t] if t in seen else seen.setdefault(t, _name(t)) for t in texts]
-
-
-def _spaceless(text: str) -> bool:
-    """No whitespace in ``text``: every character ``\\s`` matches is the space or unprintable (checked over
-    every code point in tests/test_parse.py), so a printable text without a space has none."""
-    return text.isprintable() and " " not in text
 
 
 def _deviation_note(note: str) -> str | None:
@@ -1106,7 +1100,7 @@ def _deviation_note(note: str) -> str | None:
 
 def _name(text: str) -> str:
     """Names (指标, 事项, 专项) carry no spaces: "可持续影响  指标" → "可持续影响指标"."""
-    if not text or _spaceless(text):
+    if not text or spaceless(text):
         return text or ""
     return re.sub(r"\s+", "", text)
 

@@ -45,7 +45,13 @@ def normalise_text(text: str) -> str:
     if "=" in s or "+" in s:
         for a, b in _OPERATOR_PAIRS:
             s = s.replace(a, b)
-    return _WHITESPACE.sub("", s) if " " in s or not s.isprintable() else s
+    return s if spaceless(s) else _WHITESPACE.sub("", s)
+
+
+def spaceless(text: str) -> bool:
+    """No whitespace in ``text``: every character ``\\s`` matches is the space or unprintable (checked over
+    every code point in tests/test_parse.py), so a printable text without a space has none."""
+    return text.isprintable() and " " not in text
 
 
 # --------------------------------------------------------------------------- vocabulary
