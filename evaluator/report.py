@@ -546,10 +546,10 @@ def write_reports(targets: TargetSet, actuals: ActualSet | None, ev: Evaluation,
     """
     formats = tuple(formats)
     out = Path(out_dir)
+    names = document_names(ev, targets)
     _CONTEXTS.clear()
     _LOOK_BACK[0] = monitoring
     _RUN[0] = (targets, actuals, ev, rules, money_decimals)
-    names = document_names(ev, targets)
     try:
         rendered = _render_all(targets, actuals, ev, rules, formats, jobs, money_decimals, names)
     finally:
