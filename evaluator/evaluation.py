@@ -100,8 +100,6 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     return findings, tables, Scored(frame, scored, totals)
 
 
-
-
 def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000, block: int = 50_000
                     ) -> Iterator[list[dict[str, Any]]]:
     """The ``indicators`` of the ``--json`` object straight from the scored frame, ``chunk`` rows at a time, in
