@@ -489,7 +489,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         scored = scored.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
         codes = np.sort(codes, kind="stable")
     ends = np.searchsorted(codes, np.arange(len(keys)), side="right").tolist()
-    mask = finding_rows(scored)
+    mask = finding_rows(scored, rules)
     flagged = records(scored, ROW_COLUMNS, mask)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
     cols = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS}

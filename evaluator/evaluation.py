@@ -82,7 +82,7 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     notes = {t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] + [c.basis or "" for c in t.cost_notes]
                                        + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
     if len(scored):
-        findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
+        findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored, rules)), rules, file, notes)
     sums = _GroupSums(scored, rules) if rows and len(scored) else None
     positions = scored.groupby("table", sort=False).indices if len(scored) else {}
     columns = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS} if len(scored) else {}

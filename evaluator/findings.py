@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -43,24 +42,32 @@ def _finding(code: Code, sev: Severity, r: dict[str, Any], message: str, files: 
     return Finding(code=code.value, severity=sev, message=message, location=location)
 
 
-def finding_rows(scored: pd.DataFrame) -> np.ndarray:
+def finding_rows(scored: pd.DataFrame, rules: RuleSet) -> np.ndarray:
     """The rows ``row_findings`` can give a finding for (a superset: it decides): only these need building as
-    rows, and in a large clean table they are few. Each test mirrors one of its conditions."""
+    rows, and in a large clean table they are few. Each test mirrors one of its conditions — the shortfall and
+    the claimed score as it tests them (a note left blank; a difference beyond the tolerance), so that a province
+    whose units fill every 偏差原因 and 自评得分 builds no row for them."""
     def col(name: str) -> np.ndarray:
         return scored[name].to_numpy(dtype=bool)
 
     status = scored["status"]
     ok, error = (status == "ok").to_numpy(), (status == "error").to_numpy()
     score, weight = scored["score"].to_numpy(dtype=float), scored["weight"].to_numpy(dtype=float)
+    claimed = scored["claimed"].to_numpy(dtype=float)  # (None → NaN: never beyond the tolerance)
     with np.errstate(invalid="ignore"):
         short = ok & (score < weight - 1e-9)
+        mismatch = ok & (np.abs(claimed - score) > rules.claimed_tolerance + 1e-9)
+    if short.any():  # (a shortfall is found only when its note is missing or blank)
+        at = np.flatnonzero(short)
+        notes = scored["deviation_note"].to_numpy(dtype=object)[at].tolist()
+        short[at] = [not isinstance(v, str) or not v.strip() for v in notes]
     level2 = NameCodes(scored["level2"])
     cost, quantity = level2.contains_any(("成本",)), level2.contains_any(("数量",))
     kind, cmp_ = scored["t_kind"], scored["t_cmp"]
     quality = (cost & (kind.isin(["qualitative", "blank"]) | cmp_.isin(["ge", "gt"])).to_numpy()) \
         | (quantity & cmp_.isin(["le", "lt"]).to_numpy())
     return (error | col("target_from_rule") | col("target_from_name") | (kind == "blank").to_numpy()
-            | (ok & (col("word_for_number") | col("qual_assumed") | col("cost_fill") | scored["claimed"].notna().to_numpy()))
+            | (ok & (col("word_for_number") | col("qual_assumed") | col("cost_fill"))) | mismatch
             | col("judged_outside") | col("negative") | col("over") | short | quality)
 
 
@@ -160,53 +167,65 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
                           claimed_total: float | None) -> list[Finding]:
     """The findings on a table as a whole (weights, groups, budget, caps, claimed total), from its rows given as
     columns (``TABLE_FINDING_COLUMNS``, missing values None): taken straight from the scored frame, without a row
-    object per indicator."""
+    object per indicator. A table is a few dozen rows and most have no finding: plain lists, and each location
+    made when a finding needs it (``batch`` checks 33,000 tables)."""
     out: list[Finding] = []
-    loc = Location(file=file.targets, table=table_id)
-    budget_loc = Location(file=file.actuals, table=table_id, column="budget")
-    status = np.array(columns["status"], dtype=object)
-    applicable = status != "na"
-    weight_given = np.array(columns["weight_given"], dtype=float)  # (None → NaN)
-    has_weight = ~np.isnan(weight_given)
-    given = weight_given[has_weight].tolist()
+    status, weight_given, group = columns["status"], columns["weight_given"], columns["group"]
+    given = [float(w) for w in weight_given if not _missing(w)]
     if given:
-        for i in np.flatnonzero(~has_weight & applicable).tolist():
-            r = {c: columns[c][i] for c in ("table", "position", "row", "level3")}
-            out.append(_finding(Code.MISSING_WEIGHT, Severity.ERROR, r,
-                                "本表其他指标填写了分值，此指标分值为空，按 0 分计；请补填分值", file, "分值"))
+        for i, (w, st) in enumerate(zip(weight_given, status)):
+            if _missing(w) and st != "na":
+                r = {c: columns[c][i] for c in ("table", "position", "row", "level3")}
+                out.append(_finding(Code.MISSING_WEIGHT, Severity.ERROR, r,
+                                    "本表其他指标填写了分值，此指标分值为空，按 0 分计；请补填分值", file, "分值"))
         total_w = sum(given) + rules.weights.execution
         if abs(total_w - 100) > rules.weights.tolerance:
-            out.append(Finding(code=Code.WEIGHTS_NOT_100, severity=Severity.ERROR, location=loc,
+            out.append(Finding(code=Code.WEIGHTS_NOT_100, severity=Severity.ERROR, location=_table_at(file, table_id),
                                message=f"指标分值合计 {fmt(sum(given))} + 预算执行率 {fmt(rules.weights.execution)} = "
                                        f"{fmt(total_w)}，不等于 100；请核对分值"))
-    group = columns["group"]
-    if not given and rules.not_applicable == "rescale":
-        present = {group[i] for i in np.flatnonzero(applicable).tolist()}
-        absent = [g for g in rules.weights.groups if g.key not in present]
-        if absent and present - {None}:
-            names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
-            out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
-                               message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
-    ungrouped = pd.isna(np.array(group, dtype=object))
-    unknown = set(compress(columns["level1"], ungrouped.tolist())) if ungrouped.any() else set()
-    if unknown and not given:
-        out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
-                           message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
-                                   "无法分配分值；请填写分值或选用相应规则集"))
+    else:
+        if rules.not_applicable == "rescale":
+            present = {g for g, st in zip(group, status) if st != "na"}
+            absent = [g for g in rules.weights.groups if g.key not in present]
+            if absent and present - {None}:
+                names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
+                out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=_table_at(file, table_id),
+                                   message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
+        unknown = {name for name, g in zip(columns["level1"], group) if _missing(g)}
+        if unknown:
+            out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=_table_at(file, table_id),
+                               message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
+                                       "无法分配分值；请填写分值或选用相应规则集"))
     if num(t["rate"]) is None:
-        out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=budget_loc,
+        out.append(Finding(code=Code.MISSING_BUDGET, severity=Severity.ERROR, location=_budget_at(file, table_id),
                            message="缺少全年预算数或全年执行数，预算执行率无法计分；请填写全年预算数和全年执行数（自评填报表的“预算执行”"
                                    "工作表、自评表的预算执行情况栏或实际完成值文件的 budget；自评表也可用 --budget/--spent 给出）"))
     elif rules.execution.reason_below and t["rate"] < rules.execution.reason_below:
-        out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=budget_loc,
+        out.append(Finding(code=Code.LOW_EXECUTION, severity=Severity.WARNING, location=_budget_at(file, table_id),
                            message=f"预算执行率 {t['rate'] * 100:.2f}% 低于 {rules.execution.reason_below * 100:.0f}%，须说明原因"))
     if num(t["cap"]) is not None and t["raw_total"] > t["cap"]:
-        out.append(Finding(code=Code.TOTAL_CAPPED, severity=Severity.INFO, location=loc,
+        out.append(Finding(code=Code.TOTAL_CAPPED, severity=Severity.INFO, location=_table_at(file, table_id),
                            message=f"预算执行率 {t['rate'] * 100:.2f}%，总分由 {fmt(t['raw_total'])} 封顶为 {fmt(t['cap'])}"))
     if claimed_total is not None and num(t["total"]) is not None and abs(claimed_total - t["total"]) > rules.claimed_tolerance:
-        out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING, location=budget_loc.model_copy(update={"column": "自评得分"}),
+        out.append(Finding(code=Code.CLAIMED_TOTAL_MISMATCH, severity=Severity.WARNING,
+                           location=_budget_at(file, table_id, "自评得分"),
                            message=f"自评总分 {fmt(claimed_total)} 与按规则计算的 {fmt(t['total'])} 不一致"))
     return out
+
+
+def _missing(value: Any) -> bool:
+    """A missing value of a ``records_column`` list: None, or NaN in a column of numbers."""
+    return value is None or value != value
+
+
+def _table_at(file: Files, table_id: str) -> Location:
+    """Where a finding on a table's targets as a whole points."""
+    return Location(file=file.targets, table=table_id)
+
+
+def _budget_at(file: Files, table_id: str, column: str = "budget") -> Location:
+    """Where a finding on a table's budget (or its claimed total) points."""
+    return Location(file=file.actuals, table=table_id, column=column)
 
 
 def _quoted(names: set[str], most: int = 5) -> str:
