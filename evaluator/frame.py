@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -103,10 +104,27 @@ def column_rows(targets: TargetSet, target_columns: list[dict[str, list]], actua
     return list(zip(*(columns[name] for name in FRAME_COLUMNS))), findings
 
 
-def columns_frame(columns: dict[str, list]) -> pd.DataFrame:
-    """``rows_frame`` of rows given as ``FRAME_COLUMNS`` lists: the same frame (pandas infers each column's type
-    from its values alike), without a tuple per row."""
-    return pd.DataFrame(columns, columns=FRAME_COLUMNS)
+def columns_frame(columns: dict[str, list | np.ndarray]) -> pd.DataFrame:
+    """``rows_frame`` of rows given as ``FRAME_COLUMNS`` lists (or arrays): the same frame (pandas infers each
+    column's type from its values alike), without a tuple per row. Two kinds of column are made without pandas
+    looking at each value: one that is None on every row (a 自评表 has no 评分标准 or 度量单位 column, a data
+    file no row numbers: most of a batch's 22 columns) is one object array of None shared by all of them, and
+    the positions (integers, from ``range``) an integer array, as pandas would infer."""
+    n = len(columns["table"])
+    if not n:
+        return pd.DataFrame(columns, columns=FRAME_COLUMNS)
+    empty = None
+    out: dict[str, list | np.ndarray | pd.Series] = {}
+    for name in FRAME_COLUMNS:
+        values = columns[name]
+        if isinstance(values, list) and values[0] is None and values.count(None) == n:
+            if empty is None:
+                empty = pd.Series(np.full(n, None, dtype=object), dtype=object, copy=False)
+            values = empty
+        elif name == "position" and not isinstance(values, np.ndarray):
+            values = np.asarray(values, dtype=np.int64)
+        out[name] = values
+    return pd.DataFrame(out, columns=FRAME_COLUMNS)
 
 
 def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actuals: ActualSet | None,
@@ -179,7 +197,6 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     with_rows = {tid for tid, b in blocks.items() if b.columns["level3"]}
     findings += _other_unit_or_year(targets, actuals, file, with_rows)
     parts: dict[str, list[list]] = {name: [] for name in FRAME_COLUMNS}
-    held: set[str] = set()  # the columns with a value in some table (the others are None on every row)
     for table in targets.tables:
         if table.id not in with_rows:
             continue
@@ -200,15 +217,9 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
                 ("actual_rate_base", none), ("has_actual_entry", [entries] * n),
                 ("budget", [budget.budget if budget else None] * n), ("spent", [budget.spent if budget else None] * n)):
             parts[name].append(values)
-            if values is not none and (values[0] is not None or values.count(None) < n):
-                held.add(name)
     if not parts["table"]:
         return pd.DataFrame(columns=FRAME_COLUMNS), findings
-    total = sum(map(len, parts["table"]))
-    # a column of None as one object array for all (pandas infers a type for each list of None it is given)
-    empty = pd.Series(np.full(total, None, dtype=object), dtype=object, copy=False)
-    columns = {name: empty if name not in held else _one_table(name, p[0]) if len(p) == 1 else
-               [x for part in p for x in part] for name, p in parts.items()}
+    columns = {name: _one_table(name, p[0]) if len(p) == 1 else list(chain.from_iterable(p)) for name, p in parts.items()}
     return columns_frame(columns), findings
 
 
