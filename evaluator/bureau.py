@@ -448,7 +448,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     as tuples, the table's figures (``submission_stats``) — no dict per indicator, and little to send back from a
     worker process."""
     from .columns import num, records, records_column
-    from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
+    from .findings import (ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_row, finding_rows, row_findings,
+                           table_column_findings)
     from .frame import FRAME_COLUMNS, columns_frame
     from .score import score_frame
     from .totals import table_totals
@@ -497,7 +498,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         t = totals_of[table_key]
         end = ends[k]
         fnd = list(pre_findings.get(table_key, [])) + row_findings(flagged[flagged_start:flagged_ends[k]], rules, files,
-                                                                   m["notes"])
+                                                                   m["notes"], finding_row)
         fnd += table_column_findings(table_key, t, {c: cols[c][start:end] for c in TABLE_FINDING_COLUMNS}, rules,
                                      files, m["claimed_total"])
         start, flagged_start = end, flagged_ends[k]
@@ -545,7 +546,8 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
                 rules: RuleSet) -> None:
     """Each item's ``rows`` (its ``indicators`` and ``findings`` rows as tuples in the tables' column order, the
     submission id left out) and ``stats`` (its ``submission_stats`` and ``submission_group_stats`` rows, without
-    the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions."""
+    the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions.
+    ``findings_of``: each item's findings, ``Finding`` models or (the rows' own) ``findings.FindingRow``."""
     from .columns import records_column
     from .evaluation import _floats
     from .explain import frame_texts
@@ -569,9 +571,9 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
     for g in group_stats:
         groups[g.pop("submission_id")].append(g)
     finding_rows: list[list[tuple]] = [[] for _ in items]
-    for k, f in found:
-        finding_rows[k].append((f.code, f.severity.value, f.message,
-                                Store.location_json(f.location.model_dump(exclude_none=True))))
+    for k, f in found:  # (a Finding, or a FindingRow: its location already the dict)
+        where = f.location if isinstance(f.location, dict) else f.location.model_dump(exclude_none=True)
+        finding_rows[k].append((f.code, f.severity.value, f.message, Store.location_json(where)))
     start = 0
     for k, item in enumerate(items):
         del stats[k]["submission_id"]
