@@ -435,9 +435,10 @@ def _table_rows(regions: list, nrows: int, ncols: int) -> list[list[dict]]:
 # --------------------------------------------------------------------------- docx documents
 def _new_docx(ctx: dict[str, Any], title: str, landscape: bool, margins_cm=(3.7, 2.6, 3.5, 2.8)):
     from docx import Document
-    from docx.enum.section import WD_ORIENT
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
+
+    from .report import a4_page, pin_properties
 
     document = Document()
     for style_name, font, size in (("Normal", FONT_BODY, 16), ("Heading 1", FONT_HEAD, 16), ("Heading 2", FONT_KAI, 16),
@@ -456,17 +457,9 @@ def _new_docx(ctx: dict[str, Any], title: str, landscape: bool, margins_cm=(3.7,
             color.set(qn("w:val"), "000000")
             for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
                 color.attrib.pop(qn(attr), None)
-    section = document.sections[0]
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    if landscape:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = section.page_height, section.page_width
+    section = a4_page(document, landscape)
     section.top_margin, section.right_margin, section.bottom_margin, section.left_margin = (Cm(m) for m in margins_cm)
-    props = document.core_properties
-    when = _time(ctx).replace(tzinfo=None)
-    props.title, props.author, props.last_modified_by = title, "", ""
-    props.created = props.modified = when
-    props.revision = 1
+    pin_properties(document, title, "", _time(ctx))
     return document
 
 
