@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from .linebreak import glue
-from .output import no_formulas, print_a4_landscape, wrapped_lines
+from .output import print_a4_landscape, wrapped_lines
 
 __all__ = ["table_layout", "table_xlsx", "table_docx", "report_docx", "audit_xlsx"]
 
@@ -208,17 +208,13 @@ def table_xlsx(ctx: dict[str, Any]) -> bytes:
     heights = [ws.row_dimensions[k].height or 15 for k in range(1, r + 2)]
     for row in _page_breaks(heights, header_row + top, top + nrows - 3, widths):
         ws.row_breaks.append(Break(id=row))
-    return _save_xlsx(wb, ctx, creator="")
+    return _workbook_bytes(wb, ctx, creator="")
 
 
-def _save_xlsx(wb, ctx: dict[str, Any], creator: str) -> bytes:
-    """The workbook's bytes with pinned times (and no formula made of input text)."""
-    wb.properties.creator = creator
-    wb.properties.created = wb.properties.modified = _time(ctx).replace(tzinfo=None)
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return _pin(buf.getvalue(), ctx)
+def _workbook_bytes(wb, ctx: dict[str, Any], creator: str) -> bytes:
+    from .report import workbook_bytes
+
+    return workbook_bytes(wb, _time(ctx), creator)
 
 
 class _Styles(dict):
@@ -323,7 +319,7 @@ def audit_xlsx(ctx: dict[str, Any]) -> bytes:
            for i in ctx["indicators"]] + [["预算执行率", "", "", "", "", ctx["execution"]["weight_value"],
                                           ctx["execution"]["score_value"], None, "", ctx["execution"]["explanation"]]],
           [10, 12, 24, 14, 14, 7, 7, 9, 12, 60])
-    return _save_xlsx(wb, ctx, creator="evaluator")
+    return _workbook_bytes(wb, ctx, creator="evaluator")
 
 
 # --------------------------------------------------------------------------- docx: XML pieces

@@ -32,11 +32,11 @@ from markupsafe import Markup, escape
 
 from .linebreak import fmt_date, fmt_money, fmt_percent, glue
 from .model import ActualSet, Evaluation, Severity, TableEvaluation, TableKind, TargetSet, TargetTable
-from .output import safe_name, write_atomic
+from .output import no_formulas, safe_name, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "render_documents", "document_names",
-           "PENDING", "official_basis", "pin_zip", "doc_time", "plain_docx", "a4_page", "pin_properties", "save_docx",
+           "PENDING", "official_basis", "pin_zip", "workbook_bytes", "doc_time", "plain_docx", "a4_page", "pin_properties", "save_docx",
            "template_env"]
 
 PENDING = "【待填写】"
@@ -480,6 +480,17 @@ def pin_zip(data: bytes, when: dt.datetime) -> bytes:
             zi.external_attr = 0o644 << 16
             dst.writestr(zi, content)
     return buf.getvalue()
+
+
+def workbook_bytes(wb, when: dt.datetime, creator: str = "evaluator") -> bytes:
+    """An openpyxl workbook's bytes, reproducible: its times pinned to ``when`` (and no formula made of input
+    text: ``output.no_formulas``)."""
+    wb.properties.creator = creator
+    wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
+    buf = io.BytesIO()
+    no_formulas(wb)
+    wb.save(buf)
+    return pin_zip(buf.getvalue(), when)
 
 
 def doc_time(year: int | None) -> dt.datetime:
