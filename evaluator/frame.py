@@ -135,18 +135,23 @@ def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actu
             continue
         k = by_table.get(table.id)
         a = actual_columns[k] if k is not None else None
-        if len(set(names)) < len(names) or (a is not None and len(set(a["indicator"])) < len(a["indicator"])):
+        index = {name: j for j, name in enumerate(a["indicator"])} if a is not None else None  # (also used below)
+        if len(set(names)) < len(names) or (index is not None and len(index) < len(a["indicator"])):
             return None
-        work.append((table, c, actuals.tables[k] if k is not None else None, a))  # type: ignore[union-attr]
+        work.append((table, c, actuals.tables[k] if k is not None else None, a, index))  # type: ignore[union-attr]
     findings = _unknown_tables(targets, by_table, file)
     findings += _other_unit_or_year(targets, actuals, file, {table.id for table, *_ in work})
     columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
-    for table, c, ta, a in work:
+    for table, c, ta, a, index in work:
         names = c["level3"]
         n = len(names)
         match: list[int | None] = [None] * n
-        if a is not None:
-            index = {name: j for j, name in enumerate(a["indicator"])}
+        # the common case, the actuals listed as the targets, each naming no 二级指标 or the same: entry i is row i's
+        same = a is not None and a["indicator"] == names and (a["level2"].count(None) == n or all(
+            x is None or x == y for x, y in zip(a["level2"], c["level2"])))
+        if same:
+            match = list(range(n))
+        elif a is not None:
             level2 = a["level2"]
             for i, (name, l2) in enumerate(zip(names, c["level2"])):
                 j = index.get(name)
@@ -157,17 +162,17 @@ def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actu
             if a is None:
                 return [None] * n
             col = a[field]
-            return [None if j is None else col[j] for j in match]
+            return col if same else [None if j is None else col[j] for j in match]
 
         budget = ta.budget if ta else None
         for name, values in zip(FRAME_COLUMNS, (
                 [table_prefix + table.id] * n, range(n), c["row"], [table.year] * n, c["level1"], c["level2"], names,
                 c["target"], c["unit"], c["weight"], c["direction"], c["rate_base"], c["scoring"],
                 entry("actual"), entry("deviation_note"), entry("band"), entry("judged_score"), entry("claimed_score"),
-                entry("rate_base"), [j is not None for j in match], [budget.budget if budget else None] * n,
-                [budget.spent if budget else None] * n)):
+                entry("rate_base"), [True] * n if same else [j is not None for j in match],
+                [budget.budget if budget else None] * n, [budget.spent if budget else None] * n)):
             columns[name] += values
-        if a is not None:
+        if a is not None and not same:
             used = set(match)
             findings += [_unmatched(file, table.id, name) for j, name in enumerate(a["indicator"]) if j not in used]
     return columns, findings
