@@ -486,7 +486,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         codes = np.sort(codes, kind="stable")
     ends = np.searchsorted(codes, np.arange(len(keys)), side="right").tolist()
     mask = finding_rows(scored, rules)
-    flagged = records(scored, ROW_COLUMNS, mask)
+    flagged = records(scored.take(np.flatnonzero(mask)), ROW_COLUMNS)  # (the few rows taken first: then each column)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
     cols = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS}
     sums = _table_sums(scored, codes, len(keys))
@@ -558,14 +558,14 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
     weight, score, claimed = (_floats(scored[c]) for c in ("weight", "score", "claimed"))  # (as num gives each)
     actual, group, status = col("actual_raw"), col("group"), col("status")
     qualitative = [int(m == "qualitative") for m in method]
-    rows = list(zip([int(p) for p in col("position")], col("level1"), col("level2"), col("level3"), group,
+    rows = list(zip(list(map(int, col("position"))), col("level1"), col("level2"), col("level3"), group,
                     col("target_raw"), actual, weight, score, claimed, status, method,
                     frame_texts(scored, rules), col("deviation_note"),
                     col("band_used"), qualitative))
-    sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
+    sid = np.repeat(np.arange(len(items)), np.diff([0, *ends]))  # (the item's index for its id)
     found = [(k, f) for k, fnd in enumerate(findings_of) for f in fnd]
-    stats, group_stats = stats_of(dict(zip(INDICATOR_COLUMNS, (sid, status, score, weight, claimed, qualitative,
-                                                               actual, group))),
+    numbers = [scored[c].to_numpy(dtype=float) for c in ("score", "weight", "claimed")]  # (the floats listed above)
+    stats, group_stats = stats_of(dict(zip(INDICATOR_COLUMNS, (sid, status, *numbers, qualitative, actual, group))),
                                   [(k, f.code) for k, f in found], list(range(len(items))))
     groups: list[list[dict[str, Any]]] = [[] for _ in items]
     for g in group_stats:

@@ -87,8 +87,8 @@ def as_rows(stats, ids: list[int]) -> list[dict[str, Any]]:
 def stats_of(indicators: dict[str, list], findings: list[tuple[int, str]], ids: list[int]
              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``submission_stats`` and ``submission_group_stats`` rows of the submissions ``ids`` (the latter of
-    every submission among the rows), from their indicator rows (``INDICATOR_COLUMNS`` as lists: None for a
-    missing value) and their findings' (submission id, code) pairs — what ``as_rows(indicator_stats(...))`` and
+    every submission among the rows), from their indicator rows (``INDICATOR_COLUMNS`` as lists, None for a
+    missing value, or arrays, NaN for a missing number) and their findings' (submission id, code) pairs — what ``as_rows(indicator_stats(...))`` and
     ``group_rows(group_sums(...))`` give, to the bit, without a frame of the rows (``batch`` stores 33,000
     tables' figures). The counts are counted directly; each sum is pandas' grouped sum of the same values in the
     same order (it compensates rounding, so a plain running sum would differ in the last bit)."""
