@@ -233,8 +233,16 @@ class NameCodes:
         if names is not None:
             self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
         self._first = codes  # code -1 (missing) takes the trailing ""
+        self._values = uniques
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self._texts: tuple[list[str], str, np.ndarray | None] | None = None
+
+    @property
+    def found(self) -> tuple[np.ndarray, np.ndarray]:
+        """The factorisation itself: each row's place among the distinct values in order of appearance (-1 where
+        missing, or not among ``rows``), and those values as they are (missing not among them) — for a reader that
+        needs no order and tells a missing name from "" (the tables' 一级指标 groups, their unknown names)."""
+        return self._first, self._values
 
     @property
     def uniques(self) -> np.ndarray:

@@ -157,10 +157,11 @@ TABLE_FINDING_COLUMNS = ["table", "position", "row", "level1", "level3", "group"
 
 
 def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[Any]], rules: RuleSet, file: Files,
-                          claimed_total: float | None) -> list[Finding]:
+                          claimed_total: float | None, unknown: list[str] | None = None) -> list[Finding]:
     """The findings on a table as a whole (weights, groups, budget, caps, claimed total), from its rows given as
     columns (``TABLE_FINDING_COLUMNS``, missing values None): taken straight from the scored frame, without a row
-    object per indicator."""
+    object per indicator. ``unknown``: the distinct 一级指标 of the rows outside the weight groups, when the
+    caller has them (from the names' codes: a table with a 一级指标 per row has 180,000)."""
     out: list[Finding] = []
     loc = Location(file=file.targets, table=table_id)
     budget_loc = Location(file=file.actuals, table=table_id, column="budget")
@@ -187,8 +188,9 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
             names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
             out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=loc,
                                message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
-    ungrouped = pd.isna(np.array(group, dtype=object))
-    unknown = set(compress(columns["level1"], ungrouped.tolist())) if ungrouped.any() else set()
+    if unknown is None:
+        ungrouped = pd.isna(np.array(group, dtype=object))
+        unknown = set(compress(columns["level1"], ungrouped.tolist())) if ungrouped.any() else set()
     if unknown and not given:
         out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=loc,
                            message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
@@ -209,7 +211,7 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
     return out
 
 
-def _quoted(names: set[str], most: int = 5) -> str:
+def _quoted(names: "set[str] | list[str]", most: int = 5) -> str:
     """“a、b” — the first ``most`` names in sort order, then how many in all: a message stays one line however many
     rows there are (and a name per row is not sorted whole)."""
     shown = f"“{'、'.join(heapq.nsmallest(most, names))}”"
