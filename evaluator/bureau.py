@@ -259,12 +259,7 @@ def _jobs(chunks: list[list[Submission]], jobs: int | None) -> int:
 
 def _shared(store: Store) -> bool:
     """Whether worker processes can open the store themselves (not an in-memory SQLite database)."""
-    from sqlalchemy.engine import make_url
-
-    from .store import _sqlite_file
-
-    url = make_url(store.url)
-    return url.get_backend_name() != "sqlite" or _sqlite_file(url) is not None
+    return store.file is not None or store.engine.dialect.name != "sqlite"
 
 
 def _in_workers(chunks: list[list[Submission]], rules: RuleSet, year: int | None, jobs: int, store: Store,

@@ -101,10 +101,11 @@ def check_sheet_size(rows: int, columns: int, where: str, default_rows: int = 1_
                                   "EVALUATOR_MAX_COLUMNS")
 
 
-# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the two non-characters Excel rejects;
+# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the two non-characters Excel rejects
+CONTROLS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF]))
+CONTROL_CLASS = re.compile(f"[{re.escape(CONTROLS)}]")
 # and the same controls as Excel writes them into its XML (_x000B_), which some readers hand back literally
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]|_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])_")
-CONTROL_CLASS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+CONTROL_CHARACTERS = re.compile(f"{CONTROL_CLASS.pattern}|_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])_")
 
 
 def has_controls(text: str) -> bool:

@@ -9,7 +9,7 @@ import pandas as pd
 from .errors import Code
 from .model import ActualSet, Finding, Location, Severity, TargetSet
 
-__all__ = ["indicator_frame", "indicator_rows", "column_rows", "column_parts", "rows_frame", "columns_frame", "block_frame",
+__all__ = ["indicator_frame", "indicator_rows", "column_parts", "rows_frame", "columns_frame", "block_frame",
            "duplicate_findings",
            "Files", "FRAME_COLUMNS"]
 
@@ -90,17 +90,6 @@ def _unmatched(file: str | None, table_id: str, name: str) -> Finding:
     return Finding(code=Code.UNMATCHED_ACTUAL, severity=Severity.ERROR,
                    location=Location(file=file, table=table_id, indicator=name),
                    message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称")
-
-
-def column_rows(targets: TargetSet, target_columns: list[dict[str, list]], actuals: ActualSet | None,
-                actual_columns: list[dict[str, list]] | None, files: "Files | None" = None, table_prefix: str = ""
-                ) -> tuple[list[tuple], list[Finding]] | None:
-    """``indicator_rows`` when the indicators come as columns: ``column_parts``' columns as rows."""
-    got = column_parts(targets, target_columns, actuals, actual_columns, files, table_prefix)
-    if got is None:
-        return None
-    columns, findings = got
-    return list(zip(*(columns[name] for name in FRAME_COLUMNS))), findings
 
 
 def columns_frame(columns: dict[str, list]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import (CONTROL_CHARACTERS, CONTROL_CLASS, InputFileError, check_cell, check_sheet_size, has_controls,
+from .errors import (CONTROL_CHARACTERS, CONTROLS, InputFileError, check_cell, check_sheet_size, has_controls,
                      max_cell_chars, notice, remove_controls)
 from .model import Location
 
@@ -567,10 +567,10 @@ _INLINE_SPACES = tuple(c for c in SPACES if c not in "\r\n")
 
 @lru_cache(maxsize=8)
 def _quiet_class(delimiter: str) -> re.Pattern:
-    """Any character that makes ``has_controls`` or ``edge_spaces`` look further: a control character (the class
-    of ``errors.CONTROL_CLASS``; its ``_x00…_`` escapes are looked for apart) or a space other than ``delimiter``."""
+    """Any character that makes ``has_controls`` or ``edge_spaces`` look further: a control character (one of
+    ``errors.CONTROLS``; their ``_x00…_`` escapes are looked for apart) or a space other than ``delimiter``."""
     spaces = "".join(c for c in _INLINE_SPACES if c != delimiter)
-    return re.compile(f"{CONTROL_CLASS.pattern[:-1]}{re.escape(spaces)}]")
+    return re.compile(f"[{re.escape(CONTROLS + spaces)}]")
 
 
 def _longest_line(raw: bytes) -> int:

@@ -516,7 +516,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    from .output import no_formulas, wrapped_lines, write_atomic
+    from .output import no_formulas, print_a4_landscape, wrapped_lines, write_atomic
     from .report import doc_time, pin_zip
 
     wb = Workbook()
@@ -584,7 +584,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
         for j, w in enumerate(_WIDTHS, start=1):
             ws.column_dimensions[get_column_letter(j)].width = w
         ws.freeze_panes = "A7"
-        _landscape(ws)
+        print_a4_landscape(ws, centred=True)
     _warning_sheet(wb, ctx["warnings"], f"预警清单（{ctx['period']}）")
     when = doc_time(ctx["year"]).replace(tzinfo=None)
     wb.properties.creator = "evaluator"
@@ -608,14 +608,6 @@ def _runs(keys: list[tuple]) -> list[tuple[int, int]]:
     return out
 
 
-def _landscape(ws) -> None:
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-
-
 def _sheet_name(title: str, k: int, used: set[str]) -> str:
     import re
 
@@ -633,7 +625,7 @@ def _warning_sheet(wb, warnings: list[dict[str, Any]], title: str) -> None:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    from .output import wrapped_lines
+    from .output import print_a4_landscape, wrapped_lines
 
     ws = wb.create_sheet("预警清单")
     thin = Side(style="thin", color="000000")
@@ -662,7 +654,7 @@ def _warning_sheet(wb, warnings: list[dict[str, Any]], title: str) -> None:
     for j, width in enumerate(_WARNING_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = "A3"
-    _landscape(ws)
+    print_a4_landscape(ws, centred=True)
 
 
 def write_warning_list(contexts: list[dict[str, Any]], path: Path, period: str, year: int) -> Path:

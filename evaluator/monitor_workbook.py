@@ -58,7 +58,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .output import no_formulas, wrapped_lines, write_atomic
+    from .output import no_formulas, print_a4_landscape, wrapped_lines, write_atomic
     from .parse import parse_value
     from .report import pin_zip
 
@@ -103,7 +103,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
         c.alignment = Alignment(wrap_text=True, vertical="top")
         info.row_dimensions[k].height = 15 * max(1, wrapped_lines(line, 108)) + 3
     info.column_dimensions["A"].width = 110
-    _print_setup(info, None)
+    print_a4_landscape(info)
     info.protection.sheet = True
 
     # budget execution so far -----------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     for c, w in enumerate((14, 44, 13, 13, 32, 32), start=1):
         bs.column_dimensions[get_column_letter(c)].width = w
     bs.freeze_panes = "C3"
-    _print_setup(bs, "2:2")
+    print_a4_landscape(bs, "2:2")
     bs.protection.sheet = True
     bs.protection.formatColumns = bs.protection.formatRows = False
 
@@ -188,7 +188,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
             ws.column_dimensions[get_column_letter(c)].width = w
         ws.row_dimensions[HEAD_ROW].height = 30
         ws.freeze_panes = ws.cell(row=HEAD_ROW + 1, column=len(LOCKED) + 1)
-        _print_setup(ws, f"{HEAD_ROW}:{HEAD_ROW}")
+        print_a4_landscape(ws, f"{HEAD_ROW}:{HEAD_ROW}")
         ws.protection.sheet = True
         ws.protection.formatColumns = ws.protection.formatRows = False
 
@@ -209,15 +209,6 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     no_formulas(wb)
     wb.save(buf)
     return write_atomic(free_path(Path(path)), pin_zip(buf.getvalue(), when))
-
-
-def _print_setup(ws, title_rows: str | None) -> None:
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if title_rows:
-        ws.print_title_rows = title_rows
 
 
 # --------------------------------------------------------------------------- reading it back

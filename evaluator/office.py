@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from .linebreak import glue
-from .output import no_formulas, wrapped_lines
+from .output import no_formulas, print_a4_landscape, wrapped_lines
 
 __all__ = ["table_layout", "table_xlsx", "table_docx", "report_docx", "audit_xlsx"]
 
@@ -198,11 +198,7 @@ def table_xlsx(ctx: dict[str, Any]) -> bytes:
     ws.row_dimensions[r].height = ws.row_dimensions[r + 1].height = 24
     for k, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(k)].width = w
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
+    print_a4_landscape(ws, centred=True)
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.page_margins.top, ws.page_margins.bottom = 0.6, 0.6
     ws.print_title_rows = f"{header_row + top}:{header_row + top}"
@@ -310,11 +306,7 @@ def audit_xlsx(ctx: dict[str, Any]) -> bytes:
         ws.freeze_panes = "A4"
         if rows:
             ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{3 + len(rows)}"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_title_rows = "3:3"
+        print_a4_landscape(ws, "3:3")
 
     order = {"错误": 0, "警告": 1, "提示": 2}
     findings = sorted(ctx["findings"], key=lambda f: order.get(f["severity"], 3))

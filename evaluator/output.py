@@ -16,7 +16,8 @@ import orjson
 from .errors import OutputFileError, os_error_message
 from .model import Evaluation, Finding, TableKind
 
-__all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "wrapped_lines", "safe_name", "unique_names"]
+__all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "print_a4_landscape",
+           "wrapped_lines", "safe_name", "unique_names"]
 
 
 INDICATOR_KEYS = ("table", "level1", "level2", "level3", "target", "actual", "weight", "score", "status", "rule",
@@ -201,6 +202,19 @@ def no_formulas(wb) -> None:
             for cell in row:
                 if cell.data_type == "f":
                     cell.data_type = "s"
+
+
+def print_a4_landscape(ws, title_rows: str | None = None, centred: bool = False) -> None:
+    """An openpyxl sheet printed on A4 landscape, one page wide and as many pages down as it takes, ``title_rows``
+    ("3:3") repeated on every page, centred across the page if asked."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if centred:
+        ws.print_options.horizontalCentered = True
+    if title_rows:
+        ws.print_title_rows = title_rows
 
 
 def wrapped_lines(text: str, columns: float) -> int:

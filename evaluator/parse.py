@@ -68,25 +68,25 @@ NO_ANSWER = frozenset({
 _PLACEHOLDER_CHARS = frozenset("?.…*×#")  # "？", "……", "***", "×××" alone say nothing
 
 
-def excel_error(text: object) -> str | None:
+def excel_error(text: object, *, normalised: bool = False) -> str | None:
     """The Excel/WPS error value a cell holds ("#DIV/0!", "#N/A", "＃REF！" …) in its usual spelling, else None.
-    Every reader asks this of a cell before reading it as a number or a word."""
+    Every reader asks this of a cell before reading it as a number or a word. ``normalised``: the text is
+    ``normalise_text``'s already (no one character normalises into an error value: tests/test_parse.py)."""
     if not isinstance(text, str) or not 2 <= len(text) <= 20:
         return None
-    s = normalise_text(text).upper()
+    s = (text if normalised else normalise_text(text)).upper()
     return s if s in EXCEL_ERRORS else None
 
 
-def no_answer(text: str) -> str | None:
-    """Why a text is no answer at all (an Excel error value, a placeholder word, nan/inf), in Chinese; else None."""
-    return None if len(text) > 20 else _no_answer(text, normalise_text(text))
-
-
-def _no_answer(text: str, normalised: str) -> str | None:
-    """``no_answer`` of a text of at most 20 characters, given its ``normalise_text`` (``parse_value`` has it)."""
-    if len(text) >= 2 and (err := normalised.upper()) in EXCEL_ERRORS:  # (excel_error, without normalising again)
+def no_answer(text: str, *, normalised: str | None = None) -> str | None:
+    """Why a text is no answer at all (an Excel error value, a placeholder word, nan/inf), in Chinese; else None.
+    ``normalised``: the text's ``normalise_text``, when the caller has it (``parse_value`` does)."""
+    if len(text) > 20:
+        return None
+    s = normalise_text(text) if normalised is None else normalised
+    if err := excel_error(s, normalised=True):
         return f"“{err}”是 Excel 的错误值（公式出错），不是可计分的值"
-    s = normalised.lower()
+    s = s.lower()
     if s in NO_ANSWER:
         return f"“{quote(text.strip())}”不是数值或完成情况" + ("（不是有限的数字）" if "inf" in s or "nan" in s or "∞" in s else "")
     if s and set(s) <= _PLACEHOLDER_CHARS:
@@ -342,7 +342,7 @@ def parse_value(text: str | None, unit: str | None = None) -> ParsedValue:
     if unit is None and (c := canonical_number(raw)):
         return ParsedValue(raw=raw, kind=ValueKind.NUMBER, comparator=c[0], value=c[1], unit=c[2], scale=c[3])
     s = normalise_text(raw)
-    if len(raw) <= 20 and (why := _no_answer(raw, s)):
+    if why := no_answer(raw, normalised=s):
         return ParsedValue(raw=raw, kind=ValueKind.NO_ANSWER, problem=why)
     if unit and (u := normalise_text(unit)) and not s.endswith(u) and s not in NOT_APPLICABLE and s not in DASHES:
         s += u

@@ -135,7 +135,7 @@ def _create_engine(url_text: str) -> Engine:
     except ArgumentError as e:
         raise EvaluatorError("数据库地址无法识别", where=url_text, hint=hint) from e
     sqlite = url.get_backend_name() == "sqlite"
-    path = _sqlite_file(url) if sqlite else None
+    path = _sqlite_file(url)
     if path is not None and not path.exists() and not path.parent.is_dir():
         raise EvaluatorError("数据库所在的文件夹不存在", where=str(path.parent), hint="请先建立该文件夹，或换一个路径")
     if path is not None and path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
@@ -189,6 +189,11 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def file(self) -> Path | None:
+        """The SQLite file the store is in; None for an in-memory SQLite database and for other databases."""
+        return _sqlite_file(make_url(self.url))
+
     def _shown(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
 
@@ -216,8 +221,7 @@ class Store:
     # schema ----------------------------------------------------------------------------------------------
     def _open(self) -> None:
         """Check what the database holds without writing; upgrade it (under a lock) only when it needs it."""
-        url = make_url(self.url)
-        path = _sqlite_file(url)
+        path = self.file
         if path is not None and path.is_file() and path.stat().st_size:
             with open(path, "rb") as fh:
                 if fh.read(16) != b"SQLite format 3\x00":

@@ -468,9 +468,15 @@ def test_a_repeated_name_is_one_finding_that_lists_its_rows(tmp_path):
 def test_the_one_scan_of_a_clean_csv_agrees_with_each_check():
     """csv_grid's one scan for a clean file (no control character, no space but the delimiter) is False only
     when ``has_controls`` and ``edge_spaces`` both are; ``_longest_line`` of the bytes is never less than the
-    longest line's characters (UTF-8 and GB18030)."""
-    from evaluator.errors import has_controls
-    from evaluator.grids import _longest_line, _quiet_class, edge_spaces
+    longest line's characters (UTF-8 and GB18030). Its class is ``errors.CONTROLS`` and the inline spaces but the
+    delimiter, over every code point."""
+    from evaluator.errors import CONTROL_CLASS, CONTROLS, has_controls
+    from evaluator.grids import _INLINE_SPACES, _longest_line, _quiet_class, edge_spaces
+
+    for d in (",", "\t"):
+        quiet = "".join(c for c in map(chr, range(0x110000)) if _quiet_class(d).match(c))
+        assert quiet == "".join(sorted(set(CONTROLS) | set(_INLINE_SPACES) - {d}))
+    assert "".join(c for c in map(chr, range(0x110000)) if CONTROL_CLASS.match(c)) == CONTROLS
 
     rng = random.Random(3)
     alphabet = ["a", "指", ",", "\t", "\n", "\r", " ", "\u3000", "\xa0", "\x0b", "\x01", "\x85", "\u2028", "_x000B_",

@@ -1,16 +1,18 @@
 """The bureau's column reading of data files (``load_columns``) against the models (``load``): the same values for
 every file the models accept, the same Chinese message for every file they refuse; and the rows matched from
-columns (``frame.column_rows``) against those matched from the models (``frame.indicator_rows``)."""
+columns (``frame.column_parts``, what the bureau's batch scores) against those matched from the models
+(``frame.indicator_rows``)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from evaluator import InputFileError
-from evaluator.frame import Files, column_rows, indicator_rows
+from evaluator.frame import FRAME_COLUMNS, Files, column_parts, columns_frame, indicator_rows, rows_frame
 from evaluator.load import load_actuals, load_targets
 from evaluator.load_columns import load_actuals_columns, load_targets_columns, model_columns
 from evaluator.model import Actual, Indicator
@@ -31,6 +33,21 @@ def _outcome(read, path: Path, entry) -> tuple:
         return ("read", got.model, got.columns, got.full())
     return ("read", got.model_copy(update={"tables": [t.model_copy(update={"indicators": []}) for t in got.tables]}),
             [model_columns(t.indicators, entry) for t in got.tables], got)
+
+
+def _matched_alike(t: tuple, a: tuple, files: Files) -> bool:
+    """``column_parts`` of read targets and actuals (``_outcome``'s) against ``indicator_rows`` of their models: the
+    same rows, column by column, the same findings and the same frame to score (dtypes too); False when it
+    declines."""
+    got = column_parts(t[1], t[2], a[1], a[2], files, "p\x1f")
+    if got is None:
+        return False
+    rows, findings = indicator_rows(t[3], a[3], files, "p\x1f")
+    assert got[0] == {name: [r[k] for r in rows] for k, name in enumerate(FRAME_COLUMNS)}
+    assert got[1] == findings
+    if rows:  # (score_items builds no frame of no rows)
+        pd.testing.assert_frame_equal(columns_frame(got[0]), rows_frame(rows))
+    return True
 
 
 def _same(path: Path, kind: str) -> tuple:
@@ -139,10 +156,7 @@ def test_random_entries_read_the_same_and_rows_match_the_same(tmp_path, suffix):
         counts[a[0]] += 1
         if t[0] == a[0] == "read":
             files = Files(str(targets_path), str(actuals_path))
-            got = column_rows(t[1], t[2], a[1], a[2], files, "p\x1f")
-            if got is not None:
-                counts["matched"] += 1
-                assert got == indicator_rows(t[3], a[3], files, "p\x1f")
+            counts["matched"] += _matched_alike(t, a, files)
 
     check()
     assert min(counts.values()) > 10, counts
@@ -151,7 +165,7 @@ def test_random_entries_read_the_same_and_rows_match_the_same(tmp_path, suffix):
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
 def test_rows_matched_from_columns_are_those_matched_from_models(tmp_path, suffix):
     """Plain random targets and actuals (names from a few, 二级指标 given or not, tables missing on either side):
-    where every table's names are distinct, ``column_rows`` gives the rows and findings ``indicator_rows`` gives;
+    where every table's names are distinct, ``column_parts`` gives the rows and findings ``indicator_rows`` gives;
     where some repeat, it declines (None) and the models are matched."""
     from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -170,10 +184,7 @@ def test_rows_matched_from_columns_are_those_matched_from_models(tmp_path, suffi
               actuals_path)
         t, a = _same(targets_path, "targets"), _same(actuals_path, "actuals")
         files = Files(str(targets_path), str(actuals_path))
-        got = column_rows(t[1], t[2], a[1], a[2], files, "p\x1f")
-        counts["declined" if got is None else "matched"] += 1
-        if got is not None:
-            assert got == indicator_rows(t[3], a[3], files, "p\x1f")
+        counts["matched" if _matched_alike(t, a, files) else "declined"] += 1
 
     check()
     assert min(counts.values()) > 30, counts

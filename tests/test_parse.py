@@ -441,17 +441,28 @@ def test_normalise_text_equals_every_step_on_every_text(text):
 @given(st.text(alphabet=_LOOKALIKES + "#!?DIV/NAREFnaINFinf不详待统计xX*…", max_size=22) | st.sampled_from(
     ["#DIV/0!", "＃REF！", "#N/A", "不详", "TBD", " nan ", "-inf", "∞", "……", "***", "x", "#"]))
 def test_no_answer_and_parse_value_read_the_text_normalised_once(text):
-    """parse_value normalises a text once and hands it to the no-answer check (which normalised it twice more)."""
-    from evaluator.parse import _no_answer, excel_error, normalise_text, no_answer
+    """parse_value normalises a text once and hands it to no_answer, which hands it on to excel_error: given the
+    normalised text, both say what they say of the text itself."""
+    from evaluator.parse import excel_error, normalise_text, no_answer
 
     if len(text) <= 20:
-        got = _no_answer(text, normalise_text(text))
+        got = no_answer(text, normalised=normalise_text(text))
         assert got == no_answer(text)
+        assert excel_error(normalise_text(text), normalised=True) == excel_error(text)
         if excel_error(text):
             assert got == f"“{excel_error(text)}”是 Excel 的错误值（公式出错），不是可计分的值"
     value = parse_value.__wrapped__(text)
     assert (value.kind == K.NO_ANSWER) == (len(text) <= 2000 and no_answer(text) is not None
                                            and __import__("evaluator.parse").parse.canonical_number(text) is None)
+
+
+def test_no_one_character_normalises_into_an_excel_error_value():
+    """excel_error(…, normalised=True) tests the length of the normalised text, not of the cell's: the same test
+    only while no single character (a cell of length 1, which it refuses) normalises into an error value."""
+    from evaluator.parse import EXCEL_ERRORS, normalise_text
+
+    assert [hex(cp) for cp in range(0x110000) if normalise_text(chr(cp)).upper() in EXCEL_ERRORS] == []
+    assert all(2 <= len(e) <= 20 for e in EXCEL_ERRORS)
 
 
 @pytest.mark.parametrize("pattern", ["_DL_FULL", "_DL_YEAR_END", "_DL_MONTH", "_DL_WORDS"])

@@ -218,6 +218,22 @@ def test_a_foreign_file_is_refused_untouched(tmp_path, kind):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
 
 
+def test_the_store_file_is_the_sqlite_file_of_its_url(tmp_path, db_url):
+    """``Store.file``: the file a SQLite URL names (also as a ``file:`` URI, opened read-only or not), None for an
+    in-memory database — which batch workers cannot open — and for PostgreSQL."""
+    from evaluator.bureau import _shared
+
+    db = tmp_path / "evaluator.db"  # (db_url's SQLite file)
+    with Store(db_url) as store:
+        assert store.file == (db if db_url.startswith("sqlite") else None) and _shared(store)
+    if db_url.startswith("sqlite"):
+        with Store(f"sqlite:///file:{db}?mode=ro&uri=true") as store:
+            assert store.file == db and _shared(store)
+        for memory in ("sqlite://", "sqlite:///:memory:"):
+            with Store(memory) as store:
+                assert store.file is None and not _shared(store), memory
+
+
 def test_a_newer_store_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 'e.db'}"
     with Store(url) as store, store.writing() as conn:
