@@ -31,7 +31,7 @@ from .load import load_targets, paused_gc
 from markupsafe import Markup
 
 from .model import TABLE_KIND_LABEL, Actual, ActualSet, TableKind, TargetSet
-from .output import no_formulas, write_atomic
+from .output import no_formulas, print_a4_landscape_xlsxwriter, write_atomic
 from .rules import RuleSet
 from .store import Store
 from .tablestats import (INDICATOR_COLUMNS, STATS_COLUMNS, STATS_VERSION, STOCK_PHRASES,  # noqa: F401
@@ -800,10 +800,7 @@ def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Pat
         ws.freeze_panes(1, 6 + off)
         ws.autofilter(0, 0, max(n, 1), len(header) - 1)
         ws.protect("", {"autofilter": True, "sort": False, "format_columns": True, "format_rows": True})
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
+        print_a4_landscape_xlsxwriter(ws, 0)
     for k, d in enumerate(depts, start=1):
         part = sample[sample["department"] == d]
         index.write_row(k, 0, [d, names[d], len(part), int((inds["department"] == d).sum())], text)
@@ -1194,10 +1191,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], when: "dt.datetime") -> byte
             ws.write_cells(r, row, formats, ROW_HEIGHT * n if n > 1 else None)
         ws.freeze_panes(1, 1 if len(cols) > 1 else 0)
         ws.autofilter(0, 0, max(len(df), 1), len(cols) - 1)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
+        print_a4_landscape_xlsxwriter(ws, 0)
         ws.set_footer("&C第 &P 页，共 &N 页")
     wb.close()
     return buf.getvalue()

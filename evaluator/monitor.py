@@ -516,8 +516,8 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    from .output import no_formulas, print_a4_landscape, wrapped_lines, write_atomic
-    from .report import doc_time, pin_zip
+    from .output import print_a4_landscape, wrapped_lines, write_atomic
+    from .report import doc_time, workbook_bytes
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -586,15 +586,7 @@ def write_monitor_xlsx(ctx: dict[str, Any], path: Path) -> Path:
         ws.freeze_panes = "A7"
         print_a4_landscape(ws, centred=True)
     _warning_sheet(wb, ctx["warnings"], f"预警清单（{ctx['period']}）")
-    when = doc_time(ctx["year"]).replace(tzinfo=None)
-    wb.properties.creator = "evaluator"
-    wb.properties.created = wb.properties.modified = when
-    import io
-
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(ctx["year"])))
+    return write_atomic(path, workbook_bytes(wb, doc_time(ctx["year"])))
 
 
 def _runs(keys: list[tuple]) -> list[tuple[int, int]]:
@@ -659,22 +651,15 @@ def _warning_sheet(wb, warnings: list[dict[str, Any]], title: str) -> None:
 
 def write_warning_list(contexts: list[dict[str, Any]], path: Path, period: str, year: int) -> Path:
     """The bureau's warning list over many units (one workbook, red first)."""
-    import io
-
     from openpyxl import Workbook
 
-    from .output import no_formulas, write_atomic
-    from .report import doc_time, pin_zip
+    from .output import write_atomic
+    from .report import doc_time, workbook_bytes
 
     wb = Workbook()
     wb.remove(wb.active)
     _warning_sheet(wb, [w for c in contexts for w in c["warnings"]], f"绩效运行监控预警清单（{period}）")
-    wb.properties.creator = "evaluator"
-    wb.properties.created = wb.properties.modified = doc_time(year).replace(tzinfo=None)
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(year)))
+    return write_atomic(path, workbook_bytes(wb, doc_time(year)))
 
 
 def write_monitor_docx(ctx: dict[str, Any], path: Path) -> Path:

@@ -7,8 +7,6 @@ the targets, naming every offending cell. A workbook is never written over an ex
 """
 from __future__ import annotations
 
-import datetime as dt
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -58,9 +56,9 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .output import no_formulas, print_a4_landscape, wrapped_lines, write_atomic
+    from .output import print_a4_landscape, wrapped_lines, write_atomic
     from .parse import parse_value
-    from .report import pin_zip
+    from .report import doc_time, workbook_bytes
 
     if not 1 <= month <= 12:
         raise InputFileError(f"监控月份 {month} 不在 1–12 之间", hint="例如 --month 7 表示 1–7 月")
@@ -202,13 +200,7 @@ def write_progress_workbook(targets: TargetSet, month: int, path: Path, progress
         meta.append(["table", t.id, name])
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
-    when = dt.datetime((targets.year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
-    wb.properties.creator = "evaluator"
-    wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return write_atomic(free_path(Path(path)), pin_zip(buf.getvalue(), when))
+    return write_atomic(free_path(Path(path)), workbook_bytes(wb, doc_time(targets.year)))
 
 
 # --------------------------------------------------------------------------- reading it back

@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from .linebreak import glue
-from .output import no_formulas, print_a4_landscape, wrapped_lines
+from .output import print_a4_landscape, wrapped_lines
 
 __all__ = ["table_layout", "table_xlsx", "table_docx", "report_docx", "audit_xlsx"]
 
@@ -208,17 +208,13 @@ def table_xlsx(ctx: dict[str, Any]) -> bytes:
     heights = [ws.row_dimensions[k].height or 15 for k in range(1, r + 2)]
     for row in _page_breaks(heights, header_row + top, top + nrows - 3, widths):
         ws.row_breaks.append(Break(id=row))
-    return _save_xlsx(wb, ctx, creator="")
+    return _workbook_bytes(wb, ctx, creator="")
 
 
-def _save_xlsx(wb, ctx: dict[str, Any], creator: str) -> bytes:
-    """The workbook's bytes with pinned times (and no formula made of input text)."""
-    wb.properties.creator = creator
-    wb.properties.created = wb.properties.modified = _time(ctx).replace(tzinfo=None)
-    buf = io.BytesIO()
-    no_formulas(wb)
-    wb.save(buf)
-    return _pin(buf.getvalue(), ctx)
+def _workbook_bytes(wb, ctx: dict[str, Any], creator: str) -> bytes:
+    from .report import workbook_bytes
+
+    return workbook_bytes(wb, _time(ctx), creator)
 
 
 class _Styles(dict):
@@ -323,7 +319,7 @@ def audit_xlsx(ctx: dict[str, Any]) -> bytes:
            for i in ctx["indicators"]] + [["预算执行率", "", "", "", "", ctx["execution"]["weight_value"],
                                           ctx["execution"]["score_value"], None, "", ctx["execution"]["explanation"]]],
           [10, 12, 24, 14, 14, 7, 7, 9, 12, 60])
-    return _save_xlsx(wb, ctx, creator="evaluator")
+    return _workbook_bytes(wb, ctx, creator="evaluator")
 
 
 # --------------------------------------------------------------------------- docx: XML pieces
@@ -435,9 +431,10 @@ def _table_rows(regions: list, nrows: int, ncols: int) -> list[list[dict]]:
 # --------------------------------------------------------------------------- docx documents
 def _new_docx(ctx: dict[str, Any], title: str, landscape: bool, margins_cm=(3.7, 2.6, 3.5, 2.8)):
     from docx import Document
-    from docx.enum.section import WD_ORIENT
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
+
+    from .report import a4_page, pin_properties
 
     document = Document()
     for style_name, font, size in (("Normal", FONT_BODY, 16), ("Heading 1", FONT_HEAD, 16), ("Heading 2", FONT_KAI, 16),
@@ -456,17 +453,9 @@ def _new_docx(ctx: dict[str, Any], title: str, landscape: bool, margins_cm=(3.7,
             color.set(qn("w:val"), "000000")
             for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
                 color.attrib.pop(qn(attr), None)
-    section = document.sections[0]
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    if landscape:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = section.page_height, section.page_width
+    section = a4_page(document, landscape)
     section.top_margin, section.right_margin, section.bottom_margin, section.left_margin = (Cm(m) for m in margins_cm)
-    props = document.core_properties
-    when = _time(ctx).replace(tzinfo=None)
-    props.title, props.author, props.last_modified_by = title, "", ""
-    props.created = props.modified = when
-    props.revision = 1
+    pin_properties(document, title, "", _time(ctx))
     return document
 
 

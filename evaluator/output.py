@@ -17,7 +17,7 @@ from .errors import OutputFileError, os_error_message
 from .model import Evaluation, Finding, TableKind
 
 __all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "print_a4_landscape",
-           "wrapped_lines", "safe_name", "unique_names"]
+           "print_a4_landscape_xlsxwriter", "wrapped_lines", "safe_name", "unique_names"]
 
 
 INDICATOR_KEYS = ("table", "level1", "level2", "level3", "target", "actual", "weight", "score", "status", "rule",
@@ -215,6 +215,14 @@ def print_a4_landscape(ws, title_rows: str | None = None, centred: bool = False)
         ws.print_options.horizontalCentered = True
     if title_rows:
         ws.print_title_rows = title_rows
+
+
+def print_a4_landscape_xlsxwriter(ws, title_row: int) -> None:
+    """``print_a4_landscape`` of an xlsxwriter sheet, its row ``title_row`` (from 0) repeated on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(title_row)
 
 
 def wrapped_lines(text: str, columns: float) -> int:

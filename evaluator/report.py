@@ -32,11 +32,12 @@ from markupsafe import Markup, escape
 
 from .linebreak import fmt_date, fmt_money, fmt_percent, glue
 from .model import ActualSet, Evaluation, Severity, TableEvaluation, TableKind, TargetSet, TargetTable
-from .output import safe_name, write_atomic
+from .output import no_formulas, safe_name, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "render_documents", "document_names",
-           "PENDING", "official_basis", "pin_zip", "doc_time", "plain_docx", "save_docx", "template_env"]
+           "PENDING", "official_basis", "pin_zip", "workbook_bytes", "doc_time", "plain_docx", "a4_page", "pin_properties", "save_docx",
+           "template_env"]
 
 PENDING = "【待填写】"
 FORMATS = ("xlsx", "docx", "pdf", "html")
@@ -481,6 +482,17 @@ def pin_zip(data: bytes, when: dt.datetime) -> bytes:
     return buf.getvalue()
 
 
+def workbook_bytes(wb, when: dt.datetime, creator: str = "evaluator") -> bytes:
+    """An openpyxl workbook's bytes, reproducible: its times pinned to ``when`` (and no formula made of input
+    text: ``output.no_formulas``)."""
+    wb.properties.creator = creator
+    wb.properties.created = wb.properties.modified = when.replace(tzinfo=None)
+    buf = io.BytesIO()
+    no_formulas(wb)
+    wb.save(buf)
+    return pin_zip(buf.getvalue(), when)
+
+
 def doc_time(year: int | None) -> dt.datetime:
     """Document metadata time: pinned to the start of the year after the evaluated year (reproducible)."""
     return dt.datetime((year or 2000) + 1, 1, 1, tzinfo=dt.timezone.utc)
@@ -753,7 +765,6 @@ def plain_docx(ctx: dict[str, Any], title: str, landscape: bool):
     """A plain A4 Word document in 宋体 (East Asian font set, black) with pinned metadata, for documents other than
     the 自评 ones (the 监控表): those use ``office``'s 公文 layout."""
     from docx import Document
-    from docx.enum.section import WD_ORIENT
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
@@ -773,19 +784,32 @@ def plain_docx(ctx: dict[str, Any], title: str, landscape: bool):
             rfonts.set(qn(attr), "宋体")
         if style_name == "Normal":
             style.font.size = Pt(10.5)
+    section = a4_page(document, landscape)
+    for side in ("left_margin", "right_margin"):
+        setattr(section, side, Cm(1.8))
+    pin_properties(document, title, "evaluator", doc_time(ctx["year"]))
+    return document
+
+
+def a4_page(document, landscape: bool):
+    """The document's (first) section on an A4 page, portrait or landscape; returned for its margins."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
     if landscape:
         section.orientation = WD_ORIENT.LANDSCAPE
         section.page_width, section.page_height = section.page_height, section.page_width
-    for side in ("left_margin", "right_margin"):
-        setattr(section, side, Cm(1.8))
+    return section
+
+
+def pin_properties(document, title: str, author: str, when: dt.datetime) -> None:
+    """The document's title and author, its times pinned to ``when`` and revision 1: the same bytes on every run."""
     props = document.core_properties
-    when = doc_time(ctx["year"]).replace(tzinfo=None)
-    props.title, props.author, props.last_modified_by = title, "evaluator", "evaluator"
-    props.created = props.modified = when
+    props.title, props.author, props.last_modified_by = title, author, author
+    props.created = props.modified = when.replace(tzinfo=None)
     props.revision = 1
-    return document
 
 
 def save_docx(document, path: Path, year: int | None) -> Path:

@@ -176,7 +176,7 @@ class Store:
             raise
         except SQLAlchemyError as e:
             self.close()
-            raise EvaluatorError(f"无法打开数据库（{type(e).__name__}：{_first_line(e)}）", where=self._shown(),
+            raise EvaluatorError(f"无法打开数据库（{type(e).__name__}：{_first_line(e)}）", where=self.shown_url,
                                  hint="请检查 --db 参数，例如 sqlite:///evaluator.db") from e
 
     # lifecycle -------------------------------------------------------------------------------------------
@@ -194,7 +194,9 @@ class Store:
         """The SQLite file the store is in; None for an in-memory SQLite database and for other databases."""
         return _sqlite_file(make_url(self.url))
 
-    def _shown(self) -> str:
+    @property
+    def shown_url(self) -> str:
+        """The store's address as it may be shown (a PostgreSQL password hidden)."""
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
@@ -206,7 +208,7 @@ class Store:
         except OperationalError as e:  # a read-only database, a full disk, a lock held too long
             reason = _first_line(e)
             what = "数据库是只读的，无法写入" if "readonly" in reason or "read-only" in reason else f"无法写入数据库（{reason}）"
-            raise EvaluatorError(what, where=self._shown(),
+            raise EvaluatorError(what, where=self.shown_url,
                                  hint="请检查数据库文件和所在文件夹的写权限、磁盘空间") from e
 
     def lock(self, conn: Connection, key: int | None = None) -> None:
@@ -250,7 +252,7 @@ class Store:
         if "alembic_version" in names:
             rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             if rev is not None and rev not in REVISIONS:
-                raise EvaluatorError(f"数据库由更新版本的 evaluator 创建（结构版本 {rev}）", where=self._shown(),
+                raise EvaluatorError(f"数据库由更新版本的 evaluator 创建（结构版本 {rev}）", where=self.shown_url,
                                      hint="请升级 evaluator")
             return rev
         if not names:
@@ -261,7 +263,7 @@ class Store:
                 return "old"
         shown = "、".join(sorted(names)[:5]) + ("等" if len(names) > 5 else "")
         raise EvaluatorError(f"数据库中已有其他程序的表（{shown}），不是 evaluator 的数据库；为免损坏，未做任何修改",
-                             where=self._shown(), hint="请用 --db 指定 evaluator 的数据库，或一个新的（空的）数据库")
+                             where=self.shown_url, hint="请用 --db 指定 evaluator 的数据库，或一个新的（空的）数据库")
 
     def _upgrade(self, conn: Connection, state: str | None) -> None:
         if state == HEAD:

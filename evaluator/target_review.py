@@ -22,7 +22,7 @@ from .rules import RuleSet, fmt
 
 __all__ = ["TargetReviewRules", "ReviewFinding", "load_review_rules", "review_targets", "review_context",
            "PreviousYear", "previous_from_actuals", "previous_from_store", "previous_from_file", "load_any_targets",
-           "REVIEW_CODES", "shown_url"]
+           "REVIEW_CODES"]
 
 REVIEW_CODES = {
     "missing-category": "缺少一级指标", "missing-subcategory": "缺少二级指标", "no-quantitative": "没有定量指标",
@@ -202,7 +202,7 @@ def previous_from_store(store: Any, unit_name: str, year: int) -> PreviousYear |
     for r in store.indicators_of(list(keys), ("submission_id", "level3", "actual")):
         if r["actual"]:
             tables[keys[r["submission_id"]]][r["level3"]] = r["actual"]
-    return PreviousYear(year=year, where=shown_url(store), tables=tables)
+    return PreviousYear(year=year, where=store.shown_url, tables=tables)
 
 
 # --------------------------------------------------------------------------- reading any targets input
@@ -526,10 +526,3 @@ def review_context(targets: TargetSet, findings: list[ReviewFinding], review: Ta
     return {"unit_name": targets.unit_name, "year": targets.year, "rules": review.label, "title": review.title,
             "tables": tables, "total": len(findings),
             "errors": sum(1 for f in findings if f.severity == Severity.ERROR)}
-
-
-def shown_url(store: Any) -> str:
-    """The store's address as it may be shown (a PostgreSQL password hidden)."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(str(store.url)).render_as_string(hide_password=True)

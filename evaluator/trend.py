@@ -18,7 +18,7 @@ from .columns import num as _num, records
 from .errors import EvaluatorError
 from .model import ActualSet, Actual, Indicator, TableActuals, TableKind, TargetSet, TargetTable
 from .rules import RuleSet, fmt
-from .target_review import shown_url, table_key
+from .target_review import table_key
 
 __all__ = ["TrendRules", "load_trend_rules", "unit_trend", "UnitTrend", "trend_context", "trend_charts",
            "find_unit"]
@@ -106,7 +106,7 @@ def find_unit(store: Any, name: str) -> str:
         raise EvaluatorError(f"“{name}”对应多个单位：{'、'.join(part[:10])}" + ("……" if len(part) > 10 else ""),
                              hint="请写出完整的单位名称")
     close = difflib.get_close_matches(name, units, n=5, cutoff=0.3)
-    raise EvaluatorError(f"数据库中没有单位“{name}”", where=shown_url(store),
+    raise EvaluatorError(f"数据库中没有单位“{name}”", where=store.shown_url,
                          hint=("相近的单位：" + "、".join(close)) if close else
                          ("数据库中还没有任何单位，请先运行 evaluator batch" if not units else f"共有 {len(units)} 个单位"))
 

@@ -20,7 +20,7 @@ from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, Location, SheetPlace, TableActuals,
     TargetSet, TargetTable, ValueKind,
 )
-from .output import is_input, wrapped_lines, write_atomic
+from .output import is_input, print_a4_landscape_xlsxwriter, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
@@ -221,14 +221,6 @@ def _margins(ws: Any) -> None:
     ws.set_footer("", {"margin": 0.5})
 
 
-def _print_setup(ws: Any, title_row: int) -> None:
-    """A4 landscape, one page wide, the header row repeated."""
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(title_row)
-
-
 def _protect(ws: Any, widths_open: bool = False) -> None:
     """Sheet protection as before: cells, rows and columns locked (only unlocked cells editable), objects and
     scenarios not; on a table's sheet column widths and row heights may be changed."""
@@ -310,7 +302,7 @@ def _write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Act
         "error_title": "请输入数字", "error_message": "请填写金额（万元），不要带单位"})
     _widths(bs, BUDGET_WIDTHS)
     bs.freeze_panes(1, 3)
-    _print_setup(bs, 0)
+    print_a4_landscape_xlsxwriter(bs, 0)
     _protect(bs)
     bs.finish()
 
@@ -403,7 +395,7 @@ def _write_template(targets: TargetSet, rules: RuleSet, path: Path, actuals: Act
                 "validate": "decimal", "criteria": ">", "value": 0, **common, "error_title": "计量基数",
                 "error_message": "请填写人数、界别数等计量基数（大于 0 的数字）", "multi_range": " ".join(base_cells)})
         ws.freeze_panes(3, 6)
-        _print_setup(ws, 2)
+        print_a4_landscape_xlsxwriter(ws, 2)
         _protect(ws, widths_open=True)
         ws.finish()
 

@@ -25,7 +25,7 @@ from ..errors import EvaluatorError, check_file_size
 from ..schema import events, filings, progress_reports, tasks, units, users
 from ..store import now
 from . import workflow as wf
-from .pages import filing_actions, filing_head, clean, user_info
+from .pages import clean, filing_actions, filing_head, filing_table, scored_with_targets, user_info
 from .permissions import Unit, User, allowed
 
 __all__ = ["whatif_panel", "target_review", "monitoring", "save_progress", "latest_progress", "stored_look_back",
@@ -33,21 +33,6 @@ __all__ = ["whatif_panel", "target_review", "monitoring", "save_progress", "late
 
 MAX_SETTINGS = 20  # --set lines one what-if takes
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _scored(store, user: User, fid: int) -> wf.Scored:
-    s = wf.scored(store, user, fid)
-    if s.targets is None:
-        raise wf.Conflict("请先导入目标表")
-    return s
-
-
-def _table(s: wf.Scored, table_id: str | None):
-    tables = [t for t in s.targets.tables if t.indicators]
-    t = next((x for x in tables if x.id == table_id), None) if table_id else tables[0]
-    if t is None:
-        raise wf.NotFound(f"表“{table_id}”不在目标表中")
-    return t
 
 
 def _head(user: User, s: wf.Scored) -> dict[str, Any]:
@@ -63,8 +48,8 @@ def whatif_panel(store, user: User, fid: int, table_id: str | None = None, setti
     from ..losses import losses_context, table_losses
     from ..whatif import parse_settings, run_whatif, whatif_context
 
-    s = _scored(store, user, fid)
-    t = _table(s, table_id)
+    s = scored_with_targets(store, user, fid)
+    t = filing_table(s, table_id)
     lines = [x.strip() for x in settings if x and x.strip()][:MAX_SETTINGS]
     ctx: dict[str, Any] = {**_head(user, s), "table": {"id": t.id, "title": t.title},
                            "losses": losses_context([table_losses(t, s.actuals, s.rules)])[0],
@@ -85,7 +70,7 @@ def target_review(store, user: User, fid: int) -> dict[str, Any]:
     the store when the unit submitted them."""
     from ..target_review import load_review_rules, previous_from_store, review_context, review_targets
 
-    s = _scored(store, user, fid)
+    s = scored_with_targets(store, user, fid)
     previous = previous_from_store(store, s.filing["unit"], int(s.filing["year"]) - 1)
     rules = load_review_rules()
     findings = review_targets(s.targets, s.rules, rules, previous=previous)
@@ -123,7 +108,7 @@ def save_progress(store, user: User, fid: int, name: str, content: bytes, month:
     from ..monitor import load_monitor_rules, monitor
 
     f = wf.filing(store, user, fid, "edit")  # only the unit's own clerk reports its progress
-    s = _scored(store, user, fid)
+    s = scored_with_targets(store, user, fid)
     targets = s.targets.model_copy(update={"unit_name": f["unit"]})
     try:
         progress = _read_progress(targets, name, content)
@@ -185,7 +170,7 @@ def monitoring(store, user: User, fid: int, upload: tuple[str, bytes] | None = N
     report — the 绩效运行监控表 as rows, lights and warnings — and the list of reports so far."""
     from ..monitor import monitor_context
 
-    s = _scored(store, user, fid)
+    s = scored_with_targets(store, user, fid)
     ctx: dict[str, Any] = {**_head(user, s), "monitor": None, "error": None, "month": month,
                            "tables": [{"id": t.id, "title": t.title} for t in s.targets.tables if t.indicators],
                            "can_report": allowed(user, "edit", s.filing["unit_obj"])}
@@ -211,7 +196,7 @@ def progress_template(store, user: User, fid: int, month: int) -> str:
     """A progress file to fill in: every indicator of the filing's targets, values empty."""
     from ..monitor import progress_template as template
 
-    s = _scored(store, user, fid)
+    s = scored_with_targets(store, user, fid)
     return template(s.targets.model_copy(update={"unit_name": s.filing["unit"]}), month)
 
 
@@ -220,7 +205,7 @@ def progress_workbook(store, user: User, fid: int, month: int) -> bytes:
     from ..monitor import ProgressSet
     from ..monitor_workbook import write_progress_workbook
 
-    s = _scored(store, user, fid)
+    s = scored_with_targets(store, user, fid)
     with store.engine.connect() as conn:
         row = conn.execute(select(progress_reports.c.progress).where(
             progress_reports.c.filing_id == fid, progress_reports.c.month == month)

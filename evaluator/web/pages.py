@@ -353,19 +353,32 @@ def _row_messages(findings, problems: dict[str, str], entered: dict[str, Any]) -
     return by_field, notes
 
 
+def scored_with_targets(store: Store, user: User, filing_id: int) -> Scored:
+    """The filing scored (``workflow.scored``); one without targets yet cannot be shown."""
+    s = scored(store, user, filing_id)
+    if s.targets is None:
+        raise wf.Conflict("请先导入目标表")
+    return s
+
+
+def filing_table(s: Scored, table_id: str | None):
+    """The table ``table_id`` of a scored filing (its first table with indicators when None)."""
+    tables = [t for t in s.targets.tables if t.indicators]
+    t = next((x for x in tables if x.id == table_id), None) if table_id else tables[0]
+    if t is None:
+        raise wf.NotFound(f"表“{table_id}”不在目标表中")
+    return t
+
+
 def entry(store: Store, user: User, filing_id: int, table_id: str | None = None) -> dict[str, Any]:
     """One table laid out like the 自评表: targets read-only, the fields to fill with what was typed, each row's
     score and calculation, the messages of each field, the budget lines and the totals."""
     from ..report import _spans
     from ..workbook import _is_qualitative
 
-    s = scored(store, user, filing_id)
-    if s.targets is None:
-        raise wf.Conflict("请先导入目标表")
-    tables = [t for t in s.targets.tables if t.indicators]
-    t = next((x for x in tables if x.id == table_id), None) if table_id else tables[0]
-    if t is None:
-        raise wf.NotFound(f"表“{table_id}”不在目标表中")
+    s = scored_with_targets(store, user, filing_id)
+    t = filing_table(s, table_id)
+    tables = [x for x in s.targets.tables if x.indicators]  # (the tabs: every table with indicators)
     te = next(x for x in s.evaluation.tables if x.table == t.id)
     mine = [x for x in s.evaluation.findings if x.location.table == t.id]
     spans1 = _spans([(i.level1,) for i in t.indicators])
