@@ -14,7 +14,6 @@ import hashlib
 import math
 import multiprocessing
 import os
-import re
 import unicodedata
 import warnings
 from collections import deque
@@ -740,7 +739,7 @@ def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Pat
 
     import xlsxwriter
 
-    from .output import safe_name
+    from .output import SHEET_FORBIDDEN, safe_name
 
     inds = pd.DataFrame(store.indicators_of(sample["id"].tolist()))
     by_id = sample.set_index("id")
@@ -760,7 +759,7 @@ def write_review_workbook(store: Store, sample: pd.DataFrame, path: Path) -> Pat
     one_sheet = len(depts) > REVIEW_SHEETS_MAX
     names, used = {}, {"目录"}
     for d in depts:
-        base_name = re.sub(r"[\[\]:*?/\\]", "", safe_name(d))[:28] or "部门"
+        base_name = SHEET_FORBIDDEN.sub("", safe_name(d))[:28] or "部门"
         name, n = base_name, 2
         while name.casefold() in used:
             name, n = f"{base_name[:25]}（{n}）", n + 1

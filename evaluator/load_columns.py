@@ -13,7 +13,6 @@ by validating the whole file as before — the same Chinese message, word for wo
 from __future__ import annotations
 
 import math
-from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
@@ -21,8 +20,7 @@ from typing import Annotated, Any, get_args, get_origin
 import annotated_types as at
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputFileError
-from .load import paused_gc, read_mapping, validate_mapping
+from .load import paused_gc, read_mapping, refuse_repeated_ids, validate_mapping
 from .model import Actual, ActualSet, Indicator, TargetSet
 
 __all__ = ["Columns", "load_targets_columns", "load_actuals_columns", "model_columns", "TARGET_FIELDS", "ACTUAL_FIELDS"]
@@ -100,9 +98,7 @@ def load_targets_columns(path: str | Path) -> Columns:
     """``load.load_targets``, the indicators as columns: the same checks, the same messages."""
     p = Path(path)
     got = _load(TargetSet, Indicator, p)
-    counts = Counter(t.id for t in got.model.tables)
-    if dup := sorted(i for i, n in counts.items() if n > 1):
-        raise InputFileError(f"表编号重复：{', '.join(dup)}", where=str(p), hint="每张表的 id 必须唯一")
+    refuse_repeated_ids(got.model, p)
     return got
 
 

@@ -601,9 +601,9 @@ def _runs(keys: list[tuple]) -> list[tuple[int, int]]:
 
 
 def _sheet_name(title: str, k: int, used: set[str]) -> str:
-    import re
+    from .output import SHEET_FORBIDDEN
 
-    base = re.sub(r"[\\/*?:\[\]]", "", title)[:26] or f"表{k}"
+    base = SHEET_FORBIDDEN.sub("", title)[:26] or f"表{k}"
     name = base if base not in used else f"{base[:23]}（{k}）"
     used.add(name)
     return name

@@ -7,13 +7,13 @@ the targets, naming every offending cell. A workbook is never written over an ex
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from .errors import InputFileError
 from .model import TargetSet, TargetTable, ValueKind
 from .monitor import ProgressSet
+from .output import SHEET_FORBIDDEN
 from .workbook import cell_text, free_path, open_filled, problems_error, same_value, table_sheets, targets_digest
 
 __all__ = ["write_progress_workbook", "read_progress_workbook", "is_progress_workbook", "PROGRESS_SUFFIXES"]
@@ -36,7 +36,7 @@ HEAD_ROW = 3
 def _sheet_names(tables: list[TargetTable]) -> list[str]:
     names, seen = [], {INSTRUCTIONS_SHEET, BUDGET_SHEET, META_SHEET}
     for t in tables:
-        base = re.sub(r"[\[\]:*?/\\]", "", t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title
+        base = SHEET_FORBIDDEN.sub("", t.project or (t.title.split("（")[-1].rstrip("）") if "（" in t.title
                                                          else t.title))[:28] or t.id[:28]
         name, n = base, 2
         while name in seen:

@@ -29,12 +29,6 @@ def _time(ctx):
     return doc_time(ctx["year"])
 
 
-def _pin(data: bytes, ctx) -> bytes:
-    from .report import pin_zip
-
-    return pin_zip(data, _time(ctx))
-
-
 # --------------------------------------------------------------------------- the 自评表 grid
 @dataclass
 class Region:
@@ -503,9 +497,9 @@ def _page_numbers(document, first_page_blank: bool = False) -> None:
 
 
 def _save(document, ctx) -> bytes:
-    buf = io.BytesIO()
-    document.save(buf)
-    return _pin(buf.getvalue(), ctx)
+    from .report import document_bytes
+
+    return document_bytes(document, _time(ctx))
 
 
 TABLE_CM = [1.6, 2.0, 2.0, 4.2, 2.6, 2.6, 1.5, 1.6, 6.6]  # landscape 自评表: 偏差原因 wide, 分值/得分 narrow

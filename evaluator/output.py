@@ -16,8 +16,8 @@ import orjson
 from .errors import OutputFileError, os_error_message
 from .model import Evaluation, Finding, TableKind
 
-__all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "print_a4_landscape",
-           "print_a4_landscape_xlsxwriter", "wrapped_lines", "safe_name", "unique_names"]
+__all__ = ["evaluation_json", "write_atomic", "inputs_protected", "is_input", "no_formulas", "SHEET_FORBIDDEN",
+           "print_a4_landscape", "print_a4_landscape_xlsxwriter", "wrapped_lines", "safe_name", "unique_names"]
 
 
 INDICATOR_KEYS = ("table", "level1", "level2", "level3", "target", "actual", "weight", "score", "status", "rule",
@@ -202,6 +202,9 @@ def no_formulas(wb) -> None:
             for cell in row:
                 if cell.data_type == "f":
                     cell.data_type = "s"
+
+
+SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")  # the characters Excel refuses in a sheet name
 
 
 def print_a4_landscape(ws, title_rows: str | None = None, centred: bool = False) -> None:

@@ -36,8 +36,8 @@ from .output import no_formulas, safe_name, write_atomic
 from .rules import RuleSet, fmt
 
 __all__ = ["FORMATS", "build_context", "render_blocks", "write_reports", "render_documents", "document_names",
-           "PENDING", "official_basis", "pin_zip", "workbook_bytes", "doc_time", "plain_docx", "a4_page", "pin_properties", "save_docx",
-           "template_env"]
+           "PENDING", "official_basis", "pin_zip", "workbook_bytes", "document_bytes", "doc_time", "plain_docx", "a4_page",
+           "pin_properties", "save_docx", "template_env"]
 
 PENDING = "【待填写】"
 FORMATS = ("xlsx", "docx", "pdf", "html")
@@ -814,6 +814,11 @@ def pin_properties(document, title: str, author: str, when: dt.datetime) -> None
 
 def save_docx(document, path: Path, year: int | None) -> Path:
     """Save a ``plain_docx`` document atomically with pinned zip times and metadata (reproducible bytes)."""
+    return write_atomic(path, document_bytes(document, doc_time(year)))
+
+
+def document_bytes(document, when: dt.datetime) -> bytes:
+    """A python-docx document's bytes with its zip times and core.xml times pinned to ``when``."""
     buf = io.BytesIO()
     document.save(buf)
-    return write_atomic(path, pin_zip(buf.getvalue(), doc_time(year)))
+    return pin_zip(buf.getvalue(), when)

@@ -20,7 +20,7 @@ from .model import (
     BAND_LABEL, Actual, ActualSet, Band, BudgetExecution, BudgetLine, Contacts, Location, SheetPlace, TableActuals,
     TargetSet, TargetTable, ValueKind,
 )
-from .output import is_input, print_a4_landscape_xlsxwriter, wrapped_lines, write_atomic
+from .output import SHEET_FORBIDDEN, is_input, print_a4_landscape_xlsxwriter, wrapped_lines, write_atomic
 from .parse import excel_error, normalise_text, parse_value
 from .rules import RuleSet
 
@@ -136,7 +136,7 @@ def _utf16(text: str) -> int:
 def _sheet_base(text: str) -> str:
     """Text as the start of a sheet name Excel accepts: no []:*?/\\, no apostrophe at either end, ≤ 28 UTF-16 units
     (room for a number)."""
-    base = re.sub(r"[\[\]:*?/\\]", "", text).strip("'")
+    base = SHEET_FORBIDDEN.sub("", text).strip("'")
     while _utf16(base) > 28:
         base = base[:-1]
     return base.rstrip("'")

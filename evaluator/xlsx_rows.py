@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import tempfile
 from typing import Any, Sequence
 
@@ -26,10 +25,11 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
+from .output import SHEET_FORBIDDEN
+
 __all__ = ["Book", "RowSheet"]
 
 _STRMAX = 32767  # Excel's limit of a cell's text, in UTF-16 units (XlsxWriter truncates to it)
-_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _COLS = [xl_col_to_name(c) for c in range(64)]  # (the template's sheets use 11 columns; others are named on use)
 
 
@@ -218,7 +218,7 @@ class Book(xlsxwriter.Workbook):
             self._store.close()
 
     def _check_sheetname(self, sheetname, is_chartsheet=False):  # noqa: ANN001 (XlsxWriter's hook)
-        if (not sheetname or _utf16_len(sheetname) > 31 or _FORBIDDEN.search(sheetname)
+        if (not sheetname or _utf16_len(sheetname) > 31 or SHEET_FORBIDDEN.search(sheetname)
                 or sheetname.startswith("'") or sheetname.endswith("'")):
             raise InvalidWorksheetName(f"工作表名不合 Excel 的要求：{sheetname}")
         if sheetname.lower() in self.names:
