@@ -111,7 +111,12 @@ def _outside_names(level1: NameCodes, rows: np.ndarray) -> list[str]:
     if not len(rows):
         return []
     codes, values = level1.found
-    return np.append(values, None)[pd.unique(codes[rows])].tolist()  # (code -1, missing: the last, None)
+    found = pd.unique(codes[rows])
+    missing = found < 0  # (code -1: a missing name)
+    names = values[np.where(missing, 0, found)].tolist() if len(values) else [None] * len(found)
+    for i in np.flatnonzero(missing).tolist():
+        names[i] = None
+    return names
 
 
 def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000, block: int = 50_000
