@@ -447,7 +447,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     as tuples, the table's figures (``submission_stats``) — no dict per indicator, and little to send back from a
     worker process."""
     from .columns import num, records, records_column
-    from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
+    from .findings import (ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_row, finding_rows, row_findings,
+                           table_column_findings)
     from .frame import FRAME_COLUMNS, columns_frame
     from .score import score_frame
     from .totals import table_totals
@@ -483,8 +484,8 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         scored = scored.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
         codes = np.sort(codes, kind="stable")
     ends = np.searchsorted(codes, np.arange(len(keys)), side="right").tolist()
-    mask = finding_rows(scored)
-    flagged = records(scored, ROW_COLUMNS, mask)
+    mask = finding_rows(scored, rules)
+    flagged = records(scored.take(np.flatnonzero(mask)), ROW_COLUMNS)  # (the few rows taken first: then each column)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
     cols = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS}
     sums = _table_sums(scored, codes, len(keys))
@@ -496,7 +497,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         t = totals_of[table_key]
         end = ends[k]
         fnd = list(pre_findings.get(table_key, [])) + row_findings(flagged[flagged_start:flagged_ends[k]], rules, files,
-                                                                   m["notes"])
+                                                                   m["notes"], finding_row)
         fnd += table_column_findings(table_key, t, {c: cols[c][start:end] for c in TABLE_FINDING_COLUMNS}, rules,
                                      files, m["claimed_total"])
         start, flagged_start = end, flagged_ends[k]
@@ -544,7 +545,8 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
                 rules: RuleSet) -> None:
     """Each item's ``rows`` (its ``indicators`` and ``findings`` rows as tuples in the tables' column order, the
     submission id left out) and ``stats`` (its ``submission_stats`` and ``submission_group_stats`` rows, without
-    the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions."""
+    the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions.
+    ``findings_of``: each item's findings, ``Finding`` models or (the rows' own) ``findings.FindingRow``."""
     from .columns import records_column
     from .evaluation import _floats
     from .explain import frame_texts
@@ -555,22 +557,22 @@ def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[in
     weight, score, claimed = (_floats(scored[c]) for c in ("weight", "score", "claimed"))  # (as num gives each)
     actual, group, status = col("actual_raw"), col("group"), col("status")
     qualitative = [int(m == "qualitative") for m in method]
-    rows = list(zip([int(p) for p in col("position")], col("level1"), col("level2"), col("level3"), group,
+    rows = list(zip(list(map(int, col("position"))), col("level1"), col("level2"), col("level3"), group,
                     col("target_raw"), actual, weight, score, claimed, status, method,
                     frame_texts(scored, rules), col("deviation_note"),
                     col("band_used"), qualitative))
-    sid = np.repeat(np.arange(len(items)), np.diff([0, *ends])).tolist()  # (the item's index for its id)
+    sid = np.repeat(np.arange(len(items)), np.diff([0, *ends]))  # (the item's index for its id)
     found = [(k, f) for k, fnd in enumerate(findings_of) for f in fnd]
-    stats, group_stats = stats_of(dict(zip(INDICATOR_COLUMNS, (sid, status, score, weight, claimed, qualitative,
-                                                               actual, group))),
+    numbers = [scored[c].to_numpy(dtype=float) for c in ("score", "weight", "claimed")]  # (the floats listed above)
+    stats, group_stats = stats_of(dict(zip(INDICATOR_COLUMNS, (sid, status, *numbers, qualitative, actual, group))),
                                   [(k, f.code) for k, f in found], list(range(len(items))))
     groups: list[list[dict[str, Any]]] = [[] for _ in items]
     for g in group_stats:
         groups[g.pop("submission_id")].append(g)
     finding_rows: list[list[tuple]] = [[] for _ in items]
-    for k, f in found:
-        finding_rows[k].append((f.code, f.severity.value, f.message,
-                                Store.location_json(f.location.model_dump(exclude_none=True))))
+    for k, f in found:  # (a Finding, or a FindingRow: its location already the dict)
+        where = f.location if isinstance(f.location, dict) else f.location.model_dump(exclude_none=True)
+        finding_rows[k].append((f.code, f.severity.value, f.message, Store.location_json(where)))
     start = 0
     for k, item in enumerate(items):
         del stats[k]["submission_id"]

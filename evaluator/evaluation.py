@@ -84,7 +84,7 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     notes = {t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] + [c.basis or "" for c in t.cost_notes]
                                        + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
     if len(scored):
-        findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored)), rules, file, notes)
+        findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored, rules)), rules, file, notes)
     sums = _GroupSums(scored, rules, level1) if rows and len(scored) else None
     positions = scored.groupby("table", sort=False).indices if len(scored) else {}
     # (not the 一级指标: the table checks are given the unknown ones, from their codes)

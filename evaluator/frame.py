@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -92,10 +93,27 @@ def _unmatched(file: str | None, table_id: str, name: str) -> Finding:
                    message="实际完成值对应不到目标表中的任何指标，请核对三级指标名称")
 
 
-def columns_frame(columns: dict[str, list]) -> pd.DataFrame:
-    """``rows_frame`` of rows given as ``FRAME_COLUMNS`` lists: the same frame (pandas infers each column's type
-    from its values alike), without a tuple per row."""
-    return pd.DataFrame(columns, columns=FRAME_COLUMNS)
+def columns_frame(columns: dict[str, list | np.ndarray]) -> pd.DataFrame:
+    """``rows_frame`` of rows given as ``FRAME_COLUMNS`` lists (or arrays): the same frame (pandas infers each
+    column's type from its values alike), without a tuple per row. Two kinds of column are made without pandas
+    looking at each value: one that is None on every row (a 自评表 has no 评分标准 or 度量单位 column, a data
+    file no row numbers: most of a batch's 22 columns) is one object array of None shared by all of them, and
+    the positions (integers, from ``range``) an integer array, as pandas would infer."""
+    n = len(columns["table"])
+    if not n:
+        return pd.DataFrame(columns, columns=FRAME_COLUMNS)
+    empty = None
+    out: dict[str, list | np.ndarray | pd.Series] = {}
+    for name in FRAME_COLUMNS:
+        values = columns[name]
+        if isinstance(values, list) and values[0] is None and values.count(None) == n:
+            if empty is None:
+                empty = pd.Series(np.full(n, None, dtype=object), dtype=object, copy=False)
+            values = empty
+        elif name == "position" and not isinstance(values, np.ndarray):
+            values = np.asarray(values, dtype=np.int64)
+        out[name] = values
+    return pd.DataFrame(out, columns=FRAME_COLUMNS)
 
 
 def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actuals: ActualSet | None,
@@ -117,18 +135,23 @@ def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actu
             continue
         k = by_table.get(table.id)
         a = actual_columns[k] if k is not None else None
-        if len(set(names)) < len(names) or (a is not None and len(set(a["indicator"])) < len(a["indicator"])):
+        index = {name: j for j, name in enumerate(a["indicator"])} if a is not None else None  # (also used below)
+        if len(set(names)) < len(names) or (index is not None and len(index) < len(a["indicator"])):
             return None
-        work.append((table, c, actuals.tables[k] if k is not None else None, a))  # type: ignore[union-attr]
+        work.append((table, c, actuals.tables[k] if k is not None else None, a, index))  # type: ignore[union-attr]
     findings = _unknown_tables(targets, by_table, file)
     findings += _other_unit_or_year(targets, actuals, file, {table.id for table, *_ in work})
     columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
-    for table, c, ta, a in work:
+    for table, c, ta, a, index in work:
         names = c["level3"]
         n = len(names)
         match: list[int | None] = [None] * n
-        if a is not None:
-            index = {name: j for j, name in enumerate(a["indicator"])}
+        # the common case, the actuals listed as the targets, each naming no 二级指标 or the same: entry i is row i's
+        same = a is not None and a["indicator"] == names and (a["level2"].count(None) == n or all(
+            x is None or x == y for x, y in zip(a["level2"], c["level2"])))
+        if same:
+            match = list(range(n))
+        elif a is not None:
             level2 = a["level2"]
             for i, (name, l2) in enumerate(zip(names, c["level2"])):
                 j = index.get(name)
@@ -139,17 +162,17 @@ def column_parts(targets: TargetSet, target_columns: list[dict[str, list]], actu
             if a is None:
                 return [None] * n
             col = a[field]
-            return [None if j is None else col[j] for j in match]
+            return col if same else [None if j is None else col[j] for j in match]
 
         budget = ta.budget if ta else None
         for name, values in zip(FRAME_COLUMNS, (
                 [table_prefix + table.id] * n, range(n), c["row"], [table.year] * n, c["level1"], c["level2"], names,
                 c["target"], c["unit"], c["weight"], c["direction"], c["rate_base"], c["scoring"],
                 entry("actual"), entry("deviation_note"), entry("band"), entry("judged_score"), entry("claimed_score"),
-                entry("rate_base"), [j is not None for j in match], [budget.budget if budget else None] * n,
-                [budget.spent if budget else None] * n)):
+                entry("rate_base"), [True] * n if same else [j is not None for j in match],
+                [budget.budget if budget else None] * n, [budget.spent if budget else None] * n)):
             columns[name] += values
-        if a is not None:
+        if a is not None and not same:
             used = set(match)
             findings += [_unmatched(file, table.id, name) for j, name in enumerate(a["indicator"]) if j not in used]
     return columns, findings
@@ -168,7 +191,6 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
     with_rows = {tid for tid, b in blocks.items() if b.columns["level3"]}
     findings += _other_unit_or_year(targets, actuals, file, with_rows)
     parts: dict[str, list[list]] = {name: [] for name in FRAME_COLUMNS}
-    held: set[str] = set()  # the columns with a value in some table (the others are None on every row)
     for table in targets.tables:
         if table.id not in with_rows:
             continue
@@ -189,15 +211,9 @@ def block_frame(targets: TargetSet, actuals: ActualSet | None, blocks: dict, fil
                 ("actual_rate_base", none), ("has_actual_entry", [entries] * n),
                 ("budget", [budget.budget if budget else None] * n), ("spent", [budget.spent if budget else None] * n)):
             parts[name].append(values)
-            if values is not none and (values[0] is not None or values.count(None) < n):
-                held.add(name)
     if not parts["table"]:
         return pd.DataFrame(columns=FRAME_COLUMNS), findings
-    total = sum(map(len, parts["table"]))
-    # a column of None as one object array for all (pandas infers a type for each list of None it is given)
-    empty = pd.Series(np.full(total, None, dtype=object), dtype=object, copy=False)
-    columns = {name: empty if name not in held else _one_table(name, p[0]) if len(p) == 1 else
-               [x for part in p for x in part] for name, p in parts.items()}
+    columns = {name: _one_table(name, p[0]) if len(p) == 1 else list(chain.from_iterable(p)) for name, p in parts.items()}
     return columns_frame(columns), findings
 
 

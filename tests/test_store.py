@@ -40,8 +40,8 @@ def item(*args, **kwargs) -> dict:
 
     old = old_item(*args, **kwargs)
     inds, found = old["indicators"], old["findings"]
-    stats, groups = stats_of([(0, *map(r.get, INDICATOR_COLUMNS[1:])) for r in inds], [(0, f["code"]) for f in found],
-                             [0])
+    columns = {"submission_id": [0] * len(inds), **{c: [r.get(c) for r in inds] for c in INDICATOR_COLUMNS[1:]}}
+    stats, groups = stats_of(columns, [(0, f["code"]) for f in found], [0])
     for row in (*stats, *groups):
         del row["submission_id"]
     return {"submission": old["submission"], "stats": (stats[0], groups),
