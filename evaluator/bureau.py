@@ -171,10 +171,7 @@ def batch(root: str | Path, rules: RuleSet, store: Store, year: int | None = Non
     run = _Run(len(subs), progress)
     if (jobs := _jobs(chunks, jobs)) > 1:  # as many chunks for each worker, so that they finish together
         size = -(-len(subs) // (jobs * -(-len(subs) // (jobs * CHUNK))))
-        # the first chunk ¾ of the others: the first worker has stored it when the second has scored its own, which
-        # it then stores without waiting (chunks are stored in turn); what is left over is the last, small, chunk
-        first = max(1, size * 3 // 4)
-        chunks = [subs[:first]] + [subs[start:start + size] for start in range(first, len(subs), size)]
+        chunks = [subs[start:start + size] for start in range(0, len(subs), size)]
     # the cycle collector paused meanwhile (as in the workers, _batch_chunk): a chunk is hundreds of thousands of
     # objects, none in a cycle
     with paused_gc():
