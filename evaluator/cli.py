@@ -368,7 +368,10 @@ def score_cmd(
 
             frame = scored.scored
             del scored  # (the indicator frame the losses re-scored is no longer needed while writing)
-            pieces = json_chunks(payload, {"indicators": indicator_dicts(frame, rs), "findings": findings_chunks(ev.findings)})
+            # (the tables too: a table with a 一级指标 per row has 180,000 groups, which the marks are not looked
+            # for in nor copied with the rest)
+            pieces = json_chunks(payload, {"indicators": indicator_dicts(frame, rs), "tables": [payload["tables"]],
+                                           "findings": findings_chunks(ev.findings)})
             if output:  # encoded once, for -o and stdout alike
                 pieces = list(pieces)
                 write_atomic(output, pieces)

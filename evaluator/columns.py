@@ -63,6 +63,9 @@ def _factorize(values: np.ndarray, keep_missing: bool = False, hint: int = _HINT
     return pd.factorize(values, use_na_sentinel=not keep_missing, size_hint=min(len(values), hint))
 
 
+_SAMPLE = 1024  # the first rows looked at to tell a column of runs from a mostly distinct one
+
+
 def factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``_factorize`` for a column whose values come in runs (table ids, 一级指标 names): only the first value of
     each run is hashed — comparing neighbours is several times cheaper than hashing every row."""
@@ -72,6 +75,10 @@ def factorize_runs(values: np.ndarray, keep_missing: bool = False) -> tuple[np.n
     head = np.empty(n, dtype=bool)
     head[0] = True
     try:
+        if n > 4 * _SAMPLE:  # mostly distinct by the look of the first rows: hashed at once, no neighbour compared
+            np.not_equal(values[1:_SAMPLE], values[:_SAMPLE - 1], out=head[1:_SAMPLE])
+            if head[:_SAMPLE].sum() > _SAMPLE // 2:
+                return _factorize(values, keep_missing=keep_missing, hint=n)
         np.not_equal(values[1:], values[:-1], out=head[1:])
     except TypeError:  # pd.NA compares as NA, not as a bool
         return _factorize(values, keep_missing=keep_missing)
@@ -213,7 +220,9 @@ def ordinal_days(year: np.ndarray, md: np.ndarray) -> np.ndarray:
 
 class NameCodes:
     """A text column factorised once (distinct values, and codes in their sort order when asked for), reused by
-    every check on it."""
+    every check on it. Only the factorisation is made at once; the texts, their sort order and their joined scan
+    when first asked for (a column that is only searched, such as the 一级指标, is never sorted, and a column of
+    200,000 distinct names is not gone over once more for each)."""
 
     def __init__(self, values: pd.Series, rows: np.ndarray | None = None):
         """``rows``: only these rows' names are needed (the others read as "")."""
@@ -222,19 +231,18 @@ class NameCodes:
         else:
             codes = np.full(len(values), -1, dtype=np.intp)
             codes[rows], uniques = _factorize(objects(values)[rows])
-        # missing and "" are one value; codes follow the names' sort order (ties in the weight split go by name)
-        if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # (names: one C scan, no call per name)
-            names = np.append(np.asarray(uniques, dtype=object), np.array([""], dtype=object))
-            if not (names[:-1] == "").any():  # distinct texts, none "": factorising them again gives them back
-                self._distinct, self._remap = names, np.arange(len(names))
-                names = None
-        else:
-            names = np.array([*("" if u is None or u != u else str(u) for u in uniques), ""], dtype=object)
-        if names is not None:
-            self._distinct, self._remap = pd.factorize(names)[::-1]  # (the two ""s as one)
-        self._first = codes  # code -1 (missing) takes the trailing ""
+        self._first = codes  # code -1 (missing) takes the trailing "" of the texts
+        self._values = uniques
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
-        self._texts: tuple[list[str], str, np.ndarray | None] | None = None
+        self._texts: tuple[list[str], str, bool, bool] | None = None
+        self._starts: np.ndarray | None = None
+
+    @property
+    def found(self) -> tuple[np.ndarray, np.ndarray]:
+        """The factorisation itself: each row's place among the distinct values in order of appearance (-1 where
+        missing, or not among ``rows``), and those values as they are (missing not among them) — for a reader that
+        needs no order and tells a missing name from "" (the tables' 一级指标 groups, their unknown names)."""
+        return self._first, self._values
 
     @property
     def uniques(self) -> np.ndarray:
@@ -248,43 +256,69 @@ class NameCodes:
         return self._in_order()[1]
 
     def _in_order(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted when first asked for (the checks by name need no order: a column that is only searched, such as
-        the 一级指标, is never sorted). factorize(sort=True) sorts with numpy's quicksort of objects; a stable sort,
+        """Sorted when first asked for. Missing and "" are one value: the texts factorised again when one of the
+        distinct values is "" or reads as another's text (none is, in a column of names: then they are the
+        distinct texts as they are). factorize(sort=True) sorts with numpy's quicksort of objects; a stable sort,
         Python's timsort, takes the runs names come in: a 200,000-name column in a tenth of the time, the same codes."""
         if self._sorted is None:
-            order = np.argsort(self._distinct, kind="stable")
+            texts, _, plain, _ = self._joined()
+            names = np.array(texts, dtype=object)
+            if plain and not (names[:-1] == "").any():  # distinct texts, none "": factorising them gives them back
+                distinct, remap = names, np.arange(len(names))
+            else:
+                remap, distinct = pd.factorize(names)  # (the two ""s as one)
+            order = np.argsort(distinct, kind="stable")
             rank = np.empty(len(order), dtype=np.intp)
             rank[order] = np.arange(len(order))
-            self._sorted = (self._distinct[order], rank[self._remap][self._first])
+            self._sorted = (distinct[order], rank[remap][self._first])
         return self._sorted
 
-    def _joined(self) -> tuple[list[str], str, np.ndarray | None]:
-        """The distinct values as texts, joined by NUL for one scan of all (a table of distinct names has as many
-        as rows), and where each starts in the joined text (None when a value holds a NUL) — made once, for every
-        ``contains_any`` on the column."""
+    def _joined(self) -> tuple[list[str], str, bool, bool]:
+        """The distinct values as texts, then "" (code -1), joined by NUL for one scan of all (a table of distinct
+        names has as many as rows), whether they were texts already and whether none holds a NUL — made once, for
+        every ``contains_any`` on the column (and its sort). The join itself tells texts from other values."""
         if self._texts is None:
-            texts = self._distinct.tolist()  # (texts already: every name is made a str above)
-            joined = "\x00".join(texts)
-            starts = None
-            if joined.count("\x00") == len(texts) - 1:
-                lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-                starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-            self._texts = (texts, joined, starts)
+            texts = self._values.tolist()
+            texts.append("")
+            try:
+                joined, plain = "\x00".join(texts), True
+            except TypeError:  # (not all texts: each made one, a missing value "")
+                texts = ["" if u is None or u != u else str(u) for u in texts]
+                joined, plain = "\x00".join(texts), False
+            self._texts = (texts, joined, plain, joined.count("\x00") == len(texts) - 1)
         return self._texts
+
+    def _holding(self, found: np.ndarray) -> np.ndarray:
+        """The values (places in the texts) holding each of the offsets ``found`` (ascending) in the joined text:
+        a few are counted by the NULs before them (one scan of the text up to the last); else by where each value
+        starts, from their lengths (made once)."""
+        texts, joined, _, _ = self._joined()
+        if self._starts is None and len(found) <= 64:
+            at, n, prev = [], 0, 0
+            for pos in found.tolist():
+                n += joined.count("\x00", prev, pos)
+                prev = pos
+                at.append(n)
+            return np.array(at, dtype=np.intp)
+        if self._starts is None:
+            lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+            self._starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        return np.searchsorted(self._starts, found, side="right") - 1
 
     def contains_any(self, words: tuple[str, ...]) -> np.ndarray:
         """Does each value contain any of ``words``? Checked once per distinct value (names repeat a lot)."""
-        if not words or not len(self._distinct):
+        if not words:
             return np.zeros(len(self._first), dtype=bool)
         pattern = re.compile("|".join(map(re.escape, words)))
-        texts, joined, starts = self._joined()
-        if "\x00" in "".join(words) or starts is None:
+        texts, joined, _, clean = self._joined()
+        if "\x00" in "".join(words) or not clean:  # (a NUL in a word or a value)
             hits = np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
         else:  # a match cannot cross a NUL: each lies in one value, found by its offset
             found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
             hits = np.zeros(len(texts), dtype=bool)
-            hits[np.searchsorted(starts, found, side="right") - 1] = True
-        return hits[self._remap][self._first]
+            if len(found):
+                hits[self._holding(found)] = True
+        return hits[self._first]
 
 
 def records(df: pd.DataFrame, columns: list[str] | None = None, rows: np.ndarray | None = None) -> list[dict[str, Any]]:

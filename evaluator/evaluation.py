@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from .columns import num, records, records_column
+from .columns import NameCodes, num, records, records_column
 from .explain import actual_text, each_distinct, frame_texts
 from .findings import ROW_COLUMNS, TABLE_FINDING_COLUMNS, finding_rows, row_findings, table_column_findings
 from .frame import Files, indicator_frame
@@ -77,15 +77,19 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
     (the tables' list is empty)."""
     frame, findings = built if built is not None else indicator_frame(targets, actuals, file)
     findings = list(findings)
-    scored = score_frame(frame, rules)
+    # the 一级指标 factorised once, for the weight groups by name, the tables' groups and their unknown names
+    level1 = NameCodes(frame["level1"]) if len(frame) else None
+    scored = score_frame(frame, rules, level1)
     totals = table_totals(scored, rules) if len(scored) else pd.DataFrame()
     notes = {t.id: " ".join(filter(None, [c.summary or "" for c in t.cost_notes] + [c.basis or "" for c in t.cost_notes]
                                        + [c.detail or "" for c in t.cost_notes])) for t in targets.tables}
     if len(scored):
         findings += row_findings(records(scored, ROW_COLUMNS, finding_rows(scored, rules)), rules, file, notes)
-    sums = _GroupSums(scored, rules) if rows and len(scored) else None
+    sums = _GroupSums(scored, rules, level1) if rows and len(scored) else None
     positions = scored.groupby("table", sort=False).indices if len(scored) else {}
-    columns = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS} if len(scored) else {}
+    # (not the 一级指标: the table checks are given the unknown ones, from their codes)
+    columns = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS if c != "level1"} if len(scored) else {}
+    ungrouped = scored["group"].isna().to_numpy() if len(scored) else None
     claimed_total = {t.table: t.claimed_total for t in (actuals.tables if actuals else [])}
     tables = []
     for table in targets.tables:
@@ -94,10 +98,25 @@ def _scored(targets: TargetSet, actuals: ActualSet | None, rules: RuleSet, file:
         t = totals.loc[table.id]
         at = positions[table.id]
         part = columns if len(at) == len(scored) else {c: [v[i] for i in at.tolist()] for c, v in columns.items()}
-        findings += table_column_findings(table.id, t, part, rules, file, claimed_total.get(table.id))
+        findings += table_column_findings(table.id, t, part, rules, file, claimed_total.get(table.id),
+                                          _outside_names(level1, at[ungrouped[at]]))
         if sums is not None:
             tables.append((table, t, sums.groups(at)))
     return findings, tables, Scored(frame, scored, totals)
+
+
+def _outside_names(level1: NameCodes, rows: np.ndarray) -> list[str]:
+    """The distinct 一级指标 of ``rows`` (a table's rows outside the weight groups), in order of appearance, a
+    missing one as None: from the names' codes, no name hashed again (a table with a 一级指标 per row has 180,000)."""
+    if not len(rows):
+        return []
+    codes, values = level1.found
+    found = pd.unique(codes[rows])
+    missing = found < 0  # (code -1: a missing name)
+    names = values[np.where(missing, 0, found)].tolist() if len(values) else [None] * len(found)
+    for i in np.flatnonzero(missing).tolist():
+        names[i] = None
+    return names
 
 
 def indicator_dicts(scored: pd.DataFrame, rules: RuleSet, chunk: int = 10_000, block: int = 50_000
@@ -191,7 +210,8 @@ class _GroupSums:
     by Python's ``sum`` in row order — the same floats as a sum over its rows, on any Python (a row that is not
     scored adds 0.0 to the score, which changes no sum) — without a row object, for 10 groups or 200,000."""
 
-    def __init__(self, scored: pd.DataFrame, rules: RuleSet):
+    def __init__(self, scored: pd.DataFrame, rules: RuleSet, level1: NameCodes | None = None):
+        """``level1``: the scored frame's 一级指标 already factorised (``score_frame`` took them), else here."""
         self.rules = rules
         named = {g.key: i for i, g in enumerate(rules.weights.groups)}
         group = scored["group"].astype("category")  # (the scored frame's groups are a categorical already)
@@ -199,9 +219,14 @@ class _GroupSums:
         # the rule set does not name
         lookup = np.array([named.get(c, -2) for c in group.cat.categories] + [-1], dtype=np.int64)
         self.named = lookup[group.cat.codes.to_numpy()]
-        self.level1, names = pd.factorize(scored["level1"], use_na_sentinel=False)  # (a missing one too)
-        self.names = np.asarray(names, dtype=object)
-        self.names[pd.isna(self.names)] = None  # (a missing 一级指标 is named None, as ``records`` gives it)
+        if level1 is not None:  # (code -1, a missing 一级指标, is the last name: None, as ``records`` gives it)
+            codes, values = level1.found
+            self.level1 = np.where(codes < 0, len(values), codes)
+            self.names = np.append(values, None)
+        else:
+            self.level1, names = pd.factorize(scored["level1"], use_na_sentinel=False)  # (a missing one too)
+            self.names = np.asarray(names, dtype=object)
+            self.names[pd.isna(self.names)] = None  # (a missing 一级指标 is named None, as ``records`` gives it)
         self.weight = scored["weight"].to_numpy(dtype=float)
         ok = (scored["status"] == "ok").to_numpy()
         self.score = np.where(ok, scored["score"].to_numpy(dtype=float), 0.0)
@@ -221,11 +246,9 @@ class _GroupSums:
         inside = np.flatnonzero(key[starts] < len(named))
         labels[inside] = [named[k].label for k in key[starts[inside]].tolist()]
         labels = labels.tolist()
-        decimals = self.rules.rounding.decimals
         weight = _sums(self.weight[rows], starts, ends)
         score = _sums(self.score[rows], starts, ends)
-        return dict(zip(labels, [{"weight": w, "score": s} for w, s in
-                                 zip(_rounded(weight, decimals), _rounded(score, decimals))]))
+        return dict(zip(labels, _pairs(weight, score, self.rules.rounding.decimals)))
 
 
 def _sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -238,19 +261,29 @@ def _sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     two = np.flatnonzero(size > 1)
     with np.errstate(invalid="ignore", over="ignore"):  # (inf − inf is NaN, as in sum, without a warning)
         out[two] += values[starts[two] + 1]
-    if (size > 2).any():
-        listed = values.tolist()
-        for k in np.flatnonzero(size > 2).tolist():
-            out[k] = sum(listed[starts[k]:ends[k]])
+    long = size > 2
+    if long.any():  # (as Python floats: only the values of the longer runs, not 180,000 runs of one)
+        listed = (values if long.all() else values[np.repeat(long, size)]).tolist()
+        bounds = np.concatenate(([0], np.cumsum(size[long]))).tolist()
+        for j, k in enumerate(np.flatnonzero(long).tolist()):
+            out[k] = sum(listed[bounds[j]:bounds[j + 1]])
     return out
 
 
-def _rounded(values: np.ndarray, decimals: int) -> list[float]:
-    """``round(x, decimals)`` of each value, computed once per distinct value (told apart by their bits: −0.0 is
-    not 0.0): Python's correctly rounded ``round``, which numpy's does not reproduce."""
-    codes, uniques = pd.factorize(values.view(np.int64))
-    rounded = np.array([round(x, decimals) for x in uniques.view(np.float64).tolist()], dtype=np.float64)
-    return rounded[codes].tolist()
+def _pairs(weight: np.ndarray, score: np.ndarray, decimals: int) -> list[dict[str, float]]:
+    """Each group's ``{"weight": round(w, decimals), "score": round(s, decimals)}`` — Python's correctly rounded
+    ``round``, which numpy's does not reproduce — rounded once per distinct sum and made once per distinct pair
+    (told apart by their bits: −0.0 is not 0.0), the dict shared by the groups that have that pair: they are
+    only read (a table with a 一级指标 per row has 180,000 groups, nearly all 0 of 0)."""
+    w_codes, w_values = pd.factorize(weight.view(np.int64))
+    s_codes, s_values = pd.factorize(score.view(np.int64))
+    n = max(len(s_values), 1)
+    codes, pairs = pd.factorize(w_codes.astype(np.int64) * n + s_codes)
+    w_rounded = [round(x, decimals) for x in w_values.view(np.float64).tolist()]
+    s_rounded = [round(x, decimals) for x in s_values.view(np.float64).tolist()]
+    shared = np.empty(len(pairs), dtype=object)
+    shared[:] = [{"weight": w_rounded[p // n], "score": s_rounded[p % n]} for p in pairs.tolist()]
+    return shared[codes].tolist()
 
 
 def _round_weight(w: float, decimals: int) -> float:

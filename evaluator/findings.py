@@ -188,11 +188,13 @@ TABLE_FINDING_COLUMNS = ["table", "position", "row", "level1", "level3", "group"
 
 
 def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[Any]], rules: RuleSet, file: Files,
-                          claimed_total: float | None) -> list[Finding]:
+                          claimed_total: float | None, unknown: list[str] | None = None) -> list[Finding]:
     """The findings on a table as a whole (weights, groups, budget, caps, claimed total), from its rows given as
     columns (``TABLE_FINDING_COLUMNS``, missing values None): taken straight from the scored frame, without a row
     object per indicator. A table is a few dozen rows and most have no finding: plain lists, and each location
-    made when a finding needs it (``batch`` checks 33,000 tables)."""
+    made when a finding needs it (``batch`` checks 33,000 tables). ``unknown``: the distinct 一级指标 of the rows
+    outside the weight groups, when the caller has them (from the names' codes: a table with a 一级指标 per row has
+    180,000)."""
     out: list[Finding] = []
     status, weight_given, group = columns["status"], columns["weight_given"], columns["group"]
     given = [float(w) for w in weight_given if not _missing(w)]
@@ -215,7 +217,8 @@ def table_column_findings(table_id: str, t: pd.Series, columns: dict[str, list[A
                 names = "、".join(f"“{g.label}”（{fmt(g.weight)} 分）" for g in absent)
                 out.append(Finding(code=Code.GROUP_RESCALED, severity=Severity.INFO, location=_table_at(file, table_id),
                                    message=f"本表没有适用的{names}类指标，其分值按比例分配给其他一级指标"))
-        unknown = {name for name, g in zip(columns["level1"], group) if _missing(g)}
+        if unknown is None:
+            unknown = {name for name, g in zip(columns["level1"], group) if _missing(g)}
         if unknown:
             out.append(Finding(code=Code.UNKNOWN_GROUP, severity=Severity.ERROR, location=_table_at(file, table_id),
                                message=f"一级指标{_quoted(unknown)}不在规则集 {rules.label} 的权重分组内，且表中没有分值，"
@@ -252,7 +255,7 @@ def _budget_at(file: Files, table_id: str, column: str = "budget") -> Location:
     return Location(file=file.actuals, table=table_id, column=column)
 
 
-def _quoted(names: set[str], most: int = 5) -> str:
+def _quoted(names: set[str] | list[str], most: int = 5) -> str:
     """“a、b” — the first ``most`` names in sort order, then how many in all: a message stays one line however many
     rows there are (and a name per row is not sorted whole)."""
     shown = f"“{'、'.join(heapq.nsmallest(most, names))}”"

@@ -21,11 +21,12 @@ from .rules import RuleSet, method_from_dict
 __all__ = ["score_frame", "clear_caches"]
 
 
-def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+def score_frame(df: pd.DataFrame, rules: RuleSet, level1: NameCodes | None = None) -> pd.DataFrame:
     """Score every row of an indicator frame. Adds method, weight, fraction, score, status and trace columns.
 
     Labels (status, method, reason, group, kinds, units …) come back as categoricals and the table ids too (as
-    long as none is missing): compare them with strings as usual; ``records`` turns rows into plain dicts."""
+    long as none is missing): compare them with strings as usual; ``records`` turns rows into plain dicts.
+    ``level1``: the frame's 一级指标 already factorised (``NameCodes``), when the caller reads them too."""
     out = df.reset_index(drop=True)
     n = len(out)
     if n == 0:
@@ -71,7 +72,8 @@ def score_frame(df: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     cmp_ = tp["cmp"]
     unsaid = DIRECTION_OF_CMP[cmp_] < 0  # no operator: the direction comes from the names
     # 三级指标 names matter only for a direction by name and for the order of an even weight split
-    level1, level2, level3 = NameCodes(out["level1"]), NameCodes(out["level2"]), NameCodes(out["level3"], unsaid | ~has_given)
+    level1 = level1 if level1 is not None else NameCodes(out["level1"])
+    level2, level3 = NameCodes(out["level2"]), NameCodes(out["level3"], unsaid | ~has_given)
 
     # --- weight group (满意度 as a 二级 under 效益 still belongs to the 满意度 group); -1 = none
     group = np.full(n, -1, dtype=np.int16)

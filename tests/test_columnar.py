@@ -389,7 +389,9 @@ def test_a_long_cell_in_an_unquoted_csv_is_still_refused(tmp_path, monkeypatch):
 
 
 def test_names_are_matched_in_one_scan_as_one_by_one():
-    """``NameCodes.contains_any`` scans all distinct names at once; the same answer as a search per name."""
+    """``NameCodes.contains_any`` scans all distinct names at once; the same answer as a search per name — the
+    values holding a few matches found by counting separators, many by where each value starts, a value or a
+    word holding a NUL searched one by one."""
     import re
 
     import numpy as np
@@ -397,9 +399,10 @@ def test_names_are_matched_in_one_scan_as_one_by_one():
     from evaluator.columns import NameCodes
 
     rng = random.Random(5)
-    alphabet = "成本数量质量指标ab \x01"
-    for _ in range(300):
-        values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(1, 30))]
+    for _ in range(600):
+        alphabet = "成本数量质量指标ab \x01" + ("\x00" if rng.random() < 0.1 else "")
+        size = rng.choice([30, 30, 400])  # (400 names: often more than 64 matches)
+        values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(1, size))]
         if rng.random() < 0.2:
             values.append(None)
         names = NameCodes(pd.Series(values, dtype=object))

@@ -206,12 +206,17 @@ def test_point_losses_are_those_of_the_whole_frame_confirmation(monkeypatch):
 @given(rows=st.one_of(st.lists(row, min_size=1, max_size=40), near_duplicates()), which=st.integers(0, len(VARIANTS) - 1))
 def test_group_sums_are_the_sums_over_the_rows(rows, which):
     """A table's groups from its columns (``evaluation._GroupSums``) are those summed row by row: each weight
-    group, then each 一级指标 outside the groups in order of appearance (a missing one too), Python's sum."""
-    from evaluator.evaluation import _GroupSums
+    group, then each 一级指标 outside the groups in order of appearance (a missing one too), Python's sum —
+    whether it factorises the names itself or is given their codes; and the unknown names the table checks are
+    given from those codes are the distinct 一级指标 outside the groups, in order."""
+    from evaluator.columns import NameCodes
+    from evaluator.evaluation import _GroupSums, _outside_names
 
     rules = VARIANTS[which]
-    scored = score_frame(_frame(rows), rules)
-    sums = _GroupSums(scored, rules)
+    frame = _frame(rows)
+    level1 = NameCodes(frame["level1"])
+    scored = score_frame(frame, rules, level1)
+    sums, coded = _GroupSums(scored, rules), _GroupSums(scored, rules, level1)
     for table, at in scored.groupby("table", sort=False, observed=True).indices.items():
         by_group: dict = {}
         by_level1: dict = {}
@@ -225,6 +230,11 @@ def test_group_sums_are_the_sums_over_the_rows(rows, which):
                                               rules.rounding.decimals)}
         got = sums.groups(at)
         assert list(got) == list(expected) and got == expected
+        got = coded.groups(at)  # (the names' codes given, as ``score_frame`` made them)
+        assert list(got) == list(expected) and got == expected
+        # the unknown 一级指标 the table checks are given: those of the rows outside the groups, in order
+        outside = [r["level1"] for r in records(scored.iloc[at], ["level1", "group"]) if r["group"] is None]
+        assert _outside_names(level1, at[scored["group"].isna().to_numpy()[at]]) == list(dict.fromkeys(outside))
 
 
 FLOATS = st.one_of(st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 1e16, -1e16, 2.675, 1.005, float("nan"), float("inf"),
@@ -235,13 +245,14 @@ FLOATS = st.one_of(st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 1e16, -1e16, 2.675
 @given(runs=st.lists(st.lists(FLOATS, min_size=1, max_size=5), min_size=1, max_size=30),
        decimals=st.sampled_from([0, 2, 4]))
 def test_group_sums_and_rounding_are_pythons_to_the_bit(runs, decimals):
-    """``_sums`` (runs of one or two values added column-wise) is Python's ``sum`` of each run, and ``_rounded``
-    (once per distinct value) is ``round``, bit for bit: −0.0 stays apart from 0.0, NaN and infinities included."""
+    """``_sums`` (runs of one or two values added column-wise) is Python's ``sum`` of each run, and ``_pairs``
+    (rounded once per distinct value, a dict per distinct pair) is ``round`` of each, bit for bit: −0.0 stays
+    apart from 0.0, NaN and infinities included."""
     import struct
 
     import numpy as np
 
-    from evaluator.evaluation import _rounded, _sums
+    from evaluator.evaluation import _pairs, _sums
 
     values = np.array([x for run in runs for x in run], dtype=np.float64)
     sizes = np.array([len(run) for run in runs])
@@ -254,4 +265,8 @@ def test_group_sums_and_rounding_are_pythons_to_the_bit(runs, decimals):
         return [struct.pack("<d", x) for x in xs]
 
     assert bits(got.tolist()) == bits(expected)
-    assert bits(_rounded(values, decimals)) == bits([round(x, decimals) for x in values.tolist()])
+    other = values[::-1].copy()
+    pairs = _pairs(values, other, decimals)
+    assert bits([p["weight"] for p in pairs]) == bits([round(x, decimals) for x in values.tolist()])
+    assert bits([p["score"] for p in pairs]) == bits([round(x, decimals) for x in other.tolist()])
+    assert all(list(p) == ["weight", "score"] for p in pairs)
