@@ -487,7 +487,14 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
     mask = finding_rows(scored, rules)
     flagged = records(scored.take(np.flatnonzero(mask)), ROW_COLUMNS)  # (the few rows taken first: then each column)
     flagged_ends = np.searchsorted(codes[mask], np.arange(len(keys)), side="right").tolist()
-    cols = {c: records_column(scored, c) for c in TABLE_FINDING_COLUMNS}
+    listed: dict[str, list] = {}
+
+    def column(name: str) -> list:  # a column of the scored frame as a list, made once (the table checks and the
+        if name not in listed:  # store rows read the same ones)
+            listed[name] = records_column(scored, name)
+        return listed[name]
+
+    cols = {c: column(c) for c in TABLE_FINDING_COLUMNS}
     sums = _table_sums(scored, codes, len(keys))
     items, findings_of = [], []
     start = flagged_start = 0
@@ -496,8 +503,9 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
         files = m["files"]
         t = totals_of[table_key]
         end = ends[k]
-        fnd = list(pre_findings.get(table_key, [])) + row_findings(flagged[flagged_start:flagged_ends[k]], rules, files,
-                                                                   m["notes"], finding_row)
+        fnd = list(pre_findings.get(table_key, []))
+        if flagged_start < flagged_ends[k]:
+            fnd += row_findings(flagged[flagged_start:flagged_ends[k]], rules, files, m["notes"], finding_row)
         fnd += table_column_findings(table_key, t, {c: cols[c][start:end] for c in TABLE_FINDING_COLUMNS}, rules,
                                      files, m["claimed_total"])
         start, flagged_start = end, flagged_ends[k]
@@ -511,7 +519,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
             **{name: column[k] for name, column in sums.items()},
         }})
         findings_of.append(fnd)
-    _store_rows(items, scored, ends, findings_of, rules)
+    _store_rows(items, scored, ends, findings_of, rules, column)
     return items, len(scored)
 
 
@@ -542,17 +550,16 @@ def _table_sums(scored: pd.DataFrame, codes: np.ndarray, tables: int) -> dict[st
 
 
 def _store_rows(items: list[dict[str, Any]], scored: pd.DataFrame, ends: list[int], findings_of: list[list],
-                rules: RuleSet) -> None:
+                rules: RuleSet, col: Callable[[str], list]) -> None:
     """Each item's ``rows`` (its ``indicators`` and ``findings`` rows as tuples in the tables' column order, the
     submission id left out) and ``stats`` (its ``submission_stats`` and ``submission_group_stats`` rows, without
     the id), from the scored frame's columns: the values a dict per row gave, computed by the same functions.
-    ``findings_of``: each item's findings, ``Finding`` models or (the rows' own) ``findings.FindingRow``."""
-    from .columns import records_column
+    ``findings_of``: each item's findings, ``Finding`` models or (the rows' own) ``findings.FindingRow``; ``col``:
+    a column of ``scored`` as ``columns.records_column`` lists it."""
     from .evaluation import _floats
     from .explain import frame_texts
     from .tablestats import stats_of
 
-    col = lambda name: records_column(scored, name)  # noqa: E731
     method = col("method")
     weight, score, claimed = (_floats(scored[c]) for c in ("weight", "score", "claimed"))  # (as num gives each)
     actual, group, status = col("actual_raw"), col("group"), col("status")
