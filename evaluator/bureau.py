@@ -599,11 +599,11 @@ def build_view(store: Store, year: int | None = None, tolerance: float = 10.0,
     comparison shows its rates, the workbook does not)."""
     years = store.years()
     if not years:
-        raise EvaluatorError("数据库中还没有评分结果", where=store.url, hint="请先运行 evaluator batch 目录")
+        raise EvaluatorError("数据库中还没有评分结果", where=store.shown_url, hint="请先运行 evaluator batch 目录")
     year = year or years[-1]
     subs = store.current_frame(year, stats=True)
     if subs.empty:
-        raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.url,
+        raise EvaluatorError(f"数据库中没有 {year} 年度的评分结果", where=store.shown_url,
                              hint=f"已有年度：{'、'.join(map(str, years))}")
     subs, group_frame = _with_stats(store, subs, groups)
     flags = _flags(subs)
@@ -720,7 +720,7 @@ def draw_sample(store: Store, year: int | None = None, share: float = 0.15, seed
         raise EvaluatorError("抽样比例应在 0 到 1 之间", hint="例如 --share 0.15")
     years = store.years()
     if not years:
-        raise EvaluatorError("数据库中还没有评分结果", where=store.url, hint="请先运行 evaluator batch 目录")
+        raise EvaluatorError("数据库中还没有评分结果", where=store.shown_url, hint="请先运行 evaluator batch 目录")
     subs = pd.DataFrame(store.current(year or years[-1])).sort_values(["department", "table_id"]).reset_index(drop=True)
     rng = np.random.default_rng(seed)
     groups = [g for _, g in subs.groupby(subs["grade"].fillna("无法确定"), sort=True)] if stratify else [subs]

@@ -852,7 +852,7 @@ def batch_cmd(
         for where, message in result.errors:
             typer.echo(f"  {where}：{message}", err=True)
     typer.echo(f"已评分 {result.scored_tables} 张表（{result.indicators} 项指标）：新增 {c.get('new', 0)}，"
-               f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.url}")
+               f"新版本 {c.get('updated', 0)}，未变化 {c.get('unchanged', 0)}；结果存入 {store.shown_url}")
     if result.errors:
         raise typer.Exit(1)  # a run with an unreadable submission is not a clean run (scripts can tell)
 
@@ -930,6 +930,7 @@ def serve_cmd(
     url = db or default_url()
     with _reported():
         with Store(url) as store:
+            shown = store.shown_url
             if demo:
                 from .web.demo import DEMO_PASSWORD, seed_demo
 
@@ -940,7 +941,7 @@ def serve_cmd(
 
             if not list_users(store):
                 typer.echo("数据库中还没有账号：请先运行 evaluator users add 用户名 --role bureau 开设账号", err=True)
-    typer.echo(f"evaluator 网页版：http://{host}:{port}/  （数据库 {url}；Ctrl-C 停止）")
+    typer.echo(f"evaluator 网页版：http://{host}:{port}/  （数据库 {shown}；Ctrl-C 停止）")
     import os
 
     os.environ["EVALUATOR_DB"] = url

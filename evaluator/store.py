@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -127,13 +128,16 @@ def _read_only(url, path: Path):
     return url.set(database=f"file:{path.resolve()}", query=query)
 
 
+_PASSWORD = re.compile(r"(^|://)([^:/@]*:)[^@/]*@")  # the password of user:password@ in an address not parsed
+
+
 def _create_engine(url_text: str) -> Engine:
     """An engine for ``url_text``; a missing driver or a malformed URL is the one-line Chinese message."""
     hint = "例如 sqlite:///evaluator.db 或 postgresql+psycopg://用户@主机/数据库"
     try:
         url = make_url(url_text)
-    except ArgumentError as e:
-        raise EvaluatorError("数据库地址无法识别", where=url_text, hint=hint) from e
+    except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
+        raise EvaluatorError("数据库地址无法识别", where=_PASSWORD.sub(r"\1\2***@", url_text), hint=hint) from e
     sqlite = url.get_backend_name() == "sqlite"
     path = _sqlite_file(url)
     if path is not None and not path.exists() and not path.parent.is_dir():
@@ -143,7 +147,8 @@ def _create_engine(url_text: str) -> Engine:
     try:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S} if sqlite else {})
     except NoSuchModuleError as e:
-        raise EvaluatorError(f"不支持的数据库类型“{url.drivername}”", where=url_text, hint=hint) from e
+        raise EvaluatorError(f"不支持的数据库类型“{url.drivername}”", where=url.render_as_string(hide_password=True),
+                             hint=hint) from e
     except ImportError as e:
         name = (e.name or "").split(".")[0] or url.get_driver_name()
         raise EvaluatorError(f"缺少数据库驱动 {name}", where=url.render_as_string(hide_password=True),

@@ -405,3 +405,34 @@ def test_record_reads_the_latest_versions_of_many_departments_and_stores_every_r
     n = 950 + 5
     assert inds == [(sid, p, f"指标{p}", 10.0, 8.0, "ok", None) for sid in range(1, n + 1) for p in range(2 if sid <= 954 else 3)]
     assert finds == [(sid, "missing-deviation-note", "warning", "m", "{}") for sid in range(1, n + 1)]
+
+
+def test_a_password_in_the_address_is_never_shown(pg_server, tmp_path):
+    """A PostgreSQL address with a password: batch's summary and compare's 'no results yet' show it as ***."""
+    from typer.testing import CliRunner
+
+    from evaluator.cli import app
+    from evaluator.synth import synth_province
+
+    url = pg_server.create_database("password_shown").replace("postgres@", "postgres:s3cret@")
+    empty = CliRunner().invoke(app, ["compare", "--db", url, "-o", str(tmp_path / "o")])
+    assert empty.exit_code == 1 and "数据库中还没有评分结果" in empty.output
+    synth_province(tmp_path / "p", departments=2, seed=1, tables=1, indicators=3)
+    stored = CliRunner().invoke(app, ["batch", str(tmp_path / "p"), "--db", url])
+    assert stored.exit_code == 0 and "结果存入" in stored.output
+    year = CliRunner().invoke(app, ["compare", "--db", url, "--year", "1999", "-o", str(tmp_path / "o")])
+    assert year.exit_code == 1 and "1999 年度" in year.output
+    for out in (empty.output, stored.output, year.output):
+        assert "s3cret" not in out and "postgres:***@" in out, out
+
+
+@pytest.mark.parametrize("address", ["postgresql+psycopg://u:s3cret@h:notaport/x", "pg sql://u:s3cret@h/x",
+                                     "u:s3cret@h"])
+def test_an_address_that_cannot_be_read_is_named_without_its_password(address, tmp_path):
+    from typer.testing import CliRunner
+
+    from evaluator.cli import app
+
+    out = CliRunner().invoke(app, ["compare", "--db", address, "-o", str(tmp_path / "o")])
+    assert out.exit_code == 1 and "数据库地址无法识别" in out.output and "Traceback" not in out.output
+    assert "s3cret" not in out.output and "u:***@" in out.output
