@@ -252,10 +252,11 @@ class _GroupSums:
 
 
 def _sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Python's ``sum`` of each ``values[a:b]``, the same floats on any Python: a run of one or two values summed
-    column-wise as ``sum`` adds them (``0 + a``, then ``+ b``; −0.0 alone sums to 0.0 — Python 3.12's compensated
-    ``sum`` gives the same for two), longer runs by ``sum`` itself. A table with a 一级指标 per row has 200,000
-    groups of one."""
+    """Python's ``sum`` of each ``values[a:b]`` for runs that cover ``values`` in order (``starts[0] == 0``, each
+    run ending where the next starts: the groups of ``_GroupSums``), the same floats on any Python: a run of one or
+    two values summed column-wise as ``sum`` adds them (``0 + a``, then ``+ b``; −0.0 alone sums to 0.0 — Python
+    3.12's compensated ``sum`` gives the same for two), longer runs by ``sum`` itself. A table with a 一级指标 per
+    row has 200,000 groups of one."""
     size = ends - starts
     out = 0.0 + values[starts]  # (0 + a: −0.0 becomes 0.0, as in sum)
     two = np.flatnonzero(size > 1)

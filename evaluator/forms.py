@@ -290,7 +290,7 @@ def _never_stops(head: str) -> bool:
 
 # a row's first cell (after the NUL joining it to the one before) whose first character ``_never_stops`` does not
 # clear: one regex scan finds them among all the rows' first cells joined
-_RISKY_START = re.compile("\x00(?:[^0-9A-Za-z\u4e00-\u9fff\x00]|[" + "".join(sorted(_STOP_CHARS)) + "])")
+_RISKY_START = re.compile("\x00(?:[^0-9A-Za-z\u4e00-\u9fff\x00]|[" + re.escape("".join(sorted(_STOP_CHARS))) + "])")
 
 
 def _any_may_stop(first: list[str]) -> bool:

@@ -71,7 +71,8 @@ _PLACEHOLDER_CHARS = frozenset("?.…*×#")  # "？", "……", "***", "×××" 
 def excel_error(text: object, *, normalised: bool = False) -> str | None:
     """The Excel/WPS error value a cell holds ("#DIV/0!", "#N/A", "＃REF！" …) in its usual spelling, else None.
     Every reader asks this of a cell before reading it as a number or a word. ``normalised``: the text is
-    ``normalise_text``'s already (no one character normalises into an error value: tests/test_parse.py)."""
+    ``normalise_text``'s already (no one character normalises into an error value: tests/test_parse.py), and the
+    length tested is then the normalised text's: the caller has tested the cell's own (``no_answer``: ≤ 20)."""
     if not isinstance(text, str) or not 2 <= len(text) <= 20:
         return None
     s = (text if normalised else normalise_text(text)).upper()

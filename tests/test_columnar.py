@@ -492,3 +492,31 @@ def test_the_one_scan_of_a_clean_csv_agrees_with_each_check():
             if raw.decode(enc) == text:
                 assert _longest_line(raw) >= longest
                 assert _longest_line(raw * 5000) >= max(map(len, (text * 5000).split("\n")))
+
+
+@pytest.mark.parametrize("shape", ["distinct-then-runs", "runs-then-distinct", "alternating", "na-in-head",
+                                   "all-distinct"])
+@pytest.mark.parametrize("keep_missing", [False, True])
+def test_factorize_runs_is_pandas_factorize_on_long_columns(shape, keep_missing):
+    """Above 4 × 1,024 rows factorize_runs looks at the first rows to choose a path (hash at once, or the runs'
+    first values): every path gives pd.factorize's codes and uniques."""
+    from evaluator.columns import factorize_runs
+
+    rng = random.Random(shape)
+    n = 6_000
+    if shape == "distinct-then-runs":
+        values = [f"名{i}" for i in range(1_100)] + [f"组{i // 50}" for i in range(n - 1_100)]
+    elif shape == "runs-then-distinct":
+        values = [f"组{i // 50}" for i in range(3_000)] + [f"名{i}" for i in range(n - 3_000)]
+    elif shape == "alternating":
+        values = [("甲", "乙", None)[i % 3] for i in range(n)]
+    elif shape == "na-in-head":
+        values = [pd.NA if i % 7 == 0 else f"名{rng.randrange(40)}" for i in range(n)]
+    else:
+        values = [f"名{i}" for i in range(n)]
+    column = pd.Series(values, dtype=object).to_numpy(dtype=object)
+    codes, uniques = factorize_runs(column, keep_missing=keep_missing)
+    want_codes, want_uniques = pd.factorize(column, use_na_sentinel=not keep_missing)
+    assert codes.tolist() == want_codes.tolist()
+    assert [u if isinstance(u, str) else None for u in uniques] == \
+        [u if isinstance(u, str) else None for u in want_uniques]

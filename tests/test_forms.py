@@ -238,3 +238,20 @@ def test_percentage_weights_are_points(tmp_path, mof):
         ev = evaluate(result.targets, result.actuals.model_copy(update={"tables": [
             result.actuals.tables[0].model_copy(update={"budget": BudgetExecution(budget=1, spent=1)})]}), mof)
         assert ev.tables[0].total == 100
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_may_stop_is_may_stop_of_any_first_cell(seed):
+    """_any_may_stop takes a column that looks distinct (over 64 texts in its first 1,000) through one regex scan
+    of all the texts joined: the answer is _may_stop of any of them, whatever the column holds."""
+    import random
+
+    from evaluator.forms import _any_may_stop, _may_stop
+
+    rng = random.Random(seed)
+    odd = ["合计", "  合计", "总分", "（总分）", "注1：说明", "填表人：张三", "审核人", "说明", "备注", "#", "", " ",
+           "总体目标", "单位负责人：", "A1", "1.", "\u3000合计", "名\x00字", "-", "]", "^", "\\", "𠀀", "ー"]
+    first = [f"指标{i}" for i in range(rng.randrange(70, 1_500))]
+    for _ in range(rng.randrange(0, 4)):
+        first.insert(rng.randrange(len(first) + 1), rng.choice(odd))
+    assert _any_may_stop(first) == any(_may_stop(t) for t in first if t)

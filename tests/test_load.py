@@ -134,13 +134,18 @@ def test_missing_file(tmp_path):
         load_targets(tmp_path / "nope.yaml")
 
 
-def test_duplicate_table_ids(tmp_path):
+@pytest.mark.parametrize("loader", ["load_targets", "load_targets_columns"])
+def test_duplicate_table_ids(tmp_path, loader):
+    """Both readers of a targets file (models for one department, columns for batch) refuse a repeated 表编号."""
+    from evaluator import load, load_columns
+
+    read = {"load_targets": load.load_targets, "load_targets_columns": load_columns.load_targets_columns}[loader]
     p = tmp_path / "t.yaml"
     p.write_text("unit_name: x\nyear: 2023\ntables:\n"
                  "  - {id: t, kind: 项目, title: a, unit_name: x, year: 2023}\n"
                  "  - {id: t, kind: 项目, title: b, unit_name: x, year: 2023}\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="表编号重复"):
-        load_targets(p)
+        read(p)
 
 
 def test_unmatched_actual_is_a_finding(tmp_path, seed_targets, mof):
