@@ -516,7 +516,7 @@ def score_items(loaded: list[Loaded], rules: RuleSet) -> tuple[list[dict[str, An
             "grade": t["grade"] if isinstance(t["grade"], str) else None,
             "complete": int(bool(t["complete"])), "execution_rate": num(t["rate"]),
             "execution_score": num(t["execution_score"]), "claimed_total": m["claimed_total"],
-            **{name: column[k] for name, column in sums.items()},
+            **{name: per_table[k] for name, per_table in sums.items()},
         }})
         findings_of.append(fnd)
     _store_rows(items, scored, ends, findings_of, rules, column)

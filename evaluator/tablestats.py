@@ -4,8 +4,10 @@ The comparison of a province flags tables by a handful of per-table figures (row
 qualitative rows answered with a stock phrase, claimed points above the rule, unexplained shortfalls). Computing
 them means reading every indicator row of every table (656,000 for 3,000 departments); a stored submission never
 changes (a correction is a new version), so the store computes them once, when it records the submission
-(``submission_stats``), and the view reads one row per table. The same function computes them from indicator rows
-for any submission stored without them, so both paths give the same figures.
+(``submission_stats``), and the view reads one row per table. Two functions compute them: ``stats_of`` from the
+columns ``batch`` scored (no frame of the rows), and ``indicator_stats``/``group_sums`` from stored indicator rows
+for any submission stored without them (the view, migration 0005). They give the same figures to the bit
+(tests/test_tablestats.py); a changed definition changes both, and STATS_VERSION.
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ columns (``frame.column_parts``, what the bureau's batch scores) against those m
 (``frame.indicator_rows``)."""
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -188,3 +189,26 @@ def test_rows_matched_from_columns_are_those_matched_from_models(tmp_path, suffi
 
     check()
     assert min(counts.values()) > 30, counts
+
+
+@pytest.mark.parametrize("targets_level2", [("数量指标", "质量指标"), ("数量指标", "数量指标")])
+@pytest.mark.parametrize("actuals_level2", list(itertools.product([None, "same", "数量指标", "质量指标", ""], repeat=2)))
+def test_actuals_listed_as_the_targets_match_as_the_models_do(tmp_path, targets_level2, actuals_level2):
+    """The common case ``column_parts`` takes without a lookup — the actuals name the targets' indicators in their
+    order — with each actual's 二级指标 absent, the target's, another or blank: the rows and findings
+    ``indicator_rows`` gives (an actual naming another 二级指标 is not that row's)."""
+    targets = [{"level1": "产出指标", "level2": l2, "level3": n, "target": "≥5次", "weight": 10}
+               for n, l2 in zip("ab", targets_level2)]
+    actuals = []
+    for n, l2, mine in zip("ab", actuals_level2, targets_level2):
+        entry = {"indicator": n, "actual": "4次"}
+        if l2 is not None:
+            entry["level2"] = mine if l2 == "same" else l2
+        actuals.append(entry)
+    targets_path, actuals_path = tmp_path / "t.json", tmp_path / "a.json"
+    _dump({"unit_name": "某局", "year": 2023, "tables": [{"id": "t0", "kind": "project", "title": "项目",
+                                                        "unit_name": "某局", "year": 2023, "indicators": targets}]},
+          targets_path)
+    _dump({"unit_name": "某局", "year": 2023, "tables": [{"table": "t0", "indicators": actuals}]}, actuals_path)
+    t, a = _same(targets_path, "targets"), _same(actuals_path, "actuals")
+    assert _matched_alike(t, a, Files(str(targets_path), str(actuals_path)))

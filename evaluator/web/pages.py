@@ -364,6 +364,8 @@ def scored_with_targets(store: Store, user: User, filing_id: int) -> Scored:
 def filing_table(s: Scored, table_id: str | None):
     """The table ``table_id`` of a scored filing (its first table with indicators when None)."""
     tables = [t for t in s.targets.tables if t.indicators]
+    if not tables:
+        raise wf.NotFound("目标表中没有列出指标的表：请先导入含指标的目标表")
     t = next((x for x in tables if x.id == table_id), None) if table_id else tables[0]
     if t is None:
         raise wf.NotFound(f"表“{table_id}”不在目标表中")
