@@ -440,3 +440,17 @@ def test_the_supervisors_home_says_what_is_next_for_each_unit(world):
     assert page.xpath("//table[@class='list']/tbody/tr[td[3]='甲单位']/td[6]/a/@href") == [f"/filings/{fid}"]
     assert " ".join(page.xpath("string(//h1/following-sibling::p[1])").split()) == "填报中 1 个 已送审 1 个"
     sup.close()
+
+
+def test_a_filing_whose_targets_list_no_indicators_has_no_table_to_show():
+    """Targets whose tables all lack indicators: the entry and 'beyond' pages answer 'not found' with what to do
+    (an IndexError, a 500, before)."""
+    from types import SimpleNamespace
+
+    from evaluator.web import workflow as wf
+    from evaluator.web.pages import filing_table
+
+    scored = SimpleNamespace(targets=SimpleNamespace(tables=[SimpleNamespace(id="t", indicators=[])]))
+    for table_id in (None, "t"):
+        with pytest.raises(wf.NotFound, match="目标表中没有列出指标的表"):
+            filing_table(scored, table_id)
